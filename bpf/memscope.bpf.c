@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Page allocator tracing: every page allocated while memscope runs is charged
+ * exactly to its (memory cgroup, process); one allocation in N (by bytes) also
+ * carries its stacks to user space. A free is subtracted from whoever allocated
+ * the page, found through a flat array indexed by pfn, so the free path does
+ * no hashing and no stack walk. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "memscope.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by user space before load. */
+const volatile __u64 max_pfn = 1;
+const volatile __u32 page_shift = 12;
+const volatile __u32 max_slots = 2;
+const volatile bool track_frees = true;
+const volatile bool kernel_stacks = true;
+const volatile bool filter_tgids_on = false;
+const volatile bool filter_cgroups_on = false;
+/* P(sample) * 2^32 for an allocation of 2^order pages: bytes-proportional
+ * sampling, so a big allocation is never missed and every sample is unbiased. */
+const volatile __u64 sample_thresh[MS_MAX_ORDER] = {};
+
+/* Written by user space at run time (the .bss is mmapped). */
+__u64 vmemmap_base;		/* 0 until calibrated; unused by the classic tracepoints (they pass the pfn) */
+__u32 calib_tid;
+__u32 calib_n;
+__u64 calib_ptrs[MS_CALIB_SLOTS];
+__u32 next_slot = MS_FIRST_SLOT;
+__u64 next_sample_id = 1;
+__u64 drops[MS_NR_DROPS];
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1);		/* resized to max_pfn */
+} pages SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct ms_proc_key);
+	__type(value, struct ms_proc_info);
+	__uint(max_entries, 1);		/* resized to max_slots */
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct ms_proc_stats);
+	__uint(max_entries, 1);		/* resized to max_slots */
+} proc_stats SEC(".maps");
+
+/* Last process seen on this CPU: consecutive allocations nearly always come
+ * from the same process, and this saves the hash lookup for them. */
+struct cpu_cache {
+	__u64 css_set;
+	__u64 cgid;
+	__u64 start_ns;
+	__u32 tgid;
+	__u32 slot;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cpu_cache);
+	__uint(max_entries, 1);
+} cache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);	/* resized by --ringbuf */
+} samples SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, 127 * sizeof(__u64));
+	__uint(max_entries, 16384);
+} kstacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u8);
+	__uint(max_entries, 1024);
+} filter_tgids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u64);
+	__type(value, __u8);
+	__uint(max_entries, 1024);
+} filter_cgroups SEC(".maps");
+
+static __always_inline void count_drop(enum ms_drop d)
+{
+	__sync_fetch_and_add(&drops[d], 1);
+}
+
+/* The memory cgroup that will be charged for the task's pages: on cgroup v1
+ * the memory hierarchy's cgroup, on v2 the unified one. kn->id is the
+ * cgroup directory's inode number, which user space maps back to a path. */
+static __always_inline struct cgroup *task_memcg(struct task_struct *task)
+{
+	int id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	struct cgroup_subsys_state *css;
+
+	css = BPF_CORE_READ(task, cgroups, subsys[id]);
+	return BPF_CORE_READ(css, cgroup);
+}
+
+/* Linux 6.15 renamed kernfs_node::parent to __parent (it became RCU-protected). */
+struct kernfs_node___pre615 {
+	struct kernfs_node *parent;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
+{
+	if (bpf_core_field_exists(kn->__parent))
+		return BPF_CORE_READ(kn, __parent);
+	return BPF_CORE_READ((struct kernfs_node___pre615 *)kn, parent);
+}
+
+static __always_inline bool cgroup_selected(struct cgroup *cg)
+{
+	struct kernfs_node *kn = BPF_CORE_READ(cg, kn);
+
+	/* A container's processes may sit in child cgroups of the one asked for. */
+	for (int i = 0; i < 16 && kn; i++) {
+		__u64 id = BPF_CORE_READ(kn, id);
+
+		if (bpf_map_lookup_elem(&filter_cgroups, &id))
+			return true;
+		kn = kn_parent(kn);
+	}
+	return false;
+}
+
+static __always_inline __u32 new_slot(struct ms_proc_key *key)
+{
+	struct ms_proc_info info = {}, *old;
+	__u32 slot = __sync_fetch_and_add(&next_slot, 1);
+
+	if (slot >= max_slots) {
+		count_drop(MS_DROP_PROCS_FULL);
+		return MS_SLOT_OVERFLOW;
+	}
+	info.slot = slot;
+	bpf_get_current_comm(info.comm, sizeof(info.comm));
+	if (bpf_map_update_elem(&procs, key, &info, BPF_NOEXIST) == 0)
+		return slot;
+	/* Another CPU registered the same process first: use its slot. */
+	old = bpf_map_lookup_elem(&procs, key);
+	return old ? old->slot : MS_SLOT_OVERFLOW;
+}
+
+/* Slot of the current process, MS_SLOT_NONE when filtered out. */
+static __always_inline __u32 current_slot(struct task_struct *task, struct ms_proc_key *key)
+{
+	__u32 zero = 0;
+	struct cpu_cache *c = bpf_map_lookup_elem(&cache, &zero);
+	struct ms_proc_info *info;
+	struct cgroup *cg;
+	__u64 css_set;
+
+	if (!c)
+		return MS_SLOT_NONE;
+	key->tgid = BPF_CORE_READ(task, tgid);
+	key->start_ns = BPF_CORE_READ(task, group_leader, start_time);
+	css_set = (__u64)BPF_CORE_READ(task, cgroups);
+	if (c->tgid == key->tgid && c->start_ns == key->start_ns && c->css_set == css_set) {
+		key->cgid = c->cgid;
+		return c->slot;
+	}
+
+	cg = task_memcg(task);
+	key->cgid = BPF_CORE_READ(cg, kn, id);
+	key->pad = 0;
+	c->tgid = key->tgid;
+	c->start_ns = key->start_ns;
+	c->css_set = css_set;
+	c->cgid = key->cgid;
+
+	if ((filter_tgids_on && !bpf_map_lookup_elem(&filter_tgids, &key->tgid)) ||
+	    (filter_cgroups_on && !cgroup_selected(cg))) {
+		c->slot = MS_SLOT_NONE;
+		return MS_SLOT_NONE;
+	}
+	info = bpf_map_lookup_elem(&procs, key);
+	c->slot = info ? info->slot : new_slot(key);
+	return c->slot;
+}
+
+static __always_inline bool want_sample(__u32 order)
+{
+	__u32 i = order;
+
+	/* Keep the compiler from indexing with an unchecked copy of order. */
+	barrier_var(i);
+	if (i >= MS_MAX_ORDER)
+		return true;
+	return (__u64)bpf_get_prandom_u32() < sample_thresh[i];
+}
+
+static __always_inline __u32 emit_sample(void *ctx, struct task_struct *task,
+					 struct ms_proc_key *key, __u32 slot, __u64 pfn,
+					 __u32 order, __u32 gfp)
+{
+	struct ms_sample *s;
+	struct pt_regs *regs;
+	__u32 id;
+	long n;
+
+	s = bpf_ringbuf_reserve(&samples, sizeof(*s), 0);
+	if (!s) {
+		count_drop(MS_DROP_RINGBUF);
+		return 0;
+	}
+	s->id = __sync_fetch_and_add(&next_sample_id, 1);
+	if (!(__u32)s->id)	/* 0 means "no sample" in a page record */
+		s->id = __sync_fetch_and_add(&next_sample_id, 1);
+	id = s->id;
+	s->cgid = key->cgid;
+	s->start_ns = key->start_ns;
+	s->pfn = pfn;
+	s->tgid = key->tgid;
+	s->tid = BPF_CORE_READ(task, pid);
+	s->slot = slot;
+	s->order = order;
+	s->gfp = gfp;
+	bpf_get_current_comm(s->comm, sizeof(s->comm));
+
+	s->kstack_id = -1;
+	if (kernel_stacks) {
+		s->kstack_id = bpf_get_stackid(ctx, &kstacks, 0);
+		if (s->kstack_id < 0)
+			count_drop(MS_DROP_KSTACK);
+	}
+
+	s->ustack_len = 0;
+	s->snap_len = 0;
+	s->ip = s->sp = s->bp = 0;
+	if (!(BPF_CORE_READ(task, flags) & 0x00200000 /* PF_KTHREAD */) &&
+	    BPF_CORE_READ(task, mm)) {
+		n = bpf_get_stack(ctx, s->ustack, sizeof(s->ustack), BPF_F_USER_STACK);
+		if (n > 0)
+			s->ustack_len = n / sizeof(__u64);
+		else
+			count_drop(MS_DROP_USTACK);
+
+		regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+		s->ip = BPF_CORE_READ(regs, ip);
+		s->sp = BPF_CORE_READ(regs, sp);
+		s->bp = BPF_CORE_READ(regs, bp);
+		/* Near the top of the stack the full window may cross the end of the
+		 * mapping: retry with less before giving up. */
+		if (bpf_probe_read_user(s->snap, MS_STACK_SNAP, (void *)s->sp) == 0)
+			s->snap_len = MS_STACK_SNAP;
+		else if (bpf_probe_read_user(s->snap, MS_STACK_SNAP / 4, (void *)s->sp) == 0)
+			s->snap_len = MS_STACK_SNAP / 4;
+		else
+			count_drop(MS_DROP_SNAP);
+	}
+
+	/* Wake the reader only when the buffer fills up: it polls on its own
+	 * clock, and a wakeup per sample would cost more than the sample. */
+	if (bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) > bpf_ringbuf_query(&samples, BPF_RB_RING_SIZE) / 2)
+		bpf_ringbuf_submit(s, BPF_RB_FORCE_WAKEUP);
+	else
+		bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
+	return id;
+}
+
+static __always_inline void on_alloc(void *ctx, __u64 pfn, __u32 order, __u32 gfp)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct ms_proc_key key = {};
+	struct ms_proc_stats *st;
+	__u32 slot, idx, sample = 0;
+	__u64 *rec;
+
+	slot = current_slot(task, &key);
+	if (slot == MS_SLOT_NONE)
+		return;
+	st = bpf_map_lookup_elem(&proc_stats, &slot);
+	if (!st)
+		return;
+	st->alloc_bytes += (__u64)1 << (page_shift + order);
+	st->alloc_events++;
+
+	if (want_sample(order))
+		sample = emit_sample(ctx, task, &key, slot, pfn, order, gfp);
+	if (!track_frees)
+		return;
+	if (pfn >= max_pfn) {
+		count_drop(MS_DROP_PFN_RANGE);
+		return;
+	}
+	idx = pfn;
+	rec = bpf_map_lookup_elem(&pages, &idx);
+	if (rec)
+		*rec = ms_rec_make(slot, order, sample);
+}
+
+static __always_inline void on_free(__u64 pfn)
+{
+	struct ms_proc_stats *st;
+	__u32 idx = pfn, slot;
+	__u64 *rec, r;
+
+	if (pfn >= max_pfn)
+		return;
+	rec = bpf_map_lookup_elem(&pages, &idx);
+	if (!rec)
+		return;
+	r = *rec;
+	if (!r)
+		return;	/* allocated before we started, or already freed */
+	*rec = 0;
+	slot = ms_rec_slot(r);
+	st = bpf_map_lookup_elem(&proc_stats, &slot);
+	if (!st)
+		return;
+	st->free_bytes += (__u64)1 << (page_shift + ms_rec_order(r));
+	st->free_events++;
+}
+
+/* struct page * to pfn: vmemmap is one virtually contiguous array of struct
+ * page, whose base user space measured (see calibrate.c). */
+static __always_inline __u64 page_pfn(struct page *page)
+{
+	return ((__u64)page - vmemmap_base) / bpf_core_type_size(struct page);
+}
+
+static __always_inline void calibrate(struct page *page, unsigned int order)
+{
+	__u32 i;
+
+	if (order || (__u32)bpf_get_current_pid_tgid() != calib_tid)
+		return;
+	i = __sync_fetch_and_add(&calib_n, 1);
+	if (i < MS_CALIB_SLOTS)
+		calib_ptrs[i] = (__u64)page;
+}
+
+/* Raw tracepoints, not tp_btf: tp_btf types `page` as a trusted BTF pointer
+ * and the verifier forbids the arithmetic that turns it into a pfn. A raw
+ * tracepoint passes the same pointer as a number, at the same cost. */
+SEC("raw_tp/mm_page_alloc")
+int BPF_PROG(page_alloc_raw, struct page *page, unsigned int order, gfp_t gfp, int migratetype)
+{
+	if (!vmemmap_base) {
+		calibrate(page, order);
+		return 0;
+	}
+	on_alloc(ctx, page_pfn(page), order, gfp);
+	return 0;
+}
+
+SEC("raw_tp/mm_page_free")
+int BPF_PROG(page_free_raw, struct page *page, unsigned int order)
+{
+	if (track_frees && vmemmap_base)
+		on_free(page_pfn(page));
+	return 0;
+}
+
+SEC("raw_tp/mm_page_free_batched")
+int BPF_PROG(page_free_batched_raw, struct page *page)
+{
+	if (track_frees && vmemmap_base)
+		on_free(page_pfn(page));
+	return 0;
+}
+
+/* Classic tracepoints: slower (the kernel formats a record first) but they
+ * carry the pfn themselves and exist on kernels without BTF tracepoints. */
+SEC("tracepoint/kmem/mm_page_alloc")
+int page_alloc_tp(struct trace_event_raw_mm_page_alloc *ctx)
+{
+	on_alloc(ctx, ctx->pfn, ctx->order, ctx->gfp_flags);
+	return 0;
+}
+
+SEC("tracepoint/kmem/mm_page_free")
+int page_free_tp(struct trace_event_raw_mm_page_free *ctx)
+{
+	if (track_frees)
+		on_free(ctx->pfn);
+	return 0;
+}
+
+SEC("tracepoint/kmem/mm_page_free_batched")
+int page_free_batched_tp(struct trace_event_raw_mm_page_free_batched *ctx)
+{
+	if (track_frees)
+		on_free(ctx->pfn);
+	return 0;
+}

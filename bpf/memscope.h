@@ -1,0 +1,89 @@
+/* The one contract between memscope's BPF programs and user space.
+ * Fixed-size types only: this header is compiled by clang -target bpf and by gcc. */
+#ifndef MEMSCOPE_H
+#define MEMSCOPE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define MS_COMM_LEN	16
+#define MS_MAX_USTACK	64	/* user frames captured per sample */
+#define MS_STACK_SNAP	256	/* bytes copied at the user sp, for the leaf's CFI unwind */
+#define MS_MAX_ORDER	16	/* orders we keep sampling thresholds for */
+#define MS_CALIB_SLOTS	32
+
+/* Slot 0 means "not tracked" (filtered out); slot 1 collects processes that found
+ * the process table full, so host-wide totals stay exact even then. */
+#define MS_SLOT_NONE	 0
+#define MS_SLOT_OVERFLOW 1
+#define MS_FIRST_SLOT	 2
+
+/* One u64 per pfn in the `pages` array: who owns the page and, when the
+ * allocation was sampled, which sample carries its stack. 0 = not tracked. */
+#define MS_REC_SAMPLE_BITS	32
+#define MS_REC_ORDER_SHIFT	32
+#define MS_REC_ORDER_MASK	0xfULL
+#define MS_REC_SLOT_SHIFT	36
+#define ms_rec_make(slot, order, sample) \
+	(((__u64)(slot) << MS_REC_SLOT_SHIFT) | (((__u64)(order) & MS_REC_ORDER_MASK) << MS_REC_ORDER_SHIFT) | \
+	 (__u64)(__u32)(sample))
+#define ms_rec_slot(r)	 ((__u32)((r) >> MS_REC_SLOT_SHIFT))
+#define ms_rec_order(r)	 ((__u32)(((r) >> MS_REC_ORDER_SHIFT) & MS_REC_ORDER_MASK))
+#define ms_rec_sample(r) ((__u32)(r))
+
+/* Key of the `procs` hash: a process in a memory cgroup. start_ns tells a
+ * recycled pid from the process that had it before. */
+struct ms_proc_key {
+	__u64 cgid;
+	__u64 start_ns;
+	__u32 tgid;
+	__u32 pad;
+};
+
+struct ms_proc_info {
+	__u32 slot;
+	__u32 pad;
+	char comm[MS_COMM_LEN];
+};
+
+/* Per-CPU, indexed by slot: exact byte counts for every page of the process. */
+struct ms_proc_stats {
+	__u64 alloc_bytes;
+	__u64 free_bytes;
+	__u64 alloc_events;
+	__u64 free_events;
+};
+
+/* One sampled allocation, sent through the ring buffer. */
+struct ms_sample {
+	__u64 id;		/* also stored in the page's record, 32 low bits */
+	__u64 cgid;
+	__u64 pfn;
+	__u64 start_ns;
+	__u32 tgid;
+	__u32 tid;
+	__u32 slot;
+	__s32 kstack_id;	/* in the kstacks map, < 0: not captured */
+	__u32 order;
+	__u32 gfp;
+	__u32 ustack_len;	/* frames in ustack */
+	__u32 snap_len;		/* bytes in snap */
+	__u64 ip, sp, bp;	/* user registers at the allocation (page fault or syscall) */
+	char comm[MS_COMM_LEN];
+	__u64 ustack[MS_MAX_USTACK];
+	__u8 snap[MS_STACK_SNAP];
+};
+
+/* Losses counted where they happen, reported in every output. */
+enum ms_drop {
+	MS_DROP_PROCS_FULL,	/* process table full: totals went to the overflow slot */
+	MS_DROP_PFN_RANGE,	/* pfn beyond the pages array (memory hot-added after start) */
+	MS_DROP_RINGBUF,	/* sample lost: ring buffer full */
+	MS_DROP_USTACK,		/* user stack could not be walked */
+	MS_DROP_KSTACK,		/* kernel stack not stored (stack map full or collision) */
+	MS_DROP_SNAP,		/* user stack bytes not readable: leaf caller not recoverable */
+	MS_NR_DROPS,
+};
+
+#endif

@@ -1,0 +1,46 @@
+/* What memscope's integration tests share: throwaway memory cgroups (created
+ * uniquely named at the top of the memory hierarchy, always removed), child
+ * processes, and reading what memscope wrote. Tests run from the repo root. */
+#ifndef MEMSCOPE_TEST_HARNESS_H
+#define MEMSCOPE_TEST_HARNESS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define MEMSCOPE_BIN "./memscope"
+#define WORKLOAD(name) "build/workloads/" name
+#define MIB (1024ULL * 1024)
+
+struct test_cgroup {
+	char rel[128];		/* as /proc/PID/cgroup prints it */
+	char dir[256];		/* absolute directory */
+	char procs[300];	/* its cgroup.procs */
+	int version;
+};
+
+/* limit 0: no limit. Returns 0 or -errno. */
+int tcg_create(struct test_cgroup *cg, const char *tag, uint64_t limit);
+void tcg_destroy(struct test_cgroup *cg);
+
+/* A private scratch directory, and a path inside it. */
+const char *scratch_dir(void);
+const char *scratch_path(const char *name);
+
+/* fork+exec with stdout/stderr redirected to files (NULL: inherit). */
+pid_t spawn(char *const argv[], const char *out, const char *err);
+/* Exit status as from waitpid, or -1 on timeout (the child is then killed). */
+int wait_exit(pid_t pid, double timeout_s);
+bool wait_for_text(const char *file, const char *needle, double timeout_s);
+bool wait_for_file(const char *file, double timeout_s);
+char *read_text(const char *file);	/* malloc'd, NULL if unreadable */
+
+/* Sum of values of folded lines that contain `needle` (NULL: all lines). */
+uint64_t folded_sum(const char *file, const char *needle);
+/* Number of folded lines; lines not of the form "stack<space>digits". */
+int folded_lines(const char *file, int *malformed);
+/* Every line's first frame equals label. */
+bool folded_all_labelled(const char *file, const char *label);
+
+#endif

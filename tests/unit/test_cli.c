@@ -1,0 +1,50 @@
+#include <criterion/criterion.h>
+#include <errno.h>
+
+#include "cli.h"
+
+struct u64_case { const char *in; uint64_t min, max; int rc; uint64_t want; };
+
+/* Table loops, not ParameterizedTest: Criterion 2.4 crashes on parameters
+ * that hold pointers. */
+Test(cli, u64)
+{
+	static const struct u64_case cases[] = {
+		{ "0", 0, 10, 0, 0 },		{ "10", 0, 10, 0, 10 },
+		{ "11", 0, 10, -EINVAL, 0 },	{ "-1", 0, 10, -EINVAL, 0 },
+		{ "+1", 0, 10, -EINVAL, 0 },	{ " 1", 0, 10, -EINVAL, 0 },
+		{ "1x", 0, 10, -EINVAL, 0 },	{ "", 0, 10, -EINVAL, 0 },
+		{ "99999999999999999999999", 0, UINT64_MAX, -EINVAL, 0 },
+		{ "18446744073709551615", 0, UINT64_MAX, 0, UINT64_MAX },
+		{ "5", 6, 10, -EINVAL, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct u64_case *c = &cases[i];
+		uint64_t v = 12345;
+
+		cr_expect_eq(cli_u64(c->in, c->min, c->max, &v), c->rc, "input '%s'", c->in);
+		if (!c->rc)
+			cr_expect_eq(v, c->want, "input '%s'", c->in);
+	}
+}
+
+struct sec_case { const char *in; int rc; double want; };
+
+Test(cli, seconds)
+{
+	static const struct sec_case cases[] = {
+		{ "30", 0, 30 },	{ "2.5", 0, 2.5 },	{ "500ms", 0, 0.5 },
+		{ "10s", 0, 10 },	{ "5m", 0, 300 },	{ "1h", 0, 3600 },
+		{ "1d", -EINVAL, 0 },	{ "-3", -EINVAL, 0 },	{ "abc", -EINVAL, 0 },
+		{ "nan", -EINVAL, 0 },	{ "inf", -EINVAL, 0 },	{ "", -EINVAL, 0 },
+		{ "1e400", -EINVAL, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct sec_case *c = &cases[i];
+		double v = -1;
+
+		cr_expect_eq(cli_seconds(c->in, &v), c->rc, "input '%s'", c->in);
+		if (!c->rc)
+			cr_expect_float_eq(v, c->want, 1e-9, "input '%s'", c->in);
+	}
+}

@@ -1,0 +1,102 @@
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "recorder.h"
+
+#define PAGE 4096ULL
+
+Test(recorder, weight_is_inverse_probability)
+{
+	/* one page in 64: a single page stands for 64 pages */
+	cr_assert_eq(recorder__weight(64, PAGE, 0), 64 * PAGE);
+	cr_assert_eq(recorder__weight(64, PAGE, 3), 64 * PAGE);
+	/* allocations at least as big as the period are always sampled */
+	cr_assert_eq(recorder__weight(64, PAGE, 6), 64 * PAGE);
+	cr_assert_eq(recorder__weight(64, PAGE, 9), 512 * PAGE);
+	cr_assert_eq(recorder__weight(1, PAGE, 0), PAGE);
+	cr_assert_eq(recorder__weight(0, PAGE, 2), 4 * PAGE);
+}
+
+/* Samples without a user stack never touch the symbolizer. */
+static struct ms_sample sample(uint64_t id, uint32_t slot, uint64_t cgid, int32_t kstack)
+{
+	struct ms_sample s;
+
+	memset(&s, 0, sizeof(s));
+	s.id = id;
+	s.slot = slot;
+	s.cgid = cgid;
+	s.kstack_id = kstack;
+	s.tgid = 42;
+	strcpy(s.comm, "kworker");
+	return s;
+}
+
+Test(recorder, settles_outstanding_from_page_records)
+{
+	struct recorder *r = recorder__new(1, PAGE, true, NULL);
+	uint64_t pages[16] = {};
+	struct ms_sample s;
+
+	cr_assert_not_null(r);
+	for (uint64_t id = 1; id <= 4; id++) {
+		s = sample(id, 2, 100, id <= 2 ? 7 : 8);
+		recorder__on_sample(r, &s);
+	}
+	cr_assert_eq(recorder__nbuckets(r), 2, "same stack and process share a bucket");
+	/* samples 1 (bucket of kstack 7) and 3, 4 (kstack 8) still hold pages */
+	pages[3] = ms_rec_make(2, 0, 1);
+	pages[9] = ms_rec_make(2, 0, 3);
+	pages[10] = ms_rec_make(2, 0, 4);
+	pages[11] = ms_rec_make(2, 0, 0);	/* unsampled page: no stack */
+	recorder__settle(r, pages, 16);
+	for (size_t i = 0; i < 2; i++) {
+		const struct rec_bucket *b = recorder__bucket(r, i);
+
+		cr_assert_eq(b->alloc_bytes, 2 * PAGE);
+		cr_assert_eq(b->outstanding_bytes, (b->kstack_id == 7 ? 1 : 2) * PAGE);
+	}
+	recorder__free(r);
+}
+
+Test(recorder, prune_forgets_freed_samples_only)
+{
+	struct recorder *r = recorder__new(1, PAGE, true, NULL);
+	uint64_t pages[4] = {};
+	struct ms_sample s;
+
+	for (uint64_t id = 1; id <= 3; id++) {
+		s = sample(id, 2, 100, 1);
+		recorder__on_sample(r, &s);
+	}
+	pages[1] = ms_rec_make(2, 0, 2);
+	recorder__prune(r, pages, 4);
+	/* sample 2 survives the prune; 1 and 3 are gone even if a stale
+	 * record pointed at them later */
+	pages[0] = ms_rec_make(2, 0, 1);
+	recorder__settle(r, pages, 4);
+	cr_assert_eq(recorder__bucket(r, 0)->outstanding_bytes, PAGE);
+	recorder__free(r);
+}
+
+Test(recorder, allocated_mode_ignores_page_records)
+{
+	struct recorder *r = recorder__new(64, PAGE, false, NULL);
+	uint64_t pages[2] = { ms_rec_make(2, 0, 1), 0 };
+	struct ms_sample s = sample(1, 2, 100, 1);
+
+	recorder__on_sample(r, &s);
+	recorder__settle(r, pages, 2);
+	cr_assert_eq(recorder__bucket(r, 0)->alloc_bytes, 64 * PAGE);
+	cr_assert_eq(recorder__bucket(r, 0)->outstanding_bytes, 0);
+	recorder__free(r);
+}
+
+Test(recorder, page_record_round_trips)
+{
+	uint64_t rec = ms_rec_make(0xabcdef, 9, 0xfffffffe);
+
+	cr_assert_eq(ms_rec_slot(rec), 0xabcdef);
+	cr_assert_eq(ms_rec_order(rec), 9);
+	cr_assert_eq(ms_rec_sample(rec), 0xfffffffe);
+}

@@ -1,0 +1,20 @@
+/* What every subcommand needs from the command line: strict number parsing,
+ * one-line usage errors, and the stop signals (the first Ctrl-C ends the
+ * window and output is still written; a second one kills). */
+#ifndef MEMSCOPE_CLI_H
+#define MEMSCOPE_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Prints "memscope: error: ..." and returns -EINVAL. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Whole decimal number in [min, max]; -EINVAL otherwise (no sign, no junk). */
+int cli_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* "30", "2.5", "500ms", "10s", "5m", "1h". */
+int cli_seconds(const char *s, double *out);
+double cli_now(void);	/* monotonic seconds */
+void cli_install_stop_signals(void);
+bool cli_stop_requested(void);
+
+#endif

@@ -1,0 +1,8 @@
+/* Subcommands, one file each (cmd_NAME.c). Each returns 0 or -errno after
+ * printing its one error line. */
+#ifndef MEMSCOPE_COMMANDS_H
+#define MEMSCOPE_COMMANDS_H
+
+int cmd_record(int argc, char **argv);
+
+#endif

@@ -1,0 +1,589 @@
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
+#include <errno.h>
+#include <gelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "demangle.h"
+#include "elf_file.h"
+#include "log.h"
+
+/* x86_64 DWARF register numbers. */
+#define DWARF_REG_RBP	6
+#define DWARF_REG_RSP	7
+
+/* Aliases and labels inside functions: how many lower symbols to try when
+ * the nearest one ends before the address. */
+#define SYM_LOOKBACK	8
+
+/* libdw reads every debug section when it opens the DWARF; only do that for
+ * .debug_frame when the whole set is reasonably small. */
+#define DEBUG_SECTIONS_BUDGET	(256ULL << 20)
+
+enum sym_source { SYMS_UNLOADED, SYMS_NONE, SYMS_SYMTAB, SYMS_DYNSYM };
+
+struct elf_sym {
+	uint64_t start;
+	uint64_t end;		/* exclusive; 0 while loading = not known yet */
+	const char *name;	/* points into libelf's copy of the string table */
+	uint8_t bind_rank;	/* global 0, weak 1, other 2 */
+	bool sized;
+};
+
+struct elf_file {
+	int fd;
+	Elf *elf;
+	uint64_t file_size;
+	bool x86_64;
+
+	enum sym_source sym_source;
+	struct elf_sym *syms;
+	size_t nsyms;
+	char **demangled;	/* per symbol, lazily: NULL = not tried yet */
+
+	bool build_id_done;
+	char build_id[2 * ELF_FILE_BUILD_ID_MAX + 1];	/* "" when none */
+
+	bool eh_cfi_done;
+	Dwarf_CFI *eh_cfi;	/* owned: dwarf_cfi_end */
+	bool dwarf_done;
+	Dwarf *dwarf;		/* for .debug_frame only */
+	Dwarf_CFI *debug_cfi;	/* owned by dwarf */
+};
+
+/* Marks a symbol whose name is not mangled, so it is not tried again. */
+static char not_mangled;
+
+struct elf_file *elf_file__open_fd(int fd)
+{
+	struct elf_file *ef = NULL;
+	GElf_Ehdr ehdr;
+	struct stat st;
+	int err;
+
+	if (fd < 0) {
+		errno = EBADF;
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0) {
+		err = errno;
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = EINVAL;
+		goto fail;
+	}
+	if ((uint64_t)st.st_size > ELF_FILE_SIZE_MAX) {
+		err = EFBIG;
+		goto fail;
+	}
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		err = ENOSYS;
+		goto fail;
+	}
+	ef = calloc(1, sizeof(*ef));
+	if (!ef) {
+		err = ENOMEM;
+		goto fail;
+	}
+	ef->fd = fd;
+	ef->file_size = (uint64_t)st.st_size;
+	/* ELF_C_READ, not _MMAP: a process in a container can truncate a file
+	 * we have mapped, and a SIGBUS would kill the tool. Reads are also
+	 * limited to the sections actually used. */
+	ef->elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!ef->elf || elf_kind(ef->elf) != ELF_K_ELF || !gelf_getehdr(ef->elf, &ehdr)) {
+		err = ENOEXEC;
+		goto fail;
+	}
+	ef->x86_64 = ehdr.e_machine == EM_X86_64 && ehdr.e_ident[EI_CLASS] == ELFCLASS64;
+	return ef;
+
+fail:
+	if (ef && ef->elf)
+		elf_end(ef->elf);
+	free(ef);
+	close(fd);
+	errno = err;
+	return NULL;
+}
+
+void elf_file__close(struct elf_file *ef)
+{
+	if (!ef)
+		return;
+	if (ef->demangled) {
+		for (size_t i = 0; i < ef->nsyms; i++)
+			if (ef->demangled[i] != &not_mangled)
+				free(ef->demangled[i]);
+		free(ef->demangled);
+	}
+	free(ef->syms);
+	if (ef->eh_cfi)
+		dwarf_cfi_end(ef->eh_cfi);
+	if (ef->dwarf)
+		dwarf_end(ef->dwarf);
+	elf_end(ef->elf);
+	close(ef->fd);
+	free(ef);
+}
+
+const char *elf_file__build_id(struct elf_file *ef)
+{
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *id;
+	const void *p;
+	ssize_t len;
+
+	if (!ef->build_id_done) {
+		ef->build_id_done = true;
+		len = dwelf_elf_gnu_build_id(ef->elf, &p);
+		if (len > 0 && len <= ELF_FILE_BUILD_ID_MAX) {
+			id = p;
+			for (ssize_t i = 0; i < len; i++) {
+				ef->build_id[2 * i] = hex[id[i] >> 4];
+				ef->build_id[2 * i + 1] = hex[id[i] & 0xf];
+			}
+			ef->build_id[2 * len] = '\0';
+		}
+	}
+	return ef->build_id[0] ? ef->build_id : NULL;
+}
+
+int elf_file__offset_to_vaddr(struct elf_file *ef, uint64_t off, uint64_t *vaddr)
+{
+	GElf_Phdr ph;
+	size_t phnum;
+
+	if (elf_getphdrnum(ef->elf, &phnum) != 0)
+		return -ENOEXEC;
+	for (size_t i = 0; i < phnum; i++) {
+		if (!gelf_getphdr(ef->elf, (int)i, &ph))
+			return -ENOEXEC;
+		if (ph.p_type != PT_LOAD || off < ph.p_offset || off - ph.p_offset >= ph.p_filesz)
+			continue;
+		*vaddr = ph.p_vaddr + (off - ph.p_offset);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* The section's bytes lie inside the file (libelf checks too, but a section
+ * header claiming terabytes should not even be attempted). */
+static bool scn_in_file(const struct elf_file *ef, const GElf_Shdr *sh)
+{
+	return sh->sh_type != SHT_NOBITS && sh->sh_offset <= ef->file_size &&
+	       sh->sh_size <= ef->file_size - sh->sh_offset;
+}
+
+/* Data of section scn, which must be of type `type` and inside the file. */
+static Elf_Data *scn_data(struct elf_file *ef, Elf_Scn *scn, GElf_Word type, GElf_Shdr *sh)
+{
+	Elf_Data *d;
+
+	if (!scn || !gelf_getshdr(scn, sh) || sh->sh_type != type || !scn_in_file(ef, sh))
+		return NULL;
+	d = elf_getdata(scn, NULL);
+	return d && d->d_buf && d->d_size ? d : NULL;
+}
+
+/* NUL-terminated name at off in strtab, or NULL if it runs off the table,
+ * is empty or longer than ELF_FILE_NAME_MAX. */
+static const char *strtab_name(const Elf_Data *strtab, GElf_Word off)
+{
+	const char *s;
+	size_t avail, len;
+
+	if (off >= strtab->d_size)
+		return NULL;
+	s = (const char *)strtab->d_buf + off;
+	avail = strtab->d_size - off;
+	if (avail > ELF_FILE_NAME_MAX + 1)
+		avail = ELF_FILE_NAME_MAX + 1;
+	len = strnlen(s, avail);
+	return len == 0 || len == avail ? NULL : s;
+}
+
+/* End of the section holding a zero-size symbol at addr, or 0 if unknown:
+ * the symbol can not extend past it. */
+static uint64_t section_end(Elf *elf, GElf_Half shndx, uint64_t addr)
+{
+	GElf_Shdr sh;
+	Elf_Scn *scn;
+
+	if (shndx == SHN_UNDEF || shndx >= SHN_LORESERVE)
+		return 0;
+	scn = elf_getscn(elf, shndx);
+	if (!scn || !gelf_getshdr(scn, &sh))
+		return 0;
+	if (addr < sh.sh_addr || addr - sh.sh_addr >= sh.sh_size)
+		return 0;
+	return sh.sh_addr + sh.sh_size;
+}
+
+static int append_sym(struct elf_file *ef, size_t *cap, const struct elf_sym *s)
+{
+	struct elf_sym *n;
+
+	if (ef->nsyms == *cap) {
+		*cap = *cap ? *cap * 2 : 1024;
+		n = reallocarray(ef->syms, *cap, sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		ef->syms = n;
+	}
+	ef->syms[ef->nsyms++] = *s;
+	return 0;
+}
+
+/* Function symbols of the first section of type `type` into ef->syms. */
+static int collect_syms(struct elf_file *ef, GElf_Word type)
+{
+	Elf_Data *symtab = NULL, *strtab;
+	GElf_Shdr sh, str_sh;
+	Elf_Scn *scn = NULL;
+	size_t cap = 0, count, entsize;
+	GElf_Sym sym;
+
+	while ((scn = elf_nextscn(ef->elf, scn)) != NULL) {
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == type)
+			break;
+	}
+	symtab = scn_data(ef, scn, type, &sh);
+	if (!symtab)
+		return -ENOENT;
+	strtab = scn_data(ef, elf_getscn(ef->elf, sh.sh_link), SHT_STRTAB, &str_sh);
+	if (!strtab)
+		return -ENOENT;
+
+	entsize = gelf_fsize(ef->elf, ELF_T_SYM, 1, EV_CURRENT);
+	if (!entsize)
+		return -ENOENT;
+	count = symtab->d_size / entsize;
+	for (size_t i = 1; i < count && ef->nsyms < ELF_FILE_SYMS_MAX; i++) {
+		struct elf_sym s = { 0 };
+		int stype, bind;
+
+		if (!gelf_getsym(symtab, (int)i, &sym))
+			break;
+		stype = GELF_ST_TYPE(sym.st_info);
+		bind = GELF_ST_BIND(sym.st_info);
+		if ((stype != STT_FUNC && stype != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
+		    sym.st_shndx == SHN_ABS || sym.st_value == 0)
+			continue;
+		s.name = strtab_name(strtab, sym.st_name);
+		if (!s.name)
+			continue;
+		s.start = sym.st_value;
+		s.sized = sym.st_size != 0;
+		if (s.sized)
+			s.end = sym.st_size > UINT64_MAX - s.start ? UINT64_MAX
+								   : s.start + sym.st_size;
+		else
+			s.end = section_end(ef->elf, sym.st_shndx, s.start);
+		s.bind_rank = bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2;
+		if (append_sym(ef, &cap, &s))
+			return -ENOMEM;
+	}
+	if (ef->nsyms == ELF_FILE_SYMS_MAX)
+		log_debug("elf: symbol table cut at %u function symbols", ELF_FILE_SYMS_MAX);
+	return 0;
+}
+
+static int cmp_sym(const void *a, const void *b)
+{
+	const struct elf_sym *x = a, *y = b;
+	size_t ux, uy, lx, ly;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->bind_rank != y->bind_rank)
+		return x->bind_rank - y->bind_rank;
+	/* "memcpy" over "__memcpy", "malloc" over "__libc_malloc". */
+	ux = strspn(x->name, "_");
+	uy = strspn(y->name, "_");
+	if (ux != uy)
+		return ux < uy ? -1 : 1;
+	lx = strlen(x->name);
+	ly = strlen(y->name);
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Sort, keep the preferred alias per address, and give every symbol an end. */
+static void finish_syms(struct elf_file *ef)
+{
+	size_t n = 0;
+
+	qsort(ef->syms, ef->nsyms, sizeof(*ef->syms), cmp_sym);
+	for (size_t i = 0; i < ef->nsyms; i++) {
+		struct elf_sym *s = &ef->syms[i], *last = n ? &ef->syms[n - 1] : NULL;
+
+		if (last && last->start == s->start) {
+			/* An alias may be the only one with a size. */
+			if (s->sized && (!last->sized || s->end > last->end)) {
+				last->end = s->end;
+				last->sized = true;
+			}
+			continue;
+		}
+		ef->syms[n++] = *s;
+	}
+	ef->nsyms = n;
+	for (size_t i = 0; i < n; i++) {
+		struct elf_sym *s = &ef->syms[i];
+		uint64_t next = i + 1 < n ? ef->syms[i + 1].start : UINT64_MAX;
+
+		if (s->sized)
+			continue;
+		if (!s->end || s->end > next)
+			s->end = next;
+		if (s->end == UINT64_MAX)	/* last symbol, section unknown */
+			s->end = s->start + 1;
+	}
+}
+
+static int load_syms(struct elf_file *ef)
+{
+	if (ef->sym_source == SYMS_UNLOADED) {
+		ef->sym_source = SYMS_NONE;
+		if (collect_syms(ef, SHT_SYMTAB) == 0 && ef->nsyms) {
+			ef->sym_source = SYMS_SYMTAB;
+		} else {
+			ef->nsyms = 0;
+			if (collect_syms(ef, SHT_DYNSYM) == 0 && ef->nsyms)
+				ef->sym_source = SYMS_DYNSYM;
+		}
+		if (ef->sym_source == SYMS_NONE) {
+			free(ef->syms);
+			ef->syms = NULL;
+			ef->nsyms = 0;
+		} else {
+			finish_syms(ef);
+		}
+	}
+	return ef->nsyms ? 0 : -ENOENT;
+}
+
+bool elf_file__has_symtab(struct elf_file *ef)
+{
+	load_syms(ef);
+	return ef->sym_source == SYMS_SYMTAB;
+}
+
+static const struct elf_sym *find_sym(const struct elf_file *ef, uint64_t vaddr)
+{
+	size_t lo = 0, hi = ef->nsyms;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ef->syms[mid].start <= vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* lo symbols start at or below vaddr; the closest containing one wins. */
+	for (size_t i = lo; i > 0 && lo - i < SYM_LOOKBACK; i--) {
+		if (vaddr < ef->syms[i - 1].end)
+			return &ef->syms[i - 1];
+	}
+	return NULL;
+}
+
+static const char *sym_display_name(struct elf_file *ef, const struct elf_sym *s)
+{
+	size_t i = (size_t)(s - ef->syms);
+	char *d;
+
+	if (strncmp(s->name, "_Z", 2) != 0)
+		return s->name;
+	if (!ef->demangled) {
+		ef->demangled = calloc(ef->nsyms, sizeof(*ef->demangled));
+		if (!ef->demangled)
+			return s->name;
+	}
+	if (!ef->demangled[i]) {
+		d = demangle(s->name);
+		ef->demangled[i] = d ? d : &not_mangled;
+	}
+	return ef->demangled[i] == &not_mangled ? s->name : ef->demangled[i];
+}
+
+const char *elf_file__symbolize(struct elf_file *ef, uint64_t vaddr, uint64_t *sym_off)
+{
+	const struct elf_sym *s;
+
+	if (load_syms(ef))
+		return NULL;
+	s = find_sym(ef, vaddr);
+	if (!s)
+		return NULL;
+	if (sym_off)
+		*sym_off = vaddr - s->start;
+	return sym_display_name(ef, s);
+}
+
+int elf_file__symbol_addr(struct elf_file *ef, const char *name, uint64_t *vaddr)
+{
+	if (load_syms(ef))
+		return -ENOENT;
+	for (size_t i = 0; i < ef->nsyms; i++) {
+		if (strcmp(ef->syms[i].name, name) == 0) {
+			*vaddr = ef->syms[i].start;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* Whether opening the DWARF just for .debug_frame is worth it and bounded:
+ * the section exists, and the debug sections libdw would load (and inflate)
+ * are neither compressed nor huge. */
+static bool debug_frame_affordable(struct elf_file *ef)
+{
+	uint64_t total = 0;
+	bool has_frame = false;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(ef->elf, &shstrndx) != 0)
+		return false;
+	while ((scn = elf_nextscn(ef->elf, scn)) != NULL) {
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh))
+			return false;
+		name = elf_strptr(ef->elf, shstrndx, sh.sh_name);
+		if (!name)
+			continue;
+		if (strncmp(name, ".zdebug", 7) == 0)
+			return false;
+		if (strncmp(name, ".debug_", 7) != 0 || sh.sh_type == SHT_NOBITS)
+			continue;
+		if ((sh.sh_flags & SHF_COMPRESSED) || !scn_in_file(ef, &sh))
+			return false;
+		total += sh.sh_size;
+		has_frame |= strcmp(name, ".debug_frame") == 0;
+	}
+	return has_frame && total <= DEBUG_SECTIONS_BUDGET;
+}
+
+static Dwarf_CFI *debug_frame_cfi(struct elf_file *ef)
+{
+	if (!ef->dwarf_done) {
+		ef->dwarf_done = true;
+		if (debug_frame_affordable(ef)) {
+			ef->dwarf = dwarf_begin_elf(ef->elf, DWARF_C_READ, NULL);
+			if (ef->dwarf)
+				ef->debug_cfi = dwarf_getcfi(ef->dwarf);
+		}
+	}
+	return ef->debug_cfi;
+}
+
+/* The CFI row for vaddr: .eh_frame first (always loaded by the process, so
+ * present in stripped files), else .debug_frame. */
+static int frame_at(struct elf_file *ef, uint64_t vaddr, Dwarf_Frame **frame)
+{
+	Dwarf_CFI *cfi;
+
+	if (!ef->eh_cfi_done) {
+		ef->eh_cfi_done = true;
+		ef->eh_cfi = dwarf_getcfi_elf(ef->elf);
+	}
+	if (ef->eh_cfi && dwarf_cfi_addrframe(ef->eh_cfi, vaddr, frame) == 0)
+		return 0;
+	cfi = debug_frame_cfi(ef);
+	if (cfi && dwarf_cfi_addrframe(cfi, vaddr, frame) == 0)
+		return 0;
+	return -ENOENT;
+}
+
+static int frame_cfa(Dwarf_Frame *frame, const struct unwind_regs *regs, uint64_t *cfa)
+{
+	Dwarf_Op *ops;
+	size_t nops;
+
+	if (dwarf_frame_cfa(frame, &ops, &nops) != 0)
+		return -EINVAL;
+	if (nops == 0)
+		return -ENOENT;
+	/* libdw hands a "register + offset" rule back as one DW_OP_bregx;
+	 * anything else came from a DW_CFA_def_cfa_expression. */
+	if (nops != 1 || ops[0].atom != DW_OP_bregx)
+		return -ENOTSUP;
+	switch (ops[0].number) {
+	case DWARF_REG_RSP:
+		*cfa = regs->sp + ops[0].number2;
+		return 0;
+	case DWARF_REG_RBP:
+		*cfa = regs->bp + ops[0].number2;
+		return 0;
+	default:
+		return -ENOTSUP;
+	}
+}
+
+/* Stack address where the frame saved its return address. */
+static int frame_ra_slot(Dwarf_Frame *frame, uint64_t cfa, uint64_t *slot)
+{
+	Dwarf_Op mem[3], *ops;
+	size_t nops;
+	int ra_reg;
+
+	ra_reg = dwarf_frame_info(frame, NULL, NULL, NULL);
+	if (ra_reg < 0 || dwarf_frame_register(frame, ra_reg, mem, &ops, &nops) != 0)
+		return -EINVAL;
+	if (nops == 0)		/* undefined or same value: nothing saved */
+		return -ENOENT;
+	/* offset(N) comes back as DW_OP_call_frame_cfa [DW_OP_plus_uconst N];
+	 * val_offset ends with DW_OP_stack_value and is not a memory slot. */
+	if (ops[0].atom != DW_OP_call_frame_cfa)
+		return -ENOTSUP;
+	if (nops == 1) {
+		*slot = cfa;
+		return 0;
+	}
+	if (nops == 2 && ops[1].atom == DW_OP_plus_uconst) {
+		*slot = cfa + ops[1].number;	/* wraps for negative offsets */
+		return 0;
+	}
+	return -ENOTSUP;
+}
+
+static int read_stack_u64(const struct unwind_regs *regs, uint64_t addr, uint64_t *val)
+{
+	if (!regs->stack || regs->stack_len < sizeof(*val) || addr < regs->sp ||
+	    addr - regs->sp > regs->stack_len - sizeof(*val))
+		return -ERANGE;
+	memcpy(val, regs->stack + (addr - regs->sp), sizeof(*val));
+	return 0;
+}
+
+int elf_file__return_address(struct elf_file *ef, uint64_t vaddr,
+			     const struct unwind_regs *regs, uint64_t *ra)
+{
+	Dwarf_Frame *frame = NULL;
+	uint64_t cfa, slot;
+	int err;
+
+	if (!ef->x86_64)
+		return -ENOTSUP;
+	err = frame_at(ef, vaddr, &frame);
+	if (err)
+		return err;
+	err = frame_cfa(frame, regs, &cfa);
+	if (!err)
+		err = frame_ra_slot(frame, cfa, &slot);
+	if (!err)
+		err = read_stack_u64(regs, slot, ra);
+	free(frame);
+	return err;
+}

@@ -1,0 +1,17 @@
+/* What this kernel offers, probed at start so memscope can pick the best hook
+ * and say, in one line, what a missing feature costs. MEMSCOPE_DISABLE
+ * (comma-separated feature names, e.g. "raw_tp") pretends a feature is
+ * missing, so tests can exercise every fallback on a kernel that has it all. */
+#ifndef MEMSCOPE_KFEATURES_H
+#define MEMSCOPE_KFEATURES_H
+
+#include <stdbool.h>
+
+bool kfeatures__disabled(const char *name);
+/* 0, or -EOPNOTSUPP after printing why memscope cannot run. */
+int kfeatures__require_btf(void);
+bool kfeatures__has_raw_tp(void);
+/* Makes sure tracefs is mounted and the tracepoint exists; prints on failure. */
+int kfeatures__require_tracepoint(const char *category, const char *name);
+
+#endif

@@ -1,0 +1,272 @@
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "procmaps.h"
+
+#define DELETED_SUFFIX " (deleted)"
+
+enum { LINE_EOF = -1, LINE_SKIP = -2, LINE_ERROR = -3 };
+
+/* One line without its '\n' into buf. A line that does not fit or holds a
+ * NUL is consumed and reported as LINE_SKIP, so a hostile file can neither
+ * overflow buf nor make us allocate. Returns the length, LINE_EOF, LINE_SKIP
+ * or LINE_ERROR (errno set). */
+static ssize_t read_line(FILE *f, char *buf, size_t size)
+{
+	size_t len = 0;
+	bool skip = false;
+	int c;
+
+	errno = 0;
+	while ((c = getc_unlocked(f)) != EOF && c != '\n') {
+		if (c == '\0' || len + 1 >= size)
+			skip = true;
+		else
+			buf[len++] = (char)c;
+	}
+	if (c == EOF) {
+		if (ferror(f)) {
+			if (!errno)
+				errno = EIO;
+			return LINE_ERROR;
+		}
+		if (len == 0 && !skip)
+			return LINE_EOF;
+	}
+	buf[len] = '\0';
+	return skip ? LINE_SKIP : (ssize_t)len;
+}
+
+/* Digits of `base` (10 or 16) at s into *out; NULL when there are none or
+ * they overflow. */
+static const char *parse_num(const char *s, unsigned int base, uint64_t *out)
+{
+	const char *p = s;
+	uint64_t v = 0;
+
+	for (;; p++) {
+		unsigned int d;
+
+		if (*p >= '0' && *p <= '9')
+			d = *p - '0';
+		else if (base == 16 && *p >= 'a' && *p <= 'f')
+			d = *p - 'a' + 10;
+		else if (base == 16 && *p >= 'A' && *p <= 'F')
+			d = *p - 'A' + 10;
+		else
+			break;
+		if (v > (UINT64_MAX - d) / base)
+			return NULL;
+		v = v * base + d;
+	}
+	if (p == s)
+		return NULL;
+	*out = v;
+	return p;
+}
+
+/* A number followed by the separator `sep`; returns the text after it. */
+static const char *parse_field(const char *s, unsigned int base, char sep, uint64_t *out)
+{
+	const char *p = parse_num(s, base, out);
+
+	return p && *p == sep ? p + 1 : NULL;
+}
+
+static bool valid_perms(const char *p)
+{
+	return (p[0] == 'r' || p[0] == '-') && (p[1] == 'w' || p[1] == '-') &&
+	       (p[2] == 'x' || p[2] == '-') && (p[3] == 'p' || p[3] == 's');
+}
+
+/* Fills m from one line, path still pointing into line. false: malformed. */
+static bool parse_line(const char *line, struct procmap *m, const char **path, size_t *path_len)
+{
+	const char *p = line;
+	uint64_t maj, min;
+	size_t len, suffix = strlen(DELETED_SUFFIX);
+
+	if (!(p = parse_field(p, 16, '-', &m->start)) || !(p = parse_field(p, 16, ' ', &m->end)))
+		return false;
+	if (m->start >= m->end || strnlen(p, 5) < 5 || !valid_perms(p) || p[4] != ' ')
+		return false;
+	memcpy(m->perms, p, 4);
+	m->perms[4] = '\0';
+	p += 5;
+	if (!(p = parse_field(p, 16, ' ', &m->pgoff)) || !(p = parse_field(p, 16, ':', &maj)) ||
+	    !(p = parse_num(p, 16, &min)) || maj > UINT32_MAX || min > UINT32_MAX)
+		return false;
+	m->dev_major = maj;
+	m->dev_minor = min;
+	/* The inode may end the line: anonymous maps have no path column. */
+	if (*p != ' ' || !(p = parse_num(p + 1, 10, &m->inode)) || (*p && *p != ' '))
+		return false;
+	p += strspn(p, " ");
+
+	len = strlen(p);
+	m->deleted = false;
+	if (p[0] != '/') {
+		*path = NULL;
+		*path_len = 0;
+		return true;
+	}
+	if (len > suffix && !strcmp(p + len - suffix, DELETED_SUFFIX)) {
+		m->deleted = true;
+		len -= suffix;
+	}
+	if (len >= PATH_MAX)
+		return false;
+	*path = p;
+	*path_len = len;
+	return true;
+}
+
+static int append(struct procmaps *out, size_t *cap, const struct procmap *m,
+		  const char *path, size_t path_len)
+{
+	struct procmap *slot;
+
+	if (out->n >= PROCMAPS_MAX)
+		return -E2BIG;
+	if (out->n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+
+		if (ncap > PROCMAPS_MAX)
+			ncap = PROCMAPS_MAX;
+		slot = realloc(out->maps, ncap * sizeof(*slot));
+		if (!slot)
+			return -ENOMEM;
+		out->maps = slot;
+		*cap = ncap;
+	}
+	slot = &out->maps[out->n];
+	*slot = *m;
+	slot->path = NULL;
+	if (path) {
+		slot->path = strndup(path, path_len);
+		if (!slot->path)
+			return -ENOMEM;
+	}
+	out->n++;
+	return 0;
+}
+
+static int cmp_start(const void *a, const void *b)
+{
+	const struct procmap *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The kernel emits sorted, disjoint ranges; a crafted file may not, and
+ * procmaps__find's binary search needs them. Overlaps keep the first. */
+static void sort_disjoint(struct procmaps *out)
+{
+	size_t i, kept = 0;
+
+	for (i = 1; i < out->n; i++) {
+		if (out->maps[i].start < out->maps[i - 1].start) {
+			qsort(out->maps, out->n, sizeof(*out->maps), cmp_start);
+			break;
+		}
+	}
+	for (i = 0; i < out->n; i++) {
+		if (kept && out->maps[i].start < out->maps[kept - 1].end) {
+			free(out->maps[i].path);
+			continue;
+		}
+		out->maps[kept++] = out->maps[i];
+	}
+	out->n = kept;
+}
+
+int procmaps__parse(FILE *f, struct procmaps *out)
+{
+	char line[PROCMAPS_LINE_MAX];
+	size_t cap = 0;
+	ssize_t len;
+	int err = 0;
+
+	out->maps = NULL;
+	out->n = 0;
+	while ((len = read_line(f, line, sizeof(line))) != LINE_EOF) {
+		struct procmap m;
+		const char *path;
+		size_t path_len;
+
+		if (len == LINE_SKIP)
+			continue;
+		if (len == LINE_ERROR) {
+			err = -errno;
+			break;
+		}
+		if (!parse_line(line, &m, &path, &path_len))
+			continue;
+		err = append(out, &cap, &m, path, path_len);
+		if (err)
+			break;
+	}
+	if (err) {
+		procmaps__free(out);
+		return err;
+	}
+	sort_disjoint(out);
+	return 0;
+}
+
+int procmaps__read_pid(int pid, struct procmaps *out)
+{
+	char path[32];
+	FILE *f;
+	int err;
+
+	out->maps = NULL;
+	out->n = 0;
+	if (pid <= 0)
+		return -EINVAL;
+	if ((size_t)snprintf(path, sizeof(path), "/proc/%d/maps", pid) >= sizeof(path))
+		return -EINVAL;
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -ESRCH : -errno;
+	err = procmaps__parse(f, out);
+	fclose(f);
+	return err;
+}
+
+const struct procmap *procmaps__find(const struct procmaps *m, uint64_t addr)
+{
+	size_t lo = 0, hi = m->n;
+
+	/* First map starting above addr; only the one before can hold it. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->maps[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || addr >= m->maps[lo - 1].end)
+		return NULL;
+	return &m->maps[lo - 1];
+}
+
+bool procmap__is_exec(const struct procmap *m)
+{
+	return m->perms[2] == 'x';
+}
+
+void procmaps__free(struct procmaps *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		free(m->maps[i].path);
+	free(m->maps);
+	m->maps = NULL;
+	m->n = 0;
+}

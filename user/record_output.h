@@ -1,0 +1,36 @@
+/* What `memscope record` prints once the window closes: folded stacks with
+ * names, and on stderr the exact per-container and per-process totals with
+ * every loss counter.
+ *
+ *   CONTAINER;COMM;user frames root->leaf;kernel frames_[k] BYTES
+ *   4f2a9c1d7e3b;leaker;_start;__libc_start_main;main;leak_fn;memset;asm_exc_page_fault_[k];... 268435456
+ */
+#ifndef MEMSCOPE_RECORD_OUTPUT_H
+#define MEMSCOPE_RECORD_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct recorder;
+struct tracer;
+struct usyms;
+struct cgroups;
+struct ksyms;
+struct folded;
+
+struct record_ctx {
+	struct tracer *tracer;
+	struct recorder *recorder;
+	struct usyms *usyms;
+	struct cgroups *cgroups;	/* may be NULL: labels fall back to cgroup ids */
+	struct ksyms *ksyms;		/* may be NULL: kernel frames print as addresses */
+	bool outstanding;
+	double seconds;
+};
+
+/* Label of a memory cgroup for output: container id, cgroup path or "/". */
+void record_output__label(struct cgroups *cg, uint64_t cgid, char *buf, size_t len);
+int record_output__folded(const struct record_ctx *c, struct folded *out);
+void record_output__summary(const struct record_ctx *c, FILE *out);
+
+#endif

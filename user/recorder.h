@@ -1,0 +1,55 @@
+/* Turns the stream of sampled allocations into weighted stack buckets.
+ *
+ * Each sample stands for `weight` bytes (its own size, or N pages when
+ * sampling one page in N by bytes). A sample's user stack is repaired at
+ * arrival (the frameless leaf's caller recovered from CFI) and resolved to
+ * (module, address) pairs while the process still lives; symbol names come
+ * later, from the modules usyms keeps open. In outstanding mode, which samples
+ * still hold their pages is read at the end from the kernel's pfn array. */
+#ifndef MEMSCOPE_RECORDER_H
+#define MEMSCOPE_RECORDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memscope.h"
+#include "usyms.h"
+
+struct rec_bucket {
+	uint64_t cgid;
+	uint32_t slot;
+	int32_t kstack_id;
+	char comm[MS_COMM_LEN];
+	uint32_t nframes;
+	struct uframe *frames;		/* leaf first; frames[i > 0] are return addresses */
+	uint64_t alloc_bytes;		/* weighted estimate */
+	uint64_t outstanding_bytes;	/* weighted estimate, set by recorder__settle */
+	uint64_t samples;
+};
+
+struct recorder_stats {
+	uint64_t samples;
+	uint64_t leaf_callers_recovered;
+	uint64_t leaf_unwind_failed;	/* CFI missing or stack snapshot too short */
+	uint64_t frames_unresolved;	/* ip in no known mapping */
+	uint64_t samples_dropped_nomem;
+};
+
+struct recorder;
+
+struct recorder *recorder__new(uint32_t sample_every, uint64_t page_size, bool outstanding,
+			       struct usyms *usyms);
+void recorder__on_sample(struct recorder *r, const struct ms_sample *s);
+/* Forget samples whose pages are all freed, so a long recording stays small. */
+void recorder__prune(struct recorder *r, const volatile uint64_t *pages, size_t n);
+/* Outstanding mode: attribute what is still allocated to the buckets. */
+void recorder__settle(struct recorder *r, const volatile uint64_t *pages, size_t n);
+size_t recorder__nbuckets(const struct recorder *r);
+const struct rec_bucket *recorder__bucket(const struct recorder *r, size_t i);
+void recorder__stats(const struct recorder *r, struct recorder_stats *out);
+/* Bytes one sample of 2^order pages stands for. */
+uint64_t recorder__weight(uint32_t sample_every, uint64_t page_size, uint32_t order);
+void recorder__free(struct recorder *r);
+
+#endif

@@ -1,0 +1,408 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/capability.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "kfeatures.h"
+#include "log.h"
+#include "memscope.skel.h"
+#include "pfn.h"
+#include "tracer.h"
+
+struct tracer {
+	struct memscope_bpf *skel;
+	struct ring_buffer *rb;
+	enum tracer_hook hook;
+	tracer_sample_fn fn;
+	void *fn_ctx;
+	const volatile uint64_t *pages;
+	size_t max_pfn;
+	uint64_t page_size;
+	int ncpus;
+	struct ms_proc_stats *percpu;	/* scratch for one slot's per-CPU values */
+	bool attached;
+};
+
+/* libbpf's own chatter (and the verifier log) only with -v: without it the
+ * one line we print on failure says what to do. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!log_verbose() || level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int check_privileges(void)
+{
+	cap_flag_value_t admin = CAP_CLEAR, bpf = CAP_CLEAR, perfmon = CAP_CLEAR;
+	cap_t caps = cap_get_proc();
+
+	if (!caps)
+		return -errno;
+	cap_get_flag(caps, CAP_SYS_ADMIN, CAP_EFFECTIVE, &admin);
+#ifdef CAP_BPF
+	cap_get_flag(caps, CAP_BPF, CAP_EFFECTIVE, &bpf);
+	cap_get_flag(caps, CAP_PERFMON, CAP_EFFECTIVE, &perfmon);
+#endif
+	cap_free(caps);
+	/* CAP_SYS_ADMIN also covers reading other processes' pagemap and map_files. */
+	if (admin == CAP_SET || (bpf == CAP_SET && perfmon == CAP_SET))
+		return 0;
+	log_error("memscope needs root (CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON): run it with sudo");
+	return -EPERM;
+}
+
+static void set_sampling(struct memscope_bpf *skel, uint32_t every)
+{
+	for (int order = 0; order < MS_MAX_ORDER; order++) {
+		uint64_t pages = 1ULL << order;
+
+		skel->rodata->sample_thresh[order] =
+			pages >= every ? (1ULL << 32) : (pages << 32) / every;
+	}
+}
+
+static int fill_filters(struct tracer *t, const struct tracer_opts *o)
+{
+	uint8_t one = 1;
+
+	for (size_t i = 0; i < o->n_tgids; i++)
+		if (bpf_map__update_elem(t->skel->maps.filter_tgids, &o->tgids[i], sizeof(uint32_t),
+					 &one, 1, BPF_ANY))
+			return -errno;
+	for (size_t i = 0; i < o->n_cgids; i++)
+		if (bpf_map__update_elem(t->skel->maps.filter_cgroups, &o->cgids[i], sizeof(uint64_t),
+					 &one, 1, BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+static void choose_programs(struct memscope_bpf *skel, enum tracer_hook hook)
+{
+	bool btf = hook == HOOK_RAW_TP;
+
+	bpf_program__set_autoload(skel->progs.page_alloc_raw, btf);
+	bpf_program__set_autoload(skel->progs.page_free_raw, btf);
+	bpf_program__set_autoload(skel->progs.page_free_batched_raw, btf);
+	bpf_program__set_autoload(skel->progs.page_alloc_tp, !btf);
+	bpf_program__set_autoload(skel->progs.page_free_tp, !btf);
+	bpf_program__set_autoload(skel->progs.page_free_batched_tp, !btf);
+}
+
+static int configure(struct tracer *t, const struct tracer_opts *o)
+{
+	struct memscope_bpf *skel = t->skel;
+	uint32_t slots = o->max_procs + MS_FIRST_SLOT;
+	int err;
+
+	skel->rodata->max_pfn = t->max_pfn;
+	skel->rodata->page_shift = __builtin_ctzll(t->page_size);
+	skel->rodata->max_slots = slots;
+	skel->rodata->track_frees = o->track_frees;
+	skel->rodata->kernel_stacks = o->kernel_stacks;
+	skel->rodata->filter_tgids_on = o->n_tgids > 0;
+	skel->rodata->filter_cgroups_on = o->n_cgids > 0;
+	set_sampling(skel, o->sample_every ? o->sample_every : 1);
+	choose_programs(skel, t->hook);
+
+	if ((err = bpf_map__set_max_entries(skel->maps.pages, o->track_frees ? t->max_pfn : 1)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.procs, o->max_procs)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.proc_stats, slots)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.samples, o->ringbuf_mb << 20)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.kstacks, o->kstack_entries)))
+		return err;
+	return 0;
+}
+
+/* Touch two fresh pages in this thread while the BPF side records every
+ * struct page it sees allocated for us, then solve for the vmemmap base. */
+static int calibrate(struct tracer *t)
+{
+	struct memscope_bpf *skel = t->skel;
+	uint64_t pfn[2], ptrs[MS_CALIB_SLOTS], size, base;
+	long psz = t->page_size;
+	char *p[2] = {};
+	struct btf *btf;
+	size_t n;
+	int id, err = 0;
+
+	btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return -errno;
+	id = btf__find_by_name_kind(btf, "page", BTF_KIND_STRUCT);
+	size = id > 0 ? btf__resolve_size(btf, id) : 0;
+	btf__free(btf);
+	if (!size)
+		return -ENOENT;
+
+	skel->bss->calib_n = 0;
+	__atomic_store_n(&skel->bss->calib_tid, (uint32_t)gettid(), __ATOMIC_SEQ_CST);
+	for (int i = 0; i < 2 && !err; i++) {
+		p[i] = mmap(NULL, psz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p[i] == MAP_FAILED) {
+			p[i] = NULL;
+			err = -errno;
+			break;
+		}
+		madvise(p[i], psz, MADV_NOHUGEPAGE);
+		*(volatile char *)p[i] = 1;
+		err = pfn__of_vaddr((uint64_t)(uintptr_t)p[i], &pfn[i]);
+	}
+	__atomic_store_n(&skel->bss->calib_tid, 0, __ATOMIC_SEQ_CST);
+	n = __atomic_load_n(&skel->bss->calib_n, __ATOMIC_SEQ_CST);
+	if (n > MS_CALIB_SLOTS)
+		n = MS_CALIB_SLOTS;
+	memcpy(ptrs, (const void *)skel->bss->calib_ptrs, n * sizeof(ptrs[0]));
+	if (!err)
+		err = pfn__solve_base(ptrs, n, pfn[0], pfn[1], size, &base);
+	for (int i = 0; i < 2; i++)
+		if (p[i])
+			munmap(p[i], psz);
+	if (err)
+		return err;
+	log_debug("vmemmap base %#llx, struct page %llu bytes (from %zu allocations)",
+		  (unsigned long long)base, (unsigned long long)size, n);
+	__atomic_store_n(&skel->bss->vmemmap_base, base, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static int ringbuf_cb(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+
+	if (size >= sizeof(struct ms_sample))
+		t->fn(t->fn_ctx, data);
+	return 0;
+}
+
+static void destroy_bpf(struct tracer *t)
+{
+	ring_buffer__free(t->rb);
+	t->rb = NULL;
+	if (t->pages)
+		munmap((void *)t->pages, t->max_pfn * sizeof(uint64_t));
+	t->pages = NULL;
+	memscope_bpf__destroy(t->skel);
+	t->skel = NULL;
+	t->attached = false;
+}
+
+static int load_and_attach(struct tracer *t, const struct tracer_opts *o)
+{
+	int err;
+
+	t->skel = memscope_bpf__open();
+	if (!t->skel)
+		return -errno;
+	if ((err = configure(t, o)))
+		return err;
+	if ((err = memscope_bpf__load(t->skel))) {
+		log_error("the kernel refused memscope's BPF programs (%s)%s", strerror(-err),
+			  log_verbose() ? "" : ": rerun with -v for the verifier log");
+		return err;
+	}
+	if ((err = fill_filters(t, o)))
+		return err;
+	if (o->track_frees) {
+		void *m = mmap(NULL, t->max_pfn * sizeof(uint64_t), PROT_READ, MAP_SHARED,
+			       bpf_map__fd(t->skel->maps.pages), 0);
+		if (m == MAP_FAILED)
+			return -errno;
+		t->pages = m;
+	}
+	if ((err = memscope_bpf__attach(t->skel))) {
+		log_error("cannot attach to the page allocator tracepoints (%s)", strerror(-err));
+		return err;
+	}
+	t->attached = true;
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.samples), ringbuf_cb, t, NULL);
+	if (!t->rb)
+		return -errno;
+	if (t->hook == HOOK_RAW_TP && (err = calibrate(t)))
+		return err;
+	return 0;
+}
+
+int tracer__start(const struct tracer_opts *o, tracer_sample_fn fn, void *ctx, struct tracer **out)
+{
+	struct tracer *t;
+	uint64_t max_pfn;
+	int err;
+
+	if ((err = check_privileges()))
+		return err;
+	if ((err = kfeatures__require_btf()))
+		return err;
+	libbpf_set_print(libbpf_print);
+	if ((err = pfn__max_from_zoneinfo("/proc/zoneinfo", &max_pfn))) {
+		log_error("cannot size the page table from /proc/zoneinfo (%s)", strerror(-err));
+		return err;
+	}
+	if (max_pfn > UINT32_MAX) {
+		log_error("%llu page frames: more than memscope's pfn array can index",
+			  (unsigned long long)max_pfn);
+		return -E2BIG;
+	}
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->fn = fn;
+	t->fn_ctx = ctx;
+	t->max_pfn = max_pfn;
+	t->page_size = sysconf(_SC_PAGESIZE);
+	t->ncpus = libbpf_num_possible_cpus();
+	t->percpu = calloc(t->ncpus > 0 ? t->ncpus : 1, sizeof(*t->percpu));
+	if (t->ncpus <= 0 || !t->percpu) {
+		err = t->ncpus <= 0 ? t->ncpus : -ENOMEM;
+		goto fail;
+	}
+
+	t->hook = kfeatures__has_raw_tp() ? HOOK_RAW_TP : HOOK_TRACEPOINT;
+	if (t->hook == HOOK_RAW_TP) {
+		err = load_and_attach(t, o);
+		if (!err)
+			goto done;
+		if (err != -ENOENT && err != -EPERM)
+			goto fail;
+		log_notice("cannot map struct page to pfn here (%s): using the classic kmem "
+			   "tracepoints, which cost more per page", strerror(-err));
+		destroy_bpf(t);
+		t->hook = HOOK_TRACEPOINT;
+	} else {
+		log_notice("raw tracepoints unavailable: using the classic kmem tracepoints, "
+			   "which cost more per page");
+	}
+	if ((err = kfeatures__require_tracepoint("kmem", "mm_page_alloc")))
+		goto fail;
+	if ((err = load_and_attach(t, o)))
+		goto fail;
+done:
+	*out = t;
+	return 0;
+fail:
+	tracer__free(t);
+	return err;
+}
+
+enum tracer_hook tracer__hook(const struct tracer *t) { return t->hook; }
+uint64_t tracer__page_size(const struct tracer *t) { return t->page_size; }
+
+int tracer__poll(struct tracer *t, int timeout_ms)
+{
+	int n;
+
+	if (!t->rb)
+		return 0;
+	n = ring_buffer__consume(t->rb);
+	/* Samples are submitted without wakeups; sleeping here is what batches them. */
+	if (n == 0 && timeout_ms > 0)
+		n = ring_buffer__poll(t->rb, timeout_ms);
+	return n == -EINTR ? 0 : n;
+}
+
+void tracer__stop(struct tracer *t)
+{
+	if (!t->attached)
+		return;
+	memscope_bpf__detach(t->skel);
+	t->attached = false;
+	if (t->rb)
+		ring_buffer__consume(t->rb);
+}
+
+int tracer__for_each_proc(struct tracer *t, tracer_proc_fn fn, void *ctx)
+{
+	int fd = bpf_map__fd(t->skel->maps.procs);
+	struct ms_proc_key key, next;
+	struct ms_proc_info info;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (bpf_map_lookup_elem(fd, &next, &info) == 0)
+			fn(ctx, &next, &info);
+		key = next;
+		prev = &key;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+int tracer__proc_stats(struct tracer *t, uint32_t slot, struct ms_proc_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.proc_stats), &slot, t->percpu))
+		return -errno;
+	for (int c = 0; c < t->ncpus; c++) {
+		out->alloc_bytes += t->percpu[c].alloc_bytes;
+		out->free_bytes += t->percpu[c].free_bytes;
+		out->alloc_events += t->percpu[c].alloc_events;
+		out->free_events += t->percpu[c].free_events;
+	}
+	return 0;
+}
+
+uint32_t tracer__slots_used(const struct tracer *t)
+{
+	uint32_t next = __atomic_load_n(&t->skel->data->next_slot, __ATOMIC_RELAXED);
+	uint32_t max = t->skel->rodata->max_slots;
+
+	return next < max ? next : max;
+}
+
+const volatile uint64_t *tracer__page_records(const struct tracer *t, size_t *n)
+{
+	*n = t->pages ? t->max_pfn : 0;
+	return t->pages;
+}
+
+int tracer__kstack(struct tracer *t, int32_t id, uint64_t *ips, size_t max, size_t *n)
+{
+	uint64_t buf[127] = {};
+	size_t i;
+
+	*n = 0;
+	if (id < 0)
+		return -ENOENT;
+	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.kstacks), &id, buf))
+		return -errno;
+	for (i = 0; i < 127 && i < max && buf[i]; i++)
+		ips[i] = buf[i];
+	*n = i;
+	return 0;
+}
+
+void tracer__drops(struct tracer *t, struct tracer_drops *out)
+{
+	struct bpf_program *prog;
+
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < MS_NR_DROPS; i++)
+		out->kernel[i] = __atomic_load_n(&t->skel->bss->drops[i], __ATOMIC_RELAXED);
+	bpf_object__for_each_program(prog, t->skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			out->recursion_misses += info.recursion_misses;
+	}
+}
+
+void tracer__free(struct tracer *t)
+{
+	if (!t)
+		return;
+	destroy_bpf(t);
+	free(t->percpu);
+	free(t);
+}

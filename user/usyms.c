@@ -1,0 +1,482 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hmap.h"
+#include "log.h"
+#include "procmaps.h"
+#include "usyms.h"
+
+/* Mappings of one file are adjacent: how far back to look for a sibling
+ * mapping already resolved in the same snapshot. */
+#define SIBLING_LOOKBACK	8
+#define DELETED_SUFFIX		" (deleted)"
+
+struct module {
+	struct elf_file *ef;	/* NULL when the file could not be opened or parsed */
+	struct elf_file *debug;	/* separate debug file, found lazily by build id */
+	bool debug_done;
+	char *path;
+};
+
+/* Index key: fixed size and zero-filled, so it can be hashed as bytes. */
+struct module_key {
+	uint64_t ino;
+	uint32_t dev_major, dev_minor;
+	char build_id[2 * ELF_FILE_BUILD_ID_MAX + 1];	/* "" when none */
+};
+
+struct proc {
+	struct procmaps maps;
+	uint32_t *modules;	/* per mapping: module id, 0 = none */
+	uint64_t reread_ns;	/* last re-read after a miss, 0 = none yet */
+	bool gone;		/* a re-read found the process exited */
+};
+
+struct usyms {
+	struct module *modules;	/* [0] is unused: id 0 means unknown */
+	uint32_t nmodules;
+	struct hmap *module_ids;	/* struct module_key -> uint32_t */
+	struct hmap *procs;		/* int pid -> struct proc */
+};
+
+struct usyms *usyms__new(void)
+{
+	struct usyms *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return NULL;
+	u->modules = calloc(USYMS_MODULES_MAX, sizeof(*u->modules));
+	u->module_ids = hmap__new(sizeof(uint32_t));
+	u->procs = hmap__new(sizeof(struct proc));
+	if (!u->modules || !u->module_ids || !u->procs) {
+		usyms__free(u);
+		errno = ENOMEM;
+		return NULL;
+	}
+	u->nmodules = 1;
+	return u;
+}
+
+static void proc_release(struct proc *p)
+{
+	procmaps__free(&p->maps);
+	free(p->modules);
+	p->modules = NULL;
+}
+
+void usyms__free(struct usyms *u)
+{
+	size_t iter = 0;
+	void *val;
+
+	if (!u)
+		return;
+	if (u->procs) {
+		while (hmap__next(u->procs, &iter, NULL, NULL, &val))
+			proc_release(val);
+		hmap__free(u->procs);
+	}
+	hmap__free(u->module_ids);
+	for (uint32_t i = 1; i < u->nmodules; i++) {
+		elf_file__close(u->modules[i].ef);
+		elf_file__close(u->modules[i].debug);
+		free(u->modules[i].path);
+	}
+	free(u->modules);
+	free(u);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static bool is_file_mapping(const struct procmap *m)
+{
+	return m->path && m->inode && procmap__is_exec(m);
+}
+
+/* fd is the file of mapping m. The device can differ on overlayfs: kernels
+ * before 6.x print the underlying inode in /proc/PID/maps, while fstat sees
+ * the overlay's device with the same inode number. */
+static bool same_file(int fd, const struct procmap *m)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_ino != m->inode)
+		return false;
+	if (major(st.st_dev) == m->dev_major && minor(st.st_dev) == m->dev_minor)
+		return true;
+	return fstatfs(fd, &sfs) == 0 && sfs.f_type == OVERLAYFS_SUPER_MAGIC;
+}
+
+/* The file pid mapped at m, opened through the process. -errno. */
+static int open_mapped_file(int pid, const struct procmap *m)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC,
+		/* In the container's root, and no /proc magic links that
+		 * would lead back out of it. */
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	char path[64];
+	int fd, root;
+
+	/* The very file mapped: works for deleted files and in containers. */
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (same_file(fd, m))
+			return fd;
+		close(fd);
+	}
+	if (m->deleted)
+		return -ENOENT;
+
+	snprintf(path, sizeof(path), "/proc/%d/root", pid);
+	root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return -errno;
+	fd = (int)syscall(SYS_openat2, root, m->path, &how, sizeof(how));
+	if (fd < 0)
+		fd = -errno;
+	close(root);
+	if (fd >= 0 && !same_file(fd, m)) {
+		close(fd);
+		fd = -ESTALE;	/* replaced since it was mapped */
+	}
+	return fd;
+}
+
+static char *display_path(const struct procmap *m)
+{
+	size_t len = strlen(m->path) + (m->deleted ? strlen(DELETED_SUFFIX) : 0) + 1;
+	char *s = malloc(len);
+
+	if (s)
+		snprintf(s, len, "%s%s", m->path, m->deleted ? DELETED_SUFFIX : "");
+	return s;
+}
+
+/* Module id for the file of mapping m (opened now), 0 when it can not be
+ * recorded. The file is kept even if it is not a usable ELF, for its name. */
+static uint32_t open_module(struct usyms *u, int pid, const struct procmap *m)
+{
+	struct module_key key;
+	struct elf_file *ef = NULL;
+	const char *bid;
+	uint32_t *id;
+	bool created;
+	int fd;
+
+	fd = open_mapped_file(pid, m);
+	if (fd >= 0)
+		ef = elf_file__open_fd(fd);
+	else
+		log_debug("usyms: pid %d: cannot open %s: %s", pid, m->path, strerror(-fd));
+
+	memset(&key, 0, sizeof(key));
+	key.ino = m->inode;
+	key.dev_major = m->dev_major;
+	key.dev_minor = m->dev_minor;
+	bid = ef ? elf_file__build_id(ef) : NULL;
+	if (bid)
+		snprintf(key.build_id, sizeof(key.build_id), "%s", bid);
+
+	id = hmap__find(u->module_ids, &key, sizeof(key));
+	if (id) {
+		struct module *mod = &u->modules[*id];
+
+		if (!mod->ef && ef)	/* an earlier open failed */
+			mod->ef = ef;
+		else
+			elf_file__close(ef);
+		return *id;
+	}
+	if (u->nmodules == USYMS_MODULES_MAX) {
+		log_debug("usyms: more than %u modules, %s is unknown", USYMS_MODULES_MAX, m->path);
+		elf_file__close(ef);
+		return 0;
+	}
+	id = hmap__upsert(u->module_ids, &key, sizeof(key), &created);
+	u->modules[u->nmodules].path = display_path(m);
+	if (!id || !u->modules[u->nmodules].path) {
+		free(u->modules[u->nmodules].path);
+		u->modules[u->nmodules].path = NULL;
+		if (id)
+			hmap__delete(u->module_ids, &key, sizeof(key));
+		elf_file__close(ef);
+		return 0;
+	}
+	u->modules[u->nmodules].ef = ef;
+	*id = u->nmodules++;
+	return *id;
+}
+
+/* Module of mapping i of snapshot p, reusing what an older snapshot of the
+ * same process, or a sibling mapping of the same file, already opened. */
+static uint32_t module_for_map(struct usyms *u, int pid, const struct proc *old,
+			       const struct proc *p, size_t i)
+{
+	const struct procmap *m = &p->maps.maps[i], *o;
+
+	if (old && (o = procmaps__find(&old->maps, m->start)) != NULL && o->start == m->start &&
+	    o->end == m->end && o->pgoff == m->pgoff && o->inode == m->inode &&
+	    o->dev_major == m->dev_major && o->dev_minor == m->dev_minor &&
+	    old->modules[o - old->maps.maps])
+		return old->modules[o - old->maps.maps];
+	for (size_t k = i; k > 0 && i - k < SIBLING_LOOKBACK; k--) {
+		const struct procmap *s = &p->maps.maps[k - 1];
+
+		if (p->modules[k - 1] && s->inode == m->inode && s->dev_major == m->dev_major &&
+		    s->dev_minor == m->dev_minor)
+			return p->modules[k - 1];
+	}
+	return open_module(u, pid, m);
+}
+
+/* A fresh snapshot of pid into *p. */
+static int snapshot(struct usyms *u, int pid, const struct proc *old, struct proc *p)
+{
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	err = procmaps__read_pid(pid, &p->maps);
+	if (err)
+		return err;
+	p->modules = calloc(p->maps.n ? p->maps.n : 1, sizeof(*p->modules));
+	if (!p->modules) {
+		procmaps__free(&p->maps);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < p->maps.n; i++) {
+		if (is_file_mapping(&p->maps.maps[i]))
+			p->modules[i] = module_for_map(u, pid, old, p, i);
+	}
+	return 0;
+}
+
+int usyms__add_pid(struct usyms *u, int pid)
+{
+	struct proc fresh, *p;
+	bool created;
+	int err;
+
+	p = hmap__find(u->procs, &pid, sizeof(pid));
+	err = snapshot(u, pid, p, &fresh);
+	if (err)
+		return err;
+	if (!p) {
+		p = hmap__upsert(u->procs, &pid, sizeof(pid), &created);
+		if (!p) {
+			proc_release(&fresh);
+			return -ENOMEM;
+		}
+	} else {
+		proc_release(p);
+	}
+	*p = fresh;
+	return 0;
+}
+
+void usyms__forget_pid(struct usyms *u, int pid)
+{
+	struct proc *p = hmap__find(u->procs, &pid, sizeof(pid));
+
+	if (!p)
+		return;
+	proc_release(p);
+	hmap__delete(u->procs, &pid, sizeof(pid));
+}
+
+/* Re-read the maps of a known pid after a miss, if allowed now. */
+static void reread(struct usyms *u, int pid, struct proc *p)
+{
+	struct proc fresh;
+	int err;
+
+	if (p->gone || now_ns() - p->reread_ns < USYMS_REREAD_NS)
+		return;
+	err = snapshot(u, pid, p, &fresh);
+	if (err) {
+		p->gone = err == -ESRCH;
+	} else {
+		proc_release(p);
+		*p = fresh;
+	}
+	p->reread_ns = now_ns();
+}
+
+/* The executable mapping of pid holding ip, re-reading the maps once on a
+ * miss; NULL if none. *pp is pid's snapshot. */
+static const struct procmap *find_exec_map(struct usyms *u, int pid, uint64_t ip,
+					   struct proc **pp, int *err)
+{
+	const struct procmap *m;
+	struct proc *p;
+
+	*err = 0;
+	p = hmap__find(u->procs, &pid, sizeof(pid));
+	if (!p) {
+		*err = usyms__add_pid(u, pid);
+		if (*err)
+			return NULL;
+		p = hmap__find(u->procs, &pid, sizeof(pid));
+		if (!p) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+	}
+	m = procmaps__find(&p->maps, ip);
+	if (!m || !procmap__is_exec(m)) {
+		reread(u, pid, p);
+		m = procmaps__find(&p->maps, ip);
+	}
+	*pp = p;
+	if (!m || !procmap__is_exec(m)) {
+		*err = -ENOENT;
+		return NULL;
+	}
+	return m;
+}
+
+int usyms__resolve(struct usyms *u, int pid, uint64_t ip, struct uframe *out)
+{
+	const struct procmap *m;
+	struct module *mod;
+	struct proc *p;
+	uint64_t off;
+	uint32_t id;
+	int err;
+
+	out->module = 0;
+	out->vaddr = ip;
+	m = find_exec_map(u, pid, ip, &p, &err);
+	if (!m)
+		return err;
+	id = p->modules[m - p->maps.maps];
+	if (!id)
+		return 0;	/* anonymous (JIT) or a file we could not record */
+	mod = &u->modules[id];
+	off = ip - m->start + m->pgoff;
+	if (!mod->ef) {
+		/* Only the name is known: keep the file offset. */
+		out->module = id;
+		out->vaddr = off;
+		return 0;
+	}
+	err = elf_file__offset_to_vaddr(mod->ef, off, &out->vaddr);
+	if (err) {
+		/* The mapping does not match the file's segments: any name
+		 * would be a guess. */
+		out->vaddr = ip;
+		return err;
+	}
+	out->module = id;
+	return 0;
+}
+
+int usyms__leaf_caller(struct usyms *u, int pid, const struct unwind_regs *r, uint64_t *ra)
+{
+	struct unwind_regs regs = *r;
+	struct uframe f;
+	int err;
+
+	err = usyms__resolve(u, pid, r->ip, &f);
+	if (err)
+		return err;
+	if (!f.module || !u->modules[f.module].ef)
+		return -ENOENT;
+	regs.load_bias = r->ip - f.vaddr;
+	return elf_file__return_address(u->modules[f.module].ef, f.vaddr, &regs, ra);
+}
+
+/* The debug file of a stripped module, verified to carry the same build id. */
+static struct elf_file *module_debug(struct module *mod)
+{
+	const char *bid, *dbg_bid;
+	char path[sizeof(USYMS_DEBUG_DIR) + 2 * ELF_FILE_BUILD_ID_MAX + 16];
+	int fd;
+
+	if (mod->debug_done)
+		return mod->debug;
+	mod->debug_done = true;
+	bid = mod->ef ? elf_file__build_id(mod->ef) : NULL;
+	if (!bid || strlen(bid) < 3)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/%.2s/%s.debug", USYMS_DEBUG_DIR, bid, bid + 2);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	mod->debug = elf_file__open_fd(fd);
+	dbg_bid = mod->debug ? elf_file__build_id(mod->debug) : NULL;
+	if (!dbg_bid || strcmp(dbg_bid, bid) != 0) {
+		elf_file__close(mod->debug);
+		mod->debug = NULL;
+	}
+	return mod->debug;
+}
+
+static const char *module_symbolize(struct module *mod, uint64_t vaddr)
+{
+	struct elf_file *debug;
+	const char *name;
+
+	if (!mod->ef)
+		return NULL;
+	/* A full .symtab in the file itself beats looking for a debug file;
+	 * .dynsym alone misses static and internal functions (memset's
+	 * variants in libc), so the debug file goes first then. */
+	if (!elf_file__has_symtab(mod->ef)) {
+		debug = module_debug(mod);
+		name = debug ? elf_file__symbolize(debug, vaddr, NULL) : NULL;
+		if (name)
+			return name;
+	}
+	return elf_file__symbolize(mod->ef, vaddr, NULL);
+}
+
+int usyms__frame_name(struct usyms *u, struct uframe f, bool is_return_addr, char *buf,
+		      size_t len)
+{
+	const char *name, *base;
+	struct module *mod;
+	int n;
+
+	if (!len)
+		return -EINVAL;
+	if (f.module == 0 || f.module >= u->nmodules) {
+		n = snprintf(buf, len, "[unknown]");
+	} else {
+		mod = &u->modules[f.module];
+		name = module_symbolize(mod, is_return_addr && f.vaddr ? f.vaddr - 1 : f.vaddr);
+		if (name) {
+			n = snprintf(buf, len, "%s", name);
+		} else {
+			base = strrchr(mod->path, '/');
+			n = snprintf(buf, len, "[%s]", base ? base + 1 : mod->path);
+		}
+	}
+	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+}
+
+const char *usyms__module_path(struct usyms *u, uint32_t module)
+{
+	return module && module < u->nmodules ? u->modules[module].path : NULL;
+}

@@ -1,0 +1,80 @@
+/* User-space symbolizer across processes: turns a (pid, instruction address)
+ * into a (module, ELF address) pair early, while the process still exists,
+ * and into a function name later, after it may have exited.
+ *
+ * Files are opened through the process (/proc/PID/map_files/START-END, else
+ * PID's root with openat2 RESOLVE_IN_ROOT), never by a host path, so a
+ * container cannot point the root-run tool at a host file, and deleted or
+ * replaced files still give the code that was really mapped. A module is one
+ * file, identified by the device and inode of the mapping and its build id:
+ * the same library in many processes is opened and parsed once. Modules stay
+ * until usyms__free (frames captured earlier refer to them); at most
+ * USYMS_MODULES_MAX, later files are unknown. Each module keeps an fd open.
+ *
+ * Stripped files are named through a separate debug file found by build id
+ * under USYMS_DEBUG_DIR (Debian's *-dbg / *-dbgsym packages).
+ */
+#ifndef MEMSCOPE_USYMS_H
+#define MEMSCOPE_USYMS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elf_file.h"
+
+#define USYMS_MODULES_MAX	4096
+#define USYMS_DEBUG_DIR		"/usr/lib/debug/.build-id"
+/* After a miss, a pid's maps are re-read at most this often. */
+#define USYMS_REREAD_NS		1000000000ULL
+
+struct usyms;
+
+/* A user frame, resolved while its process lived. */
+struct uframe {
+	uint32_t module;	/* 0 = unknown or anonymous memory (vaddr is then the ip) */
+	uint64_t vaddr;		/* address in the module's ELF address space */
+};
+
+/* NULL + errno ENOMEM. */
+struct usyms *usyms__new(void);
+
+/* Snapshot pid's mappings and open their executable files now: the process
+ * may exit before its frames are named. Calling it again refreshes the
+ * snapshot. 0, -ESRCH when the process is gone, -ENOMEM. */
+int usyms__add_pid(struct usyms *u, int pid);
+
+/* Drop pid's snapshot (on exit or exec); its modules stay. */
+void usyms__forget_pid(struct usyms *u, int pid);
+
+/*
+ * Map ip of pid to (module, ELF vaddr). Snapshots pid first if needed. When
+ * ip is in no executable mapping of the snapshot, the maps are read again
+ * (new mmap or dlopen; at most once per USYMS_REREAD_NS) and the lookup
+ * retried. An anonymous executable mapping (JIT) gives module 0 and 0.
+ * Errors: -ENOENT (ip in no executable mapping; *out is module 0), -ESRCH.
+ */
+int usyms__resolve(struct usyms *u, int pid, uint64_t ip, struct uframe *out);
+
+/* Return address of the frame executing at r->ip in pid (an address in the
+ * process), from the CFI of the file mapped there; r->load_bias is ignored
+ * and computed. Errors as usyms__resolve and elf_file__return_address. */
+int usyms__leaf_caller(struct usyms *u, int pid, const struct unwind_regs *r, uint64_t *ra);
+
+/*
+ * Name of frame f into buf: the function ("leak_fn", demangled C++), else
+ * "[libfoo.so]" when the module has no symbol there, else "[unknown]".
+ * is_return_addr: f is a return address, which points after the call, so
+ * the caller is looked up at vaddr - 1. 0, -ENOSPC when cut to fit (buf is
+ * still terminated), -EINVAL when len is 0.
+ */
+int usyms__frame_name(struct usyms *u, struct uframe f, bool is_return_addr, char *buf,
+		      size_t len);
+
+/* Path of the module as its first process mapped it (" (deleted)" appended
+ * when it was), or NULL for module 0 or an unknown id. */
+const char *usyms__module_path(struct usyms *u, uint32_t module);
+
+void usyms__free(struct usyms *u);
+
+#endif
