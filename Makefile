@@ -8,15 +8,17 @@ CC       ?= cc
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 # Debian packages the build, the tests and the workloads need.
+# Each feature appends what it needs (DEB_PKGS for apt, PKGS for pkg-config).
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev \
-            libcriterion-dev libcap-dev pkg-config gcc make tmux
+            libcriterion-dev libcap-dev pkg-config gcc make libc6-dbg
+PKGS     := libbpf libelf libdw zlib libcap
 
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror
 CPPFLAGS := -I$(BUILD) -Ibpf -Iuser -D_GNU_SOURCE
 DEPFLAGS  = -MMD -MP
 # Recursive (=) so pkg-config runs after `deps` has installed it.
-LDLIBS    = $(shell pkg-config --libs libbpf libelf libdw zlib libcap) -lstdc++
+LDLIBS    = $(shell pkg-config --libs $(PKGS)) -lstdc++ -lm
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.o)

@@ -29,9 +29,9 @@ struct unwind_regs {
 
 struct elf_file;
 
-/* Takes ownership of fd (closed on failure too). NULL + errno: EFBIG for
- * files over ELF_FILE_SIZE_MAX, ENOEXEC when not ELF, EINVAL when not a
- * regular file, ENOMEM. */
+/* Takes ownership of fd (closed on failure too). NULL + errno: EBADF for
+ * fd < 0, EFBIG for files over ELF_FILE_SIZE_MAX, ENOEXEC when not ELF,
+ * EINVAL when not a regular file, ENOMEM. */
 struct elf_file *elf_file__open_fd(int fd);
 
 /* Lowercase hex of the GNU build id note, or NULL when there is none. */

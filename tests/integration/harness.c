@@ -11,6 +11,13 @@
 
 #include "harness.h"
 
+const char *memscope_bin(void)
+{
+	const char *bin = getenv("MEMSCOPE_BIN");
+
+	return bin && *bin ? bin : "./memscope";
+}
+
 static double now(void)
 {
 	struct timespec ts;

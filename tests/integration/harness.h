@@ -9,7 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define MEMSCOPE_BIN "./memscope"
+/* The binary under test: ./memscope, or $MEMSCOPE_BIN (e.g. a sanitizer build). */
+const char *memscope_bin(void);
 #define WORKLOAD(name) "build/workloads/" name
 #define MIB (1024ULL * 1024)
 

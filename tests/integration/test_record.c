@@ -32,7 +32,7 @@ static void teardown(void)
 /* Starts memscope record on the test cgroup and waits until it traces. */
 static pid_t start_record(const char *out, const char *err, const char *dur, char **extra)
 {
-	char *argv[24] = { MEMSCOPE_BIN, "record", "-c", cg.rel, "-d", (char *)dur, "-o",
+	char *argv[24] = { (char *)memscope_bin(), "record", "-c", cg.rel, "-d", (char *)dur, "-o",
 			   (char *)out };
 	int n = 8;
 	pid_t pid;

@@ -1,0 +1,129 @@
+#include <math.h>
+#include <string.h>
+
+#include "json.h"
+
+void json_init(struct json *j, FILE *f, bool pretty)
+{
+	memset(j, 0, sizeof(*j));
+	j->f = f;
+	j->pretty = pretty;
+}
+
+static void put_string(FILE *f, const char *s, size_t len)
+{
+	fputc('"', f);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = s[i];
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+/* Comma, indentation and key before every value. */
+static void prefix(struct json *j, const char *key)
+{
+	if (j->need_comma[j->depth])
+		fputc(',', j->f);
+	j->need_comma[j->depth] = true;
+	if (j->pretty && j->depth) {
+		fputc('\n', j->f);
+		for (int i = 0; i < j->depth; i++)
+			fputs("  ", j->f);
+	}
+	if (key) {
+		put_string(j->f, key, strlen(key));
+		fputs(j->pretty ? ": " : ":", j->f);
+	}
+}
+
+static void open_level(struct json *j, const char *key, char opener, char closer)
+{
+	prefix(j, key);
+	fputc(opener, j->f);
+	/* Past the depth limit output stays balanced but flattens. */
+	if (j->depth < JSON_MAX_DEPTH - 1)
+		j->depth++;
+	j->closer[j->depth] = closer;
+	j->need_comma[j->depth] = false;
+}
+
+void json_obj(struct json *j, const char *key) { open_level(j, key, '{', '}'); }
+void json_arr(struct json *j, const char *key) { open_level(j, key, '[', ']'); }
+
+void json_end(struct json *j)
+{
+	bool had_values = j->need_comma[j->depth];
+	char closer = j->closer[j->depth];
+
+	if (!j->depth)
+		return;
+	j->depth--;
+	if (j->pretty && had_values) {
+		fputc('\n', j->f);
+		for (int i = 0; i < j->depth; i++)
+			fputs("  ", j->f);
+	}
+	fputc(closer, j->f);
+	if (!j->depth)
+		fputc('\n', j->f);
+}
+
+void json_strn(struct json *j, const char *key, const char *val, size_t len)
+{
+	prefix(j, key);
+	put_string(j->f, val, len);
+}
+
+void json_str(struct json *j, const char *key, const char *val)
+{
+	if (!val) {
+		json_null(j, key);
+		return;
+	}
+	json_strn(j, key, val, strlen(val));
+}
+
+void json_u64(struct json *j, const char *key, uint64_t val)
+{
+	prefix(j, key);
+	fprintf(j->f, "%llu", (unsigned long long)val);
+}
+
+void json_i64(struct json *j, const char *key, int64_t val)
+{
+	prefix(j, key);
+	fprintf(j->f, "%lld", (long long)val);
+}
+
+void json_double(struct json *j, const char *key, double val)
+{
+	if (!isfinite(val)) {
+		json_null(j, key);
+		return;
+	}
+	prefix(j, key);
+	fprintf(j->f, "%.6g", val);
+}
+
+void json_bool(struct json *j, const char *key, bool val)
+{
+	prefix(j, key);
+	fputs(val ? "true" : "false", j->f);
+}
+
+void json_null(struct json *j, const char *key)
+{
+	prefix(j, key);
+	fputs("null", j->f);
+}
