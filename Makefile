@@ -96,6 +96,8 @@ check-root:
 
 test: deps
 	$(MAKE) --no-print-directory test-unit
+	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory test-fuzz
 	$(MAKE) --no-print-directory test-integration
 
 run: deps
@@ -107,5 +109,98 @@ $(BUILD) $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/integration $(BUILD)/f
 
 clean:
 	rm -rf $(BUILD) memscope
+
+# ---- fuzzing and sanitizers ----
+# libFuzzer harnesses (tests/fuzz/NAME.c -> build/fuzz/NAME) over every parser
+# of data a container controls or the kernel formats, and an ASan+UBSan build
+# of the unit tests and of memscope itself in build/asan/ (own objects, so the
+# normal build is unaffected). See tests/fuzz/fuzz.h for adding a harness.
+DEB_PKGS += libclang-rt-dev
+
+FUZZ_CC        ?= clang
+# Seconds per harness: `make fuzz`, `make test-fuzz`.
+FUZZ_SECONDS   ?= 600
+FUZZ_SHORT     ?= 10
+FUZZ_JOBS      ?= $(shell nproc)
+FUZZ_CFLAGS    := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_SRCS      := $(wildcard tests/fuzz/*.c)
+FUZZERS        := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_LIB_OBJS  := $(LIB_OBJS:$(BUILD)/user/%=$(BUILD)/fuzz/obj/%)
+# Tiny ELF seeds: static, static PIE, shared (.dynsym), stripped, .debug_frame only.
+FUZZ_ELF_SEEDS := static pie shared stripped debug_frame
+FUZZ_ELF_FLAGS_static      := -static -no-pie -Wl,--build-id
+FUZZ_ELF_FLAGS_pie         := -static-pie -Wl,--build-id
+FUZZ_ELF_FLAGS_shared      := -shared -fPIC -Wl,--build-id
+FUZZ_ELF_FLAGS_stripped    := -static -no-pie -s
+FUZZ_ELF_FLAGS_debug_frame := -static -no-pie -g -fno-asynchronous-unwind-tables
+FUZZ_SEEDS     := $(FUZZ_ELF_SEEDS:%=$(BUILD)/fuzz/seeds/elf_file/%)
+
+ASAN_FLAGS     := -fsanitize=address,undefined -fno-omit-frame-pointer \
+		  -fno-sanitize-recover=undefined
+ASAN_USER_OBJS := $(USER_OBJS:$(BUILD)/%=$(BUILD)/asan/%)
+ASAN_LIB_OBJS  := $(LIB_OBJS:$(BUILD)/%=$(BUILD)/asan/%)
+ASAN_UNIT_OBJS := $(UNIT_OBJS:$(BUILD)/%=$(BUILD)/asan/%)
+# LSan suppressions cover libelf's own leaks only; UBSan stops at the first report.
+SAN_ENV        := LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+		  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+.PHONY: fuzz-build test-fuzz fuzz test-asan
+
+# Library objects get coverage instrumentation (fuzzer-no-link) but no
+# -Werror: clang warns about things gcc does not, and a warning in someone
+# else's module must not stop the fuzz run; `make` keeps them -Werror clean.
+$(BUILD)/fuzz/obj/%.o: user/%.c | $(SKELS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -Wall -Wextra \
+		$(CPPFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# An archive, so each harness links only the modules it uses.
+$(BUILD)/fuzz/libmemscope.a: $(FUZZ_LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZERS): $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(BUILD)/fuzz/libmemscope.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $(WARN) $(CPPFLAGS) \
+		-Itests $< $(BUILD)/fuzz/libmemscope.a -o $@ $(LDLIBS)
+
+# Laid out small (no page alignment) so the fuzzer can mutate every byte.
+$(BUILD)/fuzz/seeds/elf_file/%: tests/fuzz/seeds/tiny_elf.c
+	@mkdir -p $(@D)
+	$(CC) -O1 -fno-omit-frame-pointer -nostdlib -Wl,-z,noseparate-code \
+		-Wl,-z,max-page-size=16 -Wl,-z,common-page-size=16 $(FUZZ_ELF_FLAGS_$*) $< -o $@
+
+fuzz-build: $(FUZZERS) $(FUZZ_SEEDS)
+
+# Every harness on a copy of its seeds for FUZZ_SHORT seconds, FUZZ_JOBS at a
+# time; any crash, leak, UB, hang or broken invariant fails the target.
+test-fuzz: fuzz-build
+	@printf '%s\n' $(FUZZERS) | xargs -P $(FUZZ_JOBS) -n 1 tests/fuzz/run.sh short $(FUZZ_SHORT)
+
+# The long run: the corpus under build/fuzz/corpus/ keeps what it finds.
+fuzz: fuzz-build
+	@printf '%s\n' $(FUZZERS) | xargs -P $(FUZZ_JOBS) -n 1 tests/fuzz/run.sh long $(FUZZ_SECONDS)
+
+$(BUILD)/asan/user/%.o: user/%.c | $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) $(WARN) $(CPPFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/asan/tests/%.o: tests/%.c | $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) $(WARN) $(CPPFLAGS) -Itests $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/asan/tests/unit_tests: $(ASAN_UNIT_OBJS) $(ASAN_LIB_OBJS)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) $^ -o $@ $(LDLIBS) -lcriterion
+
+$(BUILD)/asan/memscope: $(ASAN_USER_OBJS)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) $^ -o $@ $(LDLIBS)
+
+# The unit tests, then one real recording by the sanitized memscope.
+test-asan: $(BUILD)/asan/tests/unit_tests $(BUILD)/asan/memscope $(FIXTURES) \
+	   $(BUILD)/tests/integration_tests $(WORKLOADS) check-root
+	$(SAN_ENV) $(BUILD)/asan/tests/unit_tests --jobs 2
+	$(SAN_ENV) MEMSCOPE_BIN=$(BUILD)/asan/memscope $(BUILD)/tests/integration_tests --jobs 1 \
+		--filter 'record/leak_and_churn_default_sampling'
+
+-include $(wildcard $(BUILD)/fuzz/obj/*.d $(BUILD)/asan/user/*.d $(BUILD)/asan/tests/*/*.d)
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/user/*.d $(BUILD)/tests/*/*.d)

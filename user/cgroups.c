@@ -14,6 +14,7 @@
 #include "container.h"
 #include "hmap.h"
 #include "log.h"
+#include "readfile.h"
 
 #define MOUNTINFO_FIELDS_MAX	64
 #define RESCAN_INTERVAL_NS	1000000000ull
@@ -41,34 +42,6 @@ static bool list_has(const char *list, size_t len, const char *seps, const char 
 		list += n + 1;
 	}
 	return false;
-}
-
-/* Up to cap - 1 bytes of a small (proc or cgroupfs) file, NUL-terminated. */
-static ssize_t read_small_file(const char *path, char *buf, size_t cap)
-{
-	size_t off = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	while (off < cap - 1) {
-		ssize_t r = read(fd, buf + off, cap - 1 - off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int err = -errno;
-
-			close(fd);
-			return err;
-		}
-		if (r == 0)
-			break;
-		off += (size_t)r;
-	}
-	close(fd);
-	buf[off] = '\0';
-	return (ssize_t)off;
 }
 
 /* ---- mountinfo ------------------------------------------------------------- */
@@ -104,7 +77,7 @@ static bool v2_has_memory(const char *mount)
 
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return false;
-	r = read_small_file(path, buf, sizeof(buf));
+	r = readfile__at(AT_FDCWD, path, buf, sizeof(buf));
 	return r > 0 && list_has(buf, (size_t)r, " \t\n", "memory");
 }
 
@@ -195,11 +168,12 @@ int cgroups__parse_proc_cgroup(const char *text, int version, char *buf, size_t 
 		next = *eol ? eol + 1 : eol;
 		if (!c1 || !(c2 = memchr(c1 + 1, ':', (size_t)(eol - c1 - 1))))
 			continue;
+		if (c1 == line || strspn(line, "0123456789") != (size_t)(c1 - line))
+			continue;
 		/* Hierarchy 0 is the v2 one, and it never names controllers. */
 		is_v2 = c1 - line == 1 && line[0] == '0';
-		if (c1 == line || strspn(line, "0123456789") != (size_t)(c1 - line) ||
-		    (version == 2 ? !is_v2 || c2 != c1 + 1
-				  : is_v2 || !list_has(c1 + 1, (size_t)(c2 - c1 - 1), ",", "memory")))
+		if (version == 2 ? !is_v2 || c2 != c1 + 1
+				 : is_v2 || !list_has(c1 + 1, (size_t)(c2 - c1 - 1), ",", "memory"))
 			continue;
 		path = c2 + 1;
 		plen = (size_t)(eol - path);
@@ -229,7 +203,7 @@ int cgroups__pid_path(int pid, const struct cg_hier *h, char *buf, size_t len)
 	text = malloc(CGROUPS_FILE_MAX);
 	if (!text)
 		return -ENOMEM;
-	r = read_small_file(path, text, CGROUPS_FILE_MAX);
+	r = readfile__at(AT_FDCWD, path, text, CGROUPS_FILE_MAX);
 	err = r < 0 ? (int)r : cgroups__parse_proc_cgroup(text, h->version, buf, len);
 	free(text);
 	return err;

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,6 +22,17 @@ int cli_error(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return -EINVAL;
+}
+
+int cli_bad_option(int argc, char **argv, const char *command)
+{
+	const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+
+	if (optopt && strchr(arg, optopt) && arg[0] == '-' && arg[1] != '-')
+		return cli_error("option -%c %s (see 'memscope %s --help')", optopt,
+				 strchr(arg, optopt)[1] ? "is unknown" : "needs a value", command);
+	return cli_error("option '%s' is unknown or needs a value (see 'memscope %s --help')", arg,
+			 command);
 }
 
 int cli_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)

@@ -9,6 +9,8 @@
 
 /* Prints "memscope: error: ..." and returns -EINVAL. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* For getopt's '?' (with opterr = 0): names the bad or incomplete option. */
+int cli_bad_option(int argc, char **argv, const char *command);
 /* Whole decimal number in [min, max]; -EINVAL otherwise (no sign, no junk). */
 int cli_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* "30", "2.5", "500ms", "10s", "5m", "1h". */

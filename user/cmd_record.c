@@ -17,6 +17,7 @@
 #include "ksyms.h"
 #include "log.h"
 #include "record_output.h"
+#include "record_totals.h"
 #include "recorder.h"
 #include "tracer.h"
 #include "usyms.h"
@@ -35,6 +36,7 @@ struct record_opts {
 	size_t n_cgroups;
 	double duration;	/* 0: until interrupted */
 	const char *output;
+	const char *report;
 	bool outstanding;
 	uint32_t sample;
 	uint32_t max_procs;
@@ -57,6 +59,7 @@ static const char usage[] =
 "                         (repeatable)\n"
 "  -d, --duration SECS    length of the window (default: until Ctrl-C)\n"
 "  -o, --output FILE      folded stacks to FILE, written atomically (default: stdout)\n"
+"      --report FILE      exact totals, events and losses as JSON to FILE\n"
 "  -m, --mode MODE        outstanding: pages allocated in the window and still\n"
 "                         resident at its end (default); allocated: every page\n"
 "                         allocated in the window\n"
@@ -73,12 +76,13 @@ static const char usage[] =
 
 static int parse_args(int argc, char **argv, struct record_opts *o)
 {
-	enum { OPT_MAX_PROCS = 256, OPT_RINGBUF, OPT_KSTACKS, OPT_NO_KSTACKS };
+	enum { OPT_MAX_PROCS = 256, OPT_RINGBUF, OPT_KSTACKS, OPT_NO_KSTACKS, OPT_REPORT };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "cgroup", required_argument, NULL, 'c' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "report", required_argument, NULL, OPT_REPORT },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "sample", required_argument, NULL, 's' },
 		{ "max-procs", required_argument, NULL, OPT_MAX_PROCS },
@@ -97,6 +101,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		.max_procs = 16384, .ringbuf_mb = 16, .kstacks = 16384, .kernel_stacks = true,
 	};
 	optind = 1;
+	opterr = 0;	/* one message, ours */
 	while ((c = getopt_long(argc, argv, "p:c:d:o:m:s:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -117,6 +122,9 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			break;
 		case 'o':
 			o->output = optarg;
+			break;
+		case OPT_REPORT:
+			o->report = optarg;
 			break;
 		case 'm':
 			if (!strcmp(optarg, "outstanding"))
@@ -156,7 +164,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			fputs(usage, stdout);
 			return 1;
 		default:
-			return cli_error("see 'memscope record --help'");
+			return cli_bad_option(argc, argv, "record");
 		}
 	}
 	if (optind < argc)
@@ -226,6 +234,37 @@ static int write_folded(const struct record_ctx *c, const char *path)
 	return err;
 }
 
+static int write_report(const struct record_totals *t, const char *path)
+{
+	struct atomic_file af;
+	int err = atomic_file__open(&af, path);
+
+	if (!err) {
+		record_totals__json(t, af.f);
+		err = atomic_file__commit(&af);
+	}
+	if (err)
+		log_error("cannot write %s: %s", path, strerror(-err));
+	return err;
+}
+
+/* Everything is written even when one output fails: losing the folded file
+ * must not also lose the totals. */
+static int write_outputs(const struct record_ctx *c, const struct record_opts *o)
+{
+	struct record_totals *t;
+	int err = write_folded(c, o->output), err2 = 0;
+
+	t = record_totals__collect(c);
+	if (!t)
+		return -ENOMEM;
+	record_totals__print(t, stderr);
+	if (o->report)
+		err2 = write_report(t, o->report);
+	record_totals__free(t);
+	return err ? err : err2;
+}
+
 static void on_sample(void *ctx, const struct ms_sample *s)
 {
 	recorder__on_sample(ctx, s);
@@ -267,9 +306,7 @@ static int run(const struct record_opts *o, struct record_ctx *c, const uint64_t
 	tracer__stop(c->tracer);
 	c->seconds = cli_now() - start;
 	recorder__settle(c->recorder, pages, npages);
-	err = write_folded(c, o->output);
-	record_output__summary(c, stderr);
-	return err;
+	return write_outputs(c, o);
 }
 
 int cmd_record(int argc, char **argv)
@@ -293,6 +330,7 @@ int cmd_record(int argc, char **argv)
 		goto out;
 
 	c.outstanding = o.outstanding;
+	c.sample_every = o.sample;
 	c.usyms = usyms__new();
 	c.ksyms = ksyms__load("/proc/kallsyms");
 	if (!c.ksyms)

@@ -142,9 +142,13 @@ static enum container_qos match_qos(const char *comp, size_t len)
 	return CONTAINER_QOS_NONE;
 }
 
-/* Pod UIDs are UUIDs, or 32 hex for static pods; systemd writes '_' for '-'. */
+/* Pod UIDs are UUIDs, or 32 hex for static pods; systemd writes '_' for '-'.
+ * out is only written once the whole UID checked out: a half-copied one would
+ * read as a pod UID and stop the search for the real pod further down. */
 static bool copy_pod_uid(const char *uid, size_t len, char *out)
 {
+	char tmp[CONTAINER_POD_UID_MAX + 1];
+
 	if (len != 32 && len != CONTAINER_POD_UID_MAX)
 		return false;
 	for (size_t i = 0; i < len; i++) {
@@ -154,9 +158,10 @@ static bool copy_pod_uid(const char *uid, size_t len, char *out)
 
 		if (dash_pos ? (c != '-' && c != '_') : !is_lower_hex(c))
 			return false;
-		out[i] = dash_pos ? '-' : c;
+		tmp[i] = dash_pos ? '-' : c;
 	}
-	out[len] = '\0';
+	tmp[len] = '\0';
+	memcpy(out, tmp, len + 1);
 	return true;
 }
 

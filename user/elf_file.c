@@ -49,6 +49,7 @@ struct elf_file {
 	char build_id[2 * ELF_FILE_BUILD_ID_MAX + 1];	/* "" when none */
 
 	bool eh_cfi_done;
+	Elf *cfi_elf;		/* second handle on fd, only for eh_cfi: see eh_frame_cfi */
 	Dwarf_CFI *eh_cfi;	/* owned: dwarf_cfi_end */
 	bool dwarf_done;
 	Dwarf *dwarf;		/* for .debug_frame only */
@@ -125,6 +126,7 @@ void elf_file__close(struct elf_file *ef)
 	free(ef->syms);
 	if (ef->eh_cfi)
 		dwarf_cfi_end(ef->eh_cfi);
+	elf_end(ef->cfi_elf);
 	if (ef->dwarf)
 		dwarf_end(ef->dwarf);
 	elf_end(ef->elf);
@@ -488,17 +490,31 @@ static Dwarf_CFI *debug_frame_cfi(struct elf_file *ef)
 	return ef->debug_cfi;
 }
 
+/*
+ * .eh_frame through a handle of its own. When libdw finds no section named
+ * .eh_frame (no or corrupt section headers) it takes PT_GNU_EH_FRAME and reads
+ * the whole file into the handle (elf_rawfile); libelf 0.188 then no longer
+ * frees the section data already read through that handle, which on ef->elf
+ * would be the symbol tables: a leak a crafted file repeats at every open.
+ */
+static Dwarf_CFI *eh_frame_cfi(struct elf_file *ef)
+{
+	if (!ef->eh_cfi_done) {
+		ef->eh_cfi_done = true;
+		ef->cfi_elf = elf_begin(ef->fd, ELF_C_READ, NULL);
+		if (ef->cfi_elf)
+			ef->eh_cfi = dwarf_getcfi_elf(ef->cfi_elf);
+	}
+	return ef->eh_cfi;
+}
+
 /* The CFI row for vaddr: .eh_frame first (always loaded by the process, so
  * present in stripped files), else .debug_frame. */
 static int frame_at(struct elf_file *ef, uint64_t vaddr, Dwarf_Frame **frame)
 {
-	Dwarf_CFI *cfi;
+	Dwarf_CFI *cfi = eh_frame_cfi(ef);
 
-	if (!ef->eh_cfi_done) {
-		ef->eh_cfi_done = true;
-		ef->eh_cfi = dwarf_getcfi_elf(ef->elf);
-	}
-	if (ef->eh_cfi && dwarf_cfi_addrframe(ef->eh_cfi, vaddr, frame) == 0)
+	if (cfi && dwarf_cfi_addrframe(cfi, vaddr, frame) == 0)
 		return 0;
 	cfi = debug_frame_cfi(ef);
 	if (cfi && dwarf_cfi_addrframe(cfi, vaddr, frame) == 0)

@@ -2,6 +2,7 @@
  * stacks. Dispatches to one subcommand per file. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "commands.h"
 #include "log.h"
@@ -12,6 +13,8 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{ "record", cmd_record, "trace page allocations, write folded stacks of resident memory" },
+	{ "flamegraph", cmd_flamegraph, "render folded stacks as an interactive SVG flame graph" },
+	{ "diff", cmd_diff, "growth between two folded captures, as folded stacks" },
 };
 
 static void usage(FILE *out)
@@ -21,16 +24,28 @@ static void usage(FILE *out)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
 }
 
+/* The symbolizer keeps one descriptor per mapped file (the process it came
+ * from may exit): lift the soft limit to the hard one. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
+	raise_fd_limit();
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1) ? 1 : 0;
-	log_error("unknown command '%s'", argv[1]);
-	usage(stderr);
+	log_error("unknown command '%s' (see 'memscope --help')", argv[1]);
 	return 2;
 }

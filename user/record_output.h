@@ -1,6 +1,4 @@
-/* What `memscope record` prints once the window closes: folded stacks with
- * names, and on stderr the exact per-container and per-process totals with
- * every loss counter.
+/* The folded stacks `memscope record` writes once the window closes:
  *
  *   CONTAINER;COMM;user frames root->leaf;kernel frames_[k] BYTES
  *   4f2a9c1d7e3b;leaker;_start;__libc_start_main;main;leak_fn;memset;asm_exc_page_fault_[k];... 268435456
@@ -9,6 +7,7 @@
 #define MEMSCOPE_RECORD_OUTPUT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct recorder;
@@ -19,6 +18,7 @@ struct ksyms;
 struct folded;
 
 struct record_ctx {
+	uint32_t sample_every;
 	struct tracer *tracer;
 	struct recorder *recorder;
 	struct usyms *usyms;
@@ -31,6 +31,5 @@ struct record_ctx {
 /* Label of a memory cgroup for output: container id, cgroup path or "/". */
 void record_output__label(struct cgroups *cg, uint64_t cgid, char *buf, size_t len);
 int record_output__folded(const struct record_ctx *c, struct folded *out);
-void record_output__summary(const struct record_ctx *c, FILE *out);
 
 #endif

@@ -182,7 +182,8 @@ Test(cgroups, mountinfo_none)
 	/* v1 hierarchies without the memory controller are no use */
 	cr_expect_eq(parse_text(V1_CPU V1_SYSTEMD
 				"36 31 0:33 / /x rw - cgroup cgroup rw,memoryx\n"
-				"37 31 0:34 / /y rw - cgroup cgroup rw,name=memory\n", &h), -ENOENT);
+				"37 31 0:34 / /y rw - cgroup cgroup rw,name=memory\n", &h),
+		     -ENOENT);
 	cr_expect_eq(cgroups__parse_mountinfo(NULL, &h), -EINVAL);
 }
 
@@ -219,32 +220,40 @@ Test(cgroups, mountinfo_prefers_root)
 	cr_expect_str_eq(h.mount, "/mnt/memory");
 }
 
+static void put_repeated(FILE *f, char c, size_t n)
+{
+	while (n--)
+		fputc(c, f);
+}
+
 Test(cgroups, mountinfo_garbage)
 {
-	static char text[3 * CGROUPS_LINE_MAX];
-	char *p = text;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
 	struct cg_hier h;
 
-	p += sprintf(p, "\n\n- - -\ngarbage\n35 31 0:32 / /a rw - cgroup\n"
-		     "35 31 0:32 / /b rw cgroup cgroup rw,memory\n"
-		     "35 31 0:32 / relative rw - cgroup cgroup rw,memory\n"
-		     "35 31 0:32 / /d\\9 rw - cgroup2\n");
+	cr_assert_not_null(f);
+	fputs("\n\n- - -\ngarbage\n35 31 0:32 / /a rw - cgroup\n"
+	      "35 31 0:32 / /b rw cgroup cgroup rw,memory\n"
+	      "35 31 0:32 / relative rw - cgroup cgroup rw,memory\n"
+	      "35 31 0:32 / /d\\9 rw - cgroup2\n", f);
 	/* too long a line, and too long a mount point */
-	p += sprintf(p, "35 31 0:32 / /");
-	memset(p, 'x', 2 * CGROUPS_LINE_MAX);
-	p += 2 * CGROUPS_LINE_MAX;
-	p += sprintf(p, " rw - cgroup cgroup rw,memory\n35 31 0:32 / /");
-	memset(p, 'y', PATH_MAX + 10);
-	p += PATH_MAX + 10;
-	p += sprintf(p, " rw - cgroup cgroup rw,memory\n");
-	cr_assert_lt((size_t)(p - text), sizeof(text));
+	fputs("35 31 0:32 / /", f);
+	put_repeated(f, 'x', 2 * CGROUPS_LINE_MAX);
+	fputs(" rw - cgroup cgroup rw,memory\n35 31 0:32 / /", f);
+	put_repeated(f, 'y', PATH_MAX + 10);
+	fputs(" rw - cgroup cgroup rw,memory\n", f);
+	cr_assert_eq(fflush(f), 0);
 	cr_expect_eq(parse_text(text, &h), -ENOENT);
 
 	/* the good line after all that still counts; a missing newline too */
-	strcat(text, "36 31 0:33 / /good rw shared:1 master:2 - cgroup cgroup rw,cpuacct,memory");
+	fputs("36 31 0:33 / /good rw shared:1 master:2 - cgroup cgroup rw,cpuacct,memory", f);
+	fclose(f);
 	cr_expect_eq(parse_text(text, &h), 0);
 	cr_expect_str_eq(h.mount, "/good");
 	cr_expect_eq(h.version, 1);
+	free(text);
 }
 
 Test(cgroups, mountinfo_file, .init = tmp_setup, .fini = tmp_teardown)

@@ -74,6 +74,12 @@ static struct ctr_case ctr_cases[] = {
 	/* malformed pod UIDs are not pods */
 	CTR("/kubepods/burstable/pod1234/" ID_A, CONTAINER_CONTAINERD, ID_A),
 	CTR("/kubepods/burstable/pod" UID "0/" ID_A, CONTAINER_CONTAINERD, ID_A),
+	/* found by fuzzing: a UID of the right length, bad near its end, left
+	 * its valid head behind as the pod UID */
+	CTR("/kubepods/burstable/pod0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1fX/" ID_A,
+	    CONTAINER_CONTAINERD, ID_A),
+	CTR("/kubepods.slice/kubepods-pod9c4d0bd8e2f4a1b3c5d7e9f0a2b4c6dX.slice/" ID_A,
+	    CONTAINER_CONTAINERD, ID_A),
 	/* "pod..." outside kubepods is just a directory name */
 	CTR("/pod" UID "/" ID_A, CONTAINER_CONTAINERD, ID_A),
 	/* cri-o, podman */

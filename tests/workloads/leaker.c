@@ -3,7 +3,9 @@
  * happens in a frameless libc leaf, the shape that hides leak_fn from a
  * frame-pointer walk), churn_fn allocates, touches and frees CHURN MiB.
  *
- * usage: leaker [-g CGROUP_PROCS_FILE] [-l LEAK_MIB] [-c CHURN_MIB] [-h HOLD_SECS] [-r READY_FILE]
+ * usage: leaker [-g CGROUP_PROCS_FILE] [-l LEAK_MIB] [-c CHURN_MIB] [-h HOLD_SECS]
+ *               [-r READY_FILE] [-w START_FILE]
+ * -w: wait until START_FILE exists before allocating (so a tracer can attach to it first).
  */
 #include <fcntl.h>
 #include <malloc.h>
@@ -54,24 +56,27 @@ static void join_cgroup(const char *procs_file)
 
 int main(int argc, char **argv)
 {
-	const char *cgroup = NULL, *ready = NULL;
+	const char *cgroup = NULL, *ready = NULL, *start = NULL;
 	size_t leak = 64, churn = 256;
 	double hold = 0;
 	void *kept;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "g:l:c:h:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "g:l:c:h:r:w:")) != -1) {
 		switch (opt) {
 		case 'g': cgroup = optarg; break;
 		case 'l': leak = strtoul(optarg, NULL, 10); break;
 		case 'c': churn = strtoul(optarg, NULL, 10); break;
 		case 'h': hold = strtod(optarg, NULL); break;
 		case 'r': ready = optarg; break;
+		case 'w': start = optarg; break;
 		default: return 2;
 		}
 	}
 	if (cgroup)
 		join_cgroup(cgroup);
+	while (start && access(start, F_OK))
+		usleep(10 * 1000);
 	/* Every chunk its own mmap, so free() really returns the pages: without
 	 * this glibc raises the threshold and recycles the heap. */
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024);

@@ -1,0 +1,288 @@
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cgroups.h"
+#include "hmap.h"
+#include "json.h"
+#include "record_totals.h"
+#include "recorder.h"
+#include "tracer.h"
+
+#define LABEL_LEN 256
+
+struct proc_row {
+	struct ms_proc_key key;
+	struct ms_proc_info info;
+	struct ms_proc_stats st;
+	char label[LABEL_LEN];
+};
+
+struct container_row {
+	char label[LABEL_LEN];
+	uint64_t cgid;		/* of the first process seen; containers may span cgroups */
+	uint64_t alloc, freed;
+	uint32_t procs;
+};
+
+struct record_totals {
+	const struct record_ctx *c;
+	struct proc_row *procs;
+	size_t nprocs, cap;
+	struct container_row *containers;
+	size_t ncontainers;
+	struct ms_proc_stats overflow;
+	struct tracer_drops drops;
+	struct recorder_stats rs;
+	uint64_t alloc_events, free_events;
+};
+
+static const struct {
+	const char *key;	/* JSON */
+	const char *text;	/* stderr */
+} drop_names[MS_NR_DROPS] = {
+	[MS_DROP_PROCS_FULL] = { "procs_full", "process table full (counted in [overflow])" },
+	[MS_DROP_PFN_RANGE] = { "pfn_out_of_range", "pfn out of range (hot-added memory)" },
+	[MS_DROP_RINGBUF] = { "ringbuf_full", "samples lost, ring buffer full (raise --ringbuf)" },
+	[MS_DROP_USTACK] = { "ustack_missing", "user stacks not walkable" },
+	[MS_DROP_KSTACK] = { "kstack_missing", "kernel stacks not stored (raise --kstacks)" },
+	[MS_DROP_SNAP] = { "stack_snapshot_missing", "user stack bytes unreadable" },
+};
+
+static int64_t resident(uint64_t alloc, uint64_t freed)
+{
+	return (int64_t)(alloc - freed);
+}
+
+static void collect_proc(void *ctx, const struct ms_proc_key *key, const struct ms_proc_info *info)
+{
+	struct record_totals *t = ctx;
+	struct proc_row *row;
+
+	if (t->nprocs == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		void *p = realloc(t->procs, cap * sizeof(*t->procs));
+
+		if (!p)
+			return;
+		t->procs = p;
+		t->cap = cap;
+	}
+	row = &t->procs[t->nprocs];
+	row->key = *key;
+	row->info = *info;
+	if (tracer__proc_stats(t->c->tracer, info->slot, &row->st))
+		return;
+	record_output__label(t->c->cgroups, key->cgid, row->label, sizeof(row->label));
+	t->alloc_events += row->st.alloc_events;
+	t->free_events += row->st.free_events;
+	t->nprocs++;
+}
+
+static int by_proc_resident(const void *a, const void *b)
+{
+	const struct ms_proc_stats *x = &((const struct proc_row *)a)->st;
+	const struct ms_proc_stats *y = &((const struct proc_row *)b)->st;
+	int64_t rx = resident(x->alloc_bytes, x->free_bytes), ry = resident(y->alloc_bytes, y->free_bytes);
+
+	if (rx != ry)
+		return rx < ry ? 1 : -1;
+	return x->alloc_bytes < y->alloc_bytes ? 1 : x->alloc_bytes > y->alloc_bytes ? -1 : 0;
+}
+
+static int by_container_resident(const void *a, const void *b)
+{
+	const struct container_row *x = a, *y = b;
+	int64_t rx = resident(x->alloc, x->freed), ry = resident(y->alloc, y->freed);
+
+	if (rx != ry)
+		return rx < ry ? 1 : -1;
+	return strcmp(x->label, y->label);
+}
+
+static int group_containers(struct record_totals *t)
+{
+	struct hmap *idx = hmap__new(sizeof(size_t));
+
+	if (!idx)
+		return -ENOMEM;
+	t->containers = calloc(t->nprocs + 1, sizeof(*t->containers));
+	if (!t->containers) {
+		hmap__free(idx);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < t->nprocs; i++) {
+		const struct proc_row *p = &t->procs[i];
+		bool created;
+		size_t *at = hmap__upsert(idx, p->label, strlen(p->label), &created);
+		struct container_row *row;
+
+		if (!at)
+			continue;
+		if (created) {
+			*at = t->ncontainers++;
+			row = &t->containers[*at];
+			memcpy(row->label, p->label, sizeof(row->label));
+			row->cgid = p->key.cgid;
+		}
+		row = &t->containers[*at];
+		row->alloc += p->st.alloc_bytes;
+		row->freed += p->st.free_bytes;
+		row->procs++;
+	}
+	hmap__free(idx);
+	qsort(t->containers, t->ncontainers, sizeof(*t->containers), by_container_resident);
+	return 0;
+}
+
+struct record_totals *record_totals__collect(const struct record_ctx *c)
+{
+	struct record_totals *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->c = c;
+	tracer__for_each_proc(c->tracer, collect_proc, t);
+	qsort(t->procs, t->nprocs, sizeof(*t->procs), by_proc_resident);
+	if (group_containers(t)) {
+		record_totals__free(t);
+		return NULL;
+	}
+	tracer__proc_stats(c->tracer, MS_SLOT_OVERFLOW, &t->overflow);
+	t->alloc_events += t->overflow.alloc_events;
+	t->free_events += t->overflow.free_events;
+	tracer__drops(c->tracer, &t->drops);
+	recorder__stats(c->recorder, &t->rs);
+	return t;
+}
+
+static const char *mib(char *buf, size_t len, int64_t bytes)
+{
+	snprintf(buf, len, "%.1f", bytes / 1048576.0);
+	return buf;
+}
+
+void record_totals__print(const struct record_totals *t, FILE *out)
+{
+	bool res = t->c->outstanding;
+	size_t shown = t->nprocs < 20 ? t->nprocs : 20;
+	char a[32], f[32], r[32];
+
+	fprintf(out, "memscope: %.1f s, %s; exact totals:\n", t->c->seconds,
+		res ? "pages allocated in the window and still resident at its end"
+		    : "pages allocated in the window");
+	fprintf(out, "%-40s %6s %12s %12s %13s\n", "CONTAINER", "PROCS", "ALLOC_MIB",
+		res ? "FREED_MIB" : "", res ? "RESIDENT_MIB" : "");
+	for (size_t i = 0; i < t->ncontainers; i++) {
+		const struct container_row *c = &t->containers[i];
+
+		fprintf(out, "%-40s %6u %12s %12s %13s\n", c->label, c->procs,
+			mib(a, sizeof(a), c->alloc), res ? mib(f, sizeof(f), c->freed) : "",
+			res ? mib(r, sizeof(r), resident(c->alloc, c->freed)) : "");
+	}
+	fprintf(out, "%-8s %-16s %-24s %12s %13s\n", "PID", "COMM", "CONTAINER", "ALLOC_MIB",
+		res ? "RESIDENT_MIB" : "");
+	for (size_t i = 0; i < shown; i++) {
+		const struct proc_row *p = &t->procs[i];
+
+		fprintf(out, "%-8u %-16.*s %-24.24s %12s %13s\n", p->key.tgid, MS_COMM_LEN,
+			p->info.comm, p->label, mib(a, sizeof(a), p->st.alloc_bytes),
+			res ? mib(r, sizeof(r), resident(p->st.alloc_bytes, p->st.free_bytes)) : "");
+	}
+	if (t->nprocs > shown)
+		fprintf(out, "(%zu more processes)\n", t->nprocs - shown);
+	if (t->overflow.alloc_bytes)
+		fprintf(out, "[overflow] processes past --max-procs: %s MiB allocated\n",
+			mib(a, sizeof(a), t->overflow.alloc_bytes));
+
+	fprintf(out, "events: %" PRIu64 " allocations, %" PRIu64 " frees, %" PRIu64
+		" samples (leaf callers recovered from CFI: %" PRIu64 ")\n",
+		t->alloc_events, t->free_events, t->rs.samples, t->rs.leaf_callers_recovered);
+	fprintf(out, "losses:");
+	for (int i = 0; i < MS_NR_DROPS; i++)
+		fprintf(out, "%s %s=%" PRIu64, i ? "," : "", drop_names[i].text, t->drops.kernel[i]);
+	fprintf(out, ", program runs missed by the kernel (recursion)=%" PRIu64
+		", leaf unwinds failed=%" PRIu64 ", frames unresolved=%" PRIu64
+		", samples dropped (no memory)=%" PRIu64 "\n",
+		t->drops.recursion_misses, t->rs.leaf_unwind_failed, t->rs.frames_unresolved,
+		t->rs.samples_dropped_nomem);
+}
+
+static void json_bytes(struct json *j, uint64_t alloc, uint64_t freed, bool res)
+{
+	json_u64(j, "alloc_bytes", alloc);
+	if (res) {
+		json_u64(j, "free_bytes", freed);
+		json_i64(j, "resident_bytes", resident(alloc, freed));
+	}
+}
+
+void record_totals__json(const struct record_totals *t, FILE *out)
+{
+	bool res = t->c->outstanding;
+	struct json j;
+
+	json_init(&j, out, true);
+	json_obj(&j, NULL);
+	json_double(&j, "duration_s", t->c->seconds);
+	json_str(&j, "mode", res ? "outstanding" : "allocated");
+	json_u64(&j, "sample_every", t->c->sample_every);
+	json_str(&j, "hook", tracer__hook(t->c->tracer) == HOOK_RAW_TP ? "raw_tp" : "tracepoint");
+
+	json_obj(&j, "events");
+	json_u64(&j, "alloc_events", t->alloc_events);
+	json_u64(&j, "free_events", t->free_events);
+	json_u64(&j, "samples", t->rs.samples);
+	json_u64(&j, "leaf_callers_recovered", t->rs.leaf_callers_recovered);
+	json_end(&j);
+
+	json_obj(&j, "losses");
+	for (int i = 0; i < MS_NR_DROPS; i++)
+		json_u64(&j, drop_names[i].key, t->drops.kernel[i]);
+	json_u64(&j, "recursion_misses", t->drops.recursion_misses);
+	json_u64(&j, "leaf_unwind_failed", t->rs.leaf_unwind_failed);
+	json_u64(&j, "frames_unresolved", t->rs.frames_unresolved);
+	json_u64(&j, "samples_dropped_nomem", t->rs.samples_dropped_nomem);
+	json_u64(&j, "overflow_alloc_bytes", t->overflow.alloc_bytes);
+	json_end(&j);
+
+	json_arr(&j, "containers");
+	for (size_t i = 0; i < t->ncontainers; i++) {
+		const struct container_row *c = &t->containers[i];
+		const char *path = t->c->cgroups ? cgroups__path(t->c->cgroups, c->cgid) : NULL;
+
+		json_obj(&j, NULL);
+		json_str(&j, "label", c->label);
+		json_str(&j, "cgroup", path);
+		json_u64(&j, "cgroup_id", c->cgid);
+		json_u64(&j, "processes", c->procs);
+		json_bytes(&j, c->alloc, c->freed, res);
+		json_end(&j);
+	}
+	json_end(&j);
+
+	json_arr(&j, "processes");
+	for (size_t i = 0; i < t->nprocs; i++) {
+		const struct proc_row *p = &t->procs[i];
+
+		json_obj(&j, NULL);
+		json_u64(&j, "pid", p->key.tgid);
+		json_strn(&j, "comm", p->info.comm, strnlen(p->info.comm, MS_COMM_LEN));
+		json_str(&j, "container", p->label);
+		json_u64(&j, "cgroup_id", p->key.cgid);
+		json_bytes(&j, p->st.alloc_bytes, p->st.free_bytes, res);
+		json_end(&j);
+	}
+	json_end(&j);
+	json_end(&j);
+}
+
+void record_totals__free(struct record_totals *t)
+{
+	if (!t)
+		return;
+	free(t->procs);
+	free(t->containers);
+	free(t);
+}

@@ -1,0 +1,27 @@
+/* The exact side of a recording: per-process and per-container byte counts
+ * from the kernel's counters (not from samples), and every loss counter.
+ * Printed as a table on stderr and as JSON for --report:
+ *
+ *   {"duration_s":8.0,"mode":"outstanding","sample_every":64,"hook":"raw_tp",
+ *    "events":{"alloc_events":..,"free_events":..,"samples":..},
+ *    "losses":{"procs_full":0,...},
+ *    "containers":[{"label":"/docker/..","cgroup":"/docker/..","cgroup_id":..,"processes":3,
+ *                   "alloc_bytes":..,"free_bytes":..,"resident_bytes":..}],
+ *    "processes":[{"pid":..,"comm":"..","container":"..","cgroup_id":..,
+ *                  "alloc_bytes":..,"free_bytes":..,"resident_bytes":..}]}
+ */
+#ifndef MEMSCOPE_RECORD_TOTALS_H
+#define MEMSCOPE_RECORD_TOTALS_H
+
+#include <stdio.h>
+
+#include "record_output.h"
+
+struct record_totals;
+
+struct record_totals *record_totals__collect(const struct record_ctx *c);
+void record_totals__print(const struct record_totals *t, FILE *out);
+void record_totals__json(const struct record_totals *t, FILE *out);
+void record_totals__free(struct record_totals *t);
+
+#endif
