@@ -203,4 +203,9 @@ test-asan: $(BUILD)/asan/tests/unit_tests $(BUILD)/asan/memscope $(FIXTURES) \
 
 -include $(wildcard $(BUILD)/fuzz/obj/*.d $(BUILD)/asan/user/*.d $(BUILD)/asan/tests/*/*.d)
 
+# ---- flamegraph and diff ----
+# The flame graph test checks the SVG with xmllint and renders it in headless
+# Chromium.
+DEB_PKGS += libxml2-utils chromium
+
 -include $(wildcard $(BUILD)/*.d $(BUILD)/user/*.d $(BUILD)/tests/*/*.d)

@@ -85,6 +85,18 @@ struct {
 } kstacks SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);		/* resized to max_slots */
+} slot_flags SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 << 10);
+} oom_events SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, __u32);
 	__type(value, __u8);
@@ -311,7 +323,7 @@ static __always_inline void on_alloc(void *ctx, __u64 pfn, __u32 order, __u32 gf
 static __always_inline void on_free(__u64 pfn)
 {
 	struct ms_proc_stats *st;
-	__u32 idx = pfn, slot;
+	__u32 idx = pfn, slot, *flags;
 	__u64 *rec, r;
 
 	if (pfn >= max_pfn)
@@ -320,10 +332,11 @@ static __always_inline void on_free(__u64 pfn)
 	if (!rec)
 		return;
 	r = *rec;
-	if (!r)
+	if (!ms_rec_live(r))
 		return;	/* allocated before we started, or already freed */
-	*rec = 0;
 	slot = ms_rec_slot(r);
+	flags = bpf_map_lookup_elem(&slot_flags, &slot);
+	*rec = flags && (*flags & MS_SLOT_FROZEN) ? r | MS_REC_FREED : 0;
 	st = bpf_map_lookup_elem(&proc_stats, &slot);
 	if (!st)
 		return;
@@ -401,5 +414,98 @@ int page_free_batched_tp(struct trace_event_raw_mm_page_free_batched *ctx)
 {
 	if (track_frees)
 		on_free(ctx->pfn);
+	return 0;
+}
+
+/* Linux 6.2 turned mm->rss_stat into per-CPU counters. */
+struct mm_rss_stat___pre62 {
+	atomic_long_t count[4];
+} __attribute__((preserve_access_index));
+
+struct mm_struct___pre62 {
+	struct mm_rss_stat___pre62 rss_stat;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 mm_counter(struct mm_struct *mm, int i)
+{
+	long v;
+
+	/* struct mm_rss_stat only exists before 6.2 */
+	if (bpf_core_type_exists(struct mm_rss_stat___pre62))
+		v = BPF_CORE_READ((struct mm_struct___pre62 *)mm, rss_stat.count[i].counter);
+	else
+		v = BPF_CORE_READ(mm, rss_stat[i].count);
+	return v > 0 ? v : 0;
+}
+
+/* The victim's pages are reaped within milliseconds of this point: freeze
+ * its page records so what it held can still be read afterwards. */
+static __always_inline void on_oom_victim(struct task_struct *victim)
+{
+	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
+	struct ms_proc_key key = {};
+	struct ms_proc_info *info;
+	struct ms_oom_event *e;
+	struct mm_struct *mm;
+
+	e = bpf_ringbuf_reserve(&oom_events, sizeof(*e), 0);
+	if (!e) {
+		count_drop(MS_DROP_RINGBUF);
+		return;
+	}
+	key.tgid = BPF_CORE_READ(victim, tgid);
+	key.start_ns = BPF_CORE_READ(victim, group_leader, start_time);
+	key.cgid = BPF_CORE_READ(task_memcg(victim), kn, id);
+	e->boot_ns = bpf_ktime_get_boot_ns();
+	e->victim_tgid = key.tgid;
+	e->victim_start_ns = key.start_ns;
+	e->victim_cgid = key.cgid;
+	e->trigger_tgid = BPF_CORE_READ(cur, tgid);
+	e->trigger_cgid = BPF_CORE_READ(task_memcg(cur), kn, id);
+	e->oom_score_adj = BPF_CORE_READ(victim, signal, oom_score_adj);
+	BPF_CORE_READ_STR_INTO(&e->victim_comm, victim, comm);
+	bpf_get_current_comm(e->trigger_comm, sizeof(e->trigger_comm));
+	mm = BPF_CORE_READ(victim, mm);
+	for (int i = 0; i < MS_NR_RSS; i++)
+		e->rss_pages[i] = mm ? mm_counter(mm, i) : 0;
+
+	e->victim_slot = MS_SLOT_NONE;
+	e->frozen = 0;
+	info = bpf_map_lookup_elem(&procs, &key);
+	if (info) {
+		__u32 slot = info->slot, *flags = bpf_map_lookup_elem(&slot_flags, &slot);
+
+		e->victim_slot = slot;
+		if (flags) {
+			__sync_fetch_and_or(flags, MS_SLOT_FROZEN);
+			e->frozen = 1;
+		}
+	}
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+}
+
+SEC("raw_tp/mark_victim")
+int BPF_PROG(oom_victim_raw, struct task_struct *victim)
+{
+	on_oom_victim(victim);
+	return 0;
+}
+
+/* Before Linux 6.8 the tracepoint passed only the victim's pid. */
+SEC("tracepoint/oom/mark_victim")
+int oom_victim_tp(struct trace_event_raw_mark_victim *ctx)
+{
+	struct ms_oom_event *e = bpf_ringbuf_reserve(&oom_events, sizeof(*e), 0);
+
+	if (!e) {
+		count_drop(MS_DROP_RINGBUF);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->boot_ns = bpf_ktime_get_boot_ns();
+	e->victim_tgid = ctx->pid;
+	e->trigger_tgid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(e->trigger_comm, sizeof(e->trigger_comm));
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

@@ -25,10 +25,15 @@
 #define MS_REC_ORDER_SHIFT	32
 #define MS_REC_ORDER_MASK	0xfULL
 #define MS_REC_SLOT_SHIFT	36
+#define MS_REC_SLOT_MASK	0x7ffffffULL
+/* Set instead of clearing the record when an OOM victim's page is freed, so
+ * the evidence of what it held survives until user space has read it. */
+#define MS_REC_FREED		(1ULL << 63)
 #define ms_rec_make(slot, order, sample) \
-	(((__u64)(slot) << MS_REC_SLOT_SHIFT) | (((__u64)(order) & MS_REC_ORDER_MASK) << MS_REC_ORDER_SHIFT) | \
-	 (__u64)(__u32)(sample))
-#define ms_rec_slot(r)	 ((__u32)((r) >> MS_REC_SLOT_SHIFT))
+	((((__u64)(slot) & MS_REC_SLOT_MASK) << MS_REC_SLOT_SHIFT) | \
+	 (((__u64)(order) & MS_REC_ORDER_MASK) << MS_REC_ORDER_SHIFT) | (__u64)(__u32)(sample))
+#define ms_rec_slot(r)	 ((__u32)(((r) >> MS_REC_SLOT_SHIFT) & MS_REC_SLOT_MASK))
+#define ms_rec_live(r)	 ((r) && !((r) & MS_REC_FREED))
 #define ms_rec_order(r)	 ((__u32)(((r) >> MS_REC_ORDER_SHIFT) & MS_REC_ORDER_MASK))
 #define ms_rec_sample(r) ((__u32)(r))
 
@@ -73,6 +78,29 @@ struct ms_sample {
 	char comm[MS_COMM_LEN];
 	__u64 ustack[MS_MAX_USTACK];
 	__u8 snap[MS_STACK_SNAP];
+};
+
+/* slot_flags bits */
+#define MS_SLOT_FROZEN	1u	/* an OOM victim: keep its page records as evidence */
+
+/* mm counters, in the kernel's order (enum NR_MM_COUNTERS) */
+enum ms_rss { MS_RSS_FILE, MS_RSS_ANON, MS_RSS_SWAP, MS_RSS_SHMEM, MS_NR_RSS };
+
+/* The OOM killer chose a victim (oom:mark_victim), sent through oom_events. */
+struct ms_oom_event {
+	__u64 boot_ns;			/* CLOCK_BOOTTIME */
+	__u64 victim_cgid;
+	__u64 victim_start_ns;
+	__u64 trigger_cgid;
+	__u64 rss_pages[MS_NR_RSS];
+	__u32 victim_tgid;
+	__u32 victim_slot;		/* MS_SLOT_NONE when memscope never saw it allocate */
+	__u32 trigger_tgid;
+	__u32 frozen;			/* its page records are kept as evidence */
+	__s32 oom_score_adj;
+	__u32 pad;
+	char victim_comm[MS_COMM_LEN];
+	char trigger_comm[MS_COMM_LEN];
 };
 
 /* Losses counted where they happen, reported in every output. */

@@ -363,8 +363,6 @@ ssize_t cgstat__read_pids(const char *dir, size_t max, pid_t **pids)
 			return -ENOMEM;
 		}
 		n = cgstat__parse_pids(text, len, *pids, keep);
-		if ((size_t)n > keep)
-			n = (ssize_t)keep;
 	}
 	free(text);
 	return n;

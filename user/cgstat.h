@@ -97,8 +97,9 @@ ssize_t cgstat__parse_pids(const char *text, size_t len, pid_t *pids, size_t max
  * cgroup is gone, or not a memory cgroup). */
 int cgstat__read(const char *dir, int version, unsigned what, struct cgstat *out);
 
-/* The cgroup's own processes (not those of its children): a malloc'ed array
- * in *pids (NULL when empty), at most max of them. Count, or -errno. */
+/* The cgroup's own processes (not those of its children): the first max of
+ * them in a malloc'ed array in *pids (NULL when none are stored). Returns
+ * how many there are (may exceed max), or -errno. */
 ssize_t cgstat__read_pids(const char *dir, size_t max, pid_t **pids);
 
 #endif

@@ -76,7 +76,8 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 		case OPT_WIDTH:
 			if (cli_u64(optarg, FLAMEGRAPH_WIDTH_MIN, FLAMEGRAPH_WIDTH_MAX, &v))
 				return cli_error("--width wants %d..%d pixels, not '%s'",
-						 FLAMEGRAPH_WIDTH_MIN, FLAMEGRAPH_WIDTH_MAX, optarg);
+						 FLAMEGRAPH_WIDTH_MIN, FLAMEGRAPH_WIDTH_MAX,
+						 optarg);
 			a->opts.width = v;
 			break;
 		case OPT_INVERTED:
@@ -90,7 +91,8 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 			a->opts.min_px = strtod(optarg, &end);
 			if (errno || end == optarg || *end || !(a->opts.min_px >= 0.05) ||
 			    a->opts.min_px > 1000)
-				return cli_error("--min-width wants 0.05..1000 pixels, not '%s'", optarg);
+				return cli_error("--min-width wants 0.05..1000 pixels, not '%s'",
+						 optarg);
 			break;
 		case 'v':
 			log_set_verbose(true);

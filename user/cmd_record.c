@@ -284,7 +284,9 @@ static int run(const struct record_opts *o, struct record_ctx *c, const uint64_t
 	size_t npages;
 	int err;
 
-	err = tracer__start(&to, on_sample, c->recorder, &c->tracer);
+	struct tracer_handlers h = { .sample = on_sample, .ctx = c->recorder };
+
+	err = tracer__start(&to, &h, &c->tracer);
 	if (err)
 		return err;
 	pages = tracer__page_records(c->tracer, &npages);

@@ -4,6 +4,7 @@
 #define MEMSCOPE_COMMANDS_H
 
 int cmd_record(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 int cmd_flamegraph(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 

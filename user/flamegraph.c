@@ -240,6 +240,8 @@ static int grow(void **buf, size_t *cap, size_t need, size_t elem)
 
 	if (need <= *cap)
 		return 0;
+	if (need > SIZE_MAX / 2 / elem)
+		return -ENOMEM;
 	while (cap2 < need)
 		cap2 *= 2;
 	p = realloc(*buf, cap2 * elem);
@@ -259,13 +261,13 @@ static int child(struct flamegraph *fg, uint32_t parent, const char *name, size_
 	uint32_t *slot;
 	bool created;
 
+	if (fg->n >= NO_NODE || len > UINT32_MAX)
+		return -EOVERFLOW;
 	if (grow((void **)&fg->key, &fg->key_cap, klen, 1))
 		return -ENOMEM;
 	memcpy(fg->key, &parent, sizeof(parent));
 	memcpy(fg->key + sizeof(parent), name, len);
 	/* Make room first so a created index entry always gets its node. */
-	if (fg->n >= NO_NODE || len > UINT32_MAX)
-		return -EOVERFLOW;
 	if (grow((void **)&fg->nodes, &fg->cap, fg->n + 1, sizeof(*fg->nodes)) ||
 	    grow((void **)&fg->names, &fg->names_cap, fg->names_len + len + 1, 1))
 		return -ENOMEM;
@@ -352,7 +354,8 @@ static int sort_children(struct flamegraph *fg)
 	for (size_t i = 0; i < fg->n; i++) {
 		size_t k = 0;
 
-		for (uint32_t c = fg->nodes[i].first_child; c != NO_NODE; c = fg->nodes[c].next_sibling)
+		for (uint32_t c = fg->nodes[i].first_child; c != NO_NODE;
+		     c = fg->nodes[c].next_sibling)
 			kids[k++] = c;
 		if (k < 2)
 			continue;
@@ -517,6 +520,8 @@ static void walk(struct render *r)
 		double offset = v.offset;
 		uint8_t cls = v.cls;
 		enum kind k = classify(r, &v, &cls);
+		uint32_t pos = v.node == 0 || (n->flags & NODE_GROUP) ? 0 : v.pos + 1;
+		bool deeper = v.depth < FLAMEGRAPH_MAX_DEPTH;
 
 		r->rects++;
 		r->kinds |= 1u << k;
@@ -525,10 +530,10 @@ static void walk(struct render *r)
 		if (r->out)
 			write_frame(r, &v, k);
 		for (uint32_t c = n->first_child; c != NO_NODE; c = nodes[c].next_sibling) {
-			if (nodes[c].value * r->scale >= r->min_px && v.depth < FLAMEGRAPH_MAX_DEPTH)
+			if (deeper && nodes[c].value * r->scale >= r->min_px)
 				r->stack[top++] = (struct visit){
-					.node = c, .depth = v.depth + 1, .cls = cls, .offset = offset,
-					.pos = v.node == 0 || (n->flags & NODE_GROUP) ? 0 : v.pos + 1,
+					.node = c, .depth = v.depth + 1, .pos = pos, .cls = cls,
+					.offset = offset,
 				};
 			offset += nodes[c].value;
 		}
@@ -670,7 +675,8 @@ static void write_legend(const struct render *r)
 			continue;
 		fprintf(r->out, "<rect x=\"%.1f\" y=\"34\" width=\"10\" height=\"10\" fill=\"", x);
 		write_color(r->out, k, "");
-		fprintf(r->out, "\"/><text x=\"%.1f\" y=\"43\">%s</text>\n", x + 14, styles[k].label);
+		fprintf(r->out, "\"/><text x=\"%.1f\" y=\"43\">%s</text>\n", x + 14,
+			styles[k].label);
 		x += 14 + strlen(styles[k].label) * CHAR_PX + 16;
 	}
 	flamegraph__format_bytes(r->fg->nodes[0].value, total, sizeof(total));
@@ -680,11 +686,11 @@ static void write_legend(const struct render *r)
 
 static void write_document(struct render *r)
 {
+	const char *title = r->o->title ? r->o->title : "Memory flame graph";
 	unsigned height;
 
 	r->rows = r->rects ? r->depth + 1 : 2;
 	height = TOP + r->rows * ROW + BOTTOM;
-	const char *title = r->o->title ? r->o->title : "Memory flame graph";
 
 	fprintf(r->out,
 		"<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
@@ -736,7 +742,7 @@ int flamegraph__write_svg(struct flamegraph *fg, const struct flamegraph_opts *o
 	if (r.width > FLAMEGRAPH_WIDTH_MAX)
 		r.width = FLAMEGRAPH_WIDTH_MAX;
 	r.scale = total ? (double)(r.width - 2 * PAD) / total : 0;
-	r.min_px = o->min_px > MIN_PX_FLOOR ? o->min_px : o->min_px ? MIN_PX_FLOOR : FLAMEGRAPH_MIN_PX;
+	r.min_px = !o->min_px ? FLAMEGRAPH_MIN_PX : fmax(o->min_px, MIN_PX_FLOOR);
 	/* Only the root is drawn once min_px passes the width, so this ends. */
 	for (walk(&r); r.rects > max_rects && r.min_px <= r.width; walk(&r))
 		r.min_px *= 1.5;

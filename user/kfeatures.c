@@ -52,6 +52,13 @@ static bool tracepoint_exists(const char *root, const char *category, const char
 	return access(path, R_OK) == 0;
 }
 
+bool kfeatures__tracepoint_exists(const char *category, const char *name)
+{
+	return !kfeatures__disabled("tracepoint") &&
+	       (tracepoint_exists("/sys/kernel/tracing", category, name) ||
+		tracepoint_exists("/sys/kernel/debug/tracing", category, name));
+}
+
 int kfeatures__require_tracepoint(const char *category, const char *name)
 {
 	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };

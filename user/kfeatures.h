@@ -11,6 +11,8 @@ bool kfeatures__disabled(const char *name);
 /* 0, or -EOPNOTSUPP after printing why memscope cannot run. */
 int kfeatures__require_btf(void);
 bool kfeatures__has_raw_tp(void);
+/* The tracepoint is listed in tracefs (only looks; does not mount). */
+bool kfeatures__tracepoint_exists(const char *category, const char *name);
 /* Makes sure tracefs is mounted and the tracepoint exists; prints on failure. */
 int kfeatures__require_tracepoint(const char *category, const char *name);
 

@@ -13,6 +13,7 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{ "record", cmd_record, "trace page allocations, write folded stacks of resident memory" },
+	{ "top", cmd_top, "live per-container memory: what it is made of, how fast it grows" },
 	{ "flamegraph", cmd_flamegraph, "render folded stacks as an interactive SVG flame graph" },
 	{ "diff", cmd_diff, "growth between two folded captures, as folded stacks" },
 };

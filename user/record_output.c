@@ -6,15 +6,13 @@
 #include "cgroups.h"
 #include "container.h"
 #include "folded.h"
+#include "hmap.h"
 #include "ksyms.h"
 #include "record_output.h"
 #include "recorder.h"
 #include "tracer.h"
 #include "usyms.h"
 
-#define FRAME_LEN	256
-#define MAX_KFRAMES	127
-#define MAX_FRAMES	(2 + MS_MAX_USTACK + 1 + MAX_KFRAMES)
 
 void record_output__label(struct cgroups *cg, uint64_t cgid, char *buf, size_t len)
 {
@@ -73,9 +71,56 @@ static size_t kernel_frames(const struct record_ctx *c, int32_t id, char (*names
 	return out;
 }
 
+size_t record_output__frames(const struct record_ctx *c, const struct rec_bucket *b,
+			     char (*names)[FRAME_LEN])
+{
+	size_t n = 0;
+
+	record_output__label(c->cgroups, b->cgid, names[n++], FRAME_LEN);
+	snprintf(names[n++], FRAME_LEN, "%.*s", MS_COMM_LEN, b->comm);
+	for (size_t f = b->nframes; f-- > 0;)
+		usyms__frame_name(c->usyms, b->frames[f], f > 0, names[n++], FRAME_LEN);
+	return n + kernel_frames(c, b->kstack_id, &names[n]);
+}
+
 static uint64_t bucket_value(const struct record_ctx *c, const struct rec_bucket *b)
 {
 	return c->outstanding ? b->outstanding_bytes : b->alloc_bytes;
+}
+
+/* Sampled stacks estimate how a process's bytes split; the kernel counted
+ * the bytes themselves exactly. Scaling each process's stacks to its exact
+ * total keeps the split and removes most of the sampling error from the
+ * sizes (a ratio estimator): scale[slot] = exact / sum of estimates. */
+static struct hmap *slot_scales(const struct record_ctx *c)
+{
+	struct hmap *est = hmap__new(sizeof(double));
+	size_t nb = recorder__nbuckets(c->recorder), it = 0;
+	const void *key;
+	void *val;
+
+	if (!est)
+		return NULL;
+	for (size_t i = 0; i < nb; i++) {
+		const struct rec_bucket *b = recorder__bucket(c->recorder, i);
+		double *sum = hmap__upsert(est, &b->slot, sizeof(b->slot), NULL);
+
+		if (sum)
+			*sum += bucket_value(c, b);
+	}
+	while (hmap__next(est, &it, &key, NULL, &val)) {
+		struct ms_proc_stats st;
+		double *scale = val, exact;
+
+		if (tracer__proc_stats(c->tracer, *(const uint32_t *)key, &st) || *scale <= 0) {
+			*scale = 1;
+			continue;
+		}
+		exact = c->outstanding ? (double)(int64_t)(st.alloc_bytes - st.free_bytes)
+				       : (double)st.alloc_bytes;
+		*scale = exact > 0 ? exact / *scale : 0;
+	}
+	return est;
 }
 
 int record_output__folded(const struct record_ctx *c, struct folded *out)
@@ -83,24 +128,24 @@ int record_output__folded(const struct record_ctx *c, struct folded *out)
 	static char names[MAX_FRAMES][FRAME_LEN];
 	const char *frames[MAX_FRAMES];
 	size_t nb = recorder__nbuckets(c->recorder);
+	struct hmap *scales = slot_scales(c);
+	int err = 0;
 
-	for (size_t i = 0; i < nb; i++) {
+	if (!scales)
+		return -ENOMEM;
+	for (size_t i = 0; i < nb && !err; i++) {
 		const struct rec_bucket *b = recorder__bucket(c->recorder, i);
-		uint64_t value = bucket_value(c, b);
+		double *scale = hmap__find(scales, &b->slot, sizeof(b->slot));
+		uint64_t value = bucket_value(c, b) * (scale ? *scale : 1) + 0.5;
 		size_t n = 0;
-		int err;
 
 		if (!value)
 			continue;
-		record_output__label(c->cgroups, b->cgid, names[n++], FRAME_LEN);
-		snprintf(names[n++], FRAME_LEN, "%.*s", MS_COMM_LEN, b->comm);
-		for (size_t f = b->nframes; f-- > 0;)
-			usyms__frame_name(c->usyms, b->frames[f], f > 0, names[n++], FRAME_LEN);
-		n += kernel_frames(c, b->kstack_id, &names[n]);
+		n = record_output__frames(c, b, names);
 		for (size_t f = 0; f < n; f++)
 			frames[f] = names[f];
-		if ((err = folded__add(out, frames, n, value)))
-			return err;
+		err = folded__add(out, frames, n, value);
 	}
-	return 0;
+	hmap__free(scales);
+	return err;
 }

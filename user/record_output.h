@@ -10,12 +10,19 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "memscope.h"
+
 struct recorder;
 struct tracer;
 struct usyms;
 struct cgroups;
 struct ksyms;
 struct folded;
+struct rec_bucket;
+
+#define FRAME_LEN	256
+#define MAX_KFRAMES	127
+#define MAX_FRAMES	(2 + MS_MAX_USTACK + 1 + MAX_KFRAMES)
 
 struct record_ctx {
 	uint32_t sample_every;
@@ -31,5 +38,9 @@ struct record_ctx {
 /* Label of a memory cgroup for output: container id, cgroup path or "/". */
 void record_output__label(struct cgroups *cg, uint64_t cgid, char *buf, size_t len);
 int record_output__folded(const struct record_ctx *c, struct folded *out);
+/* The frames of one bucket, root first: label, comm, user frames, kernel
+ * frames (_[k]). names must hold MAX_FRAMES. Returns how many. */
+size_t record_output__frames(const struct record_ctx *c, const struct rec_bucket *b,
+			     char (*names)[FRAME_LEN]);
 
 #endif

@@ -214,25 +214,28 @@ void recorder__on_sample(struct recorder *r, const struct ms_sample *s)
 	ls->seen_epoch = r->epoch;
 }
 
-/* Calls fn for every sample whose page is still allocated. */
-static void for_each_live_page(struct recorder *r, const volatile uint64_t *pages, size_t n,
-			       void (*fn)(struct recorder *, struct live_sample *))
+/* Calls fn for every sampled page record: still allocated, or (with
+ * frozen) freed since its owner was frozen as an OOM victim. */
+static void for_each_sampled_page(struct recorder *r, const volatile uint64_t *pages, size_t n,
+				  bool frozen, void (*fn)(struct recorder *, struct live_sample *,
+							  uint64_t rec, void *), void *ctx)
 {
 	for (size_t pfn = 0; pfn < n; pfn++) {
 		uint64_t rec = pages[pfn];
 		uint32_t id = ms_rec_sample(rec);
 		struct live_sample *ls;
 
-		if (!rec || !id)
+		if (!rec || !id || (!frozen && !ms_rec_live(rec)))
 			continue;
 		ls = hmap__find(r->live, &id, sizeof(id));
 		if (ls)
-			fn(r, ls);
+			fn(r, ls, rec, ctx);
 	}
 }
 
-static void mark_seen(struct recorder *r, struct live_sample *ls)
+static void mark_seen(struct recorder *r, struct live_sample *ls, uint64_t rec, void *ctx)
 {
+	(void)rec, (void)ctx;
 	ls->seen_epoch = r->epoch;
 }
 
@@ -246,7 +249,8 @@ void recorder__prune(struct recorder *r, const volatile uint64_t *pages, size_t 
 	if (!r->outstanding || !pages)
 		return;
 	r->epoch++;
-	for_each_live_page(r, pages, n, mark_seen);
+	/* Frozen records are OOM evidence: keep their samples. */
+	for_each_sampled_page(r, pages, n, true, mark_seen, NULL);
 	while (hmap__next(r->live, &it, &key, NULL, &val)) {
 		struct live_sample *ls = val;
 
@@ -255,9 +259,49 @@ void recorder__prune(struct recorder *r, const volatile uint64_t *pages, size_t 
 	}
 }
 
-static void add_outstanding(struct recorder *r, struct live_sample *ls)
+static void add_outstanding(struct recorder *r, struct live_sample *ls, uint64_t rec, void *ctx)
 {
+	(void)rec, (void)ctx;
 	r->buckets[ls->bucket].outstanding_bytes += ls->weight;
+}
+
+struct evidence {
+	uint32_t slot;
+	struct hmap *bytes;	/* bucket id -> uint64_t */
+};
+
+static void add_evidence(struct recorder *r, struct live_sample *ls, uint64_t rec, void *ctx)
+{
+	struct evidence *ev = ctx;
+	uint64_t *b;
+
+	(void)r;
+	if (ms_rec_slot(rec) != ev->slot)
+		return;
+	b = hmap__upsert(ev->bytes, &ls->bucket, sizeof(ls->bucket), NULL);
+	if (b)
+		*b += ls->weight;
+}
+
+int recorder__slot_evidence(struct recorder *r, const volatile uint64_t *pages, size_t n,
+			    uint32_t slot, recorder_bucket_fn fn, void *ctx)
+{
+	struct evidence ev = { .slot = slot, .bytes = hmap__new(sizeof(uint64_t)) };
+	const void *key;
+	size_t it = 0;
+	void *val;
+	int count = 0;
+
+	if (!ev.bytes)
+		return -ENOMEM;
+	if (pages)
+		for_each_sampled_page(r, pages, n, true, add_evidence, &ev);
+	while (hmap__next(ev.bytes, &it, &key, NULL, &val)) {
+		fn(ctx, &r->buckets[*(const uint32_t *)key], *(uint64_t *)val);
+		count++;
+	}
+	hmap__free(ev.bytes);
+	return count;
 }
 
 void recorder__settle(struct recorder *r, const volatile uint64_t *pages, size_t n)
@@ -265,7 +309,7 @@ void recorder__settle(struct recorder *r, const volatile uint64_t *pages, size_t
 	for (size_t i = 0; i < r->nbuckets; i++)
 		r->buckets[i].outstanding_bytes = 0;
 	if (r->outstanding && pages)
-		for_each_live_page(r, pages, n, add_outstanding);
+		for_each_sampled_page(r, pages, n, false, add_outstanding, NULL);
 }
 
 size_t recorder__nbuckets(const struct recorder *r) { return r->nbuckets; }

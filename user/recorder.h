@@ -45,6 +45,12 @@ void recorder__on_sample(struct recorder *r, const struct ms_sample *s);
 void recorder__prune(struct recorder *r, const volatile uint64_t *pages, size_t n);
 /* Outstanding mode: attribute what is still allocated to the buckets. */
 void recorder__settle(struct recorder *r, const volatile uint64_t *pages, size_t n);
+/* What one process (slot) held: its buckets weighted by the pages its samples
+ * still hold in the records, counting pages freed after the slot was frozen
+ * by the OOM killer's mark. Returns the number of buckets reported. */
+typedef void (*recorder_bucket_fn)(void *ctx, const struct rec_bucket *b, uint64_t bytes);
+int recorder__slot_evidence(struct recorder *r, const volatile uint64_t *pages, size_t n,
+			    uint32_t slot, recorder_bucket_fn fn, void *ctx);
 size_t recorder__nbuckets(const struct recorder *r);
 const struct rec_bucket *recorder__bucket(const struct recorder *r, size_t i);
 void recorder__stats(const struct recorder *r, struct recorder_stats *out);

@@ -68,6 +68,8 @@ struct top_row {
 
 	struct cgstat raw;	/* last sample, hierarchical, as the files say */
 	struct cgstat own;	/* raw minus the rows nested below */
+	uint64_t limit;		/* CGSTAT_UNLIMITED when none (each refresh) */
+	uint64_t oom_kills;	/* (each refresh) */
 	uint64_t rss;		/* sum of its processes' VmRSS */
 	double v8;		/* V8 heap bytes, NaN while unknown (issue 3) */
 
@@ -105,6 +107,9 @@ void topview__update(struct topview *tv, const struct docker_list *dl);
 int topview__set_filter(struct topview *tv, const char *const *paths, size_t n_paths,
 			const pid_t *pids, size_t n_pids);
 
+/* Whether the next updates keep each row's processes (the -P toggle). */
+void topview__set_procs(struct topview *tv, bool procs);
+
 /* The rows in display order; valid until the next scan. */
 struct top_row *const *topview__rows(const struct topview *tv, size_t *n);
 /* A Docker container row the last update found no name for: time to ask
@@ -138,7 +143,8 @@ struct top_print {
 	const char *title;	/* first line above the table, or NULL */
 	/* for the JSON document */
 	const struct cg_hier *hier;
-	double window, interval, time;
+	double window, interval;
+	int64_t time;		/* unix seconds */
 };
 
 /* The table: title, header, shown rows (and processes); lines end in eol

@@ -23,8 +23,8 @@ struct tracer {
 	struct memscope_bpf *skel;
 	struct ring_buffer *rb;
 	enum tracer_hook hook;
-	tracer_sample_fn fn;
-	void *fn_ctx;
+	struct tracer_handlers h;
+	const char *oom_hook;
 	const volatile uint64_t *pages;
 	size_t max_pfn;
 	uint64_t page_size;
@@ -87,9 +87,41 @@ static int fill_filters(struct tracer *t, const struct tracer_opts *o)
 	return 0;
 }
 
-static void choose_programs(struct memscope_bpf *skel, enum tracer_hook hook)
+/* oom:mark_victim passes the victim task since Linux 6.8, only its pid before:
+ * the raw tracepoint needs the task, the classic one works with either. */
+static const char *choose_oom_program(void)
 {
-	bool btf = hook == HOOK_RAW_TP;
+	const struct btf_type *t;
+	const struct btf_param *p;
+	struct btf *btf;
+	const char *hook = NULL;
+	int id;
+
+	if (kfeatures__disabled("oom"))
+		return NULL;
+	btf = btf__load_vmlinux_btf();
+	id = btf ? btf__find_by_name_kind(btf, "btf_trace_mark_victim", BTF_KIND_TYPEDEF) : -1;
+	if (id > 0) {
+		t = btf__type_by_id(btf, btf__resolve_type(btf, id));
+		if (t && btf_is_ptr(t))
+			t = btf__type_by_id(btf, t->type);
+		if (t && btf_is_func_proto(t) && btf_vlen(t) >= 2) {
+			p = btf_params(t);
+			t = btf__type_by_id(btf, btf__resolve_type(btf, p[1].type));
+			if (t && btf_is_ptr(t) && !kfeatures__disabled("raw_tp"))
+				hook = "raw_tp";
+		}
+	}
+	btf__free(btf);
+	if (!hook && kfeatures__tracepoint_exists("oom", "mark_victim"))
+		hook = "tracepoint";
+	return hook;
+}
+
+static void choose_programs(struct tracer *t)
+{
+	struct memscope_bpf *skel = t->skel;
+	bool btf = t->hook == HOOK_RAW_TP;
 
 	bpf_program__set_autoload(skel->progs.page_alloc_raw, btf);
 	bpf_program__set_autoload(skel->progs.page_free_raw, btf);
@@ -97,6 +129,9 @@ static void choose_programs(struct memscope_bpf *skel, enum tracer_hook hook)
 	bpf_program__set_autoload(skel->progs.page_alloc_tp, !btf);
 	bpf_program__set_autoload(skel->progs.page_free_tp, !btf);
 	bpf_program__set_autoload(skel->progs.page_free_batched_tp, !btf);
+	bpf_program__set_autoload(skel->progs.oom_victim_raw, t->oom_hook && !strcmp(t->oom_hook, "raw_tp"));
+	bpf_program__set_autoload(skel->progs.oom_victim_tp,
+				  t->oom_hook && !strcmp(t->oom_hook, "tracepoint"));
 }
 
 static int configure(struct tracer *t, const struct tracer_opts *o)
@@ -113,11 +148,12 @@ static int configure(struct tracer *t, const struct tracer_opts *o)
 	skel->rodata->filter_tgids_on = o->n_tgids > 0;
 	skel->rodata->filter_cgroups_on = o->n_cgids > 0;
 	set_sampling(skel, o->sample_every ? o->sample_every : 1);
-	choose_programs(skel, t->hook);
+	choose_programs(t);
 
 	if ((err = bpf_map__set_max_entries(skel->maps.pages, o->track_frees ? t->max_pfn : 1)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.procs, o->max_procs)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.proc_stats, slots)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.slot_flags, slots)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.samples, o->ringbuf_mb << 20)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.kstacks, o->kstack_entries)))
 		return err;
@@ -176,12 +212,21 @@ static int calibrate(struct tracer *t)
 	return 0;
 }
 
-static int ringbuf_cb(void *ctx, void *data, size_t size)
+static int sample_cb(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
 
 	if (size >= sizeof(struct ms_sample))
-		t->fn(t->fn_ctx, data);
+		t->h.sample(t->h.ctx, data);
+	return 0;
+}
+
+static int oom_cb(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+
+	if (size >= sizeof(struct ms_oom_event) && t->h.oom)
+		t->h.oom(t->h.ctx, data);
 	return 0;
 }
 
@@ -225,15 +270,17 @@ static int load_and_attach(struct tracer *t, const struct tracer_opts *o)
 		return err;
 	}
 	t->attached = true;
-	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.samples), ringbuf_cb, t, NULL);
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.samples), sample_cb, t, NULL);
 	if (!t->rb)
+		return -errno;
+	if (ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.oom_events), oom_cb, t))
 		return -errno;
 	if (t->hook == HOOK_RAW_TP && (err = calibrate(t)))
 		return err;
 	return 0;
 }
 
-int tracer__start(const struct tracer_opts *o, tracer_sample_fn fn, void *ctx, struct tracer **out)
+int tracer__start(const struct tracer_opts *o, const struct tracer_handlers *h, struct tracer **out)
 {
 	struct tracer *t;
 	uint64_t max_pfn;
@@ -257,8 +304,7 @@ int tracer__start(const struct tracer_opts *o, tracer_sample_fn fn, void *ctx, s
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->fn = fn;
-	t->fn_ctx = ctx;
+	t->h = *h;
 	t->max_pfn = max_pfn;
 	t->page_size = sysconf(_SC_PAGESIZE);
 	t->ncpus = libbpf_num_possible_cpus();
@@ -268,6 +314,9 @@ int tracer__start(const struct tracer_opts *o, tracer_sample_fn fn, void *ctx, s
 		goto fail;
 	}
 
+	t->oom_hook = choose_oom_program();
+	if (!t->oom_hook)
+		log_notice("no usable oom:mark_victim tracepoint: OOM kills will not be reported");
 	t->hook = kfeatures__has_raw_tp() ? HOOK_RAW_TP : HOOK_TRACEPOINT;
 	if (t->hook == HOOK_RAW_TP) {
 		err = load_and_attach(t, o);
@@ -296,6 +345,15 @@ fail:
 }
 
 enum tracer_hook tracer__hook(const struct tracer *t) { return t->hook; }
+const char *tracer__oom_hook(const struct tracer *t) { return t->oom_hook; }
+
+void tracer__thaw_slot(struct tracer *t, uint32_t slot)
+{
+	uint32_t zero = 0;
+
+	bpf_map__update_elem(t->skel->maps.slot_flags, &slot, sizeof(slot), &zero, sizeof(zero),
+			     BPF_ANY);
+}
 uint64_t tracer__page_size(const struct tracer *t) { return t->page_size; }
 
 int tracer__poll(struct tracer *t, int timeout_ms)

@@ -32,12 +32,21 @@ struct tracer_drops {
 };
 
 struct tracer;
-typedef void (*tracer_sample_fn)(void *ctx, const struct ms_sample *s);
+
+struct tracer_handlers {
+	void (*sample)(void *ctx, const struct ms_sample *s);
+	void (*oom)(void *ctx, const struct ms_oom_event *e);	/* may be NULL */
+	void *ctx;
+};
 
 /* Checks privileges and kernel support, loads and attaches. -errno with one
  * message printed: this is the top of the failure. */
-int tracer__start(const struct tracer_opts *opts, tracer_sample_fn fn, void *ctx,
+int tracer__start(const struct tracer_opts *opts, const struct tracer_handlers *h,
 		  struct tracer **out);
+/* How OOM kills are seen: "raw_tp", "tracepoint" (victim pid only) or NULL. */
+const char *tracer__oom_hook(const struct tracer *t);
+/* Stop keeping an OOM victim's freed pages as evidence. */
+void tracer__thaw_slot(struct tracer *t, uint32_t slot);
 enum tracer_hook tracer__hook(const struct tracer *t);
 /* Deliver queued samples to fn; waits up to timeout_ms when there are none. */
 int tracer__poll(struct tracer *t, int timeout_ms);

@@ -1,0 +1,460 @@
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "cli.h"
+#include "log.h"
+#include "overhead_int.h"
+#include "session.h"
+#include "stats.h"
+
+#define RUN_TIMEOUT_S	600
+#define PERF_FREQ	"999"
+
+struct ctx {
+	const struct ov_opts *o;
+	struct ov_result *res;
+	bool perf_ok;
+};
+
+static void note(struct ov_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void note(struct ov_result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->n_notes == sizeof(r->notes) / sizeof(r->notes[0]))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->notes[r->n_notes++], OV_WHY_LEN, fmt, ap);
+	va_end(ap);
+	log_notice("%s", r->notes[r->n_notes - 1]);
+}
+
+double ov_median(const struct ov_cfg *c, size_t off)
+{
+	double v[OV_MAX_ROUNDS];
+
+	for (size_t i = 0; i < c->n_runs; i++)
+		v[i] = *(const double *)((const char *)&c->runs[i] + off);
+	return stats__median(v, c->n_runs);
+}
+
+/* "a,b" contains name as a whole item; NULL list: everything. */
+static bool selected(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = list; p && *p; p += strcspn(p, ","), p += *p == ',')
+		if (strcspn(p, ",") == len && !strncmp(p, name, len))
+			return true;
+	return !list;
+}
+
+/* Every name in a list must mean something: a typo must not silently shrink
+ * the run. */
+static int check_names(const char *list, bool (*known)(const char *, size_t), const char *what)
+{
+	for (const char *p = list; p && *p; p += strcspn(p, ","), p += *p == ',') {
+		size_t len = strcspn(p, ",");
+
+		if (!known(p, len))
+			return cli_error("unknown %s '%.*s'", what, (int)len, p);
+	}
+	return 0;
+}
+
+static bool known_workload(const char *p, size_t len)
+{
+	for (size_t i = 0; i < n_workloads; i++)
+		if (strlen(workloads[i].name) == len && !strncmp(workloads[i].name, p, len))
+			return true;
+	return false;
+}
+
+static bool known_tracer(const char *p, size_t len)
+{
+	for (size_t i = 0; i < n_tracer_defs; i++)
+		if (strlen(tracer_defs[i].name) == len && !strncmp(tracer_defs[i].name, p, len))
+			return true;
+	return false;
+}
+
+/* Runs an untimed helper command (setup, prep) to completion. */
+static int run_helper(const char *const *tmpl, const char *out, char *why, size_t len)
+{
+	struct child_opts co = { .out = out, .err = session__path("helper.err") };
+	struct child_result r;
+	struct wl_argv a;
+	pid_t pid;
+	int rc;
+
+	if ((rc = workload__argv(tmpl, session__dir(), &a)))
+		return snprintf(why, len, "bad command line"), rc;
+	pid = child__spawn(a.argv, &co);
+	if (pid < 0)
+		return snprintf(why, len, "%s: %s", a.argv[0], strerror(-pid)), pid;
+	if ((rc = child__wait(pid, RUN_TIMEOUT_S, &r))) {
+		child__stop(pid, SIGKILL, 5, NULL);
+		return snprintf(why, len, "%s: %s", a.argv[0], strerror(-rc)), rc;
+	}
+	if (!child__exited_ok(&r))
+		return snprintf(why, len, "%s failed (status 0x%x)", a.argv[0], r.status), -EIO;
+	return 0;
+}
+
+/* The page-cache workload is only a page-cache workload if the drop worked. */
+static void check_prep(struct ov_result *res, const char *out)
+{
+	FILE *f = fopen(out, "re");
+	struct wl_metric m[WL_MAX_METRICS];
+	size_t n = f ? workload__metrics(f, m, WL_MAX_METRICS) : 0;
+	double cached = workload__metric(m, n, "cached_pages");
+	static bool warned;
+
+	if (f)
+		fclose(f);
+	if (cached > 0 && !warned) {
+		warned = true;
+		note(res, "the page-cache drop left %.0f pages cached: reads partly hit the cache",
+		     cached);
+	}
+}
+
+/* perf record -a over the workload: what every CPU did, BPF programs
+ * included (they show as bpf_prog_<tag>_<name> kernel symbols). */
+static pid_t perf_start(const char *data)
+{
+	char *argv[] = { "perf", "record", "-a", "-F", PERF_FREQ, "-q", "-o", (char *)data, NULL };
+	struct child_opts co = { .err = session__path("perf.err") };
+	pid_t pid = child__spawn(argv, &co);
+
+	/* perf writes its header once it is sampling. */
+	for (int i = 0; pid > 0 && i < 100 && access(data, F_OK); i++)
+		usleep(20 * 1000);
+	usleep(100 * 1000);
+	return pid;
+}
+
+static void perf_finish(pid_t pid, const char *data, struct ov_profile *p)
+{
+	char *argv[] = { "perf", "report", "-i", (char *)data, "--stdio", "--no-children",
+			 "--sort", "comm,dso,symbol", "-t", "|", "--percent-limit", "0.5", NULL };
+	const char *out = session__path("perf.txt");
+	struct child_opts co = { .out = out, .err = session__path("perf.err") };
+	struct child_result r;
+	FILE *f;
+	pid_t rep;
+
+	child__stop(pid, SIGINT, 30, &r);
+	rep = child__spawn(argv, &co);
+	if (rep < 0 || child__wait(rep, 120, &r) || !child__exited_ok(&r)) {
+		if (rep > 0)
+			child__stop(rep, SIGKILL, 5, NULL);
+		snprintf(p->perf_why, sizeof(p->perf_why), "perf report failed");
+	} else if ((f = fopen(out, "re"))) {
+		prof__parse_perf_report(f, p->rows, OV_PERF_ROWS, &p->n_rows);
+		fclose(f);
+	}
+	unlink(data);
+}
+
+static void read_progs(pid_t tracer, struct ov_profile *p)
+{
+	uint32_t ids[PROF_MAX_PROGS];
+	size_t n = 0;
+
+	if (prof__prog_ids("/proc", tracer, ids, PROF_MAX_PROGS, &n))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (prof__prog_stats(ids[i], &p->progs[p->n_progs]) == 0)
+			p->n_progs++;
+}
+
+/* What a traced run learned about its tracer once it stopped. */
+static void tracer_results(const struct tracer *t, const struct child_result *tr,
+			   struct ov_run *r)
+{
+	r->tr_cpu_s = tr->user_s + tr->sys_s;
+	r->tr_rss_kib = tr->maxrss_kib;
+	if (t->def->kind != TRACER_MEMSCOPE)
+		return;
+	r->has_rep = msreport__load(t->report[0] ? t->report : NULL, t->err, &r->rep) == 0;
+	/* Per-container totals are for bench scale; keep runs small. */
+	msreport__free(&r->rep);
+}
+
+/*
+ * One timed run of w, under cfg's tracer when it has one. profile: the run
+ * is the profile pass (BPF statistics on, perf -a), not a timed sample.
+ * 0; -EAGAIN when the tracer could not run (cfg is marked unusable); other
+ * -errno when the workload failed.
+ */
+static int run_once(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg, bool profile,
+		    struct ov_run *r, char *why, size_t len)
+{
+	const struct workload *w = ow->w;
+	struct ov_profile *p = &cfg->prof;
+	struct child_opts co = { .out = session__path("workload.out"),
+				 .err = session__path("workload.err") };
+	struct tracer t = { .pid = 0 };
+	struct child_result wr, tr;
+	uint64_t pg0 = 0, pg1 = 0, cpu0 = 0, cpu1 = 0;
+	pid_t pid, perf = 0;
+	struct wl_argv a;
+	FILE *f;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (w->prep[0] && (rc = run_helper(w->prep, session__path("prep.out"), why, len)))
+		return rc;
+	if (w->prep[0])
+		check_prep(c->res, session__path("prep.out"));
+	if (cfg->tracer) {
+		if (profile && (rc = session__bpf_stats(true))) {
+			snprintf(p->why, sizeof(p->why), "cannot enable BPF statistics: %s",
+				 strerror(-rc));
+			return rc;
+		}
+		rc = tracer__start(cfg->tracer, c->o->memscope, c->res->has_report, session__dir(),
+				   cfg->tracer->name, &t, cfg->why, sizeof(cfg->why));
+		if (rc) {
+			if (profile)
+				session__bpf_stats(false);
+			cfg->usable = false;
+			return -EAGAIN;
+		}
+		child__cpu_ns("/proc", t.pid, &cpu0);
+		if (profile && c->perf_ok)
+			perf = perf_start(session__path("perf.data"));
+	}
+	if ((rc = workload__argv(w->run, session__dir(), &a)))
+		goto out;
+	sysinfo__pgalloc(&pg0);
+	pid = child__spawn(a.argv, &co);
+	if (pid < 0) {
+		rc = pid;
+		snprintf(why, len, "%s: %s", a.argv[0], strerror(-rc));
+		goto out;
+	}
+	rc = child__wait(pid, RUN_TIMEOUT_S, &wr);
+	sysinfo__pgalloc(&pg1);
+	if (rc) {
+		child__stop(pid, SIGKILL, 5, NULL);
+		snprintf(why, len, "%s", rc == -EINTR ? "interrupted" : "timed out");
+		goto out;
+	}
+	if (!child__exited_ok(&wr)) {
+		snprintf(why, len, "%s failed (status 0x%x)", a.argv[0], wr.status);
+		rc = -EIO;
+		goto out;
+	}
+	r->wall_s = wr.wall_s;
+	r->cpu_s = wr.user_s + wr.sys_s;
+	r->pgalloc = pg1 - pg0;
+	if ((f = fopen(co.out, "re"))) {
+		r->n_m = workload__metrics(f, r->m, WL_MAX_METRICS);
+		fclose(f);
+	}
+	if (t.pid && child__cpu_ns("/proc", t.pid, &cpu1) == 0)
+		r->tr_cpu_pct = (cpu1 - cpu0) / 1e9 / r->wall_s * 100;
+	if (profile) {
+		p->wall_s = r->wall_s;
+		read_progs(t.pid, p);
+	}
+out:
+	if (perf > 0)
+		perf_finish(perf, session__path("perf.data"), p);
+	if (t.pid) {
+		if (tracer__stop(&t, &tr) == 0 && rc == 0) {
+			tracer_results(&t, &tr, r);
+			if (!WIFEXITED(tr.status) || (t.def->kind == TRACER_MEMSCOPE &&
+						      WEXITSTATUS(tr.status))) {
+				snprintf(why, len, "%s ended badly (status 0x%x)", t.def->name,
+					 tr.status);
+				rc = -EIO;
+			}
+		}
+		if (profile)
+			session__bpf_stats(false);
+	}
+	return rc;
+}
+
+static void run_cfg(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg, int round)
+{
+	char why[OV_WHY_LEN] = "";
+	struct ov_run *r = &cfg->runs[cfg->n_runs];
+	const char *name = cfg->tracer ? cfg->tracer->name : "untraced";
+	int rc;
+
+	if (!cfg->usable || cli_stop_requested())
+		return;
+	rc = run_once(c, ow, cfg, false, r, why, sizeof(why));
+	if (rc == -EAGAIN) {
+		log_notice("%s: %s cannot run: %s", ow->w->name, name, cfg->why);
+		return;
+	}
+	if (rc) {
+		cfg->n_failed++;
+		log_warn("%s round %d, %s: %s", ow->w->name, round + 1, name, why);
+		return;
+	}
+	cfg->n_runs++;
+	log_notice("%s round %d/%d, %-12s %.3f s wall, %.3f s cpu", ow->w->name, round + 1,
+		   c->o->rounds, name, r->wall_s, r->cpu_s);
+}
+
+static void profile_cfg(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg)
+{
+	struct ov_run r;
+	char why[OV_WHY_LEN] = "";
+	int rc;
+
+	if (!cfg->tracer || !cfg->usable || cli_stop_requested())
+		return;
+	rc = run_once(c, ow, cfg, true, &r, why, sizeof(why));
+	if (rc) {
+		if (!cfg->prof.why[0])
+			snprintf(cfg->prof.why, sizeof(cfg->prof.why), "%s",
+				 rc == -EAGAIN ? cfg->why : why);
+		return;
+	}
+	cfg->prof.done = true;
+	cfg->prof.has_rep = r.has_rep;
+	cfg->prof.rep = r.rep;
+	log_notice("%s profile, %s: %zu BPF programs, %zu perf rows", ow->w->name,
+		   cfg->tracer->name, cfg->prof.n_progs, cfg->prof.n_rows);
+}
+
+static void run_workload(struct ctx *c, struct ov_workload *ow)
+{
+	char why[OV_WHY_LEN];
+	size_t k = ow->n_cfg - 1;	/* traced configurations */
+
+	if (ow->w->setup[0] && run_helper(ow->w->setup, NULL, why, sizeof(why))) {
+		ow->skipped = true;
+		snprintf(ow->why, sizeof(ow->why), "setup failed: %s", why);
+		return;
+	}
+	for (int round = 0; round < c->o->rounds && !cli_stop_requested(); round++) {
+		/* A/B pairs, the tracer order rotated each round. */
+		for (size_t i = 0; i < k; i++) {
+			run_cfg(c, ow, &ow->cfg[0], round);
+			run_cfg(c, ow, &ow->cfg[1 + (i + round) % k], round);
+		}
+		if (!k)
+			run_cfg(c, ow, &ow->cfg[0], round);
+	}
+	for (size_t i = 1; c->o->profile && i < ow->n_cfg; i++)
+		profile_cfg(c, ow, &ow->cfg[i]);
+}
+
+static bool on_path(const char *prog)
+{
+	char *argv[] = { "sh", "-c", "command -v \"$0\"", (char *)prog, NULL };
+	struct child_result r;
+	pid_t pid = child__spawn(argv, NULL);
+
+	return pid > 0 && child__wait(pid, 10, &r) == 0 && child__exited_ok(&r);
+}
+
+static void plan(struct ctx *c)
+{
+	struct ov_result *res = c->res;
+	bool need_tracefs = false, mounted;
+
+	for (size_t i = 0; i < n_workloads; i++) {
+		struct ov_workload *ow;
+
+		if (!selected(c->o->workloads, workloads[i].name))
+			continue;
+		ow = &res->wl[res->n_wl++];
+		ow->w = &workloads[i];
+		ow->cfg[ow->n_cfg++].usable = true;
+		if (ow->w->needs && !on_path(ow->w->needs)) {
+			ow->skipped = true;
+			snprintf(ow->why, sizeof(ow->why), "%s is not installed", ow->w->needs);
+		}
+		for (size_t t = 0; t < n_tracer_defs; t++) {
+			struct ov_cfg *cfg;
+
+			if (!selected(c->o->tracers, tracer_defs[t].name))
+				continue;
+			cfg = &ow->cfg[ow->n_cfg++];
+			cfg->tracer = &tracer_defs[t];
+			cfg->usable = tracer__usable(cfg->tracer, c->o->memscope, cfg->why,
+						     sizeof(cfg->why));
+			need_tracefs |= cfg->usable && cfg->tracer->kind == TRACER_BPFTRACE;
+		}
+	}
+	if (need_tracefs && session__tracefs(&mounted))
+		note(res, "tracefs is not mounted and cannot be: bpftrace will not find tracepoints");
+	else if (need_tracefs && mounted)
+		note(res, "mounted tracefs on /sys/kernel/tracing for bpftrace (unmounted at exit)");
+	for (size_t t = 0; t < n_tracer_defs; t++) {
+		const struct ov_cfg *cfg = NULL;
+
+		for (size_t i = 0; i < res->n_wl && !cfg; i++)
+			for (size_t k = 1; k < res->wl[i].n_cfg && !cfg; k++)
+				if (res->wl[i].cfg[k].tracer == &tracer_defs[t] &&
+				    !res->wl[i].cfg[k].usable)
+					cfg = &res->wl[i].cfg[k];
+		if (cfg)
+			note(res, "%s cannot run here: %s", tracer_defs[t].name, cfg->why);
+	}
+}
+
+int overhead__run(const struct ov_opts *o)
+{
+	struct ctx c = { .o = o };
+	char path[1024];
+	time_t now = time(NULL);
+	int rc;
+
+	if (o->rounds < 1 || o->rounds > OV_MAX_ROUNDS)
+		return cli_error("rounds: 1..%d", OV_MAX_ROUNDS);
+	if ((rc = check_names(o->workloads, known_workload, "workload")) ||
+	    (rc = check_names(o->tracers, known_tracer, "tracer")))
+		return rc;
+	c.res = calloc(1, sizeof(*c.res));
+	if (!c.res)
+		return -ENOMEM;
+	c.res->opts = o;
+	sysinfo__machine(&c.res->machine);
+	strftime(c.res->date, sizeof(c.res->date), "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
+	c.res->has_report = tracer__memscope_has_report(o->memscope);
+	if (!c.res->has_report)
+		note(c.res, "this memscope has no --report: counters parsed from its stderr");
+	c.perf_ok = o->profile && on_path("perf");
+	if (o->profile && !c.perf_ok)
+		note(c.res, "perf is not installed: no user-space profile (make bench-deps)");
+	c.res->load_before = sysinfo__loadavg();
+	if (c.res->load_before > 0.5)
+		note(c.res, "load average %.2f before the run: other work competes, timings are noisy",
+		     c.res->load_before);
+	plan(&c);
+	for (size_t i = 0; i < c.res->n_wl && !cli_stop_requested(); i++)
+		if (!c.res->wl[i].skipped)
+			run_workload(&c, &c.res->wl[i]);
+	c.res->load_after = sysinfo__loadavg();
+	if (cli_stop_requested())
+		note(c.res, "interrupted: partial results");
+	ov_print_table(c.res, stdout);
+	rc = session__write_results(o->results_dir, "", ov_write_json, c.res, path, sizeof(path));
+	if (rc)
+		log_error("cannot write results to %s: %s", o->results_dir, strerror(-rc));
+	else
+		printf("\nresults: %s\n", path);
+	free(c.res);
+	return rc;
+}

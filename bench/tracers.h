@@ -1,0 +1,49 @@
+/* The tracers the overhead suite puts next to a workload: memscope at its
+ * default settings and at --sample 1, and as yardsticks bpftrace one-liners
+ * doing what peers do (count kernel+user stacks of every page allocation;
+ * track outstanding pages by pfn). Each runs in the background: started and
+ * awaited until it traces ("recording" from memscope, "ready" printed by
+ * bpftrace's BEGIN, which runs once every probe is attached), then stopped
+ * with SIGINT after the workload, as a user would. */
+#ifndef MEMSCOPE_BENCH_TRACERS_H
+#define MEMSCOPE_BENCH_TRACERS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "child.h"
+
+enum tracer_kind { TRACER_MEMSCOPE, TRACER_BPFTRACE };
+
+struct tracer_def {
+	const char *name;
+	const char *what;
+	enum tracer_kind kind;
+	const char *args[4];	/* memscope: extra options; bpftrace: the program */
+};
+
+extern const struct tracer_def tracer_defs[];
+extern const size_t n_tracer_defs;
+
+struct tracer {
+	const struct tracer_def *def;
+	pid_t pid;
+	char out[PATH_MAX];
+	char err[PATH_MAX];
+	char report[PATH_MAX];	/* memscope --report file; empty when not asked */
+};
+
+/* Whether the tracer can run here; why says what is missing. memscope_has_report
+ * tells whether this memscope knows --report. */
+bool tracer__usable(const struct tracer_def *d, const char *memscope, char *why, size_t len);
+bool tracer__memscope_has_report(const char *memscope);
+/* Starts d with its files under dir (names prefixed by tag) and waits until
+ * it traces. 0, or -errno with why filled (its first line of stderr). */
+int tracer__start(const struct tracer_def *d, const char *memscope, bool with_report,
+		  const char *dir, const char *tag, struct tracer *t, char *why, size_t len);
+/* SIGINT, then waits (SIGKILL after the grace period). 0, or -ETIMEDOUT. */
+int tracer__stop(struct tracer *t, struct child_result *r);
+const struct tracer_def *tracer__find(const char *name);
+
+#endif
