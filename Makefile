@@ -208,4 +208,60 @@ test-asan: $(BUILD)/asan/tests/unit_tests $(BUILD)/asan/memscope $(FIXTURES) \
 # Chromium.
 DEB_PKGS += libxml2-utils chromium
 
+# ---- overhead benchmarks (issue 6) ----
+# `make bench` prints the traced/untraced overhead table and writes JSON to
+# bench/results/; `make bench-scale` (200 processes in 50 cgroups) and
+# `make bench-soak` (SOAK_SECONDS, default 600) check accounting and RSS.
+# Their packages stay out of DEB_PKGS so `make test` never installs them:
+# bpftrace (yardsticks), perf (profile), json-c (reads memscope --report).
+BENCH_DEB_PKGS  := bpftrace linux-perf libjson-c-dev nodejs
+BENCH_OBJS      := $(patsubst bench/%.c,$(BUILD)/bench/obj/%.o,$(wildcard bench/*.c))
+BENCH_LIB_OBJS  := $(filter-out $(BUILD)/bench/obj/run.o,$(BENCH_OBJS))
+BENCH_REUSED    := $(BUILD)/user/json.o $(BUILD)/user/cli.o $(BUILD)/user/log.o \
+                   $(BUILD)/user/atomic_file.o $(BUILD)/tests/integration/harness.o
+BENCH_TEST_OBJS := $(patsubst bench/tests/%.c,$(BUILD)/bench/obj/tests/%.o,$(wildcard bench/tests/*.c))
+BENCH_WORKLOADS := $(patsubst bench/workloads/%.c,$(BUILD)/bench/%,$(wildcard bench/workloads/*.c))
+BENCH_LDLIBS     = $(shell pkg-config --libs libbpf json-c) -lm
+
+.PHONY: bench bench-deps bench-tools bench-scale bench-soak bench-test
+
+bench-deps:
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(BENCH_DEB_PKGS)"
+
+bench-tools: memscope $(BUILD)/bench/run $(BENCH_WORKLOADS) $(BUILD)/workloads/pagestorm \
+	     $(BUILD)/workloads/leaker
+
+bench: deps bench-deps check-root
+	@$(MAKE) --no-print-directory bench-tools
+	$(BUILD)/bench/run overhead $(BENCH_ARGS)
+
+bench-scale: deps bench-deps check-root
+	@$(MAKE) --no-print-directory bench-tools
+	$(BUILD)/bench/run scale $(BENCH_ARGS)
+
+bench-soak: deps bench-deps check-root
+	@$(MAKE) --no-print-directory bench-tools
+	$(BUILD)/bench/run soak $(if $(SOAK_SECONDS),-s $(SOAK_SECONDS)) $(BENCH_ARGS)
+
+bench-test: bench-deps
+	@$(MAKE) --no-print-directory $(BUILD)/bench/unit_tests
+	$(BUILD)/bench/unit_tests --jobs 2
+
+$(BUILD)/bench/obj/%.o: bench/%.c | $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS) -Ibench -Itests/integration $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/bench/run: $(BENCH_OBJS) $(BENCH_REUSED)
+	$(CC) $(CFLAGS) $^ -o $@ $(BENCH_LDLIBS)
+
+$(BUILD)/bench/unit_tests: $(BENCH_TEST_OBJS) $(BENCH_LIB_OBJS) $(BENCH_REUSED)
+	$(CC) $(CFLAGS) $^ -o $@ $(BENCH_LDLIBS) -lcriterion
+
+# Like the test workloads: frame pointers and symbols, so stacks walk.
+$(BUILD)/bench/%: bench/workloads/%.c
+	@mkdir -p $(@D)
+	$(CC) -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror $< -o $@
+
+-include $(wildcard $(BUILD)/bench/obj/*.d $(BUILD)/bench/obj/tests/*.d)
+
 -include $(wildcard $(BUILD)/*.d $(BUILD)/user/*.d $(BUILD)/tests/*/*.d)

@@ -40,15 +40,6 @@ static void note(struct ov_result *r, const char *fmt, ...)
 	log_notice("%s", r->notes[r->n_notes - 1]);
 }
 
-double ov_median(const struct ov_cfg *c, size_t off)
-{
-	double v[OV_MAX_ROUNDS];
-
-	for (size_t i = 0; i < c->n_runs; i++)
-		v[i] = *(const double *)((const char *)&c->runs[i] + off);
-	return stats__median(v, c->n_runs);
-}
-
 /* "a,b" contains name as a whole item; NULL list: everything. */
 static bool selected(const char *list, const char *name)
 {
@@ -145,7 +136,7 @@ static pid_t perf_start(const char *data)
 	return pid;
 }
 
-static void perf_finish(pid_t pid, const char *data, struct ov_profile *p)
+static void perf_report(const char *data, struct ov_profile *p)
 {
 	char *argv[] = { "perf", "report", "-i", (char *)data, "--stdio", "--no-children",
 			 "--sort", "comm,dso,symbol", "-t", "|", "--percent-limit", "0.5", NULL };
@@ -153,13 +144,11 @@ static void perf_finish(pid_t pid, const char *data, struct ov_profile *p)
 	struct child_opts co = { .out = out, .err = session__path("perf.err") };
 	struct child_result r;
 	FILE *f;
-	pid_t rep;
+	pid_t pid = child__spawn(argv, &co);
 
-	child__stop(pid, SIGINT, 30, &r);
-	rep = child__spawn(argv, &co);
-	if (rep < 0 || child__wait(rep, 120, &r) || !child__exited_ok(&r)) {
-		if (rep > 0)
-			child__stop(rep, SIGKILL, 5, NULL);
+	if (pid < 0 || child__wait(pid, 120, &r) || !child__exited_ok(&r)) {
+		if (pid > 0)
+			child__stop(pid, SIGKILL, 5, NULL);
 		snprintf(p->perf_why, sizeof(p->perf_why), "perf report failed");
 	} else if ((f = fopen(out, "re"))) {
 		prof__parse_perf_report(f, p->rows, OV_PERF_ROWS, &p->n_rows);
@@ -168,16 +157,17 @@ static void perf_finish(pid_t pid, const char *data, struct ov_profile *p)
 	unlink(data);
 }
 
-static void read_progs(pid_t tracer, struct ov_profile *p)
+static void read_progs(pid_t tracer, struct prof_prog *progs, size_t *n_progs)
 {
 	uint32_t ids[PROF_MAX_PROGS];
 	size_t n = 0;
 
+	*n_progs = 0;
 	if (prof__prog_ids("/proc", tracer, ids, PROF_MAX_PROGS, &n))
 		return;
 	for (size_t i = 0; i < n; i++)
-		if (prof__prog_stats(ids[i], &p->progs[p->n_progs]) == 0)
-			p->n_progs++;
+		if (prof__prog_stats(ids[i], &progs[*n_progs]) == 0)
+			(*n_progs)++;
 }
 
 /* What a traced run learned about its tracer once it stopped. */
@@ -233,9 +223,11 @@ static int run_once(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg, b
 			cfg->usable = false;
 			return -EAGAIN;
 		}
-		child__cpu_ns("/proc", t.pid, &cpu0);
 		if (profile && c->perf_ok)
 			perf = perf_start(session__path("perf.data"));
+		if (profile)
+			read_progs(t.pid, p->progs0, &p->n_progs0);
+		child__cpu_ns("/proc", t.pid, &cpu0);
 	}
 	if ((rc = workload__argv(w->run, session__dir(), &a)))
 		goto out;
@@ -269,11 +261,16 @@ static int run_once(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg, b
 		r->tr_cpu_pct = (cpu1 - cpu0) / 1e9 / r->wall_s * 100;
 	if (profile) {
 		p->wall_s = r->wall_s;
-		read_progs(t.pid, p);
+		if (perf > 0)
+			child__stop(perf, SIGINT, 30, NULL);
+		perf = 0;
+		/* Right before the tracer stops, so the kernel's run counts and
+		 * the tracer's own event counts cover the same window. */
+		read_progs(t.pid, p->progs, &p->n_progs);
 	}
 out:
 	if (perf > 0)
-		perf_finish(perf, session__path("perf.data"), p);
+		child__stop(perf, SIGINT, 30, NULL);
 	if (t.pid) {
 		if (tracer__stop(&t, &tr) == 0 && rc == 0) {
 			tracer_results(&t, &tr, r);
@@ -287,6 +284,8 @@ out:
 		if (profile)
 			session__bpf_stats(false);
 	}
+	if (profile && c->perf_ok && rc == 0)
+		perf_report(session__path("perf.data"), p);
 	return rc;
 }
 
@@ -343,7 +342,7 @@ static void run_workload(struct ctx *c, struct ov_workload *ow)
 
 	if (ow->w->setup[0] && run_helper(ow->w->setup, NULL, why, sizeof(why))) {
 		ow->skipped = true;
-		snprintf(ow->why, sizeof(ow->why), "setup failed: %s", why);
+		snprintf(ow->why, sizeof(ow->why), "setup failed: %.180s", why);
 		return;
 	}
 	for (int round = 0; round < c->o->rounds && !cli_stop_requested(); round++) {

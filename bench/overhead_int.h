@@ -35,6 +35,10 @@ struct ov_profile {
 	bool done;
 	char why[OV_WHY_LEN];		/* when not done */
 	double wall_s;
+	/* Counters when the tracer said it was tracing, and at the end: the
+	 * difference covers exactly the traced window. */
+	struct prof_prog progs0[PROF_MAX_PROGS];
+	size_t n_progs0;
 	struct prof_prog progs[PROF_MAX_PROGS];
 	size_t n_progs;
 	struct prof_row rows[OV_PERF_ROWS];
@@ -73,10 +77,6 @@ struct ov_result {
 	struct ov_workload wl[8];
 	size_t n_wl;
 };
-
-/* Medians over a configuration's runs; NAN when it has none. */
-double ov_median(const struct ov_cfg *c, size_t field_offset);
-#define OV_MEDIAN(c, field) ov_median((c), offsetof(struct ov_run, field))
 
 void ov_print_table(const struct ov_result *r, FILE *out);
 void ov_write_json(FILE *f, void *result);

@@ -55,10 +55,12 @@ struct {
 	__uint(max_entries, 1);		/* resized to max_slots */
 } proc_stats SEC(".maps");
 
-/* Last process seen on this CPU: consecutive allocations nearly always come
- * from the same process, and this saves the hash lookup for them. */
+/* Last task seen on this CPU: consecutive allocations nearly always come
+ * from the same task, and a hit costs two compares instead of a hash lookup
+ * and the pointer chase to the memory cgroup. */
 struct cpu_cache {
-	__u64 css_set;
+	__u64 task;
+	__u64 css_set;		/* changes when the task moves to another cgroup */
 	__u64 cgid;
 	__u64 start_ns;
 	__u32 tgid;
@@ -173,31 +175,34 @@ static __always_inline __u32 new_slot(struct ms_proc_key *key)
 }
 
 /* Slot of the current process, MS_SLOT_NONE when filtered out. */
-static __always_inline __u32 current_slot(struct task_struct *task, struct ms_proc_key *key)
+static __always_inline __u32 current_slot(struct ms_proc_key *key)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 css_set = (__u64)task->cgroups;	/* a direct load: no helper call */
 	__u32 zero = 0;
 	struct cpu_cache *c = bpf_map_lookup_elem(&cache, &zero);
 	struct ms_proc_info *info;
 	struct cgroup *cg;
-	__u64 css_set;
 
 	if (!c)
 		return MS_SLOT_NONE;
-	key->tgid = BPF_CORE_READ(task, tgid);
-	key->start_ns = BPF_CORE_READ(task, group_leader, start_time);
-	css_set = (__u64)BPF_CORE_READ(task, cgroups);
-	if (c->tgid == key->tgid && c->start_ns == key->start_ns && c->css_set == css_set) {
+	if (c->task == (__u64)task && c->css_set == css_set) {
 		key->cgid = c->cgid;
+		key->tgid = c->tgid;
+		key->start_ns = c->start_ns;
 		return c->slot;
 	}
 
 	cg = task_memcg(task);
+	key->tgid = task->tgid;
+	key->start_ns = BPF_CORE_READ(task, group_leader, start_time);
 	key->cgid = BPF_CORE_READ(cg, kn, id);
 	key->pad = 0;
-	c->tgid = key->tgid;
-	c->start_ns = key->start_ns;
+	c->task = (__u64)task;
 	c->css_set = css_set;
 	c->cgid = key->cgid;
+	c->tgid = key->tgid;
+	c->start_ns = key->start_ns;
 
 	if ((filter_tgids_on && !bpf_map_lookup_elem(&filter_tgids, &key->tgid)) ||
 	    (filter_cgroups_on && !cgroup_selected(cg))) {
@@ -220,10 +225,10 @@ static __always_inline bool want_sample(__u32 order)
 	return (__u64)bpf_get_prandom_u32() < sample_thresh[i];
 }
 
-static __always_inline __u32 emit_sample(void *ctx, struct task_struct *task,
-					 struct ms_proc_key *key, __u32 slot, __u64 pfn,
-					 __u32 order, __u32 gfp)
+static __always_inline __u32 emit_sample(void *ctx, struct ms_proc_key *key, __u32 slot,
+					 __u64 pfn, __u32 order, __u32 gfp)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct ms_sample *s;
 	struct pt_regs *regs;
 	__u32 id;
@@ -242,7 +247,7 @@ static __always_inline __u32 emit_sample(void *ctx, struct task_struct *task,
 	s->start_ns = key->start_ns;
 	s->pfn = pfn;
 	s->tgid = key->tgid;
-	s->tid = BPF_CORE_READ(task, pid);
+	s->tid = (__u32)bpf_get_current_pid_tgid();
 	s->slot = slot;
 	s->order = order;
 	s->gfp = gfp;
@@ -258,15 +263,14 @@ static __always_inline __u32 emit_sample(void *ctx, struct task_struct *task,
 	s->ustack_len = 0;
 	s->snap_len = 0;
 	s->ip = s->sp = s->bp = 0;
-	if (!(BPF_CORE_READ(task, flags) & 0x00200000 /* PF_KTHREAD */) &&
-	    BPF_CORE_READ(task, mm)) {
+	if (!(task->flags & 0x00200000 /* PF_KTHREAD */) && task->mm) {
 		n = bpf_get_stack(ctx, s->ustack, sizeof(s->ustack), BPF_F_USER_STACK);
 		if (n > 0)
 			s->ustack_len = n / sizeof(__u64);
 		else
 			count_drop(MS_DROP_USTACK);
 
-		regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+		regs = (struct pt_regs *)bpf_task_pt_regs(task);
 		s->ip = BPF_CORE_READ(regs, ip);
 		s->sp = BPF_CORE_READ(regs, sp);
 		s->bp = BPF_CORE_READ(regs, bp);
@@ -291,13 +295,12 @@ static __always_inline __u32 emit_sample(void *ctx, struct task_struct *task,
 
 static __always_inline void on_alloc(void *ctx, __u64 pfn, __u32 order, __u32 gfp)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct ms_proc_key key = {};
 	struct ms_proc_stats *st;
 	__u32 slot, idx, sample = 0;
 	__u64 *rec;
 
-	slot = current_slot(task, &key);
+	slot = current_slot(&key);
 	if (slot == MS_SLOT_NONE)
 		return;
 	st = bpf_map_lookup_elem(&proc_stats, &slot);
@@ -307,7 +310,7 @@ static __always_inline void on_alloc(void *ctx, __u64 pfn, __u32 order, __u32 gf
 	st->alloc_events++;
 
 	if (want_sample(order))
-		sample = emit_sample(ctx, task, &key, slot, pfn, order, gfp);
+		sample = emit_sample(ctx, &key, slot, pfn, order, gfp);
 	if (!track_frees)
 		return;
 	if (pfn >= max_pfn) {
@@ -417,24 +420,12 @@ int page_free_batched_tp(struct trace_event_raw_mm_page_free_batched *ctx)
 	return 0;
 }
 
-/* Linux 6.2 turned mm->rss_stat into per-CPU counters. */
-struct mm_rss_stat___pre62 {
-	atomic_long_t count[4];
-} __attribute__((preserve_access_index));
-
-struct mm_struct___pre62 {
-	struct mm_rss_stat___pre62 rss_stat;
-} __attribute__((preserve_access_index));
-
+/* Only loaded where mark_victim passes the task (Linux 6.8+), so rss_stat is
+ * always the per-CPU counter array of 6.2+. */
 static __always_inline __u64 mm_counter(struct mm_struct *mm, int i)
 {
-	long v;
+	long v = BPF_CORE_READ(mm, rss_stat[i].count);
 
-	/* struct mm_rss_stat only exists before 6.2 */
-	if (bpf_core_type_exists(struct mm_rss_stat___pre62))
-		v = BPF_CORE_READ((struct mm_struct___pre62 *)mm, rss_stat.count[i].counter);
-	else
-		v = BPF_CORE_READ(mm, rss_stat[i].count);
 	return v > 0 ? v : 0;
 }
 

@@ -66,6 +66,9 @@ int cli_seconds(const char *s, double *out)
 		return -EINVAL;
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (!strcmp(end, units[i].suffix)) {
+			/* A finite count of minutes or hours can still overflow. */
+			if (!isfinite(v * units[i].scale))
+				return -EINVAL;
 			*out = v * units[i].scale;
 			return 0;
 		}

@@ -114,8 +114,8 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 }
 
 /* Stacks of the input into fg; signed input becomes the [grew] and [shrank]
- * trees. */
-static int load(const char *path, struct flamegraph *fg)
+ * trees, and *is_signed says so. */
+static int load(const char *path, struct flamegraph *fg, bool *is_signed)
 {
 	struct folded *pos = folded__new(), *neg = folded__new();
 	FILE *in = strcmp(path, "-") ? fopen(path, "re") : stdin;
@@ -136,7 +136,8 @@ static int load(const char *path, struct flamegraph *fg)
 		log_warn("%s: skipped %zu malformed lines", path, bad);
 	if (!folded__count(pos) && !folded__count(neg))
 		log_warn("%s: no stacks: the flame graph is empty", path);
-	if (folded__count(neg)) {
+	*is_signed = folded__count(neg) > 0;
+	if (*is_signed) {
 		err = flamegraph__add_folded(fg, pos, FLAMEGRAPH_GROW_FRAME, false);
 		if (!err)
 			err = flamegraph__add_folded(fg, neg, FLAMEGRAPH_SHRINK_FRAME, true);
@@ -159,6 +160,7 @@ int cmd_flamegraph(int argc, char **argv)
 	struct flamegraph *fg;
 	struct atomic_file af;
 	struct fg_args a;
+	bool is_signed = false;
 	int err;
 
 	if ((err = parse_args(argc, argv, &a)))
@@ -168,8 +170,10 @@ int cmd_flamegraph(int argc, char **argv)
 		log_error("out of memory");
 		return -ENOMEM;
 	}
-	if ((err = load(a.input, fg)))
+	if ((err = load(a.input, fg, &is_signed)))
 		goto out;
+	if (!a.opts.title && is_signed)
+		a.opts.title = "Memory change: growth under [grew], shrinkage under [shrank]";
 	if ((err = atomic_file__open(&af, a.output))) {
 		log_error("cannot write %s: %s", a.output, strerror(-err));
 		goto out;

@@ -492,7 +492,8 @@ int docker__parse_containers(const char *json, size_t len, struct docker_list *o
 		docker__list_free(out);
 		return err;
 	}
-	qsort(out->ctrs, out->n, sizeof(*out->ctrs), cmp_id);
+	if (out->n)
+		qsort(out->ctrs, out->n, sizeof(*out->ctrs), cmp_id);
 	return 0;
 }
 

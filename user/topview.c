@@ -609,7 +609,8 @@ void topview__update(struct topview *tv, const struct docker_list *dl)
 		set_label(tv, r, dl);
 		r->shown = passes_filter(tv, r);
 	}
-	qsort(tv->rows, tv->n_rows, sizeof(*tv->rows), cmp_row);
+	if (tv->n_rows)
+		qsort(tv->rows, tv->n_rows, sizeof(*tv->rows), cmp_row);
 }
 
 int topview__set_filter(struct topview *tv, const char *const *paths, size_t n_paths,

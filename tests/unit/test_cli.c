@@ -38,6 +38,9 @@ Test(cli, seconds)
 		{ "1d", -EINVAL, 0 },	{ "-3", -EINVAL, 0 },	{ "abc", -EINVAL, 0 },
 		{ "nan", -EINVAL, 0 },	{ "inf", -EINVAL, 0 },	{ "", -EINVAL, 0 },
 		{ "1e400", -EINVAL, 0 },
+		/* found by fuzzing: finite, but infinite once scaled */
+		{ "1e308m", -EINVAL, 0 },	{ "1e308h", -EINVAL, 0 },
+		{ "1e308ms", 0, 1e305 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct sec_case *c = &cases[i];

@@ -1,0 +1,244 @@
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "cli.h"
+#include "harness.h"
+#include "json.h"
+#include "log.h"
+#include "msreport.h"
+#include "session.h"
+#include "soak.h"
+#include "stats.h"
+#include "sysinfo.h"
+#include "tracers.h"
+
+#define MAX_SAMPLES	8640		/* a day at 10 s */
+#define LEAKERS_ALIVE	4
+
+struct soak {
+	const struct soak_opts *o;
+	double t[MAX_SAMPLES];		/* seconds since memscope started tracing */
+	double rss_mib[MAX_SAMPLES];
+	size_t n;
+	double cpu_pct;			/* memscope CPU over the window, % of one core */
+	long peak_rss_kib;
+	uint64_t procs_started;
+	double slope_all, slope_half;	/* MiB per hour */
+	double growth_half_mib;
+	bool flat, alive;
+	struct msreport rep;
+	bool has_rep;
+};
+
+/* The background load: one page-fault storm always running, and leaking
+ * processes coming and going, so memscope sees new pids all the time. */
+struct load {
+	pid_t storm;
+	pid_t leakers[LEAKERS_ALIVE];
+	uint64_t started;
+};
+
+static pid_t start_storm(void)
+{
+	char *argv[] = { WORKLOAD("pagestorm"), "-s", "30", "-m", "16", NULL };
+
+	return child__spawn(argv, NULL);
+}
+
+static pid_t start_leaker(void)
+{
+	char *argv[] = { WORKLOAD("leaker"), "-l", "1", "-c", "8", NULL };
+
+	return child__spawn(argv, NULL);
+}
+
+/* Restarts whatever finished. */
+static void keep_load(struct load *l)
+{
+	if (l->storm <= 0 || child__exited(l->storm)) {
+		if (l->storm > 0)
+			child__wait(l->storm, 1, &(struct child_result){ 0 });
+		l->storm = start_storm();
+		l->started += l->storm > 0;
+	}
+	for (int i = 0; i < LEAKERS_ALIVE; i++) {
+		if (l->leakers[i] > 0 && !child__exited(l->leakers[i]))
+			continue;
+		if (l->leakers[i] > 0)
+			child__wait(l->leakers[i], 1, &(struct child_result){ 0 });
+		l->leakers[i] = start_leaker();
+		l->started += l->leakers[i] > 0;
+	}
+}
+
+static void stop_load(struct load *l)
+{
+	if (l->storm > 0)
+		child__stop(l->storm, SIGKILL, 5, NULL);
+	for (int i = 0; i < LEAKERS_ALIVE; i++)
+		if (l->leakers[i] > 0)
+			child__stop(l->leakers[i], SIGKILL, 5, NULL);
+}
+
+static void analyse(struct soak *s)
+{
+	size_t half = s->n / 2;
+	double median;
+
+	s->slope_all = s->slope_half = NAN;
+	if (stats__slope(s->t, s->rss_mib, s->n, &s->slope_all, NULL) == 0)
+		s->slope_all *= 3600;
+	if (stats__slope(s->t + half, s->rss_mib + half, s->n - half, &s->slope_half, NULL) == 0)
+		s->slope_half *= 3600;
+	median = stats__median(s->rss_mib, s->n);
+	s->growth_half_mib = s->n - half >= 2 ?
+		s->slope_half / 3600 * (s->t[s->n - 1] - s->t[half]) : NAN;
+	s->flat = s->alive && !isnan(s->growth_half_mib) &&
+		  s->growth_half_mib <= fmax(s->o->flat_mib, median * 0.02);
+}
+
+static void print(const struct soak *s, FILE *out)
+{
+	fprintf(out, "\nmemscope soak: %.0f s at default settings, RSS every %.0f s, under a "
+		"page-fault storm and %llu short-lived processes\n", s->o->seconds, s->o->interval,
+		(unsigned long long)s->procs_started);
+	fprintf(out, "  %8s %10s\n", "t_s", "rss_MiB");
+	for (size_t i = 0; i < s->n; i++)
+		if (i < 3 || i + 3 >= s->n || i % 6 == 0)
+			fprintf(out, "  %8.0f %10.2f\n", s->t[i], s->rss_mib[i]);
+	fprintf(out, "RSS slope: %.2f MiB/h over the window, %.2f MiB/h over its second half "
+		"(%.2f MiB grown there; flat means at most max(%.1f MiB, 2%% of the RSS))\n",
+		s->slope_all, s->slope_half, s->growth_half_mib, s->o->flat_mib);
+	fprintf(out, "memscope: peak RSS %.1f MiB, CPU %.2f%% of one core over the window%s\n",
+		s->peak_rss_kib / 1024.0, s->cpu_pct, s->alive ? "" : ", DIED during the soak");
+	for (size_t i = 0; i < s->rep.n_losses; i++)
+		if (s->rep.losses[i].value)
+			fprintf(out, "  loss %s=%llu\n", s->rep.losses[i].name,
+				(unsigned long long)s->rep.losses[i].value);
+	fprintf(out, "RSS flat: %s\n", s->flat ? "PASS" : "FAIL");
+}
+
+static void write_json(FILE *f, void *ctx)
+{
+	const struct soak *s = ctx;
+	struct sysinfo_machine m;
+	struct json j;
+
+	sysinfo__machine(&m);
+	json_init(&j, f, true);
+	json_obj(&j, NULL);
+	json_str(&j, "benchmark", "soak");
+	json_str(&j, "host", m.host);
+	json_str(&j, "kernel", m.kernel);
+	json_i64(&j, "cpus", m.cpus);
+	json_str(&j, "memscope_rev", m.memscope_rev);
+	json_double(&j, "seconds", s->o->seconds);
+	json_double(&j, "interval_s", s->o->interval);
+	json_u64(&j, "processes_started", s->procs_started);
+	json_bool(&j, "memscope_alive", s->alive);
+	json_double(&j, "rss_slope_mib_per_hour", s->slope_all);
+	json_double(&j, "rss_slope_second_half_mib_per_hour", s->slope_half);
+	json_double(&j, "rss_growth_second_half_mib", s->growth_half_mib);
+	json_bool(&j, "flat", s->flat);
+	json_i64(&j, "peak_rss_kib", s->peak_rss_kib);
+	json_double(&j, "cpu_pct", s->cpu_pct);
+	json_arr(&j, "samples");
+	for (size_t i = 0; i < s->n; i++) {
+		json_obj(&j, NULL);
+		json_double(&j, "t_s", s->t[i]);
+		json_double(&j, "rss_mib", s->rss_mib[i]);
+		json_end(&j);
+	}
+	json_end(&j);
+	json_obj(&j, "losses");
+	for (size_t i = 0; i < s->rep.n_losses; i++)
+		json_u64(&j, s->rep.losses[i].name, s->rep.losses[i].value);
+	json_end(&j);
+	json_end(&j);
+	fputc('\n', f);
+}
+
+static void soak(struct soak *s)
+{
+	const struct tracer_def *ms = tracer__find("memscope");
+	struct load load = { 0 };
+	struct child_result tr;
+	struct tracer t;
+	uint64_t cpu0 = 0, cpu1 = 0;
+	double start, next;
+	char why[256];
+
+	if (tracer__start(ms, s->o->memscope, true, session__dir(), "soak", &t, why, sizeof(why))) {
+		log_error("memscope did not start: %s", why);
+		return;
+	}
+	s->alive = true;
+	start = next = cli_now();
+	child__cpu_ns("/proc", t.pid, &cpu0);
+	while (s->n < MAX_SAMPLES && !cli_stop_requested()) {
+		double now = cli_now();
+		long kib;
+
+		keep_load(&load);
+		if (now >= next) {
+			if (child__exited(t.pid) || child__rss_kib("/proc", t.pid, &kib)) {
+				s->alive = false;
+				break;
+			}
+			s->t[s->n] = now - start;
+			s->rss_mib[s->n++] = kib / 1024.0;
+			child__cpu_ns("/proc", t.pid, &cpu1);
+			if (s->n % 6 == 1)
+				log_notice("soak: %.0f/%.0f s, memscope RSS %.2f MiB", now - start,
+					   s->o->seconds, kib / 1024.0);
+			if (now - start >= s->o->seconds)
+				break;
+			next += s->o->interval;
+		}
+		usleep(100 * 1000);
+	}
+	s->cpu_pct = (cpu1 - cpu0) / 1e9 / (cli_now() - start) * 100;
+	stop_load(&load);
+	s->procs_started = load.started;
+	if (tracer__stop(&t, &tr) == 0) {
+		s->peak_rss_kib = tr.maxrss_kib;
+		s->alive &= child__exited_ok(&tr);
+		s->has_rep = msreport__load(t.report, t.err, &s->rep) == 0;
+	}
+}
+
+int soak__run(const struct soak_opts *o)
+{
+	struct soak *s;
+	char path[1024];
+	int rc;
+
+	if (!(o->seconds > 0) || !(o->interval > 0))
+		return cli_error("soak: seconds and interval must be positive");
+	if (access(WORKLOAD("pagestorm"), X_OK) || access(WORKLOAD("leaker"), X_OK))
+		return cli_error("build/workloads/ is not built (make bench builds it)");
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->o = o;
+	log_notice("soak: %.0f s, RSS every %.0f s", o->seconds, o->interval);
+	soak(s);
+	analyse(s);
+	print(s, stdout);
+	rc = session__write_results(o->results_dir, "-soak", write_json, s, path, sizeof(path));
+	if (rc)
+		log_error("cannot write results: %s", strerror(-rc));
+	else
+		printf("results: %s\n", path);
+	if (!rc && !s->flat)
+		rc = 1;
+	msreport__free(&s->rep);
+	free(s);
+	return rc;
+}

@@ -1,0 +1,381 @@
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "growth.h"
+#include "hmap.h"
+#include "log.h"
+#include "timeline.h"
+#include "topview.h"
+
+#define SAMPLE_FIELDS	(CGSTAT_USAGE | CGSTAT_ANON | CGSTAT_FILE | CGSTAT_SHMEM | \
+			 CGSTAT_KERNEL | CGSTAT_SOCK)
+
+struct series {
+	char *path;
+	uint64_t cgid;
+	struct timeline_point *ring;
+	size_t head, n;		/* head: the oldest point */
+};
+
+struct timeline {
+	size_t cap, max_series;
+	double period;
+	struct series **series;
+	size_t n_series;
+	struct hmap *by_path;	/* path -> struct series * */
+	struct cg_hier hier;
+	struct topview *tv;	/* finds the containers; NULL without a hierarchy */
+	char **filter;
+	size_t n_filter;
+	double next_sample, next_scan;
+	bool scanned;
+};
+
+static const char *const kind_names[TIMELINE_KINDS] = {
+	[TIMELINE_ANON] = "anon", [TIMELINE_FILE] = "file", [TIMELINE_KERNEL] = "kernel",
+	[TIMELINE_SOCK] = "sock", [TIMELINE_SHMEM] = "shmem",
+};
+
+const char *timeline__kind_name(enum timeline_kind k)
+{
+	return (unsigned)k < TIMELINE_KINDS ? kind_names[k] : "unknown";
+}
+
+const char *timeline__source(const struct timeline *tl)
+{
+	(void)tl;
+	return "memory.stat";
+}
+
+size_t timeline__count(const struct timeline *tl)
+{
+	return tl ? tl->n_series : 0;
+}
+
+static void free_filter(struct timeline *tl)
+{
+	for (size_t i = 0; i < tl->n_filter; i++)
+		free(tl->filter[i]);
+	free(tl->filter);
+	tl->filter = NULL;
+	tl->n_filter = 0;
+}
+
+static void series_free(struct series *s)
+{
+	if (!s)
+		return;
+	free(s->path);
+	free(s->ring);
+	free(s);
+}
+
+void timeline__free(struct timeline *tl)
+{
+	if (!tl)
+		return;
+	for (size_t i = 0; i < tl->n_series; i++)
+		series_free(tl->series[i]);
+	free(tl->series);
+	hmap__free(tl->by_path);
+	topview__free(tl->tv);
+	free_filter(tl);
+	free(tl);
+}
+
+struct timeline *timeline__new(const struct timeline_opts *o)
+{
+	struct timeline *tl;
+
+	if (!o || o->points > TIMELINE_POINTS_MAX || o->max_series > TIMELINE_SERIES ||
+	    !(o->period >= 0 && o->period <= 3600)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	tl = calloc(1, sizeof(*tl));
+	if (!tl)
+		return NULL;
+	tl->cap = o->points ? o->points : TIMELINE_POINTS;
+	tl->max_series = o->max_series ? o->max_series : TIMELINE_SERIES;
+	tl->period = o->period > 0 ? o->period : TIMELINE_PERIOD_S;
+	tl->series = calloc(tl->max_series, sizeof(*tl->series));
+	tl->by_path = hmap__new(sizeof(struct series *));
+	if (!tl->series || !tl->by_path)
+		goto nomem;
+	if (o->hier) {
+		/* topview only finds the rows here: its own rings stay tiny. */
+		struct topview_opts to = { .hier = *o->hier, .proc_root = "/proc",
+					   .window = tl->period, .period = tl->period };
+
+		tl->hier = *o->hier;
+		tl->tv = topview__new(&to);
+		if (!tl->tv) {
+			int err = errno;
+
+			timeline__free(tl);
+			errno = err;
+			return NULL;
+		}
+	}
+	return tl;
+nomem:
+	timeline__free(tl);
+	errno = ENOMEM;
+	return NULL;
+}
+
+int timeline__set_filter(struct timeline *tl, const char *const *paths, size_t n)
+{
+	if (!tl || (n && !paths))
+		return -EINVAL;
+	free_filter(tl);
+	if (!n)
+		return 0;
+	tl->filter = calloc(n, sizeof(*tl->filter));
+	if (!tl->filter)
+		return -ENOMEM;
+	for (; tl->n_filter < n; tl->n_filter++) {
+		if (!paths[tl->n_filter] || !(tl->filter[tl->n_filter] = strdup(paths[tl->n_filter]))) {
+			free_filter(tl);
+			return paths[tl->n_filter] ? -ENOMEM : -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static const struct timeline_point *point_at(const struct series *s, size_t cap, size_t i)
+{
+	return &s->ring[(s->head + i) % cap];
+}
+
+static void remove_at(struct timeline *tl, size_t i)
+{
+	struct series *s = tl->series[i];
+
+	hmap__delete(tl->by_path, s->path, strlen(s->path));
+	series_free(s);
+	tl->series[i] = tl->series[--tl->n_series];
+}
+
+/* Room for one more series: the one that has gone longest without a point
+ * goes, if it missed at least two periods (its cgroup went away). */
+static bool make_room(struct timeline *tl, double t)
+{
+	size_t oldest = 0;
+	double oldest_t = INFINITY;
+
+	if (tl->n_series < tl->max_series)
+		return true;
+	for (size_t i = 0; i < tl->n_series; i++) {
+		const struct series *s = tl->series[i];
+		double last = s->n ? point_at(s, tl->cap, s->n - 1)->t : -INFINITY;
+
+		if (last < oldest_t) {
+			oldest_t = last;
+			oldest = i;
+		}
+	}
+	if (!(oldest_t < t - 2 * tl->period))
+		return false;
+	remove_at(tl, oldest);
+	return true;
+}
+
+static struct series *series_get(struct timeline *tl, const char *path, double t, int *err)
+{
+	struct series **slot = hmap__find(tl->by_path, path, strlen(path)), *s;
+
+	if (slot)
+		return *slot;
+	if (!make_room(tl, t)) {
+		*err = -ENOSPC;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->path = strdup(path)) || !(s->ring = calloc(tl->cap, sizeof(*s->ring))) ||
+	    !(slot = hmap__upsert(tl->by_path, path, strlen(path), NULL))) {
+		series_free(s);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*slot = s;
+	tl->series[tl->n_series++] = s;
+	return s;
+}
+
+static void to_point(const struct cgstat *st, double t, struct timeline_point *p)
+{
+	p->t = t;
+	p->kind[TIMELINE_ANON] = st->anon;
+	p->kind[TIMELINE_FILE] = st->file;
+	p->kind[TIMELINE_KERNEL] = st->kernel;
+	p->kind[TIMELINE_SOCK] = st->sock;
+	p->kind[TIMELINE_SHMEM] = st->shmem;
+	if (st->have & CGSTAT_USAGE) {
+		p->usage = st->usage;
+		return;
+	}
+	/* The v2 root has no usage file: what it holds is the sum of its kinds. */
+	p->usage = 0;
+	for (int k = 0; k < TIMELINE_KINDS; k++)
+		p->usage = p->usage > UINT64_MAX - p->kind[k] ? UINT64_MAX : p->usage + p->kind[k];
+}
+
+int timeline__add(struct timeline *tl, const char *path, uint64_t cgid, double t,
+		  const struct cgstat *st)
+{
+	struct series *s;
+	int err = 0;
+
+	if (!tl || !path || path[0] != '/' || strlen(path) >= PATH_MAX || !st || !isfinite(t))
+		return -EINVAL;
+	s = series_get(tl, path, t, &err);
+	if (!s)
+		return err;
+	s->cgid = cgid;
+	if (s->n && t < point_at(s, tl->cap, s->n - 1)->t)
+		return 0;
+	if (s->n < tl->cap) {
+		to_point(st, t, &s->ring[(s->head + s->n) % tl->cap]);
+		s->n++;
+	} else {
+		to_point(st, t, &s->ring[s->head]);
+		s->head = (s->head + 1) % tl->cap;
+	}
+	return 0;
+}
+
+void timeline__expire(struct timeline *tl, double t_min)
+{
+	if (!tl)
+		return;
+	for (size_t i = tl->n_series; i-- > 0;) {
+		const struct series *s = tl->series[i];
+
+		if (!s->n || point_at(s, tl->cap, s->n - 1)->t < t_min)
+			remove_at(tl, i);
+	}
+}
+
+static bool wanted(const struct timeline *tl, const struct top_row *r)
+{
+	if (!tl->n_filter)
+		return true;
+	for (size_t i = 0; i < tl->n_filter; i++)
+		if (topview__is_under(r->path, tl->filter[i]) ||
+		    (r->ctr.runtime != CONTAINER_PLAIN && topview__is_under(tl->filter[i], r->path)))
+			return true;
+	return false;
+}
+
+static void sample_row(struct timeline *tl, const struct top_row *r, double now)
+{
+	char dir[PATH_MAX];
+	struct cgstat st;
+	int n, err;
+
+	n = snprintf(dir, sizeof(dir), "%s%s", tl->hier.mount, strcmp(r->path, "/") ? r->path : "");
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return;
+	/* A cgroup that went away between the walk and now gets no point. */
+	if (cgstat__read(dir, tl->hier.version, SAMPLE_FIELDS, &st))
+		return;
+	err = timeline__add(tl, r->path, r->cgid, now, &st);
+	if (err)
+		log_debug("timeline: %s: %s", r->path, strerror(-err));
+}
+
+int timeline__tick(struct timeline *tl, double now)
+{
+	struct top_row *const *rows;
+	size_t n;
+	int err = 0;
+
+	if (!tl || !tl->tv || !isfinite(now))
+		return tl && !isfinite(now) ? -EINVAL : 0;
+	if (tl->scanned && now < tl->next_sample)
+		return 0;
+	if (!tl->scanned || now >= tl->next_scan) {
+		err = topview__scan(tl->tv);
+		tl->scanned = true;
+		tl->next_scan = now + TIMELINE_SCAN_S;
+	}
+	/* The next point one period after this one, but never a burst of
+	 * catch-up points after a long stall. */
+	tl->next_sample = fmax(tl->next_sample + tl->period, now + tl->period / 2);
+	rows = topview__rows(tl->tv, &n);
+	for (size_t i = 0; i < n; i++)
+		if (wanted(tl, rows[i]))
+			sample_row(tl, rows[i], now);
+	timeline__expire(tl, now - (double)tl->cap * tl->period);
+	return err;
+}
+
+static const struct series *find(const struct timeline *tl, const char *cgroup_path)
+{
+	char row[PATH_MAX];
+	struct series **slot;
+
+	if (!tl || !cgroup_path || topview__row_path(cgroup_path, row, sizeof(row)))
+		return NULL;
+	slot = hmap__find(tl->by_path, row, strlen(row));
+	return slot ? *slot : NULL;
+}
+
+ssize_t timeline__points(const struct timeline *tl, const char *cgroup_path,
+			 struct timeline_point *out, size_t max)
+{
+	const struct series *s = find(tl, cgroup_path);
+	size_t n;
+
+	if (!s)
+		return -ENOENT;
+	n = s->n < max ? s->n : max;
+	/* The newest n of them. */
+	for (size_t i = 0; i < n; i++)
+		out[i] = *point_at(s, tl->cap, s->n - n + i);
+	return (ssize_t)n;
+}
+
+int timeline__growth(const struct timeline *tl, const char *cgroup_path,
+		     struct timeline_growth *out)
+{
+	const struct series *s = find(tl, cgroup_path);
+	const struct timeline_point *first, *last;
+	double *t, *v;
+
+	if (!s || !s->n)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->path, sizeof(out->path), "%s", s->path);
+	out->cgid = s->cgid;
+	out->points = s->n;
+	first = point_at(s, tl->cap, 0);
+	last = point_at(s, tl->cap, s->n - 1);
+	out->seconds = last->t - first->t;
+	out->start = first->usage;
+	out->end = last->usage;
+	out->last = *last;
+	t = malloc(s->n * sizeof(*t));
+	v = malloc(s->n * sizeof(*v));
+	if (!t || !v) {
+		free(t);
+		free(v);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		t[i] = point_at(s, tl->cap, i)->t;
+		v[i] = (double)point_at(s, tl->cap, i)->usage;
+	}
+	out->slope = growth__fit(t, v, s->n);
+	for (int k = 0; k < TIMELINE_KINDS; k++) {
+		for (size_t i = 0; i < s->n; i++)
+			v[i] = (double)point_at(s, tl->cap, i)->kind[k];
+		out->kind_slope[k] = growth__fit(t, v, s->n);
+	}
+	free(t);
+	free(v);
+	return 0;
+}

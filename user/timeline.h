@@ -1,0 +1,109 @@
+/* The last few minutes of every container's memory charge, by kind, so that
+ * when the OOM killer strikes the report can say what had been growing and
+ * how fast. One point a second per container (every memory cgroup with
+ * processes, a container's cgroups counted as one), a bounded ring each.
+ *
+ * Source: the cgroup's own files through cgstat (memory.stat, plus
+ * memory.current / memory.usage_in_bytes), hierarchical figures:
+ *	anon 48234496 / file 1052672 / kernel 786432 / sock 0 / shmem 0
+ * The memcg tracepoints (memcg:mod_memcg_state & co) would give the same
+ * figures as a stream; until the BPF side feeds them, timeline__source()
+ * says "memory.stat".
+ *
+ *	struct timeline *tl = timeline__new(&(struct timeline_opts){ .hier = &h });
+ *	timeline__tick(tl, cli_now());		often; samples when a period is due
+ *	timeline__growth(tl, "/docker/3f4e..", &g);	start, end, slope of its usage
+ */
+#ifndef MEMSCOPE_TIMELINE_H
+#define MEMSCOPE_TIMELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cgroups.h"
+#include "cgstat.h"
+
+#define TIMELINE_POINTS		300	/* default: 5 minutes at one point a second */
+#define TIMELINE_POINTS_MAX	86400
+#define TIMELINE_SERIES		1024	/* default and maximum number of containers kept */
+#define TIMELINE_PERIOD_S	1.0
+/* Containers are looked for this often (a walk of the hierarchy). */
+#define TIMELINE_SCAN_S		5.0
+
+enum timeline_kind {
+	TIMELINE_ANON,
+	TIMELINE_FILE,
+	TIMELINE_KERNEL,	/* slab, stacks, page tables */
+	TIMELINE_SOCK,
+	TIMELINE_SHMEM,
+	TIMELINE_KINDS,
+};
+
+struct timeline_point {
+	double t;		/* monotonic seconds */
+	uint64_t usage;		/* charged to the cgroup, bytes */
+	uint64_t kind[TIMELINE_KINDS];
+};
+
+struct timeline_opts {
+	const struct cg_hier *hier;	/* NULL: points only come from timeline__add */
+	size_t points;			/* per container; 0: TIMELINE_POINTS */
+	size_t max_series;		/* 0: TIMELINE_SERIES */
+	double period;			/* seconds between points; 0: TIMELINE_PERIOD_S */
+};
+
+/* What one container's series says about its recent past. */
+struct timeline_growth {
+	char path[PATH_MAX];	/* the series' cgroup (the container's outermost) */
+	uint64_t cgid;
+	size_t points;
+	double seconds;		/* from the first point to the last */
+	uint64_t start, end;	/* usage at the first and the last point */
+	double slope;		/* usage, MiB/min, least squares; NaN with < 2 points */
+	double kind_slope[TIMELINE_KINDS];
+	struct timeline_point last;
+};
+
+struct timeline;
+
+/* NULL + errno (EINVAL: bad options; ENOMEM). */
+struct timeline *timeline__new(const struct timeline_opts *o);
+void timeline__free(struct timeline *tl);
+
+/* Only containers under (or holding) one of these cgroup paths; n == 0 lifts
+ * the filter. 0 or -errno. */
+int timeline__set_filter(struct timeline *tl, const char *const *paths, size_t n);
+
+/* Reads every container's figures when a period is due (and looks for new
+ * containers every TIMELINE_SCAN_S). Containers that went away keep their
+ * series for one ring's length. 0, or -errno of walking the hierarchy. */
+int timeline__tick(struct timeline *tl, double now);
+
+/* Appends a point to the series of cgroup path (the row of a container),
+ * making the series when new. Points whose time goes back are ignored.
+ * 0; -ENOSPC when max_series are kept and none is stale; -EINVAL; -ENOMEM. */
+int timeline__add(struct timeline *tl, const char *path, uint64_t cgid, double t,
+		  const struct cgstat *st);
+
+/* Forgets series whose last point is older than t_min. */
+void timeline__expire(struct timeline *tl, double t_min);
+
+size_t timeline__count(const struct timeline *tl);
+/* "memory.stat" */
+const char *timeline__source(const struct timeline *tl);
+/* "anon", "file", "kernel", "sock", "shmem" */
+const char *timeline__kind_name(enum timeline_kind k);
+
+/* The points of the series of cgroup_path's container (the cgroup itself
+ * when it is in none), oldest first, at most max. Returns how many were
+ * copied, or -ENOENT when there is no such series. */
+ssize_t timeline__points(const struct timeline *tl, const char *cgroup_path,
+			 struct timeline_point *out, size_t max);
+
+/* Start, end and slopes of that series. 0, -ENOENT, -ENOMEM. */
+int timeline__growth(const struct timeline *tl, const char *cgroup_path,
+		     struct timeline_growth *out);
+
+#endif
