@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include "ksyms.h"
+#include "textio.h"
 
 /* Names live in a chain of fixed chunks rather than one realloc'd buffer so
  * the pointers handed out in struct ksym never move while parsing. */
@@ -30,65 +31,6 @@ struct ksyms {
 	struct arena_chunk *chunks;
 	const char *last_module;	/* modules come in runs: intern by the last one */
 };
-
-enum { LINE_EOF = -1, LINE_SKIP = -2, LINE_ERROR = -3 };
-
-/* One line without its '\n' into buf. A line that does not fit or holds a
- * NUL is consumed and reported as LINE_SKIP, so a hostile file can neither
- * overflow buf nor make us allocate. Returns the length, LINE_EOF, LINE_SKIP
- * or LINE_ERROR (errno set). */
-static ssize_t read_line(FILE *f, char *buf, size_t size)
-{
-	size_t len = 0;
-	bool skip = false;
-	int c;
-
-	errno = 0;
-	while ((c = getc_unlocked(f)) != EOF && c != '\n') {
-		if (c == '\0' || len + 1 >= size)
-			skip = true;
-		else
-			buf[len++] = (char)c;
-	}
-	if (c == EOF) {
-		if (ferror(f)) {
-			if (!errno)
-				errno = EIO;
-			return LINE_ERROR;
-		}
-		if (len == 0 && !skip)
-			return LINE_EOF;
-	}
-	buf[len] = '\0';
-	return skip ? LINE_SKIP : (ssize_t)len;
-}
-
-/* Hex digits at s into *out; NULL when there are none or they overflow. */
-static const char *parse_hex(const char *s, uint64_t *out)
-{
-	const char *p = s;
-	uint64_t v = 0;
-
-	for (;; p++) {
-		unsigned int d;
-
-		if (*p >= '0' && *p <= '9')
-			d = *p - '0';
-		else if (*p >= 'a' && *p <= 'f')
-			d = *p - 'a' + 10;
-		else if (*p >= 'A' && *p <= 'F')
-			d = *p - 'A' + 10;
-		else
-			break;
-		if (v > UINT64_MAX >> 4)
-			return NULL;
-		v = v << 4 | d;
-	}
-	if (p == s)
-		return NULL;
-	*out = v;
-	return p;
-}
 
 static const char *arena_strndup(struct ksyms *ks, const char *s, size_t len)
 {
@@ -146,7 +88,7 @@ struct raw_sym {
  * copying: most lines are filtered out before anything is stored. */
 static enum parse_res parse_line(const char *line, struct raw_sym *rs)
 {
-	const char *p = parse_hex(line, &rs->addr);
+	const char *p = textio__parse_num(line, 16, &rs->addr);
 
 	if (!p || p[0] != ' ' || !p[1] || p[2] != ' ')
 		return SYM_GARBAGE;
@@ -261,12 +203,12 @@ struct ksyms *ksyms__parse(FILE *f)
 	ks = calloc(1, sizeof(*ks));
 	if (!ks)
 		return NULL;
-	while ((len = read_line(f, line, sizeof(line))) != LINE_EOF) {
+	while ((len = textio__read_line(f, line, sizeof(line))) != TEXTIO_EOF) {
 		struct raw_sym rs;
 
-		if (len == LINE_SKIP)
+		if (len == TEXTIO_SKIP)
 			continue;
-		if (len == LINE_ERROR) {
+		if (len == TEXTIO_ERROR) {
 			err = -errno;
 			break;
 		}

@@ -5,73 +5,14 @@
 #include <sys/types.h>
 
 #include "procmaps.h"
+#include "textio.h"
 
 #define DELETED_SUFFIX " (deleted)"
-
-enum { LINE_EOF = -1, LINE_SKIP = -2, LINE_ERROR = -3 };
-
-/* One line without its '\n' into buf. A line that does not fit or holds a
- * NUL is consumed and reported as LINE_SKIP, so a hostile file can neither
- * overflow buf nor make us allocate. Returns the length, LINE_EOF, LINE_SKIP
- * or LINE_ERROR (errno set). */
-static ssize_t read_line(FILE *f, char *buf, size_t size)
-{
-	size_t len = 0;
-	bool skip = false;
-	int c;
-
-	errno = 0;
-	while ((c = getc_unlocked(f)) != EOF && c != '\n') {
-		if (c == '\0' || len + 1 >= size)
-			skip = true;
-		else
-			buf[len++] = (char)c;
-	}
-	if (c == EOF) {
-		if (ferror(f)) {
-			if (!errno)
-				errno = EIO;
-			return LINE_ERROR;
-		}
-		if (len == 0 && !skip)
-			return LINE_EOF;
-	}
-	buf[len] = '\0';
-	return skip ? LINE_SKIP : (ssize_t)len;
-}
-
-/* Digits of `base` (10 or 16) at s into *out; NULL when there are none or
- * they overflow. */
-static const char *parse_num(const char *s, unsigned int base, uint64_t *out)
-{
-	const char *p = s;
-	uint64_t v = 0;
-
-	for (;; p++) {
-		unsigned int d;
-
-		if (*p >= '0' && *p <= '9')
-			d = *p - '0';
-		else if (base == 16 && *p >= 'a' && *p <= 'f')
-			d = *p - 'a' + 10;
-		else if (base == 16 && *p >= 'A' && *p <= 'F')
-			d = *p - 'A' + 10;
-		else
-			break;
-		if (v > (UINT64_MAX - d) / base)
-			return NULL;
-		v = v * base + d;
-	}
-	if (p == s)
-		return NULL;
-	*out = v;
-	return p;
-}
 
 /* A number followed by the separator `sep`; returns the text after it. */
 static const char *parse_field(const char *s, unsigned int base, char sep, uint64_t *out)
 {
-	const char *p = parse_num(s, base, out);
+	const char *p = textio__parse_num(s, base, out);
 
 	return p && *p == sep ? p + 1 : NULL;
 }
@@ -97,12 +38,12 @@ static bool parse_line(const char *line, struct procmap *m, const char **path, s
 	m->perms[4] = '\0';
 	p += 5;
 	if (!(p = parse_field(p, 16, ' ', &m->pgoff)) || !(p = parse_field(p, 16, ':', &maj)) ||
-	    !(p = parse_num(p, 16, &min)) || maj > UINT32_MAX || min > UINT32_MAX)
+	    !(p = textio__parse_num(p, 16, &min)) || maj > UINT32_MAX || min > UINT32_MAX)
 		return false;
 	m->dev_major = maj;
 	m->dev_minor = min;
 	/* The inode may end the line: anonymous maps have no path column. */
-	if (*p != ' ' || !(p = parse_num(p + 1, 10, &m->inode)) || (*p && *p != ' '))
+	if (*p != ' ' || !(p = textio__parse_num(p + 1, 10, &m->inode)) || (*p && *p != ' '))
 		return false;
 	p += strspn(p, " ");
 
@@ -192,14 +133,14 @@ int procmaps__parse(FILE *f, struct procmaps *out)
 
 	out->maps = NULL;
 	out->n = 0;
-	while ((len = read_line(f, line, sizeof(line))) != LINE_EOF) {
+	while ((len = textio__read_line(f, line, sizeof(line))) != TEXTIO_EOF) {
 		struct procmap m;
 		const char *path;
 		size_t path_len;
 
-		if (len == LINE_SKIP)
+		if (len == TEXTIO_SKIP)
 			continue;
-		if (len == LINE_ERROR) {
+		if (len == TEXTIO_ERROR) {
 			err = -errno;
 			break;
 		}
