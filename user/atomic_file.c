@@ -43,6 +43,13 @@ int atomic_file__open(struct atomic_file *af, const char *path)
 	if (!*base || !strcmp(base, ".") || !strcmp(base, "..") ||
 	    (!stat(path, &st) && S_ISDIR(st.st_mode)))
 		return -EISDIR;
+	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+		af->f = fopen(path, "we");
+		if (!af->f)
+			return -errno;
+		af->direct = true;
+		return 0;
+	}
 
 	af->path = strdup(path);
 	if (!af->path || asprintf(&af->tmp_path, "%.*s.%.*s" TMP_SUFFIX,
@@ -97,7 +104,10 @@ int atomic_file__commit(struct atomic_file *af)
 			err = -errno;
 		else if (failed_before)
 			err = -EIO;
+		if (af->direct && fclose(af->f) && !err)
+			err = -errno;
 		af->f = NULL;
+		af->direct = false;
 		return err;
 	}
 
@@ -123,6 +133,9 @@ void atomic_file__abort(struct atomic_file *af)
 	if (af->f && af->tmp_path) {
 		fclose(af->f);
 		unlink(af->tmp_path);
+	} else if (af->f && af->direct) {
+		fclose(af->f);
 	}
+	af->direct = false;
 	release(af);
 }

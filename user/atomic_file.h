@@ -5,6 +5,8 @@
  * Data goes to a hidden temp file next to the target (".<name>.XXXXXX",
  * unpredictable, mode 0644, close-on-exec); commit syncs it and renames it
  * over the target, which readers see change in one step. "-" means stdout.
+ * A target that exists and is not a regular file (/dev/null, a FIFO, a
+ * terminal) is written directly: renaming over it would replace the device.
  *
  *	struct atomic_file af;
  *	if ((err = atomic_file__open(&af, path)))  ...
@@ -14,12 +16,14 @@
 #ifndef MEMSCOPE_ATOMIC_FILE_H
 #define MEMSCOPE_ATOMIC_FILE_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 struct atomic_file {
 	FILE *f;		/* write here; NULL once committed or aborted */
 	char *path;		/* target; NULL for stdout */
-	char *tmp_path;		/* temp file being written; NULL for stdout */
+	char *tmp_path;		/* temp file being written; NULL for stdout or direct */
+	bool direct;		/* f is the target itself (not a regular file) */
 };
 
 /* 0, or -errno: EINVAL (empty path), EISDIR (path names a directory), or that

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -74,6 +75,14 @@ int cli_seconds(const char *s, double *out)
 		}
 	}
 	return -EINVAL;
+}
+
+int cli_check_pid(int pid)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	return access(path, F_OK) ? cli_error("no process with pid %d", pid) : 0;
 }
 
 double cli_now(void)

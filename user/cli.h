@@ -15,6 +15,8 @@ int cli_bad_option(int argc, char **argv, const char *command);
 int cli_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* "30", "2.5", "500ms", "10s", "5m", "1h". */
 int cli_seconds(const char *s, double *out);
+/* 0 if the process exists, else prints "no process with pid N". */
+int cli_check_pid(int pid);
 double cli_now(void);	/* monotonic seconds */
 void cli_install_stop_signals(void);
 bool cli_stop_requested(void);

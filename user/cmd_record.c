@@ -14,13 +14,13 @@
 #include "cli.h"
 #include "commands.h"
 #include "folded.h"
-#include "ksyms.h"
 #include "log.h"
+#include "oom_report.h"
 #include "record_output.h"
 #include "record_totals.h"
 #include "recorder.h"
+#include "session.h"
 #include "tracer.h"
-#include "usyms.h"
 
 /* One page in 256 (by bytes) carries a stack. Measured with the kernel's BPF
  * run-time statistics on a page-fault storm: a sampled allocation costs
@@ -30,7 +30,7 @@
  * samples still size it exactly; only the split between stacks is sampled. */
 #define DEFAULT_SAMPLE	256
 #define MAX_FILTERS	64
-#define PRUNE_EVERY_S	5
+#define MAX_KILLS	64	/* OOM kills reported per window */
 
 struct record_opts {
 	uint32_t tgids[MAX_FILTERS];
@@ -46,6 +46,17 @@ struct record_opts {
 	uint32_t ringbuf_mb;
 	uint32_t kstacks;
 	bool kernel_stacks;
+};
+
+/* OOM kills during the window, reported when it closes. */
+struct record_kills {
+	const struct record_opts *o;
+	struct session *s;
+	char *paths[MAX_FILTERS];	/* of the -c cgroups */
+	size_t n_paths;
+	struct oom_report *r[MAX_KILLS];
+	size_t n;
+	uint64_t dropped;
 };
 
 static const char usage[] =
@@ -177,35 +188,11 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 
 static int check_pids(const struct record_opts *o)
 {
-	char path[64];
+	int err = 0;
 
-	for (size_t i = 0; i < o->n_tgids; i++) {
-		snprintf(path, sizeof(path), "/proc/%u", o->tgids[i]);
-		if (access(path, F_OK))
-			return cli_error("no process with pid %u", o->tgids[i]);
-	}
-	return 0;
-}
-
-static int resolve_cgroups(const struct record_opts *o, struct cgroups *cg, uint64_t *ids,
-			   size_t *n)
-{
-	char err[512];
-
-	*n = 0;
-	for (size_t i = 0; i < o->n_cgroups; i++) {
-		size_t got = 0;
-		int rc;
-
-		if (!cg)
-			return cli_error("-c needs a memory cgroup hierarchy, and none is mounted");
-		rc = cgroups__resolve(cg, o->cgroup_specs[i], ids + *n, MAX_FILTERS - *n, &got, err,
-				      sizeof(err));
-		if (rc)
-			return cli_error("-c %s: %s", o->cgroup_specs[i], err[0] ? err : strerror(-rc));
-		*n += got;
-	}
-	return 0;
+	for (size_t i = 0; i < o->n_tgids && !err; i++)
+		err = cli_check_pid((int)o->tgids[i]);
+	return err;
 }
 
 static bool pids_alive(const struct record_opts *o)
@@ -253,7 +240,8 @@ static int write_report(const struct record_totals *t, const char *path)
 
 /* Everything is written even when one output fails: losing the folded file
  * must not also lose the totals. */
-static int write_outputs(const struct record_ctx *c, const struct record_opts *o)
+static int write_outputs(const struct record_ctx *c, const struct record_opts *o,
+			 const struct record_kills *k)
 {
 	struct record_totals *t;
 	int err = write_folded(c, o->output), err2 = 0;
@@ -261,20 +249,59 @@ static int write_outputs(const struct record_ctx *c, const struct record_opts *o
 	t = record_totals__collect(c);
 	if (!t)
 		return -ENOMEM;
+	record_totals__set_kills(t, k->r, k->n);
 	record_totals__print(t, stderr);
+	for (size_t i = 0; i < k->n; i++) {
+		fputc('\n', stderr);
+		oom_report__print_text(k->r[i], stderr);
+	}
+	if (k->dropped)
+		log_warn("%llu more OOM kills during the window are not reported",
+			 (unsigned long long)k->dropped);
 	if (o->report)
 		err2 = write_report(t, o->report);
 	record_totals__free(t);
 	return err ? err : err2;
 }
 
-static void on_sample(void *ctx, const struct ms_sample *s)
+static bool pid_wanted(const struct record_opts *o, uint32_t pid)
 {
-	recorder__on_sample(ctx, s);
+	for (size_t i = 0; i < o->n_tgids; i++)
+		if (o->tgids[i] == pid)
+			return true;
+	return o->n_tgids == 0;
 }
 
-static int run(const struct record_opts *o, struct record_ctx *c, const uint64_t *cgids,
-	       size_t n_cgids)
+/* Read now, while the victim's pages are still frozen as evidence. */
+static void on_kill(void *ctx, const struct ms_oom_event *e)
+{
+	struct record_kills *k = ctx;
+	struct oom_sources src = {
+		.rc = &k->s->rc, .hier = k->s->have_hier ? &k->s->hier : NULL,
+		.proc_root = "/proc",
+	};
+	struct oom_report *r;
+
+	if (!pid_wanted(k->o, e->victim_tgid))
+		return;
+	if (k->n == MAX_KILLS) {
+		k->dropped++;
+		return;
+	}
+	r = oom_report__collect(&src, e);
+	if (!r) {
+		k->dropped++;
+		return;
+	}
+	if (!oom_report__in_cgroups(r, (const char *const *)k->paths, k->n_paths)) {
+		oom_report__free(r);
+		return;
+	}
+	k->r[k->n++] = r;
+}
+
+static int run(const struct record_opts *o, struct session *s, struct record_kills *k,
+	       const uint64_t *cgids, size_t n_cgids)
 {
 	struct tracer_opts to = {
 		.sample_every = o->sample, .track_frees = o->outstanding,
@@ -282,19 +309,16 @@ static int run(const struct record_opts *o, struct record_ctx *c, const uint64_t
 		.ringbuf_mb = o->ringbuf_mb, .kstack_entries = o->kstacks,
 		.tgids = o->tgids, .n_tgids = o->n_tgids, .cgids = cgids, .n_cgids = n_cgids,
 	};
-	double start, now, last_prune;
 	const volatile uint64_t *pages;
+	double start, now;
 	size_t npages;
 	int err;
 
-	struct tracer_handlers h = { .sample = on_sample, .ctx = c->recorder };
-
-	err = tracer__start(&to, &h, &c->tracer);
+	err = session__start(s, &to, on_kill, k);
 	if (err)
 		return err;
-	pages = tracer__page_records(c->tracer, &npages);
 	log_notice("recording%s; Ctrl-C to stop", o->duration ? "" : " until interrupted");
-	start = last_prune = cli_now();
+	start = cli_now();
 	for (now = start; !cli_stop_requested(); now = cli_now()) {
 		if (o->duration && now - start >= o->duration)
 			break;
@@ -302,23 +326,34 @@ static int run(const struct record_opts *o, struct record_ctx *c, const uint64_t
 			log_notice("every process given with -p has exited: ending the window");
 			break;
 		}
-		tracer__poll(c->tracer, 100);
-		if (now - last_prune >= PRUNE_EVERY_S) {
-			recorder__prune(c->recorder, pages, npages);
-			last_prune = now;
+		session__poll(s, 100);
+	}
+	session__stop(s);
+	s->rc.seconds = cli_now() - start;
+	pages = tracer__page_records(s->rc.tracer, &npages);
+	recorder__settle(s->rc.recorder, pages, npages);
+	return write_outputs(&s->rc, o, k);
+}
+
+/* Paths of the -c cgroups, to tell which kills are in scope. */
+static int filter_paths(struct record_kills *k, const uint64_t *cgids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *path = cgroups__path(k->s->rc.cgroups, cgids[i]);
+
+		if (path && !(k->paths[k->n_paths++] = strdup(path))) {
+			log_error("out of memory");
+			return -ENOMEM;
 		}
 	}
-	tracer__stop(c->tracer);
-	c->seconds = cli_now() - start;
-	recorder__settle(c->recorder, pages, npages);
-	return write_outputs(c, o);
+	return 0;
 }
 
 int cmd_record(int argc, char **argv)
 {
-	struct record_ctx c = {};
 	struct record_opts o;
-	struct cg_hier hier;
+	struct session s;
+	struct record_kills k = { .o = &o, .s = &s };
 	uint64_t cgids[MAX_FILTERS];
 	size_t n_cgids = 0;
 	int err;
@@ -327,33 +362,18 @@ int cmd_record(int argc, char **argv)
 		return err > 0 ? 0 : err;
 	if ((err = check_pids(&o)))
 		return err;
-	if (cgroups__find_memory_hierarchy("/proc/self/mountinfo", &hier) == 0)
-		c.cgroups = cgroups__open(&hier);
-	else
-		log_notice("no memory cgroup hierarchy mounted: containers are shown by cgroup id");
-	if ((err = resolve_cgroups(&o, c.cgroups, cgids, &n_cgids)))
+	if ((err = session__open(&s, o.sample, o.outstanding)) ||
+	    (err = session__resolve_cgroups(&s, o.cgroup_specs, o.n_cgroups, cgids, MAX_FILTERS,
+					    &n_cgids)) ||
+	    (err = filter_paths(&k, cgids, n_cgids)))
 		goto out;
-
-	c.outstanding = o.outstanding;
-	c.sample_every = o.sample;
-	c.usyms = usyms__new();
-	c.ksyms = ksyms__load("/proc/kallsyms");
-	if (!c.ksyms)
-		log_notice("cannot read /proc/kallsyms (%s): kernel frames shown as addresses",
-			   strerror(errno));
-	c.recorder = recorder__new(o.sample, sysconf(_SC_PAGESIZE), o.outstanding, c.usyms);
-	if (!c.usyms || !c.recorder) {
-		err = -ENOMEM;
-		log_error("out of memory");
-		goto out;
-	}
 	cli_install_stop_signals();
-	err = run(&o, &c, cgids, n_cgids);
+	err = run(&o, &s, &k, cgids, n_cgids);
 out:
-	tracer__free(c.tracer);
-	recorder__free(c.recorder);
-	usyms__free(c.usyms);
-	ksyms__free(c.ksyms);
-	cgroups__free(c.cgroups);
+	session__close(&s);
+	for (size_t i = 0; i < k.n; i++)
+		oom_report__free(k.r[i]);
+	for (size_t i = 0; i < k.n_paths; i++)
+		free(k.paths[i]);
 	return err;
 }

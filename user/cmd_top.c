@@ -134,14 +134,11 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 
 static int check_pids(const struct top_opts *o)
 {
-	char path[64];
+	int err = 0;
 
-	for (size_t i = 0; i < o->n_pids; i++) {
-		snprintf(path, sizeof(path), "/proc/%d", (int)o->pids[i]);
-		if (access(path, F_OK))
-			return cli_error("no process with pid %d", (int)o->pids[i]);
-	}
-	return 0;
+	for (size_t i = 0; i < o->n_pids && !err; i++)
+		err = cli_check_pid((int)o->pids[i]);
+	return err;
 }
 
 /* -c specs to cgroup paths, resolved once: a container started later is
@@ -312,12 +309,16 @@ struct view {
 	double started;
 };
 
-static void title(const struct view *v, size_t n_rows, char *buf, size_t len)
+static void title(const struct view *v, struct top_row *const *rows, size_t n, char *buf,
+		  size_t len)
 {
 	double sampled = fmin(cli_now() - v->started, v->o->window);
+	size_t shown = 0;
 
+	for (size_t i = 0; i < n; i++)
+		shown += rows[i]->shown;
 	snprintf(buf, len, "memscope top - %zu cgroups with processes - cgroup v%d %s - growth "
-		 "over %.0f s%s", n_rows, v->hier->version, v->hier->mount, sampled,
+		 "over %.0f s%s", shown, v->hier->version, v->hier->mount, sampled,
 		 v->live ? " - q quit, p processes" : "");
 }
 
@@ -336,7 +337,7 @@ static void print_once(struct view *v, FILE *f)
 		topview__print_json(rows, n, &p, f);
 		return;
 	}
-	title(v, n, head, sizeof(head));
+	title(v, rows, n, head, sizeof(head));
 	p.title = head;
 	if (isatty(fileno(f))) {
 		int height;
@@ -361,8 +362,8 @@ static void paint(struct view *v)
 	rows = topview__rows(v->tv, &n);
 	term_size(&p.width, &p.height);
 	/* A newline on the last line would scroll the screen. */
-	p.height--;
-	title(v, n, head, sizeof(head));
+	p.height = p.height > 1 ? p.height - 1 : 1;
+	title(v, rows, n, head, sizeof(head));
 	p.title = head;
 	fputs("\033[H", f);
 	topview__print_table(rows, n, &p, "\033[K\n", f);
@@ -372,16 +373,17 @@ static void paint(struct view *v)
 	free(buf);
 }
 
+/* New rows, fresh figures; a container the last update could not name sends
+ * us to the engine first (it was started since we asked). */
 static void refresh(struct view *v)
 {
-	double now = cli_now();
-
+	if (topview__has_unnamed_container(v->tv))
+		names_refresh(&v->names, cli_now());
+	/* Rows that just appeared get figures now, not zeros until next time. */
 	topview__scan(v->tv);
+	if (topview__has_unsampled(v->tv))
+		topview__sample(v->tv, cli_now());
 	topview__update(v->tv, &v->names.list);
-	if (topview__has_unnamed_container(v->tv)) {
-		names_refresh(&v->names, now);
-		topview__update(v->tv, &v->names.list);
-	}
 }
 
 /* Keys waiting on stdin: false when they ask to quit. */
@@ -421,8 +423,13 @@ static bool wait_until(struct view *v, double t)
 			poll(NULL, 0, ms);
 		return true;
 	}
-	if (poll(&pfd, 1, ms) > 0 && !read_keys(v))
-		return false;
+	if (poll(&pfd, 1, ms) > 0) {
+		/* The terminal went away: nobody is left to press q. */
+		if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL))
+			return false;
+		if (!read_keys(v))
+			return false;
+	}
 	if (resized) {
 		resized = 0;
 		paint(v);

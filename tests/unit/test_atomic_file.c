@@ -299,3 +299,21 @@ Test(atomic_file, failed_rename_removes_temp)
 	cr_assert_eq(dir_entries(NULL, 0), 1);
 	free(path);
 }
+
+/* Renaming over /dev/null as root would replace the device with a file. */
+Test(atomic_file, device_target_is_written_in_place)
+{
+	struct atomic_file af;
+	struct stat st;
+
+	cr_assert_eq(atomic_file__open(&af, "/dev/null"), 0);
+	cr_assert(af.direct);
+	fputs("discarded\n", af.f);
+	cr_assert_eq(atomic_file__commit(&af), 0);
+	cr_assert_eq(stat("/dev/null", &st), 0);
+	cr_assert(S_ISCHR(st.st_mode), "/dev/null is no longer a device");
+	cr_assert_eq(atomic_file__open(&af, "/dev/null"), 0);
+	atomic_file__abort(&af);
+	cr_assert_eq(stat("/dev/null", &st), 0);
+	cr_assert(S_ISCHR(st.st_mode));
+}
