@@ -79,10 +79,12 @@ pid_t child__spawn(char *const argv[], const struct child_opts *o)
 	if (pid == 0) {
 		struct sigaction dfl = { .sa_handler = SIG_DFL };
 
-		/* The parent's stop handlers must not survive into the workload. */
+		/* The parent's stop handlers and its ignored SIGPIPE must not
+		 * survive into the workload. */
 		sigaction(SIGINT, &dfl, NULL);
 		sigaction(SIGTERM, &dfl, NULL);
 		sigaction(SIGHUP, &dfl, NULL);
+		sigaction(SIGPIPE, &dfl, NULL);
 		redirect(o ? o->out : NULL, STDOUT_FILENO);
 		redirect(o ? o->err : NULL, STDERR_FILENO);
 		if (o && o->cgroup_procs)
@@ -219,6 +221,53 @@ int child__rss_kib(const char *proc_root, pid_t pid, long *kib)
 	if (!f)
 		return -errno;
 	rc = child__parse_rss(f, kib);
+	fclose(f);
+	return rc;
+}
+
+int child__parse_smaps(FILE *f, long *rss_kib, long *bpf_map_kib)
+{
+	char line[512];
+	bool bpf = false, cut = false;
+	int mappings = 0;
+
+	*rss_kib = *bpf_map_kib = 0;
+	while (fgets(line, sizeof(line), f)) {
+		bool was_cut = cut;
+		unsigned long lo, hi;
+		long kib;
+		int name = 0;
+
+		cut = !strchr(line, '\n');
+		if (was_cut)
+			continue;
+		/* A mapping header: "lo-hi perms offset dev inode [name]". */
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &name) == 2 && name) {
+			bpf = !strncmp(line + name, "anon_inode:bpf-map", 18);
+			mappings++;
+			continue;
+		}
+		if (sscanf(line, "Rss: %ld kB", &kib) == 1 && kib >= 0) {
+			*rss_kib += kib;
+			if (bpf)
+				*bpf_map_kib += kib;
+		}
+	}
+	return mappings ? 0 : -ENOENT;
+}
+
+int child__rss_split(const char *proc_root, pid_t pid, long *rss_kib, long *bpf_map_kib)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	int rc;
+
+	if (snprintf(path, sizeof(path), "%s/%d/smaps", proc_root, (int)pid) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	rc = child__parse_smaps(f, rss_kib, bpf_map_kib);
 	fclose(f);
 	return rc;
 }

@@ -21,7 +21,7 @@ struct child_opts {
 	const char *out;		/* stdout to this file (NULL: /dev/null) */
 	const char *err;		/* stderr to this file (NULL: /dev/null) */
 	const char *cgroup_procs;	/* join this cgroup.procs before exec (NULL: stay) */
-	const char *const *env;		/* extra NAME=VALUE entries (NULL-terminated), or NULL */
+	const char *const *env;		/* extra NAME=VALUE entries, NULL-terminated */
 };
 
 struct child_result {
@@ -46,6 +46,15 @@ bool child__exited_ok(const struct child_result *r);
 /* Resident set size of a live process, in KiB. */
 int child__rss_kib(const char *proc_root, pid_t pid, long *kib);
 int child__parse_rss(FILE *status, long *kib);
+/* RSS of a live process and how much of it is BPF maps it mmapped (kernel
+ * memory that shows in the RSS of whoever maps it), from /proc/PID/smaps:
+ *
+ *   7fede2c9b000-7fede5e9b000 rw-s 00000000 00:10 1051   anon_inode:bpf-map
+ *   Size:              51200 kB
+ *   Rss:               51200 kB
+ */
+int child__parse_smaps(FILE *smaps, long *rss_kib, long *bpf_map_kib);
+int child__rss_split(const char *proc_root, pid_t pid, long *rss_kib, long *bpf_map_kib);
 /* CPU time of every thread of a live process, in ns (schedstat; falls back
  * to /proc/PID/stat in clock ticks when schedstat is missing). */
 int child__cpu_ns(const char *proc_root, pid_t pid, uint64_t *ns);

@@ -272,7 +272,12 @@ out:
 	if (perf > 0)
 		child__stop(perf, SIGINT, 30, NULL);
 	if (t.pid) {
-		if (tracer__stop(&t, &tr) == 0 && rc == 0) {
+		int stop = tracer__stop(&t, &tr);
+
+		if (stop && !rc) {
+			snprintf(why, len, "%s did not exit after SIGINT", t.def->name);
+			rc = stop;
+		} else if (!rc) {
 			tracer_results(&t, &tr, r);
 			if (!WIFEXITED(tr.status) || (t.def->kind == TRACER_MEMSCOPE &&
 						      WEXITSTATUS(tr.status))) {
@@ -397,9 +402,11 @@ static void plan(struct ctx *c)
 		}
 	}
 	if (need_tracefs && session__tracefs(&mounted))
-		note(res, "tracefs is not mounted and cannot be: bpftrace will not find tracepoints");
+		note(res, "tracefs is not mounted and cannot be: bpftrace will not find "
+		     "tracepoints");
 	else if (need_tracefs && mounted)
-		note(res, "mounted tracefs on /sys/kernel/tracing for bpftrace (unmounted at exit)");
+		note(res, "mounted tracefs on /sys/kernel/tracing for bpftrace (unmounted at "
+		     "exit)");
 	for (size_t t = 0; t < n_tracer_defs; t++) {
 		const struct ov_cfg *cfg = NULL;
 
@@ -439,8 +446,8 @@ int overhead__run(const struct ov_opts *o)
 		note(c.res, "perf is not installed: no user-space profile (make bench-deps)");
 	c.res->load_before = sysinfo__loadavg();
 	if (c.res->load_before > 0.5)
-		note(c.res, "load average %.2f before the run: other work competes, timings are noisy",
-		     c.res->load_before);
+		note(c.res, "load average %.2f before the run: other work competes, timings are "
+		     "noisy", c.res->load_before);
 	plan(&c);
 	for (size_t i = 0; i < c.res->n_wl && !cli_stop_requested(); i++)
 		if (!c.res->wl[i].skipped)

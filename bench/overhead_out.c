@@ -173,7 +173,8 @@ static void print_losses(const struct ov_workload *ow, FILE *out)
 			if (!s.losses[i].value)
 				continue;
 			if (!any)
-				fprintf(out, "    %s losses over %zu runs:", c->tracer->name, c->n_runs);
+				fprintf(out, "    %s losses over %zu runs:", c->tracer->name,
+					c->n_runs);
 			fprintf(out, "%s %s=%llu", any ? "," : "", s.losses[i].name,
 				(unsigned long long)s.losses[i].value);
 			any = true;
@@ -200,13 +201,32 @@ static void print_metrics(const struct ov_cfg *base, FILE *out)
 	fputc('\n', out);
 }
 
+/* Program i's counters over the traced window (end minus start). */
+static struct prof_prog prog_delta(const struct ov_profile *p, size_t i)
+{
+	struct prof_prog d = p->progs[i];
+
+	for (size_t k = 0; k < p->n_progs0; k++) {
+		if (p->progs0[k].id != d.id)
+			continue;
+		d.run_ns -= p->progs0[k].run_ns;
+		d.run_cnt -= p->progs0[k].run_cnt;
+		d.recursion_misses -= p->progs0[k].recursion_misses;
+	}
+	return d;
+}
+
+/* Runs of the programs whose name holds part, missed ones included. */
 static uint64_t prog_runs(const struct ov_profile *p, const char *part)
 {
 	uint64_t n = 0;
 
-	for (size_t i = 0; i < p->n_progs; i++)
-		if (strstr(p->progs[i].name, part))
-			n += p->progs[i].run_cnt + p->progs[i].recursion_misses;
+	for (size_t i = 0; i < p->n_progs; i++) {
+		struct prof_prog d = prog_delta(p, i);
+
+		if (strstr(d.name, part))
+			n += d.run_cnt + d.recursion_misses;
+	}
 	return n;
 }
 
@@ -226,16 +246,17 @@ static void print_profile(const struct ov_workload *ow, const struct ov_cfg *c, 
 	fprintf(out, "    %-16s %12s %9s %10s %9s\n", "bpf program", "runs", "ns/run", "total_s",
 		"cpu%");
 	for (size_t i = 0; i < p->n_progs; i++) {
-		const struct prof_prog *g = &p->progs[i];
+		struct prof_prog g = prog_delta(p, i);
 
-		fprintf(out, "    %-16s %12llu %9.0f %10.3f %8.1f%%\n", g->name[0] ? g->name : "?",
-			(unsigned long long)g->run_cnt, g->run_cnt ? (double)g->run_ns / g->run_cnt : 0,
-			g->run_ns / 1e9, g->run_ns / 1e9 / p->wall_s * 100);
+		fprintf(out, "    %-16s %12llu %9.0f %10.3f %8.1f%%\n", g.name[0] ? g.name : "?",
+			(unsigned long long)g.run_cnt, g.run_cnt ? (double)g.run_ns / g.run_cnt : 0,
+			g.run_ns / 1e9, g.run_ns / 1e9 / p->wall_s * 100);
 	}
 	if (p->has_rep && msreport__get(p->rep.events, p->rep.n_events, "alloc_events", &ev))
-		fprintf(out, "    kernel ran the alloc program %llu times; memscope counted %llu "
-			"alloc events\n", (unsigned long long)prog_runs(p, "alloc"),
-			(unsigned long long)ev);
+		fprintf(out, "    kernel ran the alloc program %llu times while memscope said "
+			"it was recording; memscope counted %llu alloc events%s\n",
+			(unsigned long long)prog_runs(p, "alloc"), (unsigned long long)ev,
+			ev < prog_runs(p, "alloc") ? " (fewer, and no loss counter says why)" : "");
 	if (!p->n_rows) {
 		fprintf(out, "    perf: %s\n", p->perf_why[0] ? p->perf_why : "no profile");
 		return;
@@ -318,19 +339,20 @@ static void json_profile(struct json *j, const struct ov_profile *p)
 	json_num(j, "wall_s", p->wall_s);
 	json_arr(j, "bpf_programs");
 	for (size_t i = 0; i < p->n_progs; i++) {
-		const struct prof_prog *g = &p->progs[i];
+		struct prof_prog g = prog_delta(p, i);
 
 		json_obj(j, NULL);
-		json_u64(j, "id", g->id);
-		json_str(j, "name", g->name);
-		json_u64(j, "run_cnt", g->run_cnt);
-		json_u64(j, "run_time_ns", g->run_ns);
-		json_u64(j, "recursion_misses", g->recursion_misses);
-		json_num(j, "ns_per_run", g->run_cnt ? (double)g->run_ns / g->run_cnt : NAN);
-		json_num(j, "cpu_pct_of_wall", g->run_ns / 1e9 / p->wall_s * 100);
+		json_u64(j, "id", g.id);
+		json_str(j, "name", g.name);
+		json_u64(j, "run_cnt", g.run_cnt);
+		json_u64(j, "run_time_ns", g.run_ns);
+		json_u64(j, "recursion_misses", g.recursion_misses);
+		json_num(j, "ns_per_run", g.run_cnt ? (double)g.run_ns / g.run_cnt : NAN);
+		json_num(j, "cpu_pct_of_wall", g.run_ns / 1e9 / p->wall_s * 100);
 		json_end(j);
 	}
 	json_end(j);
+	json_u64(j, "alloc_program_runs", prog_runs(p, "alloc"));
 	if (p->has_rep)
 		json_counters(j, "memscope_events", p->rep.events, p->rep.n_events);
 	json_arr(j, "perf_top");
@@ -377,10 +399,12 @@ static void json_cfg(struct json *j, const struct ov_workload *ow, const struct 
 		json_u64(j, "peak_rss_kib", s.tr_rss_kib);
 		json_samples(j, "cpu_pct_runs", c, get_tr_cpu_pct);
 		if (c->tracer->kind == TRACER_MEMSCOPE) {
+			const struct ov_run *last = c->n_runs ? &c->runs[c->n_runs - 1] : NULL;
+
 			json_num(j, "events_per_s", s.events_per_s);
-			if (c->n_runs && c->runs[c->n_runs - 1].has_rep)
-				json_counters(j, "events_last_run", c->runs[c->n_runs - 1].rep.events,
-					      c->runs[c->n_runs - 1].rep.n_events);
+			if (last && last->has_rep)
+				json_counters(j, "events_last_run", last->rep.events,
+					      last->rep.n_events);
 			if (s.losses_known)
 				json_counters(j, "losses_sum", s.losses, s.n_losses);
 			else

@@ -145,7 +145,8 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "overhead") && strcmp(mode, "scale") && strcmp(mode, "soak"))
 		return cli_error("unknown benchmark '%s' (overhead, scale or soak)", mode), 2;
 	if (geteuid() != 0)
-		return cli_error("the benchmarks load BPF programs and create cgroups: run as root"), 2;
+		return cli_error("the benchmarks load BPF programs and create cgroups: run as "
+				 "root"), 2;
 	if ((rc = session__init("build/bench")))
 		return cli_error("cannot create a scratch directory in build/bench: %s",
 				 strerror(-rc)), 2;

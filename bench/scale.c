@@ -45,6 +45,7 @@ struct scale {
 	long rss_kib[4096];		/* memscope RSS, one sample per second */
 	size_t n_rss;
 	long peak_rss_kib;		/* ru_maxrss */
+	long end_rss_kib, end_bpf_kib;	/* at the end, and how much is mmapped BPF maps */
 	double window_s;
 	struct msreport rep;
 	bool has_rep;
@@ -79,7 +80,8 @@ static int create_cgroups(struct scale *s)
 
 		snprintf(tag, sizeof(tag), "scale%d", i);
 		if ((rc = session__cgroup(&r->cg, tag)))
-			return log_error("cannot create memory cgroup %d: %s", i, strerror(-rc)), rc;
+			return log_error("cannot create memory cgroup %d: %s", i,
+					 strerror(-rc)), rc;
 		if (stat(r->cg.dir, &st))
 			return -errno;
 		r->ino = st.st_ino;
@@ -94,8 +96,8 @@ static int spawn_procs(struct scale *s)
 	for (int p = 0; p < s->o->procs; p++) {
 		struct cg_row *r = &s->rows[p % s->o->cgroups];
 		char leak[16], ready[32];
-		char *argv[] = { WORKLOAD("leaker"), "-l", leak, "-c", CHURN_MIB, "-h", "3600", "-r",
-				 NULL, NULL };
+		char *argv[] = { WORKLOAD("leaker"), "-l", leak, "-c", CHURN_MIB, "-h", "3600",
+				 "-r", NULL, NULL };
 		struct child_opts co = { .cgroup_procs = r->cg.procs };
 		pid_t pid;
 
@@ -183,8 +185,8 @@ static void print(const struct scale *s, FILE *out)
 		o->procs, o->cgroups, s->window_s);
 	fprintf(out, "each process leaks 2..8 MiB (by cgroup) and churns %s MiB, then holds\n",
 		CHURN_MIB);
-	fprintf(out, "accounting: memscope's resident bytes per cgroup vs the kernel's usage delta, "
-		"tolerance max(%.0f%%, %.1f MiB)\n", o->tolerance_pct, o->tolerance_mib);
+	fprintf(out, "accounting: memscope's resident bytes per cgroup vs the kernel's usage "
+		"delta, tolerance max(%.0f%%, %.1f MiB)\n", o->tolerance_pct, o->tolerance_mib);
 	fprintf(out, "  %-44s %5s %12s %12s %10s\n", "cgroup", "procs", "kernel_MiB",
 		"memscope_MiB", "error_MiB");
 	for (int i = 0; i < o->cgroups; i++) {
@@ -209,6 +211,9 @@ static void print(const struct scale *s, FILE *out)
 		"they ran, peak %.1f MiB over the run (ru_maxrss; limit %.0f MiB)\n",
 		s->n_rss ? s->rss_kib[0] / 1024.0 : NAN, max_rss / 1024.0,
 		s->peak_rss_kib / 1024.0, o->rss_limit_mib);
+	fprintf(out, "  (at the end: %.1f MiB, of which %.1f MiB are BPF maps it mmapped: kernel "
+		"memory that counts in its RSS)\n", s->end_rss_kib / 1024.0,
+		s->end_bpf_kib / 1024.0);
 	fprintf(out, "accounting: %s; memory bounded: %s\n", s->accounting_ok ? "PASS" : "FAIL",
 		s->rss_ok ? "PASS" : "FAIL");
 }
@@ -239,6 +244,8 @@ static void write_json(FILE *f, void *ctx)
 	json_bool(&j, "rss_ok", s->rss_ok);
 	json_double(&j, "rss_limit_mib", s->o->rss_limit_mib);
 	json_i64(&j, "memscope_peak_rss_kib", s->peak_rss_kib);
+	json_i64(&j, "memscope_end_rss_kib", s->end_rss_kib);
+	json_i64(&j, "memscope_end_bpf_map_kib", s->end_bpf_kib);
 	json_arr(&j, "memscope_rss_kib_per_second");
 	for (size_t i = 0; i < s->n_rss; i += 5)
 		json_i64(&j, NULL, s->rss_kib[i]);
@@ -297,6 +304,7 @@ static int measure(struct scale *s)
 	for (int i = 0; !rc && i < s->o->cgroups; i++)
 		rc = cg_usage(&s->rows[i].cg, &s->rows[i].usage_after);
 	sample_rss(s, t.pid);
+	child__rss_split("/proc", t.pid, &s->end_rss_kib, &s->end_bpf_kib);
 	s->window_s = cli_now() - start;
 	if (tracer__stop(&t, &tr) == 0 && !rc) {
 		s->peak_rss_kib = tr.maxrss_kib;
@@ -327,7 +335,7 @@ int scale__run(const struct scale_opts *o)
 		return cli_error("scale: 1..%d cgroups and cgroups..%d processes", MAX_CGROUPS,
 				 MAX_PROCS);
 	if (access(WORKLOAD("leaker"), X_OK))
-		return cli_error("%s is not built (make %s)", WORKLOAD("leaker"), WORKLOAD("leaker"));
+		return cli_error("%s is not built (make bench-tools)", WORKLOAD("leaker"));
 	if (!tracer__memscope_has_report(o->memscope))
 		return cli_error("%s has no --report: the scale check needs its per-cgroup totals",
 				 o->memscope);

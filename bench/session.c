@@ -39,6 +39,8 @@ int session__init(const char *parent)
 		return -errno;
 	}
 	cli_install_stop_signals();
+	/* `bench/run | head` must not kill us before the cleanup runs. */
+	signal(SIGPIPE, SIG_IGN);
 	atexit(session__cleanup);
 	return 0;
 }

@@ -25,6 +25,7 @@ struct soak {
 	const struct soak_opts *o;
 	double t[MAX_SAMPLES];		/* seconds since memscope started tracing */
 	double rss_mib[MAX_SAMPLES];
+	double bpf_mib[MAX_SAMPLES];	/* of which mmapped BPF maps */
 	size_t n;
 	double cpu_pct;			/* memscope CPU over the window, % of one core */
 	long peak_rss_kib;
@@ -108,10 +109,11 @@ static void print(const struct soak *s, FILE *out)
 	fprintf(out, "\nmemscope soak: %.0f s at default settings, RSS every %.0f s, under a "
 		"page-fault storm and %llu short-lived processes\n", s->o->seconds, s->o->interval,
 		(unsigned long long)s->procs_started);
-	fprintf(out, "  %8s %10s\n", "t_s", "rss_MiB");
+	fprintf(out, "  %8s %10s %18s\n", "t_s", "rss_MiB", "of_it_bpf_maps_MiB");
 	for (size_t i = 0; i < s->n; i++)
 		if (i < 3 || i + 3 >= s->n || i % 6 == 0)
-			fprintf(out, "  %8.0f %10.2f\n", s->t[i], s->rss_mib[i]);
+			fprintf(out, "  %8.0f %10.2f %18.2f\n", s->t[i], s->rss_mib[i],
+				s->bpf_mib[i]);
 	fprintf(out, "RSS slope: %.2f MiB/h over the window, %.2f MiB/h over its second half "
 		"(%.2f MiB grown there; flat means at most max(%.1f MiB, 2%% of the RSS))\n",
 		s->slope_all, s->slope_half, s->growth_half_mib, s->o->flat_mib);
@@ -153,6 +155,7 @@ static void write_json(FILE *f, void *ctx)
 		json_obj(&j, NULL);
 		json_double(&j, "t_s", s->t[i]);
 		json_double(&j, "rss_mib", s->rss_mib[i]);
+		json_double(&j, "bpf_map_mib", s->bpf_mib[i]);
 		json_end(&j);
 	}
 	json_end(&j);
@@ -187,11 +190,14 @@ static void soak(struct soak *s)
 
 		keep_load(&load);
 		if (now >= next) {
-			if (child__exited(t.pid) || child__rss_kib("/proc", t.pid, &kib)) {
+			long bpf;
+
+			if (child__exited(t.pid) || child__rss_split("/proc", t.pid, &kib, &bpf)) {
 				s->alive = false;
 				break;
 			}
 			s->t[s->n] = now - start;
+			s->bpf_mib[s->n] = bpf / 1024.0;
 			s->rss_mib[s->n++] = kib / 1024.0;
 			child__cpu_ns("/proc", t.pid, &cpu1);
 			if (s->n % 6 == 1)

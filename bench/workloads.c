@@ -22,7 +22,8 @@ const struct workload workloads[] = {
 	{
 		.name = "pagecache",
 		.what = "read a 1 GiB file dropped from the page cache before each run",
-		.setup = { "build/bench/pagecache", "-c", "-f", "@DIR@/pagecache.data", "-m", "1024" },
+		.setup = { "build/bench/pagecache", "-c", "-f", "@DIR@/pagecache.data", "-m",
+			   "1024" },
 		.prep = { "build/bench/pagecache", "-d", "-f", "@DIR@/pagecache.data" },
 		.run = { "build/bench/pagecache", "-f", "@DIR@/pagecache.data" },
 	},
@@ -52,8 +53,8 @@ int workload__argv(const char *const *tmpl, const char *dir, struct wl_argv *out
 		int len;
 
 		if (at)
-			len = snprintf(out->buf[n], WL_ARG_LEN, "%.*s%s%s", (int)(at - tmpl[n]), tmpl[n],
-				       dir, at + 5);
+			len = snprintf(out->buf[n], WL_ARG_LEN, "%.*s%s%s", (int)(at - tmpl[n]),
+				       tmpl[n], dir, at + 5);
 		else
 			len = snprintf(out->buf[n], WL_ARG_LEN, "%s", tmpl[n]);
 		if (len < 0 || len >= WL_ARG_LEN)

@@ -468,7 +468,12 @@ static __always_inline void on_oom_victim(struct task_struct *victim)
 
 		e->victim_slot = slot;
 		if (flags) {
-			__sync_fetch_and_or(flags, MS_SLOT_FROZEN);
+			/* The kernel marks every thread of a dying process: report
+			 * the process once. */
+			if (__sync_fetch_and_or(flags, MS_SLOT_FROZEN) & MS_SLOT_FROZEN) {
+				bpf_ringbuf_discard(e, 0);
+				return;
+			}
 			e->frozen = 1;
 		}
 	}

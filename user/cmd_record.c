@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "folded.h"
 #include "log.h"
+#include "memsplit.h"
 #include "oom_report.h"
 #include "record_output.h"
 #include "record_totals.h"
@@ -251,6 +252,8 @@ static int write_outputs(const struct record_ctx *c, const struct record_opts *o
 		return -ENOMEM;
 	record_totals__set_kills(t, k->r, k->n);
 	record_totals__print(t, stderr);
+	if (c->split && memsplit__report(c->split, c) == 0)
+		memsplit__print(c->split, stderr);
 	for (size_t i = 0; i < k->n; i++) {
 		fputc('\n', stderr);
 		oom_report__print_text(k->r[i], stderr);
@@ -314,9 +317,17 @@ static int run(const struct record_opts *o, struct session *s, struct record_kil
 	size_t npages;
 	int err;
 
+	struct memsplit_opts mo = {
+		.hier = s->have_hier ? &s->hier : NULL, .cgroups = s->rc.cgroups,
+		.pids = o->tgids, .n_pids = o->n_tgids, .v8 = true,
+	};
+
 	err = session__start(s, &to, on_kill, k);
 	if (err)
 		return err;
+	s->rc.split = memsplit__start(&mo, cli_now());
+	if (!s->rc.split)
+		log_notice("no growth by class: %s", strerror(errno));
 	log_notice("recording%s; Ctrl-C to stop", o->duration ? "" : " until interrupted");
 	start = cli_now();
 	for (now = start; !cli_stop_requested(); now = cli_now()) {
@@ -327,26 +338,19 @@ static int run(const struct record_opts *o, struct session *s, struct record_kil
 			break;
 		}
 		session__poll(s, 100);
+		if (s->rc.split)
+			memsplit__tick(s->rc.split, cli_now());
 	}
 	session__stop(s);
 	s->rc.seconds = cli_now() - start;
 	pages = tracer__page_records(s->rc.tracer, &npages);
-	recorder__settle(s->rc.recorder, pages, npages);
-	return write_outputs(&s->rc, o, k);
-}
-
-/* Paths of the -c cgroups, to tell which kills are in scope. */
-static int filter_paths(struct record_kills *k, const uint64_t *cgids, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		const char *path = cgroups__path(k->s->rc.cgroups, cgids[i]);
-
-		if (path && !(k->paths[k->n_paths++] = strdup(path))) {
-			log_error("out of memory");
-			return -ENOMEM;
-		}
+	if (s->rc.split) {
+		memsplit__finish(s->rc.split, cli_now());
+		memsplit__settle(s->rc.split, s->rc.recorder, pages, npages);
+	} else {
+		recorder__settle(s->rc.recorder, pages, npages);
 	}
-	return 0;
+	return write_outputs(&s->rc, o, k);
 }
 
 int cmd_record(int argc, char **argv)
@@ -362,14 +366,17 @@ int cmd_record(int argc, char **argv)
 		return err > 0 ? 0 : err;
 	if ((err = check_pids(&o)))
 		return err;
-	if ((err = session__open(&s, o.sample, o.outstanding)) ||
-	    (err = session__resolve_cgroups(&s, o.cgroup_specs, o.n_cgroups, cgids, MAX_FILTERS,
-					    &n_cgids)) ||
-	    (err = filter_paths(&k, cgids, n_cgids)))
+	if ((err = session__open(&s, o.sample, o.outstanding)))
+		goto out;
+	err = session__resolve_cgroups(&s, o.cgroup_specs, o.n_cgroups, cgids, k.paths,
+				       MAX_FILTERS, &n_cgids);
+	k.n_paths = n_cgids;
+	if (err)
 		goto out;
 	cli_install_stop_signals();
 	err = run(&o, &s, &k, cgids, n_cgids);
 out:
+	memsplit__free(s.rc.split);
 	session__close(&s);
 	for (size_t i = 0; i < k.n; i++)
 		oom_report__free(k.r[i]);

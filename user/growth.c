@@ -199,6 +199,13 @@ bool growth__monotonic(const struct growth *g)
 	return monotonic(&s);
 }
 
+double growth__threshold(double span_s)
+{
+	double noise = GROWTH_NOISE_BYTES / MIB * 60.0 / span_s;
+
+	return span_s > 0 && noise > GROWTH_STABLE_MIB_MIN ? noise : GROWTH_STABLE_MIB_MIN;
+}
+
 /* NaN (unknown) counts as not growing. */
 static double rate(double r)
 {
@@ -214,6 +221,8 @@ enum growth_verdict growth__verdict(const struct growth_split *s, double thresho
 		return GROWTH_STABLE;
 	if (!(threshold > 0))
 		threshold = GROWTH_STABLE_MIB_MIN;
+	if (rate(s->total) <= -threshold)
+		return GROWTH_SHRINKING;
 	/* A known V8 heap is part of anon: the rest of anon is native. */
 	v8 = rate(s->v8);
 	native = rate(s->anon) - fmax(v8, 0);
@@ -234,8 +243,6 @@ enum growth_verdict growth__verdict(const struct growth_split *s, double thresho
 			best_rate = classes[i].rate;
 		}
 	}
-	if (best == GROWTH_STABLE && rate(s->total) <= -threshold)
-		return GROWTH_SHRINKING;
 	return best;
 }
 

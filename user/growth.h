@@ -70,10 +70,15 @@ enum growth_verdict {
 	GROWTH_SHRINKING,
 };
 
-/* The class that grows the most, if one grows faster than threshold (MiB/min,
- * <= 0: GROWTH_STABLE_MIB_MIN). A class can grow while the total stays flat
- * (anon pushing page cache out under a limit): that is growth, not stable.
- * Nothing grows: shrinking if the total falls faster than threshold, else stable. */
+/* The slope (MiB/min) under which a series spanning span_s seconds is flat:
+ * GROWTH_STABLE_MIB_MIN, or more over short spans, where GROWTH_NOISE_BYTES
+ * of jitter alone (per-cpu charge batches come and go) makes that slope. */
+double growth__threshold(double span_s);
+
+/* Shrinking when the total falls faster than threshold (MiB/min; <= 0:
+ * GROWTH_STABLE_MIB_MIN); else the class that grows the most, if one grows
+ * faster than threshold; else stable. A class can grow while the total stays
+ * flat (anon pushing page cache out under a limit): that is growth too. */
 enum growth_verdict growth__verdict(const struct growth_split *s, double threshold);
 /* "stable", "native growth", "V8 heap growth", "page cache", "shmem", "kernel",
  * "shrinking". */

@@ -16,6 +16,7 @@ static const struct command {
 	{ "top", cmd_top, "live per-container memory: what it is made of, how fast it grows" },
 	{ "flamegraph", cmd_flamegraph, "render folded stacks as an interactive SVG flame graph" },
 	{ "diff", cmd_diff, "growth between two folded captures, as folded stacks" },
+	{ "oom", cmd_oom, "explain each OOM kill as it happens: limit, memory, stacks, growth" },
 };
 
 static void usage(FILE *out)

@@ -8,6 +8,7 @@
 #include "folded.h"
 #include "hmap.h"
 #include "ksyms.h"
+#include "memclass.h"
 #include "record_output.h"
 #include "recorder.h"
 #include "tracer.h"
@@ -78,6 +79,8 @@ size_t record_output__frames(const struct record_ctx *c, const struct rec_bucket
 
 	record_output__label(c->cgroups, b->cgid, names[n++], FRAME_LEN);
 	snprintf(names[n++], FRAME_LEN, "%.*s", MS_COMM_LEN, b->comm);
+	if (memclass__name(b->cls))
+		snprintf(names[n++], FRAME_LEN, "[%s]", memclass__name(b->cls));
 	for (size_t f = b->nframes; f-- > 0;)
 		usyms__frame_name(c->usyms, b->frames[f], f > 0, names[n++], FRAME_LEN);
 	return n + kernel_frames(c, b->kstack_id, &names[n]);

@@ -1,7 +1,10 @@
 /* The folded stacks `memscope record` writes once the window closes:
  *
- *   CONTAINER;COMM;user frames root->leaf;kernel frames_[k] BYTES
- *   4f2a9c1d7e3b;leaker;_start;__libc_start_main;main;leak_fn;memset;asm_exc_page_fault_[k];... 268435456
+ *   CONTAINER;COMM;[CLASS];user frames root->leaf;kernel frames_[k] BYTES
+ *   4f2a9c1d7e3b;leaker;[native];_start;__libc_start_main;main;leak_fn;memset;asm_exc_page_fault_[k];... 268435456
+ *
+ * CLASS (memclass.h: v8-heap, native, file, shmem, kernel) is there when the
+ * recorder settled with a classifier (outstanding mode).
  */
 #ifndef MEMSCOPE_RECORD_OUTPUT_H
 #define MEMSCOPE_RECORD_OUTPUT_H
@@ -19,10 +22,11 @@ struct cgroups;
 struct ksyms;
 struct folded;
 struct rec_bucket;
+struct memsplit;
 
 #define FRAME_LEN	256
 #define MAX_KFRAMES	127
-#define MAX_FRAMES	(2 + MS_MAX_USTACK + 1 + MAX_KFRAMES)
+#define MAX_FRAMES	(3 + MS_MAX_USTACK + 1 + MAX_KFRAMES)
 
 struct record_ctx {
 	uint32_t sample_every;
@@ -33,13 +37,15 @@ struct record_ctx {
 	struct ksyms *ksyms;		/* may be NULL: kernel frames print as addresses */
 	bool outstanding;
 	double seconds;
+	struct memsplit *split;		/* may be NULL: no growth by class, no verdict */
 };
 
 /* Label of a memory cgroup for output: container id, cgroup path or "/". */
 void record_output__label(struct cgroups *cg, uint64_t cgid, char *buf, size_t len);
 int record_output__folded(const struct record_ctx *c, struct folded *out);
-/* The frames of one bucket, root first: label, comm, user frames, kernel
- * frames (_[k]). names must hold MAX_FRAMES. Returns how many. */
+/* The frames of one bucket, root first: label, comm, [class] when it has
+ * one, user frames, kernel frames (_[k]). names must hold MAX_FRAMES.
+ * Returns how many. */
 size_t record_output__frames(const struct record_ctx *c, const struct rec_bucket *b,
 			     char (*names)[FRAME_LEN]);
 

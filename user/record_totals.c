@@ -6,6 +6,8 @@
 #include "cgroups.h"
 #include "hmap.h"
 #include "json.h"
+#include "memsplit.h"
+#include "oom_report.h"
 #include "record_totals.h"
 #include "recorder.h"
 #include "tracer.h"
@@ -36,6 +38,8 @@ struct record_totals {
 	struct tracer_drops drops;
 	struct recorder_stats rs;
 	uint64_t alloc_events, free_events;
+	struct oom_report *const *kills;
+	size_t n_kills;
 };
 
 static const struct {
@@ -157,6 +161,12 @@ struct record_totals *record_totals__collect(const struct record_ctx *c)
 	return t;
 }
 
+void record_totals__set_kills(struct record_totals *t, struct oom_report *const *kills, size_t n)
+{
+	t->kills = kills;
+	t->n_kills = n;
+}
+
 static const char *mib(char *buf, size_t len, int64_t bytes)
 {
 	snprintf(buf, len, "%.1f", bytes / 1048576.0);
@@ -275,6 +285,13 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 		json_end(&j);
 	}
 	json_end(&j);
+
+	json_arr(&j, "oom_kills");
+	for (size_t i = 0; i < t->n_kills; i++)
+		oom_report__json(&j, NULL, t->kills[i]);
+	json_end(&j);
+	if (t->c->split)
+		memsplit__json(t->c->split, &j);
 	json_end(&j);
 }
 

@@ -8,7 +8,8 @@
  *    "containers":[{"label":"/docker/..","cgroup":"/docker/..","cgroup_id":..,"processes":3,
  *                   "alloc_bytes":..,"free_bytes":..,"resident_bytes":..}],
  *    "processes":[{"pid":..,"comm":"..","container":"..","cgroup_id":..,
- *                  "alloc_bytes":..,"free_bytes":..,"resident_bytes":..}]}
+ *                  "alloc_bytes":..,"free_bytes":..,"resident_bytes":..}],
+ *    "oom_kills":[{...one object as memscope oom --json writes...}]}
  */
 #ifndef MEMSCOPE_RECORD_TOTALS_H
 #define MEMSCOPE_RECORD_TOTALS_H
@@ -18,8 +19,12 @@
 #include "record_output.h"
 
 struct record_totals;
+struct oom_report;
 
 struct record_totals *record_totals__collect(const struct record_ctx *c);
+/* OOM kills of the window, for the JSON's "oom_kills" array; not copied:
+ * they must outlive t. */
+void record_totals__set_kills(struct record_totals *t, struct oom_report *const *kills, size_t n);
 void record_totals__print(const struct record_totals *t, FILE *out);
 void record_totals__json(const struct record_totals *t, FILE *out);
 void record_totals__free(struct record_totals *t);

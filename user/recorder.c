@@ -5,6 +5,7 @@
 #include "elf_file.h"
 #include "hmap.h"
 #include "log.h"
+#include "memclass.h"
 #include "recorder.h"
 
 /* Interning key of a bucket: everything that makes two samples the same line
@@ -13,6 +14,7 @@ struct bucket_key {
 	uint64_t cgid;
 	uint32_t slot;
 	int32_t kstack_id;
+	uint8_t cls;
 	char comm[MS_COMM_LEN];
 	struct uframe frames[MS_MAX_USTACK + 1];
 };
@@ -153,6 +155,7 @@ static struct rec_bucket *intern_bucket(struct recorder *r, const struct bucket_
 	b->cgid = k->cgid;
 	b->slot = k->slot;
 	b->kstack_id = k->kstack_id;
+	b->cls = k->cls;
 	memcpy(b->comm, k->comm, sizeof(b->comm));
 	*slot = *id = r->nbuckets++;
 	return b;
@@ -216,9 +219,11 @@ void recorder__on_sample(struct recorder *r, const struct ms_sample *s)
 
 /* Calls fn for every sampled page record: still allocated, or (with
  * frozen) freed since its owner was frozen as an OOM victim. */
+typedef void (*sampled_page_fn)(struct recorder *r, struct live_sample *ls, uint64_t pfn,
+				uint64_t rec, void *ctx);
+
 static void for_each_sampled_page(struct recorder *r, const volatile uint64_t *pages, size_t n,
-				  bool frozen, void (*fn)(struct recorder *, struct live_sample *,
-							  uint64_t rec, void *), void *ctx)
+				  bool frozen, sampled_page_fn fn, void *ctx)
 {
 	for (size_t pfn = 0; pfn < n; pfn++) {
 		uint64_t rec = pages[pfn];
@@ -229,13 +234,14 @@ static void for_each_sampled_page(struct recorder *r, const volatile uint64_t *p
 			continue;
 		ls = hmap__find(r->live, &id, sizeof(id));
 		if (ls)
-			fn(r, ls, rec, ctx);
+			fn(r, ls, pfn, rec, ctx);
 	}
 }
 
-static void mark_seen(struct recorder *r, struct live_sample *ls, uint64_t rec, void *ctx)
+static void mark_seen(struct recorder *r, struct live_sample *ls, uint64_t pfn, uint64_t rec,
+		      void *ctx)
 {
-	(void)rec, (void)ctx;
+	(void)pfn, (void)rec, (void)ctx;
 	ls->seen_epoch = r->epoch;
 }
 
@@ -259,10 +265,39 @@ void recorder__prune(struct recorder *r, const volatile uint64_t *pages, size_t 
 	}
 }
 
-static void add_outstanding(struct recorder *r, struct live_sample *ls, uint64_t rec, void *ctx)
+struct classifier {
+	recorder_class_fn fn;
+	void *ctx;
+};
+
+/* The bucket of b's stack with class cls, made on first use. */
+static int classified_bucket(struct recorder *r, uint32_t base, uint8_t cls, uint32_t *id)
 {
-	(void)rec, (void)ctx;
-	r->buckets[ls->bucket].outstanding_bytes += ls->weight;
+	const struct rec_bucket *b = &r->buckets[base];
+	struct bucket_key key;
+
+	memset(&key, 0, offsetof(struct bucket_key, frames));
+	key.cgid = b->cgid;
+	key.slot = b->slot;
+	key.kstack_id = b->kstack_id;
+	key.cls = cls;
+	memcpy(key.comm, b->comm, sizeof(key.comm));
+	memcpy(key.frames, b->frames, b->nframes * sizeof(key.frames[0]));
+	return intern_bucket(r, &key, b->nframes, id) ? 0 : -ENOMEM;
+}
+
+static void add_outstanding(struct recorder *r, struct live_sample *ls, uint64_t pfn, uint64_t rec,
+			    void *ctx)
+{
+	const struct classifier *c = ctx;
+	uint32_t id = ls->bucket;
+	uint8_t cls;
+
+	(void)rec;
+	cls = c && c->fn ? c->fn(c->ctx, pfn) : MEM_CLASS_NONE;
+	if (cls != MEM_CLASS_NONE && classified_bucket(r, ls->bucket, cls, &id))
+		r->stats.samples_dropped_nomem++;
+	r->buckets[id].outstanding_bytes += ls->weight;
 }
 
 struct evidence {
@@ -270,12 +305,13 @@ struct evidence {
 	struct hmap *bytes;	/* bucket id -> uint64_t */
 };
 
-static void add_evidence(struct recorder *r, struct live_sample *ls, uint64_t rec, void *ctx)
+static void add_evidence(struct recorder *r, struct live_sample *ls, uint64_t pfn, uint64_t rec,
+			 void *ctx)
 {
 	struct evidence *ev = ctx;
 	uint64_t *b;
 
-	(void)r;
+	(void)r, (void)pfn;
 	if (ms_rec_slot(rec) != ev->slot)
 		return;
 	b = hmap__upsert(ev->bytes, &ls->bucket, sizeof(ls->bucket), NULL);
@@ -304,12 +340,20 @@ int recorder__slot_evidence(struct recorder *r, const volatile uint64_t *pages, 
 	return count;
 }
 
-void recorder__settle(struct recorder *r, const volatile uint64_t *pages, size_t n)
+void recorder__settle_classified(struct recorder *r, const volatile uint64_t *pages, size_t n,
+				 recorder_class_fn fn, void *ctx)
 {
+	struct classifier c = { fn, ctx };
+
 	for (size_t i = 0; i < r->nbuckets; i++)
 		r->buckets[i].outstanding_bytes = 0;
 	if (r->outstanding && pages)
-		for_each_sampled_page(r, pages, n, false, add_outstanding, NULL);
+		for_each_sampled_page(r, pages, n, false, add_outstanding, &c);
+}
+
+void recorder__settle(struct recorder *r, const volatile uint64_t *pages, size_t n)
+{
+	recorder__settle_classified(r, pages, n, NULL, NULL);
 }
 
 size_t recorder__nbuckets(const struct recorder *r) { return r->nbuckets; }

@@ -5,7 +5,9 @@
  * arrival (the frameless leaf's caller recovered from CFI) and resolved to
  * (module, address) pairs while the process still lives; symbol names come
  * later, from the modules usyms keeps open. In outstanding mode, which samples
- * still hold their pages is read at the end from the kernel's pfn array. */
+ * still hold their pages is read at the end from the kernel's pfn array, and
+ * each such page can be given a class (enum mem_class: v8-heap, native...)
+ * then: its weight moves to the bucket of the same stack and that class. */
 #ifndef MEMSCOPE_RECORDER_H
 #define MEMSCOPE_RECORDER_H
 
@@ -20,6 +22,7 @@ struct rec_bucket {
 	uint64_t cgid;
 	uint32_t slot;
 	int32_t kstack_id;
+	uint8_t cls;			/* enum mem_class; MEM_CLASS_NONE until settled */
 	char comm[MS_COMM_LEN];
 	uint32_t nframes;
 	struct uframe *frames;		/* leaf first; frames[i > 0] are return addresses */
@@ -45,6 +48,13 @@ void recorder__on_sample(struct recorder *r, const struct ms_sample *s);
 void recorder__prune(struct recorder *r, const volatile uint64_t *pages, size_t n);
 /* Outstanding mode: attribute what is still allocated to the buckets. */
 void recorder__settle(struct recorder *r, const volatile uint64_t *pages, size_t n);
+/* Same, giving each sampled page still held the class fn returns for its
+ * pfn: buckets with cls == MEM_CLASS_NONE keep alloc_bytes and samples, the
+ * classified ones get outstanding_bytes. A page fn cannot classify
+ * (MEM_CLASS_NONE) stays in its unclassified bucket. */
+typedef uint8_t (*recorder_class_fn)(void *ctx, uint64_t pfn);
+void recorder__settle_classified(struct recorder *r, const volatile uint64_t *pages, size_t n,
+				 recorder_class_fn fn, void *ctx);
 /* What one process (slot) held: its buckets weighted by the pages its samples
  * still hold in the records, counting pages freed after the slot was frozen
  * by the OOM killer's mark. Returns the number of buckets reported. */

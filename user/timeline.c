@@ -137,9 +137,11 @@ int timeline__set_filter(struct timeline *tl, const char *const *paths, size_t n
 	if (!tl->filter)
 		return -ENOMEM;
 	for (; tl->n_filter < n; tl->n_filter++) {
-		if (!paths[tl->n_filter] || !(tl->filter[tl->n_filter] = strdup(paths[tl->n_filter]))) {
+		const char *p = paths[tl->n_filter];
+
+		if (!p || !(tl->filter[tl->n_filter] = strdup(p))) {
 			free_filter(tl);
-			return paths[tl->n_filter] ? -ENOMEM : -EINVAL;
+			return p ? -ENOMEM : -EINVAL;
 		}
 	}
 	return 0;
@@ -263,9 +265,11 @@ static bool wanted(const struct timeline *tl, const struct top_row *r)
 {
 	if (!tl->n_filter)
 		return true;
+	/* As top: a cgroup under a filter, or the container a filter is inside. */
 	for (size_t i = 0; i < tl->n_filter; i++)
 		if (topview__is_under(r->path, tl->filter[i]) ||
-		    (r->ctr.runtime != CONTAINER_PLAIN && topview__is_under(tl->filter[i], r->path)))
+		    (r->ctr.runtime != CONTAINER_PLAIN &&
+		     topview__is_under(tl->filter[i], r->path)))
 			return true;
 	return false;
 }

@@ -27,7 +27,7 @@
 
 #define TIMELINE_POINTS		300	/* default: 5 minutes at one point a second */
 #define TIMELINE_POINTS_MAX	86400
-#define TIMELINE_SERIES		1024	/* default and maximum number of containers kept */
+#define TIMELINE_SERIES		1024	/* containers kept: default and maximum */
 #define TIMELINE_PERIOD_S	1.0
 /* Containers are looked for this often (a walk of the hierarchy). */
 #define TIMELINE_SCAN_S		5.0

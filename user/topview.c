@@ -225,8 +225,8 @@ static int row_dir(const struct topview *tv, const char *path, char *buf, size_t
 
 static struct top_row *row_new(struct topview *tv, const char *path)
 {
+	struct top_row *r, **slot;
 	char dir[PATH_MAX];
-	struct top_row *r;
 	struct stat st;
 
 	if (tv->n_rows >= TOP_ROWS_MAX)
@@ -254,16 +254,14 @@ static struct top_row *row_new(struct topview *tv, const char *path)
 	r->label = r->short_id[0] ? r->short_id : r->path;
 	r->v8 = NAN;
 	r->slope = NAN;
+	r->threshold = GROWTH_STABLE_MIB_MIN;
 	r->limit = CGSTAT_UNLIMITED;
 	r->split = (struct growth_split){ NAN, NAN, NAN, NAN, NAN, NAN };
 	r->shown = true;
-	{
-		struct top_row **slot = hmap__upsert(tv->by_path, path, strlen(path), NULL);
-
-		if (!slot)
-			goto fail;
-		*slot = r;
-	}
+	slot = hmap__upsert(tv->by_path, path, strlen(path), NULL);
+	if (!slot)
+		goto fail;
+	*slot = r;
 	tv->rows[tv->n_rows++] = r;
 	return r;
 fail:
@@ -325,9 +323,10 @@ static void visit_cgroup(struct walk *w)
 	pid_t *pids = NULL;
 	ssize_t n = cgstat__read_pids(w->path, TOP_ROW_PIDS_MAX, &pids);
 
-	if (n > 0 && !topview__row_path(rel, key, sizeof(key)) && (r = row_get(w->tv, key)))
-		row_add_pids(r, pids, (size_t)n < TOP_ROW_PIDS_MAX ? (size_t)n : TOP_ROW_PIDS_MAX,
-			     (size_t)n);
+	if (n > 0 && !topview__row_path(rel, key, sizeof(key)) && (r = row_get(w->tv, key)) &&
+	    row_add_pids(r, pids, (size_t)n < TOP_ROW_PIDS_MAX ? (size_t)n : TOP_ROW_PIDS_MAX,
+			 (size_t)n))
+		log_debug("top: out of memory listing the processes of %s", key);
 	free(pids);
 }
 
@@ -405,11 +404,8 @@ int topview__scan(struct topview *tv)
 	w->tv = tv;
 	w->dev = st.st_dev;
 	w->mount_len = strlen(tv->o.hier.mount);
-	/* "/" as the mount (a fixture tree at the root): paths start after it. */
 	snprintf(w->path, sizeof(w->path), "%s", tv->o.hier.mount);
-	if (w->mount_len == 1)
-		w->mount_len = 0, w->path[0] = '\0';
-	walk(w, strlen(w->path), 0);
+	walk(w, w->mount_len, 0);
 	if (w->dirs > TOP_WALK_DIRS)
 		log_debug("top: more than %u cgroups, the rest not shown", TOP_WALK_DIRS);
 	free(w);
@@ -537,7 +533,8 @@ static void fit_growth(struct top_row *r)
 		.kernel = growth__slope(r->series[TOP_S_KERNEL]),
 		.v8 = NAN,
 	};
-	r->verdict = growth__verdict(&r->split, GROWTH_STABLE_MIB_MIN);
+	r->threshold = growth__threshold(growth__span(r->series[TOP_S_USAGE]));
+	r->verdict = growth__verdict(&r->split, r->threshold);
 }
 
 static void set_label(struct topview *tv, struct top_row *r, const struct docker_list *dl)
@@ -568,9 +565,11 @@ static bool passes_filter(const struct topview *tv, const struct top_row *r)
 	return path_ok && pid_ok;
 }
 
+/* Its memory grows, and one kind of memory explains it. */
 static bool growing(const struct top_row *r)
 {
-	return isfinite(r->slope) && r->slope >= GROWTH_STABLE_MIB_MIN;
+	return isfinite(r->slope) && r->slope >= r->threshold && r->verdict != GROWTH_STABLE &&
+	       r->verdict != GROWTH_SHRINKING;
 }
 
 /* Growing rows first, fastest first; then the rest, largest first, so rows
@@ -649,6 +648,14 @@ struct top_row *const *topview__rows(const struct topview *tv, size_t *n)
 	return tv ? tv->rows : NULL;
 }
 
+bool topview__has_unsampled(const struct topview *tv)
+{
+	for (size_t i = 0; tv && i < tv->n_rows; i++)
+		if (!growth__count(tv->rows[i]->series[TOP_S_USAGE]))
+			return true;
+	return false;
+}
+
 bool topview__has_unnamed_container(const struct topview *tv)
 {
 	return tv && tv->unnamed;
@@ -663,9 +670,9 @@ static const struct column {
 } columns[TOP_COL_COUNT] = {
 	[TOP_COL_LABEL] = { "CONTAINER", 0, 0 },
 	[TOP_COL_PROCS] = { "PROCS", 5, 7 },
-	[TOP_COL_MEM] = { "MEM", 6, 12 },
+	[TOP_COL_MEM] = { "MEM", 6, 11 },
 	[TOP_COL_RSS] = { "RSS", 6, 6 },
-	[TOP_COL_ANON] = { "ANON", 6, 11 },
+	[TOP_COL_ANON] = { "ANON", 6, 10 },
 	[TOP_COL_FILE] = { "FILE", 6, 9 },
 	[TOP_COL_SHMEM] = { "SHMEM", 6, 3 },
 	[TOP_COL_KERNEL] = { "KERNEL", 6, 4 },
@@ -674,10 +681,11 @@ static const struct column {
 	[TOP_COL_GROWTH] = { "MiB/min", 8, 0 },
 	[TOP_COL_MONO] = { "MONO", 4, 5 },
 	[TOP_COL_OOM] = { "OOM", 4, 8 },
-	[TOP_COL_VERDICT] = { "VERDICT", 14, 10 },
+	[TOP_COL_VERDICT] = { "VERDICT", 14, 12 },
 };
 
 #define DROP_MAX	12
+#define DROP_LATE	11	/* these go only when a TOP_LABEL_MIN label would not fit */
 
 /* Width of the columns in cols other than the label, each with its separator. */
 static int fixed_width(unsigned cols)
@@ -703,11 +711,18 @@ void topview__layout(int width, size_t label_len, struct top_layout *out)
 		out->label_w = need;
 		return;
 	}
-	target = need < TOP_LABEL_WANT ? need : TOP_LABEL_WANT;
-	for (int order = 1; order <= DROP_MAX && fixed_width(out->cols) + target > width; order++)
+	for (int order = 1; order <= DROP_MAX; order++) {
+		/* The verdict is worth more than a long label, a long label more
+		 * than the other columns. */
+		target = order < DROP_LATE ? TOP_LABEL_WANT : TOP_LABEL_MIN;
+		if (target > need)
+			target = need;
+		if (fixed_width(out->cols) + target <= width)
+			break;
 		for (int c = 1; c < TOP_COL_COUNT; c++)
 			if (columns[c].drop == order)
 				out->cols &= ~(1u << c);
+	}
 	out->label_w = width - fixed_width(out->cols);
 	if (out->label_w > need)
 		out->label_w = need;

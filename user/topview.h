@@ -75,6 +75,7 @@ struct top_row {
 
 	struct growth *series[TOP_S_COUNT];	/* own figures over the window */
 	double slope;		/* own usage, MiB/min; NaN until 2 samples */
+	double threshold;	/* slopes under it are noise (growth__threshold) */
 	struct growth_split split;
 	bool monotonic;
 	enum growth_verdict verdict;
@@ -112,6 +113,8 @@ void topview__set_procs(struct topview *tv, bool procs);
 
 /* The rows in display order; valid until the next scan. */
 struct top_row *const *topview__rows(const struct topview *tv, size_t *n);
+/* A row without figures yet (new since the last sample). */
+bool topview__has_unsampled(const struct topview *tv);
 /* A Docker container row the last update found no name for: time to ask
  * the engine again (it was started since). */
 bool topview__has_unnamed_container(const struct topview *tv);
@@ -124,8 +127,10 @@ enum top_col {
 	TOP_COL_OOM, TOP_COL_VERDICT, TOP_COL_COUNT,
 };
 
-#define TOP_LABEL_MIN	12	/* the label column never gets narrower */
-#define TOP_LABEL_WANT	40	/* columns give way until the label gets this much */
+/* Narrow terminals: columns give way until the label gets TOP_LABEL_WANT,
+ * except MEM and VERDICT, which give way only to a TOP_LABEL_MIN label. */
+#define TOP_LABEL_MIN	12
+#define TOP_LABEL_WANT	32
 
 struct top_layout {
 	unsigned cols;		/* 1 << enum top_col */

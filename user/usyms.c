@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "hmap.h"
 #include "log.h"
+#include "perfmap.h"
 #include "procmaps.h"
 #include "usyms.h"
 
@@ -21,11 +23,23 @@
  * mapping already resolved in the same snapshot. */
 #define SIBLING_LOOKBACK	8
 #define DELETED_SUFFIX		" (deleted)"
+#define JIT_SUFFIX		"_[j]"
+
+/* Name ids of JIT frames without a name of their own. */
+enum { JIT_ANON, JIT_V8, JIT_FIRST_NAME };
+static const char *const jit_unnamed[JIT_FIRST_NAME] = { "[jit]", "[v8 jit]" };
+
+/* A public V8 API function every embedder calls: exported even by stripped
+ * builds (addons link against it), stable across V8 versions. */
+static const char *const v8_markers[] = { "_ZN2v82V818InitializePlatformEPNS_8PlatformE" };
+
+enum tristate { TRI_UNKNOWN, TRI_NO, TRI_YES };
 
 struct module {
 	struct elf_file *ef;	/* NULL when the file could not be opened or parsed */
 	struct elf_file *debug;	/* separate debug file, found lazily by build id */
 	bool debug_done;
+	enum tristate v8;
 	char *path;
 };
 
@@ -43,11 +57,23 @@ struct proc {
 	bool gone;		/* a re-read found the process exited */
 };
 
+/* JIT state of a process; it outlives the snapshots of its maps. */
+struct jit_proc {
+	struct perfmap *pm;	/* NULL: none found (yet) */
+	uint64_t tried_ns;	/* last attempt to load pm */
+	enum tristate v8;
+};
+
 struct usyms {
 	struct module *modules;	/* [0] is unused: id 0 means unknown */
 	uint32_t nmodules;
 	struct hmap *module_ids;	/* struct module_key -> uint32_t */
 	struct hmap *procs;		/* int pid -> struct proc */
+	struct hmap *jit_procs;		/* int pid -> struct jit_proc */
+	struct hmap *jit_ids;		/* name -> uint32_t id */
+	char **jit_names;		/* by id; [0, JIT_FIRST_NAME) unused */
+	uint32_t njit, jit_cap;
+	size_t jit_bytes;
 };
 
 struct usyms *usyms__new(void)
@@ -59,12 +85,15 @@ struct usyms *usyms__new(void)
 	u->modules = calloc(USYMS_MODULES_MAX, sizeof(*u->modules));
 	u->module_ids = hmap__new(sizeof(uint32_t));
 	u->procs = hmap__new(sizeof(struct proc));
-	if (!u->modules || !u->module_ids || !u->procs) {
+	u->jit_procs = hmap__new(sizeof(struct jit_proc));
+	u->jit_ids = hmap__new(sizeof(uint32_t));
+	if (!u->modules || !u->module_ids || !u->procs || !u->jit_procs || !u->jit_ids) {
 		usyms__free(u);
 		errno = ENOMEM;
 		return NULL;
 	}
 	u->nmodules = 1;
+	u->njit = JIT_FIRST_NAME;
 	return u;
 }
 
@@ -87,6 +116,16 @@ void usyms__free(struct usyms *u)
 			proc_release(val);
 		hmap__free(u->procs);
 	}
+	iter = 0;
+	if (u->jit_procs) {
+		while (hmap__next(u->jit_procs, &iter, NULL, NULL, &val))
+			perfmap__free(((struct jit_proc *)val)->pm);
+		hmap__free(u->jit_procs);
+	}
+	hmap__free(u->jit_ids);
+	for (uint32_t i = JIT_FIRST_NAME; i < u->njit; i++)
+		free(u->jit_names[i]);
+	free(u->jit_names);
 	hmap__free(u->module_ids);
 	for (uint32_t i = 1; i < u->nmodules; i++) {
 		elf_file__close(u->modules[i].ef);
@@ -298,7 +337,12 @@ int usyms__add_pid(struct usyms *u, int pid)
 void usyms__forget_pid(struct usyms *u, int pid)
 {
 	struct proc *p = hmap__find(u->procs, &pid, sizeof(pid));
+	struct jit_proc *jp = hmap__find(u->jit_procs, &pid, sizeof(pid));
 
+	if (jp) {
+		perfmap__free(jp->pm);
+		hmap__delete(u->jit_procs, &pid, sizeof(pid));
+	}
 	if (!p)
 		return;
 	proc_release(p);
@@ -356,6 +400,131 @@ static const struct procmap *find_exec_map(struct usyms *u, int pid, uint64_t ip
 	return m;
 }
 
+static bool module_has_v8(struct module *mod)
+{
+	uint64_t addr;
+
+	if (mod->v8 == TRI_UNKNOWN) {
+		mod->v8 = TRI_NO;
+		for (size_t i = 0; mod->ef && i < sizeof(v8_markers) / sizeof(v8_markers[0]); i++)
+			if (!elf_file__symbol_addr(mod->ef, v8_markers[i], &addr))
+				mod->v8 = TRI_YES;
+	}
+	return mod->v8 == TRI_YES;
+}
+
+static bool proc_has_v8(struct usyms *u, const struct proc *p, struct jit_proc *jp)
+{
+	if (jp->v8 == TRI_UNKNOWN) {
+		jp->v8 = TRI_NO;
+		for (size_t i = 0; i < p->maps.n && jp->v8 == TRI_NO; i++) {
+			uint32_t id = p->modules[i];
+
+			/* Mappings of one file are adjacent: test each file once. */
+			if (id && (!i || p->modules[i - 1] != id) && module_has_v8(&u->modules[id]))
+				jp->v8 = TRI_YES;
+		}
+	}
+	return jp->v8 == TRI_YES;
+}
+
+/* Id of a copy of name; 0 when over the limits or out of memory. */
+static uint32_t intern_jit_name(struct usyms *u, const char *name)
+{
+	size_t len = strlen(name);
+	uint32_t *id;
+	bool created;
+
+	id = hmap__find(u->jit_ids, name, len);
+	if (id)
+		return *id;
+	if (u->njit >= USYMS_JIT_NAMES_MAX || u->jit_bytes + len + 1 > USYMS_JIT_BYTES_MAX)
+		return 0;
+	if (u->njit >= u->jit_cap) {
+		uint32_t cap = u->jit_cap ? u->jit_cap * 2 : 256;
+		char **names = realloc(u->jit_names, cap * sizeof(*names));
+
+		if (!names)
+			return 0;
+		u->jit_names = names;
+		u->jit_cap = cap;
+	}
+	u->jit_names[u->njit] = strdup(name);
+	if (!u->jit_names[u->njit])
+		return 0;
+	id = hmap__upsert(u->jit_ids, name, len, &created);
+	if (!id) {
+		free(u->jit_names[u->njit]);
+		return 0;
+	}
+	u->jit_bytes += len + 1;
+	*id = u->njit++;
+	return *id;
+}
+
+/* Perf maps of processes that exited: their frames are named already, and
+ * a map can take tens of MiB. */
+static void drop_dead_perfmaps(struct usyms *u)
+{
+	const void *key;
+	size_t iter = 0;
+	void *val;
+
+	while (hmap__next(u->jit_procs, &iter, &key, NULL, &val)) {
+		struct jit_proc *jp = val;
+
+		if (jp->pm && kill(*(const int *)key, 0) && errno == ESRCH) {
+			perfmap__free(jp->pm);
+			jp->pm = NULL;
+		}
+	}
+}
+
+/* The perf map of pid, loaded or brought up to date (each at most once per
+ * PERFMAP_REFRESH_NS); NULL when it has none. */
+static struct perfmap *jit_perfmap(struct usyms *u, int pid, struct jit_proc *jp)
+{
+	uint64_t now = now_ns();
+	int err;
+
+	if (jp->pm) {
+		err = perfmap__refresh(jp->pm, now);
+		if (err < 0)
+			log_debug("usyms: pid %d: cannot re-read its perf map: %s", pid,
+				  strerror(-err));
+	} else if (!jp->tried_ns || now - jp->tried_ns >= PERFMAP_REFRESH_NS) {
+		jp->tried_ns = now;
+		jp->pm = perfmap__load_pid(pid);
+		if (!jp->pm)
+			log_debug("usyms: pid %d: no perf map for its JIT code: %s", pid,
+				  strerror(errno));
+		else
+			drop_dead_perfmaps(u);
+	}
+	return jp->pm;
+}
+
+/* Name id of the JIT code at ip in pid. */
+static uint32_t jit_name_id(struct usyms *u, int pid, const struct proc *p, uint64_t ip)
+{
+	struct jit_proc *jp = hmap__upsert(u->jit_procs, &pid, sizeof(pid), NULL);
+	struct perfmap *pm;
+	const char *name = NULL;
+	uint32_t id;
+
+	if (!jp)
+		return JIT_ANON;
+	pm = jit_perfmap(u, pid, jp);
+	if (pm) {
+		name = perfmap__lookup(pm, ip, NULL);
+		if (!name && ip)
+			name = perfmap__lookup(pm, ip - 1, NULL);
+	}
+	if (name && (id = intern_jit_name(u, name)))
+		return id;
+	return proc_has_v8(u, p, jp) ? JIT_V8 : JIT_ANON;
+}
+
 int usyms__resolve(struct usyms *u, int pid, uint64_t ip, struct uframe *out)
 {
 	const struct procmap *m;
@@ -371,8 +540,15 @@ int usyms__resolve(struct usyms *u, int pid, uint64_t ip, struct uframe *out)
 	if (!m)
 		return err;
 	id = p->modules[m - p->maps.maps];
-	if (!id)
-		return 0;	/* anonymous (JIT) or a file we could not record */
+	if (!id) {
+		/* Anonymous executable memory is JIT code (and [vdso], which
+		 * never allocates memory). */
+		if (!m->path && !m->inode) {
+			out->module = USYMS_JIT_MODULE;
+			out->vaddr = jit_name_id(u, pid, p, ip);
+		}
+		return 0;	/* else a file we could not record */
+	}
 	mod = &u->modules[id];
 	off = ip - m->start + m->pgoff;
 	if (!mod->ef) {
@@ -401,7 +577,7 @@ int usyms__leaf_caller(struct usyms *u, int pid, const struct unwind_regs *r, ui
 	err = usyms__resolve(u, pid, r->ip, &f);
 	if (err)
 		return err;
-	if (!f.module || !u->modules[f.module].ef)
+	if (!f.module || f.module >= u->nmodules || !u->modules[f.module].ef)
 		return -ENOENT;
 	regs.load_bias = r->ip - f.vaddr;
 	return elf_file__return_address(u->modules[f.module].ef, f.vaddr, &regs, ra);
@@ -452,6 +628,36 @@ static const char *module_symbolize(struct module *mod, uint64_t vaddr)
 	return elf_file__symbolize(mod->ef, vaddr, NULL);
 }
 
+/* "name_[j]" into buf[len], the name cut (at a UTF-8 boundary) so the suffix
+ * always fits when len allows it at all. */
+static int jit_frame_name(const struct usyms *u, uint64_t id, char *buf, size_t len)
+{
+	size_t room, nlen;
+	const char *name;
+	int n;
+
+	if (id < JIT_FIRST_NAME)
+		n = snprintf(buf, len, "%s", jit_unnamed[id]);
+	else if (id >= u->njit)
+		n = snprintf(buf, len, "[unknown]");
+	else if (len <= sizeof(JIT_SUFFIX))
+		n = snprintf(buf, len, "%s%s", u->jit_names[id], JIT_SUFFIX);
+	else {
+		name = u->jit_names[id];
+		room = len - sizeof(JIT_SUFFIX);
+		nlen = strlen(name);
+		if (nlen > room) {
+			nlen = room;
+			while (nlen && ((unsigned char)name[nlen] & 0xc0) == 0x80)
+				nlen--;
+			snprintf(buf, len, "%.*s%s", (int)nlen, name, JIT_SUFFIX);
+			return -ENOSPC;
+		}
+		n = snprintf(buf, len, "%s%s", name, JIT_SUFFIX);
+	}
+	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+}
+
 int usyms__frame_name(struct usyms *u, struct uframe f, bool is_return_addr, char *buf,
 		      size_t len)
 {
@@ -461,6 +667,8 @@ int usyms__frame_name(struct usyms *u, struct uframe f, bool is_return_addr, cha
 
 	if (!len)
 		return -EINVAL;
+	if (f.module == USYMS_JIT_MODULE)
+		return jit_frame_name(u, f.vaddr, buf, len);
 	if (f.module == 0 || f.module >= u->nmodules) {
 		n = snprintf(buf, len, "[unknown]");
 	} else {

@@ -13,6 +13,14 @@
  *
  * Stripped files are named through a separate debug file found by build id
  * under USYMS_DEBUG_DIR (Debian's *-dbg / *-dbgsym packages).
+ *
+ * Code in anonymous executable memory is JIT code. It is named when the frame
+ * is resolved (the code space is reused, and the process may be gone when the
+ * frame is named) from the perf map the runtime writes (perfmap.h: node
+ * --perf-basic-prof), loaded on demand and re-read as it grows; the name is
+ * interned and the frame prints as "name_[j]". Without a map entry it prints
+ * "[v8 jit]" in a process that has V8 (one of its files defines V8's public
+ * v8::V8::InitializePlatform), else "[jit]".
  */
 #ifndef MEMSCOPE_USYMS_H
 #define MEMSCOPE_USYMS_H
@@ -27,12 +35,17 @@
 #define USYMS_DEBUG_DIR		"/usr/lib/debug/.build-id"
 /* After a miss, a pid's maps are re-read at most this often. */
 #define USYMS_REREAD_NS		1000000000ULL
+/* JIT names kept (count, bytes); later names print as "[v8 jit]" / "[jit]". */
+#define USYMS_JIT_NAMES_MAX	(1u << 20)
+#define USYMS_JIT_BYTES_MAX	(64u << 20)
+/* uframe.module of JIT code; its vaddr is then a name id, not an address. */
+#define USYMS_JIT_MODULE	UINT32_MAX
 
 struct usyms;
 
 /* A user frame, resolved while its process lived. */
 struct uframe {
-	uint32_t module;	/* 0 = unknown or anonymous memory (vaddr is then the ip) */
+	uint32_t module;	/* 0 = unknown (vaddr is then the ip), or USYMS_JIT_MODULE */
 	uint64_t vaddr;		/* address in the module's ELF address space */
 };
 
@@ -51,7 +64,9 @@ void usyms__forget_pid(struct usyms *u, int pid);
  * Map ip of pid to (module, ELF vaddr). Snapshots pid first if needed. When
  * ip is in no executable mapping of the snapshot, the maps are read again
  * (new mmap or dlopen; at most once per USYMS_REREAD_NS) and the lookup
- * retried. An anonymous executable mapping (JIT) gives module 0 and 0.
+ * retried. An ip in anonymous executable memory gives a JIT frame
+ * (USYMS_JIT_MODULE), named now through pid's perf map; a return address
+ * just past the end of a JIT function is looked up at ip - 1.
  * Errors: -ENOENT (ip in no executable mapping; *out is module 0), -ESRCH.
  */
 int usyms__resolve(struct usyms *u, int pid, uint64_t ip, struct uframe *out);
@@ -63,10 +78,11 @@ int usyms__leaf_caller(struct usyms *u, int pid, const struct unwind_regs *r, ui
 
 /*
  * Name of frame f into buf: the function ("leak_fn", demangled C++), else
- * "[libfoo.so]" when the module has no symbol there, else "[unknown]".
- * is_return_addr: f is a return address, which points after the call, so
- * the caller is looked up at vaddr - 1. 0, -ENOSPC when cut to fit (buf is
- * still terminated), -EINVAL when len is 0.
+ * "[libfoo.so]" when the module has no symbol there, else "[unknown]"; JIT
+ * code as "JS:*handler /app/server.js:42_[j]", "[v8 jit]" or "[jit]" (a
+ * name cut to fit keeps its "_[j]"). is_return_addr: f is a return address,
+ * which points after the call, so the caller is looked up at vaddr - 1.
+ * 0, -ENOSPC when cut to fit (buf is still terminated), -EINVAL when len is 0.
  */
 int usyms__frame_name(struct usyms *u, struct uframe f, bool is_return_addr, char *buf,
 		      size_t len);

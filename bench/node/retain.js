@@ -26,4 +26,5 @@ const heap = v8.getHeapStatistics();
 const mib = (b) => (b / 1048576).toFixed(1);
 console.log(`objects ${cache.size} seconds ${seconds.toFixed(3)} ` +
 	`heap_used_mib ${mib(heap.used_heap_size)} ` +
-	`heap_physical_mib ${mib(heap.total_physical_size)} rss_mib ${mib(process.memoryUsage().rss)}`);
+	`heap_physical_mib ${mib(heap.total_physical_size)} ` +
+	`rss_mib ${mib(process.memoryUsage().rss)}`);

@@ -9,6 +9,7 @@
 #include "fuzz.h"
 
 #define STACK_BYTES	256
+#define STACK_SP	0x7ffc00001000ull
 
 /* libelf and libdw have no frame pointers: without the slow unwinder a leak
  * inside them has no stack past libelf, and tests/lsan.supp, which names the
@@ -18,7 +19,6 @@ const char *__asan_default_options(void)
 {
 	return "fast_unwind_on_malloc=0";
 }
-#define STACK_SP	0x7ffc00001000ull
 
 static int memfd_with(const uint8_t *data, size_t size)
 {

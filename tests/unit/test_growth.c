@@ -158,6 +158,8 @@ static struct verdict_case verdict_cases[] = {
 	{ SPLIT(0.5, 0.4, 0.3, 0, 0.2, NAN), GROWTH_STABLE },
 	{ SPLIT(-0.5, -0.5, 0, 0, 0, NAN), GROWTH_STABLE },
 	{ SPLIT(-40, -40, 0, 0, 0, NAN), GROWTH_SHRINKING },
+	/* Cache dropped faster than anon grew: the total says shrinking. */
+	{ SPLIT(-40, 10, -50, 0, 0, NAN), GROWTH_SHRINKING },
 	{ SPLIT(NAN, NAN, NAN, NAN, NAN, NAN), GROWTH_STABLE },
 	/* The largest class wins. */
 	{ SPLIT(30, 10, 20, 0, 0, NAN), GROWTH_PAGE_CACHE },
@@ -175,6 +177,15 @@ ParameterizedTest(struct verdict_case *c, growth, verdict)
 
 	cr_assert_eq(got, c->want, "got %s, want %s", growth__verdict_name(got),
 		     growth__verdict_name(c->want));
+}
+
+Test(growth, threshold_follows_the_span)
+{
+	/* 512 KiB of jitter over 8 s would read as 3.75 MiB/min. */
+	cr_assert_float_eq(growth__threshold(8), 3.75, 1e-9);
+	cr_assert_float_eq(growth__threshold(600), GROWTH_STABLE_MIB_MIN, 1e-9);
+	cr_assert_float_eq(growth__threshold(0), GROWTH_STABLE_MIB_MIN, 1e-9);
+	cr_assert_float_eq(growth__threshold(-1), GROWTH_STABLE_MIB_MIN, 1e-9);
 }
 
 Test(growth, verdict_threshold_and_names)

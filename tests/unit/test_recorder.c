@@ -1,6 +1,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "memclass.h"
 #include "recorder.h"
 
 #define PAGE 4096ULL
@@ -99,4 +100,71 @@ Test(recorder, page_record_round_trips)
 	cr_assert_eq(ms_rec_slot(rec), 0xabcdef);
 	cr_assert_eq(ms_rec_order(rec), 9);
 	cr_assert_eq(ms_rec_sample(rec), 0xfffffffe);
+}
+
+/* Classes by pfn for the classified settle: even pfns are V8 heap, pfn 9 is
+ * page cache, the rest cannot be classified. */
+static uint8_t class_of_pfn(void *ctx, uint64_t pfn)
+{
+	(*(int *)ctx)++;
+	if (pfn == 9)
+		return MEM_CLASS_FILE;
+	return pfn % 2 ? MEM_CLASS_NONE : MEM_CLASS_V8_HEAP;
+}
+
+static const struct rec_bucket *find_bucket(struct recorder *r, int32_t kstack, uint8_t cls)
+{
+	for (size_t i = 0; i < recorder__nbuckets(r); i++) {
+		const struct rec_bucket *b = recorder__bucket(r, i);
+
+		if (b->kstack_id == kstack && b->cls == cls)
+			return b;
+	}
+	return NULL;
+}
+
+Test(recorder, settle_splits_buckets_by_page_class)
+{
+	struct recorder *r = recorder__new(1, PAGE, true, NULL);
+	uint64_t pages[16] = {};
+	const struct rec_bucket *b;
+	struct ms_sample s;
+	int calls = 0;
+
+	for (uint64_t id = 1; id <= 5; id++) {
+		s = sample(id, 2, 100, id <= 3 ? 7 : 8);
+		recorder__on_sample(r, &s);
+	}
+	pages[2] = ms_rec_make(2, 0, 1);	/* kstack 7, v8-heap */
+	pages[4] = ms_rec_make(2, 0, 2);	/* kstack 7, v8-heap */
+	pages[9] = ms_rec_make(2, 0, 3);	/* kstack 7, file */
+	pages[11] = ms_rec_make(2, 0, 4);	/* kstack 8, not classified */
+	pages[12] = ms_rec_make(2, 0, 5) | MS_REC_FREED;	/* freed: not held */
+	recorder__settle_classified(r, pages, 16, class_of_pfn, &calls);
+	cr_assert_eq(calls, 4, "one call per sampled page still held");
+
+	b = find_bucket(r, 7, MEM_CLASS_V8_HEAP);
+	cr_assert_not_null(b);
+	cr_assert_eq(b->outstanding_bytes, 2 * PAGE);
+	cr_assert_eq(b->alloc_bytes, 0, "allocations stay with the unclassified bucket");
+	cr_assert_eq(b->slot, 2);
+	cr_assert_eq(b->cgid, 100);
+	cr_assert_str_eq(b->comm, "kworker");
+	b = find_bucket(r, 7, MEM_CLASS_FILE);
+	cr_assert_not_null(b);
+	cr_assert_eq(b->outstanding_bytes, PAGE);
+	b = find_bucket(r, 7, MEM_CLASS_NONE);
+	cr_assert_eq(b->alloc_bytes, 3 * PAGE);
+	cr_assert_eq(b->outstanding_bytes, 0);
+	b = find_bucket(r, 8, MEM_CLASS_NONE);
+	cr_assert_eq(b->outstanding_bytes, PAGE, "unclassified pages stay in their bucket");
+	cr_assert_null(find_bucket(r, 8, MEM_CLASS_V8_HEAP));
+
+	/* Settling again starts over: no double counting, no new buckets. */
+	size_t nb = recorder__nbuckets(r);
+
+	recorder__settle_classified(r, pages, 16, class_of_pfn, &calls);
+	cr_assert_eq(recorder__nbuckets(r), nb);
+	cr_assert_eq(find_bucket(r, 7, MEM_CLASS_V8_HEAP)->outstanding_bytes, 2 * PAGE);
+	recorder__free(r);
 }

@@ -174,6 +174,11 @@ Test(topview, layout_adapts_to_width)
 		  has_col(&l, TOP_COL_MEM) && has_col(&l, TOP_COL_ANON));
 	cr_assert_leq(l.label_w, 30);
 	cr_assert_geq(l.label_w, TOP_LABEL_MIN);
+	topview__layout(50, 60, &l);
+	cr_assert(has_col(&l, TOP_COL_VERDICT) && has_col(&l, TOP_COL_MEM),
+		  "the verdict stays before the label gets long");
+	cr_assert_not(has_col(&l, TOP_COL_ANON));
+	cr_assert_eq(l.label_w, 50 - 7 - 9 - 15);
 	topview__layout(30, 60, &l);
 	cr_assert(has_col(&l, TOP_COL_LABEL) && has_col(&l, TOP_COL_GROWTH),
 		  "label and growth always stay");
@@ -289,12 +294,14 @@ static struct top_row *row(const char *path)
 static void run_window(void)
 {
 	cr_assert_eq(topview__scan(tv), 0);
+	cr_assert(topview__has_unsampled(tv));
 	for (int s = 0; s <= 4; s++) {
 		set_cg("/system.slice/a.service", (100 + 10 * s) * MIB, (100 + 10 * s) * MIB, 0);
 		set_cg("/system.slice", (600 + 10 * s) * MIB, (500 + 10 * s) * MIB, 100 * MIB);
 		topview__sample(tv, 1000 + s);
 	}
 	topview__update(tv, NULL);
+	cr_assert_not(topview__has_unsampled(tv));
 }
 
 TestSuite(topview_model, .init = model_setup, .fini = model_teardown);
@@ -388,6 +395,7 @@ Test(topview_model, rows_come_and_go)
 	set_procs("/system.slice/a.service", "");
 	set_procs("/empty", "99\n");
 	cr_assert_eq(topview__scan(tv), 0);
+	cr_assert(topview__has_unsampled(tv), "/empty is new");
 	cr_assert_null(row("/system.slice/a.service"));
 	cr_assert_not_null(row("/empty"));
 	cr_assert_eq(row("/empty")->parent, row("/"));

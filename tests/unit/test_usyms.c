@@ -5,15 +5,18 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "elf_file.h"
 #include "fixtures/symfix.h"
+#include "perfmap.h"
 #include "procmaps.h"
 #include "usyms.h"
 
@@ -275,9 +278,9 @@ Test(usyms, rereads_maps_for_new_mappings)
 	cr_assert_eq(alias.module, leak.module);
 	cr_assert_eq(alias.vaddr, leak.vaddr);
 	assert_name(u, alias, false, "leak_fn");
-	cr_assert_eq(anon.module, 0);
-	cr_assert_eq(anon.vaddr, anon_addr + 16);
-	assert_name(u, anon, false, "[unknown]");
+	/* Anonymous executable memory is JIT code; symfix has no V8. */
+	cr_assert_eq(anon.module, USYMS_JIT_MODULE);
+	assert_name(u, anon, false, "[jit]");
 	usyms__free(u);
 }
 
@@ -354,5 +357,199 @@ Test(usyms, frames_outlive_forget)
 	usyms__forget_pid(u, c.pid);
 	child_stop(&c);
 	assert_name(u, f, false, "churn_fn");
+	usyms__free(u);
+}
+
+/* ---- JIT code ---------------------------------------------------------------- */
+
+#define JITFIX		"build/fixtures/jitfix"
+#define JITFIX_SIZE	8192
+
+struct jit_child {
+	pid_t pid;
+	int to;
+	FILE *from;
+	uint64_t code;
+	char map[64];	/* its perf map, in our /tmp (it shares our root) */
+};
+
+static void jit_child_start(struct jit_child *c)
+{
+	char line[128];
+	int in[2], out[2];
+
+	memset(c, 0, sizeof(*c));
+	cr_assert_eq(access(JITFIX, X_OK), 0, "%s missing: run `make %s`", JITFIX, JITFIX);
+	cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+	c->pid = fork();
+	cr_assert_geq(c->pid, 0);
+	if (c->pid == 0) {
+		dup2(in[0], STDIN_FILENO);
+		dup2(out[1], STDOUT_FILENO);
+		execl(JITFIX, JITFIX, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	c->to = in[1];
+	c->from = fdopen(out[0], "r");
+	cr_assert_not_null(c->from);
+	cr_assert_not_null(fgets(line, sizeof(line), c->from), "jitfix did not start");
+	cr_assert_eq(sscanf(line, "ready jit=%" SCNx64, &c->code), 1, "bad line: %s", line);
+	snprintf(c->map, sizeof(c->map), "/tmp/perf-%d.map", (int)c->pid);
+}
+
+static void jit_child_write_map(const struct jit_child *c, const char *fmt, ...)
+{
+	FILE *f = fopen(c->map, "a");
+	va_list ap;
+
+	cr_assert_not_null(f, "%s: %s", c->map, strerror(errno));
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	cr_assert_eq(fclose(f), 0);
+}
+
+static void jit_child_stop(struct jit_child *c)
+{
+	kill(c->pid, SIGKILL);
+	waitpid(c->pid, NULL, 0);
+	close(c->to);
+	fclose(c->from);
+	unlink(c->map);
+}
+
+/* Named from the perf map while the process lives; the names outlive it. */
+Test(usyms, jit_frames_named_from_perf_map)
+{
+	struct usyms *u = usyms__new();
+	struct uframe hot, second, ret_at_end, unnamed, again;
+	struct jit_child c;
+
+	jit_child_start(&c);
+	unlink(c.map);
+	jit_child_write_map(&c,
+			    "%" PRIx64 " 40 JS:*hotLoop /app/server.js:42:7\n"
+			    "%" PRIx64 " 40 LazyCompile:~second\n"
+			    "%" PRIx64 " 40 JS:^endsInCall\n",
+			    c.code, c.code + 0x40, c.code + 0x100);
+	cr_assert_eq(usyms__resolve(u, c.pid, c.code + 8, &hot), 0);
+	cr_assert_eq(usyms__resolve(u, c.pid, c.code + 0x40, &second), 0);
+	/* A return address just past the last byte of a function. */
+	cr_assert_eq(usyms__resolve(u, c.pid, c.code + 0x140, &ret_at_end), 0);
+	cr_assert_eq(usyms__resolve(u, c.pid, c.code + 0x1000, &unnamed), 0);
+	cr_assert_eq(usyms__resolve(u, c.pid, c.code + 0x10, &again), 0);
+	usyms__forget_pid(u, c.pid);
+	jit_child_stop(&c);
+
+	cr_assert_eq(hot.module, USYMS_JIT_MODULE);
+	cr_assert_eq(unnamed.module, USYMS_JIT_MODULE);
+	cr_assert_eq(hot.vaddr, again.vaddr, "one name, one id");
+	cr_assert_neq(hot.vaddr, second.vaddr);
+	assert_name(u, hot, false, "JS:*hotLoop /app/server.js:42:7_[j]");
+	assert_name(u, hot, true, "JS:*hotLoop /app/server.js:42:7_[j]");
+	assert_name(u, second, true, "LazyCompile:~second_[j]");
+	assert_name(u, ret_at_end, true, "JS:^endsInCall_[j]");
+	/* No entry in a process that has V8. */
+	assert_name(u, unnamed, false, "[v8 jit]");
+	cr_assert_null(usyms__module_path(u, USYMS_JIT_MODULE));
+	usyms__free(u);
+}
+
+/* Code compiled later is appended to the map: read again after a second. */
+Test(usyms, jit_map_appended_later)
+{
+	struct usyms *u = usyms__new();
+	struct uframe before, after;
+	struct jit_child c;
+
+	jit_child_start(&c);
+	unlink(c.map);
+	jit_child_write_map(&c, "%" PRIx64 " 40 JS:*early\n", c.code);
+	cr_assert_eq(usyms__resolve(u, c.pid, c.code + 0x800, &before), 0);
+	jit_child_write_map(&c, "%" PRIx64 " 40 JS:*compiledLater\n", c.code + 0x800);
+	usleep(PERFMAP_REFRESH_NS / 1000 + 100 * 1000);
+	cr_assert_eq(usyms__resolve(u, c.pid, c.code + 0x800, &after), 0);
+	jit_child_stop(&c);
+	assert_name(u, before, false, "[v8 jit]");
+	assert_name(u, after, false, "JS:*compiledLater_[j]");
+	usyms__free(u);
+}
+
+/* No perf map and no V8: "[jit]"; the leaf unwinder does not treat JIT
+ * frames as modules. */
+Test(usyms, jit_without_v8)
+{
+	struct usyms *u = usyms__new();
+	struct unwind_regs r = {};
+	struct uframe f;
+	uint64_t ra;
+	void *code = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	cr_assert_neq(code, MAP_FAILED);
+	cr_assert_eq(usyms__resolve(u, getpid(), (uint64_t)code + 4, &f), 0);
+	cr_assert_eq(f.module, USYMS_JIT_MODULE);
+	assert_name(u, f, false, "[jit]");
+	r.ip = (uint64_t)code + 4;
+	cr_assert_eq(usyms__leaf_caller(u, getpid(), &r, &ra), -ENOENT);
+	munmap(code, 4096);
+	usyms__free(u);
+}
+
+/* A long name is cut to the buffer, keeping "_[j]" and whole UTF-8 characters. */
+Test(usyms, jit_name_cut_keeps_suffix)
+{
+	struct usyms *u = usyms__new();
+	struct uframe f, bogus = { .module = USYMS_JIT_MODULE, .vaddr = 1u << 30 };
+	char name[NAME_LEN];
+	struct jit_child c;
+
+	jit_child_start(&c);
+	unlink(c.map);
+	/* "JS:*" then 'é' (2 bytes) repeated. */
+	jit_child_write_map(&c, "%" PRIx64 " 40 JS:*", c.code);
+	for (int i = 0; i < 40; i++)
+		jit_child_write_map(&c, "\xc3\xa9");
+	jit_child_write_map(&c, "\n");
+	cr_assert_eq(usyms__resolve(u, c.pid, c.code, &f), 0);
+	jit_child_stop(&c);
+
+	cr_assert_eq(usyms__frame_name(u, f, false, name, 16), -ENOSPC);
+	/* 15 bytes of room: "JS:*" + 3 x 'é' (6) + "_[j]" = 14; a 4th would split. */
+	cr_assert_str_eq(name, "JS:*\xc3\xa9\xc3\xa9\xc3\xa9_[j]");
+	cr_assert_eq(usyms__frame_name(u, f, false, name, 17), -ENOSPC);
+	cr_assert_str_eq(name, "JS:*\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9_[j]");
+	cr_assert_eq(usyms__frame_name(u, f, false, name, 3), -ENOSPC);
+	cr_assert_str_eq(name, "JS");
+	cr_assert_eq(usyms__frame_name(u, f, false, name, sizeof(name)), 0);
+	cr_assert_eq(strlen(name), 4 + 80 + 4);
+	assert_name(u, bogus, false, "[unknown]");
+	usyms__free(u);
+}
+
+/* Loading a map drops those of processes that exited: frames resolved
+ * before keep their names, later ones of the dead process are unnamed. */
+Test(usyms, jit_maps_of_exited_processes_dropped)
+{
+	struct usyms *u = usyms__new();
+	struct uframe a_before, a_after, b;
+	struct jit_child a, c;
+
+	jit_child_start(&a);
+	jit_child_start(&c);
+	unlink(a.map);
+	unlink(c.map);
+	jit_child_write_map(&a, "%" PRIx64 " 40 JS:*inA\n", a.code);
+	jit_child_write_map(&c, "%" PRIx64 " 40 JS:*inB\n", c.code);
+	cr_assert_eq(usyms__resolve(u, a.pid, a.code, &a_before), 0);
+	jit_child_stop(&a);
+	cr_assert_eq(usyms__resolve(u, c.pid, c.code, &b), 0);
+	cr_assert_eq(usyms__resolve(u, a.pid, a.code, &a_after), 0);
+	jit_child_stop(&c);
+	assert_name(u, a_before, false, "JS:*inA_[j]");
+	assert_name(u, b, false, "JS:*inB_[j]");
+	assert_name(u, a_after, false, "[v8 jit]");
 	usyms__free(u);
 }

@@ -1,23 +1,20 @@
-// A JS workload for memscope's JIT frame test: one uniquely named function,
+// A JS workload for memscope's JIT frame tests: one uniquely named function,
 // hot enough to be optimized, keeps allocating and retains what it allocates
-// in a Map, so the pages it first touches are faulted from its JIT code.
+// in a Map, so the pages it first touches are faulted under its JIT code.
 //
-//	node --perf-basic-prof tests/workloads/jsfuncs.js [SECONDS] [READY_FILE]
+//	node --perf-basic-prof tests/workloads/jsfuncs.js [SECONDS]
 //
-// Runs for SECONDS (default 20), writing READY_FILE once the function has run
-// hot for a while (so its perf map entry exists), and prints the count of
-// retained reports at the end.
+// Runs for SECONDS (default 20). Prints "ready" once the function has run hot
+// for a while (so the perf map names its optimized code), and the number of
+// calls at the end. Holds at most CAP_BYTES: the cache is dropped when full.
 'use strict';
 
-const fs = require('fs');
-
 const seconds = Number(process.argv[2] || 20);
-const readyFile = process.argv[3];
 const retained = new Map();
 const CAP_BYTES = 512 * 1024 * 1024;
 
-// Typed arrays above glibc's mmap threshold come back as untouched zero
-// pages: the first write to each page faults inside this function's code.
+// Typed arrays this big are above glibc's mmap threshold: fresh pages, first
+// touched while this function runs.
 function memscopeJitProbeRetain(tenant, n) {
 	const rows = new Float64Array(n);
 	for (let i = 0; i < n; i++)
@@ -37,19 +34,17 @@ function tick() {
 		calls++;
 	}
 	if (bytes > CAP_BYTES) {
-		// Bounded: drop everything and start over so the test never
-		// holds more than CAP_BYTES.
 		retained.clear();
 		bytes = 0;
 	}
-	if (!ready && calls >= 2000 && readyFile) {
-		fs.writeFileSync(readyFile, 'ready\n');
+	if (!ready && calls >= 2000) {
+		console.log('ready');
 		ready = true;
 	}
 	if (Date.now() - start < seconds * 1000)
 		setTimeout(tick, 5);
 	else
-		console.log(`calls=${calls} tenants=${retained.size}`);
+		console.log(`calls=${calls}`);
 }
 
 tick();

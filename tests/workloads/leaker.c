@@ -4,11 +4,14 @@
  * frame-pointer walk), churn_fn allocates, touches and frees CHURN MiB.
  *
  * usage: leaker [-g CGROUP_PROCS_FILE] [-l LEAK_MIB] [-c CHURN_MIB] [-h HOLD_SECS]
- *               [-r READY_FILE] [-w START_FILE]
+ *               [-r READY_FILE] [-w START_FILE] [-f] [-i INTERVAL_MS]
  * -w: wait until START_FILE exists before allocating (so a tracer can attach to it first).
+ * -f: after the churn, leak LEAK_MIB more every INTERVAL_MS (default 0) through leak_fn,
+ *     forever: until a memory limit gets the process OOM-killed.
  */
 #include <fcntl.h>
 #include <malloc.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,11 +61,12 @@ int main(int argc, char **argv)
 {
 	const char *cgroup = NULL, *ready = NULL, *start = NULL;
 	size_t leak = 64, churn = 256;
-	double hold = 0;
+	double hold = 0, interval_ms = 0;
+	bool forever = false;
 	void *kept;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "g:l:c:h:r:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "g:l:c:h:r:w:fi:")) != -1) {
 		switch (opt) {
 		case 'g': cgroup = optarg; break;
 		case 'l': leak = strtoul(optarg, NULL, 10); break;
@@ -70,6 +74,8 @@ int main(int argc, char **argv)
 		case 'h': hold = strtod(optarg, NULL); break;
 		case 'r': ready = optarg; break;
 		case 'w': start = optarg; break;
+		case 'f': forever = true; break;
+		case 'i': interval_ms = strtod(optarg, NULL); break;
 		default: return 2;
 		}
 	}
@@ -87,6 +93,11 @@ int main(int argc, char **argv)
 
 		if (fd >= 0)
 			close(fd);
+	}
+	while (forever) {
+		if (interval_ms > 0)
+			usleep((useconds_t)(interval_ms * 1e3));
+		sink = ((unsigned char *)leak_fn(leak * MIB))[0];
 	}
 	if (hold > 0)
 		usleep((useconds_t)(hold * 1e6));

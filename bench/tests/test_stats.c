@@ -1,0 +1,67 @@
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <math.h>
+
+#include "stats.h"
+
+Test(stats, median_odd_even_and_unsorted)
+{
+	double odd[] = { 5, 1, 3 }, even[] = { 4, 1, 3, 2 };
+
+	cr_expect_float_eq(stats__median(odd, 3), 3, 1e-12);
+	cr_expect_float_eq(stats__median(even, 4), 2.5, 1e-12);
+	/* The input is left as it was. */
+	cr_expect(odd[0] == 5 && odd[1] == 1 && odd[2] == 3);
+}
+
+Test(stats, median_ignores_one_outlier)
+{
+	double v[] = { 1.00, 1.01, 0.99, 9.0, 1.02 };
+
+	cr_expect_float_eq(stats__median(v, 5), 1.01, 1e-12);
+}
+
+Test(stats, median_of_nothing_is_nan)
+{
+	double v[] = { NAN, NAN };
+
+	cr_expect(isnan(stats__median(v, 0)));
+	cr_expect(isnan(stats__median(v, 2)));
+	cr_expect(isnan(stats__median(v, STATS_MAX_SAMPLES + 1)));
+}
+
+Test(stats, median_skips_nan)
+{
+	double v[] = { NAN, 2, 4, NAN };
+
+	cr_expect_float_eq(stats__median(v, 4), 3, 1e-12);
+}
+
+Test(stats, mad)
+{
+	double v[] = { 1, 2, 3, 4, 100 };
+
+	/* deviations from 3: 2 1 0 1 97 -> median 1 */
+	cr_expect_float_eq(stats__mad(v, 5), 1, 1e-12);
+	cr_expect(isnan(stats__mad(v, 0)));
+}
+
+Test(stats, slope_of_a_line_and_of_noise)
+{
+	double x[] = { 0, 10, 20, 30, 40 }, y[] = { 5, 7, 9, 11, 13 }, flat[] = { 3, 4, 3, 4, 3 };
+	double m, b;
+
+	cr_assert_eq(stats__slope(x, y, 5, &m, &b), 0);
+	cr_expect_float_eq(m, 0.2, 1e-12);
+	cr_expect_float_eq(b, 5, 1e-12);
+	cr_assert_eq(stats__slope(x, flat, 5, &m, NULL), 0);
+	cr_expect_lt(fabs(m), 0.01);
+}
+
+Test(stats, slope_needs_two_distinct_x)
+{
+	double x[] = { 1, 1, 1 }, y[] = { 1, 2, 3 }, m;
+
+	cr_expect_eq(stats__slope(x, y, 1, &m, NULL), -EINVAL);
+	cr_expect_eq(stats__slope(x, y, 3, &m, NULL), -EINVAL);
+}

@@ -1,0 +1,338 @@
+/* memscope record against node workloads (tests/workloads/v8_*.js), each in
+ * its own test cgroup, judged against what node says about itself
+ * (v8.getHeapStatistics(), process.memoryUsage(), printed by the workload
+ * when its measured phase starts and ends):
+ *   - a Map that keeps every report: V8 heap growth, the v8-heap class
+ *     within 15% of node's total_physical_size growth;
+ *   - Buffers kept: native growth, native within 15% of arrayBuffers growth;
+ *   - a bounded LRU under the same load: stable (or plateaued).
+ * The first two run both with memscope started before node and attached to
+ * a node that already holds a heap of 100 MiB or more. The folded stacks'
+ * [v8-heap] / [native] frames must split the same way (the classes of the
+ * sampled pages, an independent measure from the verdict's pagemap reads). */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define TOLERANCE	0.15
+#define PREFILL_MIB	"120"
+
+static struct test_cgroup cg;
+
+static void setup(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root");
+	if (system("command -v node >/dev/null 2>&1"))
+		cr_skip_test("node is not installed");
+	cr_assert_eq(tcg_create(&cg, "v8", 0), 0, "cannot create a test memory cgroup");
+}
+
+static void teardown(void)
+{
+	tcg_destroy(&cg);
+}
+
+TestSuite(v8_record, .init = setup, .fini = teardown, .timeout = 120);
+
+/* ---- reading JSON without a JSON library ------------------------------------ */
+
+/* End of the JSON value starting at p (an object, array, string or scalar),
+ * strings skipped whole so braces inside them do not count. */
+static const char *value_end(const char *p)
+{
+	int depth = 0;
+
+	do {
+		if (*p == '"') {
+			for (p++; *p && *p != '"'; p++)
+				if (*p == '\\' && p[1])
+					p++;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+		} else if (*p == '}' || *p == ']') {
+			depth--;
+		} else if (!depth && (*p == ',' || !*p)) {
+			return p;
+		}
+		if (*p)
+			p++;
+	} while (*p && depth > 0);
+	return p;
+}
+
+/* The value of "key" at the first place it occurs in [from, to). */
+static const char *json_value(const char *from, const char *to, const char *key)
+{
+	char quoted[64];
+	const char *p;
+
+	snprintf(quoted, sizeof(quoted), "\"%s\"", key);
+	p = strstr(from, quoted);
+	if (!p || (to && p >= to))
+		return NULL;
+	p += strlen(quoted);
+	p += strspn(p, " \t\n");
+	if (*p != ':')
+		return NULL;
+	p++;
+	return p + strspn(p, " \t\n");
+}
+
+static double json_number(const char *from, const char *to, const char *key)
+{
+	const char *v = json_value(from, to, key);
+
+	return v ? strtod(v, NULL) : -1;
+}
+
+/* The object of the "growth" section's process with this pid, as [*start, *end). */
+static bool growth_row(const char *report, int pid, const char **start, const char **end)
+{
+	const char *growth = json_value(report, NULL, "growth");
+	const char *p = growth ? json_value(growth, NULL, "processes") : NULL;
+
+	if (!p || *p != '[')
+		return false;
+	for (p++; *p && *p != ']';) {
+		const char *obj = p + strspn(p, " \t\n,"), *obj_end;
+
+		if (*obj != '{')
+			return false;
+		obj_end = value_end(obj);
+		if ((int)json_number(obj, obj_end, "pid") == pid) {
+			*start = obj;
+			*end = obj_end;
+			return true;
+		}
+		p = obj_end;
+	}
+	return false;
+}
+
+static void row_string(const char *start, const char *end, const char *key, char *buf, size_t len)
+{
+	const char *v = json_value(start, end, key), *close;
+
+	buf[0] = '\0';
+	if (v && *v == '"' && (close = strchr(v + 1, '"')))
+		snprintf(buf, len, "%.*s", (int)(close - v - 1), v + 1);
+}
+
+/* ---- the workloads ---------------------------------------------------------------- */
+
+struct node_phase {
+	double physical, array_buffers, used;
+};
+
+/* The line of node's own report for a phase ("ready", "start", "end"). */
+static bool node_phase(const char *file, const char *phase, struct node_phase *out)
+{
+	char *text = read_text(file), needle[32], *line;
+
+	if (!text)
+		return false;
+	snprintf(needle, sizeof(needle), "\"phase\":\"%s\"", phase);
+	line = strstr(text, needle);
+	if (line) {
+		char *eol = strchr(line, '\n');
+
+		out->physical = json_number(line, eol, "total_physical_size");
+		out->used = json_number(line, eol, "used_heap_size");
+		out->array_buffers = json_number(line, eol, "arrayBuffers");
+	}
+	free(text);
+	return line != NULL;
+}
+
+struct run {
+	const char *workload;
+	const char *mib, *seconds;
+	bool attach;		/* memscope starts after node built its prefill */
+	char out[PATH_MAX], err[PATH_MAX], folded[PATH_MAX], report[PATH_MAX];
+	char node_out[PATH_MAX], node_err[PATH_MAX], go[PATH_MAX];
+	pid_t node;
+	struct node_phase ready, start, end;
+	char *json;
+	const char *row, *row_end;
+	char verdict[64], summary[64];
+	double v8, native;	/* growth_bytes of node's row */
+};
+
+static pid_t start_node(struct run *r)
+{
+	char cmd[4 * PATH_MAX], go[PATH_MAX + 8] = "";
+	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+
+	if (r->attach)
+		snprintf(go, sizeof(go), " --go %s", r->go);
+	snprintf(cmd, sizeof(cmd),
+		 "echo $$ > %s && exec node tests/workloads/%s.js --mib %s --seconds %s --out %s "
+		 "--prefill %s%s", cg.procs, r->workload, r->mib, r->seconds, r->node_out,
+		 r->attach ? PREFILL_MIB : "0", go);
+	return spawn(argv, NULL, r->node_err);
+}
+
+static pid_t start_memscope(struct run *r)
+{
+	char *argv[] = { (char *)memscope_bin(), "record", "-c", cg.rel, "-d", "90", "-o",
+			 r->folded, "--report", r->report, NULL };
+	pid_t pid = spawn(argv, NULL, r->err);
+
+	cr_assert(wait_for_text(r->err, "recording", 60), "memscope did not start:\n%s",
+		  read_text(r->err));
+	return pid;
+}
+
+static void paths(struct run *r, const char *tag)
+{
+	char name[96];
+
+	snprintf(name, sizeof(name), "%s.err", tag);
+	strcpy(r->err, scratch_path(name));
+	snprintf(name, sizeof(name), "%s.folded", tag);
+	strcpy(r->folded, scratch_path(name));
+	snprintf(name, sizeof(name), "%s.json", tag);
+	strcpy(r->report, scratch_path(name));
+	snprintf(name, sizeof(name), "%s.node", tag);
+	strcpy(r->node_out, scratch_path(name));
+	snprintf(name, sizeof(name), "%s.node.err", tag);
+	strcpy(r->node_err, scratch_path(name));
+	snprintf(name, sizeof(name), "%s.go", tag);
+	strcpy(r->go, scratch_path(name));
+}
+
+/* Runs the workload under memscope, then reads both sides' figures. */
+static void run(struct run *r, const char *tag)
+{
+	pid_t rec;
+	int status;
+
+	paths(r, tag);
+	if (r->attach) {
+		r->node = start_node(r);
+		cr_assert(wait_for_text(r->node_out, "\"phase\":\"ready\"", 60),
+			  "node did not build its prefill");
+		cr_assert(node_phase(r->node_out, "ready", &r->ready));
+		cr_assert_geq(r->ready.used, 100 * MIB, "node holds only %.1f MiB of heap",
+			      r->ready.used / MIB);
+		rec = start_memscope(r);
+		cr_assert_eq(close(creat(r->go, 0600)), 0);
+	} else {
+		rec = start_memscope(r);
+		r->node = start_node(r);
+	}
+	cr_assert(wait_for_text(r->node_out, "\"phase\":\"end\"", 60), "node did not finish:\n%s",
+		  read_text(r->node_err));
+	/* Let the last readings see the end state, then close the window. */
+	usleep(1500 * 1000);
+	kill(rec, SIGINT);
+	status = wait_exit(rec, 60);
+	kill(r->node, SIGKILL);
+	waitpid(r->node, NULL, 0);
+	cr_assert_eq(status, 0, "memscope record failed (status %d):\n%s", status, read_text(r->err));
+
+	cr_assert(node_phase(r->node_out, "start", &r->start));
+	cr_assert(node_phase(r->node_out, "end", &r->end));
+	r->json = read_text(r->report);
+	cr_assert_not_null(r->json, "no report written");
+	cr_assert(growth_row(r->json, r->node, &r->row, &r->row_end),
+		  "node (pid %d) has no growth row:\n%s\n%s", r->node, read_text(r->err), r->json);
+	row_string(r->row, r->row_end, "verdict", r->verdict, sizeof(r->verdict));
+	row_string(r->row, r->row_end, "summary", r->summary, sizeof(r->summary));
+	r->v8 = json_number(json_value(r->row, r->row_end, "growth_bytes"), r->row_end, "v8_heap");
+	r->native = json_number(json_value(r->row, r->row_end, "growth_bytes"), r->row_end,
+				"native");
+	cr_log_info("%s: verdict '%s'; memscope v8-heap %+.1f MiB native %+.1f MiB; node "
+		    "total_physical_size %+.1f MiB arrayBuffers %+.1f MiB; folded [v8-heap] %.1f "
+		    "[native] %.1f MiB", tag, r->summary, r->v8 / MIB, r->native / MIB,
+		    (r->end.physical - r->start.physical) / MIB,
+		    (r->end.array_buffers - r->start.array_buffers) / MIB,
+		    folded_sum(r->folded, ";[v8-heap];") / (double)MIB,
+		    folded_sum(r->folded, ";[native];") / (double)MIB);
+}
+
+static void expect_within(double got, double want, const char *what, const struct run *r)
+{
+	cr_expect(got >= want * (1 - TOLERANCE) && got <= want * (1 + TOLERANCE),
+		  "%s: %.1f MiB, node says %.1f MiB (±%.0f%%)\n%s", what, got / MIB, want / MIB,
+		  TOLERANCE * 100, read_text(r->err));
+}
+
+static void free_run(struct run *r)
+{
+	free(r->json);
+}
+
+/* ---- the tests ------------------------------------------------------------------- */
+
+static void js_objects(bool attach, const char *tag)
+{
+	struct run r = { .workload = "v8_map_cache", .mib = "300", .seconds = "5",
+			 .attach = attach };
+	double node_growth;
+
+	run(&r, tag);
+	node_growth = r.end.physical - r.start.physical;
+	cr_expect_str_eq(r.verdict, "V8 heap growth", "%s", read_text(r.err));
+	expect_within(r.v8, node_growth, "v8-heap growth", &r);
+	expect_within(folded_sum(r.folded, ";node;[v8-heap];"), node_growth, "[v8-heap] stacks", &r);
+	cr_expect_lt(r.native, 0.1 * node_growth, "native %.1f MiB", r.native / MIB);
+	cr_expect(strstr(read_text(r.err), "heapsnapshot-signal"), "no heap snapshot hint");
+	free_run(&r);
+}
+
+static void buffers(bool attach, const char *tag)
+{
+	struct run r = { .workload = "v8_buffers", .mib = "400", .seconds = "5", .attach = attach };
+	const char *stacks;
+	double node_growth;
+
+	run(&r, tag);
+	node_growth = r.end.array_buffers - r.start.array_buffers;
+	cr_expect_str_eq(r.verdict, "native growth", "%s", read_text(r.err));
+	expect_within(r.native, node_growth, "native growth", &r);
+	expect_within(folded_sum(r.folded, ";node;[native];"), node_growth, "[native] stacks", &r);
+	cr_expect_lt(r.v8, 0.1 * node_growth, "v8-heap %.1f MiB", r.v8 / MIB);
+	stacks = json_value(r.row, r.row_end, "top_native_stacks");
+	cr_expect(stacks && *stacks == '[' && stacks[1 + strspn(stacks + 1, " \t\n")] == '{',
+		  "no top native stacks for native growth");
+	free_run(&r);
+}
+
+Test(v8_record, js_objects_memscope_first)
+{
+	js_objects(false, "map-first");
+}
+
+Test(v8_record, js_objects_attached_to_a_big_heap)
+{
+	js_objects(true, "map-attach");
+}
+
+Test(v8_record, buffers_memscope_first)
+{
+	buffers(false, "buf-first");
+}
+
+Test(v8_record, buffers_attached_to_a_big_heap)
+{
+	buffers(true, "buf-attach");
+}
+
+Test(v8_record, bounded_lru_is_stable)
+{
+	struct run r = { .workload = "v8_lru_cache", .mib = "600", .seconds = "6" };
+
+	run(&r, "lru");
+	cr_expect_str_eq(r.verdict, "stable", "LRU judged '%s'\n%s", r.summary, read_text(r.err));
+	free_run(&r);
+}

@@ -1,0 +1,192 @@
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "memsplit.h"
+
+#define MIB	(1024.0 * 1024.0)
+#define N	40	/* readings, every 0.5 s: a 20 s window */
+
+/* One series per class; NaN-free unless a test says otherwise. */
+struct window {
+	double t[N];
+	double v[MEM_NR_CLASSES][N];
+	const double *p[MEM_NR_CLASSES];
+};
+
+static void window_init(struct window *w)
+{
+	memset(w, 0, sizeof(*w));
+	for (int i = 0; i < N; i++)
+		w->t[i] = 100 + i * 0.5;
+	for (int c = 1; c < MEM_NR_CLASSES; c++)
+		w->p[c] = w->v[c];
+}
+
+/* A garbage collector's sawtooth: rises by `amp` over `period` readings,
+ * then drops back. */
+static double sawtooth(int i, int period, double amp)
+{
+	return amp * (i % period) / (period - 1);
+}
+
+static struct memsplit_judgement judge(const struct window *w)
+{
+	struct memsplit_judgement j;
+
+	memsplit__judge(w->t, w->p, N, &j);
+	return j;
+}
+
+Test(memsplit, steady_js_leak_is_v8_heap_growth)
+{
+	struct window w;
+	struct memsplit_judgement j;
+
+	window_init(&w);
+	for (int i = 0; i < N; i++) {
+		w.v[MEM_CLASS_V8_HEAP][i] = 100 * MIB + i * 8 * MIB;	/* 960 MiB/min */
+		w.v[MEM_CLASS_NATIVE][i] = 30 * MIB;
+		w.v[MEM_CLASS_FILE][i] = 40 * MIB;
+	}
+	j = judge(&w);
+	cr_assert_eq(j.verdict, GROWTH_V8, "got %s", growth__verdict_name(j.verdict));
+	cr_assert_float_eq(j.rate[MEM_CLASS_V8_HEAP], 960, 40, "rate %.1f", j.rate[MEM_CLASS_V8_HEAP]);
+	cr_assert_eq(j.rate[MEM_CLASS_NATIVE], 0);
+	cr_assert(isnan(j.rate[MEM_CLASS_NONE]));
+}
+
+Test(memsplit, leak_under_a_gc_sawtooth_is_still_growth)
+{
+	struct window w;
+
+	window_init(&w);
+	for (int i = 0; i < N; i++)
+		w.v[MEM_CLASS_V8_HEAP][i] = 60 * MIB + i * 6 * MIB + sawtooth(i, 4, 20 * MIB);
+	cr_assert_eq(judge(&w).verdict, GROWTH_V8);
+}
+
+Test(memsplit, gc_sawtooth_alone_is_stable)
+{
+	struct window w;
+
+	/* Seen from node running a bounded LRU cache: 60..125 MiB every 2 s. */
+	window_init(&w);
+	for (int i = 0; i < N; i++) {
+		w.v[MEM_CLASS_V8_HEAP][i] = 60 * MIB + sawtooth(i, 4, 65 * MIB) + (i % 3) * MIB;
+		w.v[MEM_CLASS_NATIVE][i] = 50 * MIB + (i % 2) * 256 * 1024.0;
+	}
+	cr_assert_eq(judge(&w).verdict, GROWTH_STABLE, "got %s",
+		     growth__verdict_name(judge(&w).verdict));
+}
+
+Test(memsplit, sawtooth_whose_floor_creeps_by_chance_is_stable)
+{
+	struct window w;
+
+	/* Minima 60, 61, 62, 63 MiB: monotonic, but far below the swing. */
+	window_init(&w);
+	for (int i = 0; i < N; i++)
+		w.v[MEM_CLASS_V8_HEAP][i] = 60 * MIB + (i / 10) * MIB + sawtooth(i, 5, 60 * MIB);
+	cr_assert_eq(judge(&w).verdict, GROWTH_STABLE);
+}
+
+Test(memsplit, growth_that_stopped_early_is_stable)
+{
+	struct window w;
+
+	/* Fills its cache in the first third, then holds it. */
+	window_init(&w);
+	for (int i = 0; i < N; i++)
+		w.v[MEM_CLASS_V8_HEAP][i] = (i < 10 ? i * 10 : 100) * MIB + sawtooth(i, 4, 4 * MIB);
+	cr_assert_eq(judge(&w).verdict, GROWTH_STABLE);
+}
+
+Test(memsplit, buffers_are_native_growth_next_to_a_busy_heap)
+{
+	struct window w;
+	struct memsplit_judgement j;
+
+	window_init(&w);
+	for (int i = 0; i < N; i++) {
+		w.v[MEM_CLASS_V8_HEAP][i] = 40 * MIB + sawtooth(i, 4, 16 * MIB);
+		w.v[MEM_CLASS_NATIVE][i] = 40 * MIB + i * 10 * MIB;
+	}
+	j = judge(&w);
+	cr_assert_eq(j.verdict, GROWTH_NATIVE, "got %s", growth__verdict_name(j.verdict));
+	cr_assert_eq(j.rate[MEM_CLASS_V8_HEAP], 0);
+}
+
+Test(memsplit, the_fastest_growing_class_wins)
+{
+	struct window w;
+
+	window_init(&w);
+	for (int i = 0; i < N; i++) {
+		w.v[MEM_CLASS_NATIVE][i] = i * 1 * MIB;
+		w.v[MEM_CLASS_FILE][i] = i * 3 * MIB;
+		w.v[MEM_CLASS_KERNEL][i] = i * 0.5 * MIB;
+	}
+	cr_assert_eq(judge(&w).verdict, GROWTH_PAGE_CACHE);
+}
+
+Test(memsplit, everything_falling_is_shrinking)
+{
+	struct window w;
+
+	window_init(&w);
+	for (int i = 0; i < N; i++) {
+		w.v[MEM_CLASS_V8_HEAP][i] = (400 - i * 5) * MIB;
+		w.v[MEM_CLASS_NATIVE][i] = (200 - i * 2) * MIB;
+	}
+	cr_assert_eq(judge(&w).verdict, GROWTH_SHRINKING);
+}
+
+Test(memsplit, slow_growth_under_the_threshold_is_stable)
+{
+	struct window w;
+
+	/* 0.6 MiB over 20 s: rising, but under 1 MiB/min of noise. */
+	window_init(&w);
+	for (int i = 0; i < N; i++)
+		w.v[MEM_CLASS_NATIVE][i] = 100 * MIB + i * 16 * 1024.0;
+	cr_assert_eq(judge(&w).verdict, GROWTH_STABLE);
+}
+
+Test(memsplit, unknown_and_missing_readings)
+{
+	struct window w;
+	struct memsplit_judgement j;
+
+	window_init(&w);
+	w.p[MEM_CLASS_KERNEL] = NULL;		/* not measured for a process */
+	for (int i = 0; i < N; i++)
+		w.v[MEM_CLASS_V8_HEAP][i] = i % 3 ? NAN : i * 4 * MIB;
+	j = judge(&w);
+	cr_assert(isnan(j.rate[MEM_CLASS_KERNEL]));
+	cr_assert_eq(j.verdict, GROWTH_V8, "NaN readings are skipped, not zero");
+
+	memsplit__judge(w.t, w.p, 1, &j);
+	cr_assert_eq(j.verdict, GROWTH_STABLE, "one reading: nothing to judge");
+	cr_assert(isnan(j.rate[MEM_CLASS_V8_HEAP]));
+	memsplit__judge(w.t, w.p, 0, &j);
+	cr_assert_eq(j.verdict, GROWTH_STABLE);
+}
+
+Test(memsplit, short_window_with_few_readings)
+{
+	struct window w;
+	struct memsplit_judgement j;
+
+	/* Three readings: each its own segment. */
+	window_init(&w);
+	w.v[MEM_CLASS_V8_HEAP][0] = 10 * MIB;
+	w.v[MEM_CLASS_V8_HEAP][1] = 50 * MIB;
+	w.v[MEM_CLASS_V8_HEAP][2] = 90 * MIB;
+	memsplit__judge(w.t, w.p, 3, &j);
+	cr_assert_eq(j.verdict, GROWTH_V8);
+	w.v[MEM_CLASS_V8_HEAP][2] = 20 * MIB;
+	memsplit__judge(w.t, w.p, 3, &j);
+	cr_assert_eq(j.rate[MEM_CLASS_V8_HEAP], 0, "fell back: not monotonic");
+	cr_assert_eq(j.verdict, GROWTH_SHRINKING, "the recent readings fall");
+}

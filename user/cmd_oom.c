@@ -1,0 +1,238 @@
+/* memscope oom: wait for OOM kills and explain each one as it happens: who,
+ * in which container, against which limit, holding what, from which stacks,
+ * after what growth. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "log.h"
+#include "oom_report.h"
+#include "session.h"
+#include "timeline.h"
+#include "topview.h"
+
+/* As record's default (its comment says why): a 64 MiB leak still leaves
+ * ~64 sampled pages to tell its stacks apart. */
+#define DEFAULT_SAMPLE	256
+#define MAX_FILTERS	64
+#define POLL_MS		200
+
+struct oom_opts {
+	bool json;
+	const char *output;
+	const char *cgroup_specs[MAX_FILTERS];
+	size_t n_cgroups;
+	uint32_t sample;
+};
+
+struct oom_cmd {
+	const struct oom_opts *o;
+	struct session s;
+	struct timeline *tl;
+	char *filter[MAX_FILTERS];	/* cgroup paths of the -c options */
+	size_t n_filter;
+	int fd;				/* where reports go */
+	uint64_t kills;
+};
+
+static const char usage[] =
+"usage: memscope oom [options]\n"
+"\n"
+"Wait for OOM kills and report each one as it happens: the victim and its\n"
+"container, the task that triggered it, whether a memory cgroup limit or the\n"
+"whole machine ran out (with the limit and the usage), the victim's memory by\n"
+"kind, the stacks that allocated what it held at the kill, and how its\n"
+"container grew in the minutes before. Runs until Ctrl-C.\n"
+"\n"
+"  -j, --json             one JSON object per kill, one per line\n"
+"  -o, --output FILE      append reports to FILE (one write each) instead of stdout\n"
+"  -c, --cgroup CGROUP    only kills in this memory cgroup and those below it: a\n"
+"                         path as in /proc/PID/cgroup, a cgroup id, or a container\n"
+"                         id prefix (repeatable)\n"
+"  -s, --sample N         one page in N (by bytes) carries a stack (default 256)\n"
+"  -v, --verbose          debug output\n"
+"  -h, --help             this help\n";
+
+static int parse_args(int argc, char **argv, struct oom_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "sample", required_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	uint64_t v;
+	int c;
+
+	*o = (struct oom_opts){ .sample = DEFAULT_SAMPLE };
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "jo:c:s:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			o->json = true;
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case 'c':
+			if (o->n_cgroups == MAX_FILTERS)
+				return cli_error("at most %d -c options", MAX_FILTERS);
+			o->cgroup_specs[o->n_cgroups++] = optarg;
+			break;
+		case 's':
+			if (cli_u64(optarg, 1, 1 << 20, &v))
+				return cli_error("--sample wants 1..1048576, not '%s'", optarg);
+			o->sample = v;
+			break;
+		case 'v':
+			log_set_verbose(true);
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		default:
+			return cli_bad_option(argc, argv, "oom");
+		}
+	}
+	if (optind < argc)
+		return cli_error("unexpected argument '%s' (see 'memscope oom --help')",
+				 argv[optind]);
+	return 0;
+}
+
+static void on_kill(void *ctx, const struct ms_oom_event *e)
+{
+	struct oom_cmd *c = ctx;
+	struct oom_sources src = {
+		.rc = &c->s.rc, .hier = c->s.have_hier ? &c->s.hier : NULL, .tl = c->tl,
+		.proc_root = "/proc",
+	};
+	struct oom_report *r = oom_report__collect(&src, e);
+	int err;
+
+	if (!r) {
+		log_error("OOM kill of pid %u: no memory left to build its report", e->victim_tgid);
+		return;
+	}
+	if (!oom_report__in_cgroups(r, (const char *const *)c->filter, c->n_filter)) {
+		log_debug("OOM kill of pid %u in %s: not under -c", r->victim.pid,
+			  r->victim.cgroup);
+		oom_report__free(r);
+		return;
+	}
+	c->kills++;
+	if (!c->o->json && c->fd == STDOUT_FILENO && c->kills > 1 && write(c->fd, "\n", 1) < 0)
+		log_debug("stdout: %s", strerror(errno));
+	err = oom_report__write(r, c->o->json, c->fd);
+	if (err)
+		log_error("cannot write the report of the OOM kill of pid %u: %s", r->victim.pid,
+			  strerror(-err));
+	else if (c->o->output)
+		log_notice("OOM kill: pid %u (%s) in %s; report appended to %s", r->victim.pid,
+			   r->victim.comm, r->victim.container, c->o->output);
+	oom_report__free(r);
+}
+
+/* The -c options: cgroup ids for the tracer, paths for the reports and the
+ * timeline. */
+static int setup_filters(struct oom_cmd *c, uint64_t *ids, size_t *n)
+{
+	int err;
+
+	err = session__resolve_cgroups(&c->s, c->o->cgroup_specs, c->o->n_cgroups, ids, c->filter,
+				       MAX_FILTERS, n);
+	c->n_filter = *n;
+	if (err)
+		return err;
+	if (c->tl && timeline__set_filter(c->tl, (const char *const *)c->filter, c->n_filter)) {
+		log_error("out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int run(struct oom_cmd *c, const uint64_t *cgids, size_t n_cgids)
+{
+	struct tracer_opts to = {
+		.sample_every = c->o->sample, .track_frees = true, .kernel_stacks = true,
+		.max_procs = 16384, .ringbuf_mb = 16, .kstack_entries = 16384,
+		.cgids = cgids, .n_cgids = n_cgids,
+	};
+	const char *hook;
+	int err;
+
+	err = session__start(&c->s, &to, on_kill, c);
+	if (err)
+		return err;
+	hook = tracer__oom_hook(c->s.rc.tracer);
+	if (!hook) {
+		log_error("this kernel has no usable oom:mark_victim tracepoint: memscope oom "
+			  "cannot see OOM kills here");
+		return -EOPNOTSUPP;
+	}
+	if (c->tl)
+		timeline__tick(c->tl, cli_now());
+	log_notice("watching for OOM kills (%s%s); Ctrl-C to stop", hook,
+		   strcmp(hook, "raw_tp") ? ": victim pid only, no evidence" : "");
+	while (!cli_stop_requested()) {
+		session__poll(&c->s, POLL_MS);
+		if (c->tl)
+			timeline__tick(c->tl, cli_now());
+	}
+	session__stop(&c->s);
+	log_notice("%llu OOM kill%s reported", (unsigned long long)c->kills,
+		   c->kills == 1 ? "" : "s");
+	return 0;
+}
+
+int cmd_oom(int argc, char **argv)
+{
+	struct oom_opts o;
+	struct oom_cmd c = { .o = &o, .fd = STDOUT_FILENO };
+	uint64_t cgids[MAX_FILTERS];
+	size_t n_cgids = 0;
+	int err;
+
+	if ((err = parse_args(argc, argv, &o)))
+		return err > 0 ? 0 : err;
+	if (o.output) {
+		c.fd = open(o.output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (c.fd < 0) {
+			err = -errno;
+			log_error("cannot open %s: %s", o.output, strerror(-err));
+			return err;
+		}
+	}
+	if ((err = session__open(&c.s, o.sample, true)))
+		goto out;
+	if (c.s.have_hier) {
+		c.tl = timeline__new(&(struct timeline_opts){ .hier = &c.s.hier });
+		if (!c.tl) {
+			err = -errno;
+			log_error("cannot keep a timeline: %s", strerror(-err));
+			goto out;
+		}
+	}
+	if ((err = setup_filters(&c, cgids, &n_cgids)))
+		goto out;
+	cli_install_stop_signals();
+	err = run(&c, cgids, n_cgids);
+out:
+	session__close(&c.s);
+	timeline__free(c.tl);
+	for (size_t i = 0; i < c.n_filter; i++)
+		free(c.filter[i]);
+	if (c.fd != STDOUT_FILENO)
+		close(c.fd);
+	return err;
+}

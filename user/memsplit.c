@@ -1,0 +1,1042 @@
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cgroups.h"
+#include "cgstat.h"
+#include "container.h"
+#include "hmap.h"
+#include "json.h"
+#include "log.h"
+#include "memsplit.h"
+#include "procstatus.h"
+#include "readfile.h"
+#include "record_output.h"
+#include "recorder.h"
+#include "tracer.h"
+#include "v8.h"
+
+#define MIB		(1024.0 * 1024.0)
+#define LABEL_LEN	256
+#define STACK_TEXT	512
+#define STACK_FRAMES	5	/* leafmost user frames shown per native stack */
+#define FRAME_SHOWN	64
+#define STAT_MAX	4096	/* /proc/PID/stat */
+
+/* Readings of one process or cgroup over the window, thinned out (every
+ * other one dropped, interval doubled) when full, so a long window keeps
+ * its whole shape in bounded memory. */
+struct series {
+	double *t;
+	double *v[MEM_NR_CLASSES];	/* NULL for classes not measured */
+	size_t n;
+	double every, last_t;
+};
+
+struct sproc {
+	int pid;
+	uint64_t starttime;	/* /proc/PID/stat, tells a recycled pid */
+	char comm[MS_COMM_LEN + 1];
+	bool alive, seen;
+	enum v8_runtime rt;
+	uint64_t exe_dev, exe_ino;	/* of its executable: an exec changes them */
+	size_t cont;		/* index in containers, SIZE_MAX: none */
+	double base[MEM_NR_CLASSES], last[MEM_NR_CLASSES];
+	bool have_base;
+	struct series s;
+};
+
+struct scont {
+	char path[PATH_MAX];	/* as /proc/PID/cgroup prints it */
+	char label[LABEL_LEN];
+	uint64_t cgid;
+	double base[MEM_NR_CLASSES], last[MEM_NR_CLASSES];
+	bool have_base, readable;
+	struct series s;
+};
+
+struct stack_row {
+	uint64_t bytes;
+	double share;
+	char text[STACK_TEXT];
+};
+
+struct row {
+	bool container;
+	size_t idx;		/* into procs or conts */
+	double growth[MEM_NR_CLASSES];
+	struct memsplit_judgement j;
+	bool plateaued;
+	size_t n_stacks;
+	struct stack_row stacks[MEMSPLIT_TOP_STACKS];
+};
+
+struct memsplit {
+	struct memsplit_opts o;
+	struct v8 *v8;
+	struct hmap *pid_idx;		/* int pid -> size_t index in procs */
+	struct sproc *procs;
+	size_t nprocs, cap_procs;
+	struct scont *conts;
+	size_t nconts, cap_conts;
+	double start, end, last_tick, last_discover;
+	struct row *rows;
+	size_t nrows;
+};
+
+static const struct {
+	enum mem_class cls;
+	const char *key;	/* JSON */
+	const char *head;	/* stderr */
+} columns[] = {
+	{ MEM_CLASS_V8_HEAP, "v8_heap", "V8_HEAP" },
+	{ MEM_CLASS_NATIVE, "native", "NATIVE" },
+	{ MEM_CLASS_FILE, "file", "FILE" },
+	{ MEM_CLASS_SHMEM, "shmem", "SHMEM" },
+	{ MEM_CLASS_KERNEL, "kernel", "KERNEL" },
+};
+#define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
+
+/* ---- the verdict ---------------------------------------------------------------- */
+
+/* MiB/min the floor of sign * v still rises over the last two thirds of the
+ * readings; 0 when it does not, NaN with too few readings. sign -1: how fast
+ * the ceiling of v falls. */
+static double floor_rate(const double *t, const double *v, size_t n, double sign)
+{
+	double mins[MEMSPLIT_SEGMENTS], ranges[MEMSPLIT_SEGMENTS], tc[MEMSPLIT_SEGMENTS];
+	size_t idx_first = n, m = 0, k;
+	double from, rise;
+
+	if (n < 2)
+		return NAN;
+	from = t[n - 1] - (t[n - 1] - t[0]) * 2 / 3;
+	for (size_t i = 0; i < n; i++) {
+		if (t[i] < from || !isfinite(v[i]))
+			continue;
+		if (idx_first == n)
+			idx_first = i;
+		m++;
+	}
+	if (m < 2)
+		return NAN;
+	k = m < MEMSPLIT_SEGMENTS ? m : MEMSPLIT_SEGMENTS;
+	for (size_t j = 0, i = idx_first; j < k; j++) {
+		size_t want = (j + 1) * m / k - j * m / k, got = 0;
+		double lo = INFINITY, hi = -INFINITY, tsum = 0;
+
+		for (; i < n && got < want; i++) {
+			if (t[i] < from || !isfinite(v[i]))
+				continue;
+			lo = fmin(lo, sign * v[i]);
+			hi = fmax(hi, sign * v[i]);
+			tsum += t[i];
+			got++;
+		}
+		mins[j] = lo;
+		ranges[j] = hi - lo;
+		tc[j] = tsum / (got ? got : 1);
+	}
+	rise = mins[k - 1] - mins[0];
+	/* A sawtooth's segments each swing by about its height, and minima
+	 * that catch a trough in one segment but not in the next can look
+	 * monotonic: rising by more than the largest swing rules that out. */
+	for (size_t j = 1; j < k; j++)
+		ranges[0] = fmax(ranges[0], ranges[j]);
+	if (!growth__is_monotonic(mins, k) || rise <= ranges[0] || tc[k - 1] <= tc[0])
+		return 0;
+	return rise / MIB / ((tc[k - 1] - tc[0]) / 60);
+}
+
+void memsplit__judge(const double *t, const double *const v[MEM_NR_CLASSES], size_t n,
+		     struct memsplit_judgement *out)
+{
+	double total[MEMSPLIT_SAMPLES_MAX];
+	struct growth_split sp;
+
+	n = n < MEMSPLIT_SAMPLES_MAX ? n : MEMSPLIT_SAMPLES_MAX;
+	for (int c = 0; c < MEM_NR_CLASSES; c++)
+		out->rate[c] = c != MEM_CLASS_NONE && v[c] ? floor_rate(t, v[c], n, 1) : NAN;
+	/* Shrinking, the same way: the ceiling of everything measured falls
+	 * steadily, by more than it swings. */
+	for (size_t i = 0; i < n; i++) {
+		total[i] = 0;
+		for (int c = 1; c < MEM_NR_CLASSES; c++)
+			if (v[c] && isfinite(v[c][i]))
+				total[i] += v[c][i];
+	}
+	sp = (struct growth_split){
+		.total = -floor_rate(t, total, n, -1),
+		.v8 = out->rate[MEM_CLASS_V8_HEAP],
+		.file = out->rate[MEM_CLASS_FILE],
+		.shmem = out->rate[MEM_CLASS_SHMEM],
+		.kernel = out->rate[MEM_CLASS_KERNEL],
+	};
+	/* growth.h takes anon with the V8 heap in it. */
+	sp.anon = (isfinite(out->rate[MEM_CLASS_NATIVE]) ? out->rate[MEM_CLASS_NATIVE] : 0) +
+		  (isfinite(sp.v8) ? fmax(sp.v8, 0) : 0);
+	out->verdict = growth__verdict(&sp, 0);
+}
+
+/* ---- series ----------------------------------------------------------------- */
+
+static int series_init(struct series *s, bool kernel)
+{
+	memset(s, 0, sizeof(*s));
+	s->every = MEMSPLIT_TICK_S;
+	s->last_t = -INFINITY;
+	s->t = calloc(MEMSPLIT_SAMPLES_MAX, sizeof(double));
+	if (!s->t)
+		return -ENOMEM;
+	for (int c = 1; c < MEM_NR_CLASSES; c++) {
+		if (c == MEM_CLASS_KERNEL && !kernel)
+			continue;
+		s->v[c] = calloc(MEMSPLIT_SAMPLES_MAX, sizeof(double));
+		if (!s->v[c])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void series_free(struct series *s)
+{
+	free(s->t);
+	for (int c = 0; c < MEM_NR_CLASSES; c++)
+		free(s->v[c]);
+}
+
+static void series_add(struct series *s, double now, const double *vals)
+{
+	if (!s->t || now - s->last_t < s->every * 0.9)
+		return;
+	if (s->n == MEMSPLIT_SAMPLES_MAX) {
+		for (size_t i = 0; i < s->n / 2; i++) {
+			s->t[i] = s->t[2 * i];
+			for (int c = 0; c < MEM_NR_CLASSES; c++)
+				if (s->v[c])
+					s->v[c][i] = s->v[c][2 * i];
+		}
+		s->n /= 2;
+		s->every *= 2;
+	}
+	s->t[s->n] = now;
+	for (int c = 0; c < MEM_NR_CLASSES; c++)
+		if (s->v[c])
+			s->v[c][s->n] = vals[c];
+	s->n++;
+	s->last_t = now;
+}
+
+static void judge_series(const struct series *s, struct memsplit_judgement *j)
+{
+	memsplit__judge(s->t, (const double *const *)s->v, s->n, j);
+}
+
+/* ---- readings ------------------------------------------------------------------- */
+
+static void unknown(double *v)
+{
+	for (int c = 0; c < MEM_NR_CLASSES; c++)
+		v[c] = NAN;
+}
+
+/* starttime (field 22) of proc_root/PID/stat: the comm before it may hold
+ * anything, so fields are counted from its last ')'. */
+static int read_starttime(const char *proc_root, int pid, uint64_t *out)
+{
+	char path[PATH_MAX], buf[STAT_MAX];
+	const char *p;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%d/stat", proc_root, pid);
+	n = readfile__at(AT_FDCWD, path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	/* Fields 3..21 follow the comm; starttime is the 20th after it. */
+	for (int field = 0; field < 19; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -EINVAL;
+	}
+	*out = strtoull(p + 1, NULL, 10);
+	return 0;
+}
+
+static void read_proc(struct memsplit *s, struct sproc *p, double *v)
+{
+	struct procstatus st;
+	uint64_t v8 = 0;
+
+	unknown(v);
+	if (procstatus__read(s->o.proc_root, p->pid, &st) ||
+	    !(st.have & PROCSTATUS_RSSANON)) {
+		p->alive = false;
+		return;
+	}
+	if (s->v8 && p->rt == V8_RUNTIME_V8 && v8__resident(s->v8, p->pid, &v8))
+		v8 = 0;
+	v[MEM_CLASS_V8_HEAP] = v8;
+	/* The V8 heap is anonymous memory: the rest of anon is native. */
+	v[MEM_CLASS_NATIVE] = st.rss_anon > v8 ? (double)(st.rss_anon - v8) : 0;
+	v[MEM_CLASS_FILE] = st.rss_file;
+	v[MEM_CLASS_SHMEM] = st.rss_shmem;
+}
+
+static void read_cont(struct memsplit *s, struct scont *c, double v8, double *v)
+{
+	char dir[PATH_MAX * 2];
+	struct cgstat st;
+
+	unknown(v);
+	if (!c->readable)
+		return;
+	snprintf(dir, sizeof(dir), "%s%s", s->o.hier->mount, strcmp(c->path, "/") ? c->path : "");
+	if (cgstat__read(dir, s->o.hier->version,
+			 CGSTAT_ANON | CGSTAT_FILE | CGSTAT_SHMEM | CGSTAT_KERNEL | CGSTAT_SOCK, &st))
+		return;
+	v[MEM_CLASS_V8_HEAP] = v8;
+	if (st.have & CGSTAT_ANON)
+		v[MEM_CLASS_NATIVE] = st.anon > v8 ? st.anon - v8 : 0;
+	if (st.have & CGSTAT_FILE)
+		v[MEM_CLASS_FILE] = st.file;
+	if (st.have & CGSTAT_SHMEM)
+		v[MEM_CLASS_SHMEM] = st.shmem;
+	if (st.have & (CGSTAT_KERNEL | CGSTAT_SOCK))
+		v[MEM_CLASS_KERNEL] = (double)st.kernel + st.sock;
+}
+
+/* ---- processes and containers ----------------------------------------------------- */
+
+static size_t find_cont(struct memsplit *s, int pid)
+{
+	char path[PATH_MAX], dir[PATH_MAX * 2];
+	struct stat st;
+	struct scont *c;
+
+	if (!s->o.hier || cgroups__pid_path(pid, s->o.hier, path, sizeof(path)))
+		return SIZE_MAX;
+	for (size_t i = 0; i < s->nconts; i++)
+		if (!strcmp(s->conts[i].path, path))
+			return i;
+	if (s->nconts == s->cap_conts) {
+		size_t cap = s->cap_conts ? s->cap_conts * 2 : 16;
+		void *np = realloc(s->conts, cap * sizeof(*s->conts));
+
+		if (!np)
+			return SIZE_MAX;
+		s->conts = np;
+		s->cap_conts = cap;
+	}
+	c = &s->conts[s->nconts];
+	memset(c, 0, sizeof(*c));
+	if (series_init(&c->s, true)) {
+		series_free(&c->s);
+		return SIZE_MAX;
+	}
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	if (container__label(path, c->label, sizeof(c->label)))
+		snprintf(c->label, sizeof(c->label), "%.*s", LABEL_LEN - 1, path);
+	snprintf(dir, sizeof(dir), "%s%s", s->o.hier->mount, strcmp(path, "/") ? path : "");
+	if (stat(dir, &st) == 0) {
+		c->cgid = st.st_ino;
+		c->readable = true;
+	}
+	return s->nconts++;
+}
+
+static bool pid_wanted(const struct memsplit *s, int pid)
+{
+	for (size_t i = 0; i < s->o.n_pids; i++)
+		if ((int)s->o.pids[i] == pid)
+			return true;
+	return s->o.n_pids == 0;
+}
+
+static void read_comm(const struct memsplit *s, int pid, char *comm, size_t len)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%d/comm", s->o.proc_root, pid);
+	n = readfile__at(AT_FDCWD, path, comm, len);
+	if (n < 0)
+		n = 0;
+	while (n > 0 && comm[n - 1] == '\n')
+		n--;
+	comm[n] = '\0';
+	for (ssize_t i = 0; i < n; i++)
+		if (!isprint((unsigned char)comm[i]))
+			comm[i] = '?';
+}
+
+static void exe_id(const struct memsplit *s, int pid, uint64_t *dev, uint64_t *ino)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%d/exe", s->o.proc_root, pid);
+	if (stat(path, &st)) {
+		*dev = *ino = 0;
+		return;
+	}
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+}
+
+/* What runs in the process: V8 or not. Again after an exec (a shell that
+ * execs node keeps its pid and start time). */
+static void track_runtime(struct memsplit *s, struct sproc *p)
+{
+	exe_id(s, p->pid, &p->exe_dev, &p->exe_ino);
+	read_comm(s, p->pid, p->comm, sizeof(p->comm));
+	if (!s->v8 || v8__track(s->v8, p->pid, &p->rt))
+		return;
+	if (p->rt == V8_RUNTIME_NO_SYMBOLS)
+		log_warn("pid %d (%s): V8 without its OS layer's symbols (stripped binary?): its "
+			 "heap cannot be told from native memory (unknown runtime)", p->pid, p->comm);
+}
+
+/* A process seen for the first time (or its pid recycled). */
+static void add_proc(struct memsplit *s, int pid, uint64_t starttime, bool in_window)
+{
+	size_t *at, idx;
+	struct sproc *p;
+	bool created;
+
+	at = hmap__upsert(s->pid_idx, &pid, sizeof(pid), &created);
+	if (!at)
+		return;
+	if (!created) {
+		idx = *at;
+		p = &s->procs[idx];
+		series_free(&p->s);
+		if (s->v8)
+			v8__forget(s->v8, pid);
+	} else {
+		if (s->nprocs == MEMSPLIT_PROCS_MAX) {
+			hmap__delete(s->pid_idx, &pid, sizeof(pid));
+			return;
+		}
+		if (s->nprocs == s->cap_procs) {
+			size_t cap = s->cap_procs ? s->cap_procs * 2 : 256;
+			void *np = realloc(s->procs, cap * sizeof(*s->procs));
+
+			if (!np) {
+				hmap__delete(s->pid_idx, &pid, sizeof(pid));
+				return;
+			}
+			s->procs = np;
+			s->cap_procs = cap;
+		}
+		idx = *at = s->nprocs++;
+		p = &s->procs[idx];
+	}
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->starttime = starttime;
+	p->alive = p->seen = true;
+	unknown(p->last);
+	if (series_init(&p->s, false)) {
+		p->alive = false;
+		return;
+	}
+	track_runtime(s, p);
+	p->cont = find_cont(s, pid);
+	/* Everything a process started in the window holds was allocated in it. */
+	if (in_window) {
+		for (int c = 1; c < MEM_NR_CLASSES; c++)
+			p->base[c] = 0;
+		p->have_base = true;
+	}
+}
+
+/* Walks proc_root for new processes; marks the ones gone. */
+static void discover(struct memsplit *s, bool in_window)
+{
+	DIR *d = opendir(s->o.proc_root);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	for (size_t i = 0; i < s->nprocs; i++)
+		s->procs[i].seen = false;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		uint64_t starttime;
+		size_t *at;
+
+		if (*end || pid <= 0 || pid > INT_MAX || !pid_wanted(s, (int)pid))
+			continue;
+		if (read_starttime(s->o.proc_root, (int)pid, &starttime))
+			continue;
+		at = hmap__find(s->pid_idx, &(int){ (int)pid }, sizeof(int));
+		if (at && s->procs[*at].starttime == starttime) {
+			struct sproc *p = &s->procs[*at];
+			uint64_t dev, ino;
+
+			p->seen = true;
+			if (p->rt != V8_RUNTIME_V8 && p->alive) {
+				exe_id(s, p->pid, &dev, &ino);
+				if (dev != p->exe_dev || ino != p->exe_ino)
+					track_runtime(s, p);
+			}
+			continue;
+		}
+		add_proc(s, (int)pid, starttime, in_window);
+	}
+	closedir(d);
+	for (size_t i = 0; i < s->nprocs; i++) {
+		struct sproc *p = &s->procs[i];
+
+		if (!p->seen && p->alive) {
+			p->alive = false;
+			if (s->v8)
+				v8__forget(s->v8, p->pid);
+		}
+	}
+}
+
+/* One reading of everything; the first one of each is its base. */
+static void read_all(struct memsplit *s, double now)
+{
+	double v[MEM_NR_CLASSES];
+	double *v8_sum = calloc(s->nconts + 1, sizeof(double));
+
+	for (size_t i = 0; i < s->nprocs; i++) {
+		struct sproc *p = &s->procs[i];
+
+		if (!p->alive)
+			continue;
+		read_proc(s, p, v);
+		if (!p->alive)
+			continue;
+		memcpy(p->last, v, sizeof(v));
+		if (!p->have_base) {
+			memcpy(p->base, v, sizeof(v));
+			p->have_base = true;
+		}
+		series_add(&p->s, now, v);
+		if (v8_sum && p->cont != SIZE_MAX)
+			v8_sum[p->cont] += v[MEM_CLASS_V8_HEAP];
+	}
+	for (size_t i = 0; i < s->nconts; i++) {
+		struct scont *c = &s->conts[i];
+
+		read_cont(s, c, v8_sum ? v8_sum[i] : 0, v);
+		if (!isfinite(v[MEM_CLASS_NATIVE]))
+			continue;
+		memcpy(c->last, v, sizeof(v));
+		if (!c->have_base) {
+			/* A cgroup first seen now had no process at the start:
+			 * then it held (next to) nothing. */
+			if (now > s->start)
+				for (int k = 1; k < MEM_NR_CLASSES; k++)
+					c->base[k] = 0;
+			else
+				memcpy(c->base, v, sizeof(v));
+			c->have_base = true;
+		}
+		series_add(&c->s, now, v);
+	}
+	free(v8_sum);
+}
+
+struct memsplit *memsplit__start(const struct memsplit_opts *o, double now)
+{
+	struct memsplit *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->o = *o;
+	if (!s->o.proc_root)
+		s->o.proc_root = "/proc";
+	s->start = s->last_tick = s->last_discover = now;
+	s->pid_idx = hmap__new(sizeof(size_t));
+	if (!s->pid_idx) {
+		memsplit__free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (o->v8) {
+		s->v8 = v8__open();
+		if (!s->v8)
+			log_notice("cannot load the V8 uprobes (%s): no v8-heap class, V8 heaps "
+				   "count as native", strerror(errno));
+	}
+	discover(s, false);
+	read_all(s, now);
+	return s;
+}
+
+void memsplit__tick(struct memsplit *s, double now)
+{
+	if (s->v8)
+		v8__poll(s->v8);
+	if (now - s->last_discover >= MEMSPLIT_DISCOVER_S) {
+		discover(s, true);
+		s->last_discover = now;
+	}
+	if (now - s->last_tick >= MEMSPLIT_TICK_S) {
+		read_all(s, now);
+		s->last_tick = now;
+	}
+}
+
+void memsplit__finish(struct memsplit *s, double now)
+{
+	if (s->v8)
+		v8__poll(s->v8);
+	discover(s, true);
+	for (size_t i = 0; i < s->nprocs; i++)
+		s->procs[i].s.last_t = -INFINITY;	/* this reading always counts */
+	for (size_t i = 0; i < s->nconts; i++)
+		s->conts[i].s.last_t = -INFINITY;
+	read_all(s, now);
+	s->end = now;
+}
+
+static uint8_t classify(void *ctx, uint64_t pfn)
+{
+	return memclass__classify(ctx, pfn);
+}
+
+void memsplit__settle(struct memsplit *s, struct recorder *r, const volatile uint64_t *pages,
+		      size_t n)
+{
+	struct memclass *m = n ? memclass__new(n, "/proc/kpageflags") : NULL;
+	uint64_t marked = 0;
+
+	if (!m) {
+		recorder__settle(r, pages, n);
+		return;
+	}
+	if (!memclass__has_flags(m))
+		log_notice("cannot read /proc/kpageflags (%s): only V8 heap pages get a class",
+			   strerror(errno));
+	if (s->v8)
+		marked = v8__mark_pfns(s->v8, m);
+	log_debug("%" PRIu64 " pages resident in V8 heaps", marked);
+	recorder__settle_classified(r, pages, n, classify, m);
+	memclass__free(m);
+}
+
+/* ---- report ---------------------------------------------------------------------- */
+
+static void growth_of(const double *base, const double *last, double *out)
+{
+	for (int c = 0; c < MEM_NR_CLASSES; c++)
+		out[c] = last[c] - base[c];
+}
+
+static void judge_row(struct row *r, const struct series *s)
+{
+	double up = 0;
+
+	judge_series(s, &r->j);
+	for (int c = 1; c < MEM_NR_CLASSES; c++)
+		if (isfinite(r->growth[c]) && r->growth[c] > 0)
+			up += r->growth[c];
+	r->plateaued = r->j.verdict == GROWTH_STABLE && up >= MEMSPLIT_PLATEAU_BYTES;
+}
+
+struct slot_set {
+	struct hmap *slots;	/* uint32_t slot -> size_t row index */
+	struct memsplit *s;
+};
+
+static void note_slot(void *ctx, const struct ms_proc_key *key, const struct ms_proc_info *info)
+{
+	struct slot_set *ss = ctx;
+	size_t *at = hmap__find(ss->s->pid_idx, &(int){ (int)key->tgid }, sizeof(int));
+	size_t *row;
+
+	if (!at || !ss->s->procs[*at].alive)
+		return;
+	row = hmap__upsert(ss->slots, &info->slot, sizeof(info->slot), NULL);
+	if (row)
+		*row = *at;
+}
+
+/* A frame as a verdict line shows it: without a C++ parameter list, cut to
+ * FRAME_SHOWN bytes. */
+static void short_frame(const char *name, char *out, size_t len)
+{
+	size_t n = strlen(name);
+	int depth = 0;
+
+	if (n && name[n - 1] == ')') {
+		for (size_t i = n; i-- > 0;) {
+			depth += name[i] == ')' ? 1 : name[i] == '(' ? -1 : 0;
+			if (!depth) {
+				if (i > 0)
+					n = i;
+				break;
+			}
+		}
+	}
+	if (n > FRAME_SHOWN)
+		snprintf(out, len, "%.*s...", FRAME_SHOWN - 3, name);
+	else
+		snprintf(out, len, "%.*s", (int)n, name);
+}
+
+/* The leafmost user frames of a bucket: where its pages were first touched. */
+static void stack_text(const struct record_ctx *c, const struct rec_bucket *b, char *out,
+		       size_t len)
+{
+	static char names[MAX_FRAMES][FRAME_LEN];
+	size_t n = record_output__frames(c, b, names), first = 3, last = n, at = 0;
+	char frame[FRAME_SHOWN + 1];
+
+	while (last > first && strstr(names[last - 1], "_[k]"))
+		last--;
+	if (last > first + STACK_FRAMES)
+		first = last - STACK_FRAMES;
+	out[0] = '\0';
+	for (size_t i = first; i < last && at < len; i++) {
+		int w;
+
+		short_frame(names[i], frame, sizeof(frame));
+		w = snprintf(out + at, len - at, "%s%s", i > first ? ";" : "", frame);
+		if (w < 0)
+			break;
+		at += (size_t)w;
+	}
+}
+
+static int by_bytes_desc(const void *a, const void *b)
+{
+	uint64_t x = ((const struct stack_row *)a)->bytes, y = ((const struct stack_row *)b)->bytes;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The largest native stacks of the row's process (or of the container's
+ * processes), merged by what they show: where the native growth was first
+ * touched. */
+static void top_stacks(struct memsplit *s, const struct record_ctx *c, struct hmap *slots,
+		       struct row *r)
+{
+	struct hmap *by_text = hmap__new(sizeof(uint64_t));
+	size_t nb = recorder__nbuckets(c->recorder), it = 0, n = 0;
+	struct stack_row *all;
+	char text[STACK_TEXT];
+	uint64_t total = 0;
+	const void *key;
+	size_t klen;
+	void *val;
+
+	if (!by_text)
+		return;
+	for (size_t i = 0; i < nb; i++) {
+		const struct rec_bucket *b = recorder__bucket(c->recorder, i);
+		size_t *pi = hmap__find(slots, &b->slot, sizeof(b->slot));
+		uint64_t *bytes;
+
+		if (b->cls != MEM_CLASS_NATIVE || !b->outstanding_bytes || !pi ||
+		    (r->container ? s->procs[*pi].cont != r->idx : *pi != r->idx))
+			continue;
+		stack_text(c, b, text, sizeof(text));
+		bytes = hmap__upsert(by_text, text, strlen(text), NULL);
+		if (bytes)
+			*bytes += b->outstanding_bytes;
+		total += b->outstanding_bytes;
+	}
+	all = calloc(hmap__count(by_text) + 1, sizeof(*all));
+	while (all && hmap__next(by_text, &it, &key, &klen, &val)) {
+		all[n].bytes = *(uint64_t *)val;
+		snprintf(all[n++].text, STACK_TEXT, "%.*s", (int)klen, (const char *)key);
+	}
+	if (all)
+		qsort(all, n, sizeof(*all), by_bytes_desc);
+	r->n_stacks = n < MEMSPLIT_TOP_STACKS ? n : MEMSPLIT_TOP_STACKS;
+	for (size_t k = 0; k < r->n_stacks; k++) {
+		r->stacks[k] = all[k];
+		r->stacks[k].share = total ? (double)all[k].bytes / total : 0;
+	}
+	free(all);
+	hmap__free(by_text);
+}
+
+static double row_total(const struct row *r)
+{
+	double sum = 0;
+
+	for (int c = 1; c < MEM_NR_CLASSES; c++)
+		if (isfinite(r->growth[c]))
+			sum += r->growth[c];
+	return sum;
+}
+
+static int by_row(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	double tx = row_total(x), ty = row_total(y);
+
+	if (x->container != y->container)
+		return x->container ? -1 : 1;
+	return tx < ty ? 1 : tx > ty ? -1 : 0;
+}
+
+int memsplit__report(struct memsplit *s, const struct record_ctx *c)
+{
+	struct slot_set ss = { hmap__new(sizeof(size_t)), s };
+	bool *cont_used = calloc(s->nconts + 1, sizeof(bool));
+	bool *reported = calloc(s->nprocs + 1, sizeof(bool));
+	const void *key;
+	size_t it = 0;
+	void *val;
+
+	free(s->rows);
+	s->nrows = 0;
+	s->rows = calloc(s->nprocs + s->nconts + 1, sizeof(*s->rows));
+	if (!ss.slots || !cont_used || !reported || !s->rows) {
+		hmap__free(ss.slots);
+		free(cont_used);
+		free(reported);
+		return -ENOMEM;
+	}
+	if (c->tracer)
+		tracer__for_each_proc(c->tracer, note_slot, &ss);
+	/* A process is reported once, however many slots (cgroups) it had. */
+	while (hmap__next(ss.slots, &it, &key, NULL, &val)) {
+		size_t pi = *(size_t *)val;
+		struct sproc *p = &s->procs[pi];
+		struct row *r;
+
+		if (reported[pi] || !p->have_base)
+			continue;
+		reported[pi] = true;
+		r = &s->rows[s->nrows++];
+		r->idx = pi;
+		growth_of(p->base, p->last, r->growth);
+		judge_row(r, &p->s);
+		if (r->j.verdict == GROWTH_NATIVE && c->recorder)
+			top_stacks(s, c, ss.slots, r);
+		if (p->cont != SIZE_MAX)
+			cont_used[p->cont] = true;
+	}
+	for (size_t i = 0; i < s->nconts; i++) {
+		struct scont *ct = &s->conts[i];
+		struct row *r;
+
+		if (!cont_used[i] || !ct->have_base)
+			continue;
+		r = &s->rows[s->nrows++];
+		r->container = true;
+		r->idx = i;
+		growth_of(ct->base, ct->last, r->growth);
+		judge_row(r, &ct->s);
+		if (r->j.verdict == GROWTH_NATIVE && c->recorder)
+			top_stacks(s, c, ss.slots, r);
+	}
+	qsort(s->rows, s->nrows, sizeof(*s->rows), by_row);
+	hmap__free(ss.slots);
+	free(cont_used);
+	free(reported);
+	return 0;
+}
+
+/* The pid whose heap to snapshot for a container: its largest V8 growth. */
+static int v8_pid_of(const struct memsplit *s, const struct row *r)
+{
+	double best = -INFINITY;
+	int pid = 0;
+
+	if (!r->container)
+		return s->procs[r->idx].pid;
+	for (size_t i = 0; i < s->nrows; i++) {
+		const struct row *x = &s->rows[i];
+
+		if (!x->container && s->procs[x->idx].cont == r->idx &&
+		    x->growth[MEM_CLASS_V8_HEAP] > best) {
+			best = x->growth[MEM_CLASS_V8_HEAP];
+			pid = s->procs[x->idx].pid;
+		}
+	}
+	return pid;
+}
+
+static void hint(const struct memsplit *s, const struct row *r, char *buf, size_t len)
+{
+	switch (r->j.verdict) {
+	case GROWTH_V8:
+		snprintf(buf, len, "retained JS objects: take two heap snapshots a minute apart and "
+			 "compare them (start node with --heapsnapshot-signal=SIGUSR2, then "
+			 "kill -USR2 %d twice)", v8_pid_of(s, r));
+		break;
+	case GROWTH_NATIVE:
+		snprintf(buf, len, "outside the JS heap (Buffers, addons, C/C++ libraries, "
+			 "fragmentation): heap snapshots will look normal; see the top native "
+			 "stacks");
+		break;
+	case GROWTH_PAGE_CACHE:
+		snprintf(buf, len, "file pages the kernel reclaims under pressure");
+		break;
+	default:
+		buf[0] = '\0';
+		break;
+	}
+}
+
+static void verdict_text(const struct row *r, char *buf, size_t len)
+{
+	if (r->plateaued)
+		snprintf(buf, len, "stable (plateaued)");
+	else
+		snprintf(buf, len, "%s", growth__verdict_name(r->j.verdict));
+}
+
+static const char *signed_mib(char *buf, size_t len, double bytes)
+{
+	if (!isfinite(bytes))
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%+.1f", bytes / MIB);
+	return buf;
+}
+
+void memsplit__print(const struct memsplit *s, FILE *out)
+{
+	size_t shown = 0;
+	char num[32], name[LABEL_LEN + 64], v[64], h[512];
+
+	if (!s->nrows)
+		return;
+	fprintf(out, "memscope: growth by class over %.1f s (MiB) and verdict:\n", s->end - s->start);
+	fprintf(out, "%-34s", "CONTAINER / PID COMM (RUNTIME)");
+	for (size_t k = 0; k < NCOLUMNS; k++)
+		fprintf(out, " %8s", columns[k].head);
+	fprintf(out, "  VERDICT\n");
+	for (size_t i = 0; i < s->nrows; i++) {
+		const struct row *r = &s->rows[i];
+
+		if (!r->container && shown++ == MEMSPLIT_SHOWN) {
+			fprintf(out, "(%zu more processes in --report)\n", s->nrows - i);
+			break;
+		}
+		if (r->container) {
+			snprintf(name, sizeof(name), "%s", s->conts[r->idx].label);
+		} else {
+			const struct sproc *p = &s->procs[r->idx];
+
+			snprintf(name, sizeof(name), "  %d %s (%s)", p->pid, p->comm,
+				 p->rt == V8_RUNTIME_V8 ? "v8" : v8__runtime_name(p->rt));
+		}
+		fprintf(out, "%-34.34s", name);
+		for (size_t k = 0; k < NCOLUMNS; k++)
+			fprintf(out, " %8s", signed_mib(num, sizeof(num), r->growth[columns[k].cls]));
+		verdict_text(r, v, sizeof(v));
+		hint(s, r, h, sizeof(h));
+		fprintf(out, "  %s%s%s\n", v, h[0] ? ": " : "", h);
+		/* A container's stacks are its processes': shown under them. */
+		for (size_t k = 0; !r->container && k < r->n_stacks; k++)
+			fprintf(out, "      native %3.0f%%  %s\n", r->stacks[k].share * 100,
+				r->stacks[k].text);
+	}
+}
+
+static void json_classes(struct json *j, const char *key, const double *v, bool bytes)
+{
+	json_obj(j, key);
+	for (size_t k = 0; k < NCOLUMNS; k++) {
+		double x = v[columns[k].cls];
+
+		if (bytes && isfinite(x))
+			json_i64(j, columns[k].key, (int64_t)x);
+		else
+			json_double(j, columns[k].key, x);
+	}
+	json_end(j);
+}
+
+static void json_row(const struct memsplit *s, const struct row *r, struct json *j)
+{
+	char v[64], h[512];
+
+	verdict_text(r, v, sizeof(v));
+	hint(s, r, h, sizeof(h));
+	json_obj(j, NULL);
+	if (r->container) {
+		const struct scont *c = &s->conts[r->idx];
+
+		json_str(j, "label", c->label);
+		json_str(j, "cgroup", c->path);
+		json_u64(j, "cgroup_id", c->cgid);
+	} else {
+		const struct sproc *p = &s->procs[r->idx];
+
+		json_u64(j, "pid", p->pid);
+		json_str(j, "comm", p->comm);
+		json_str(j, "container", p->cont != SIZE_MAX ? s->conts[p->cont].label : NULL);
+		json_str(j, "runtime", v8__runtime_name(p->rt));
+		json_u64(j, "v8_committed_bytes", s->v8 ? v8__committed(s->v8, p->pid) : 0);
+	}
+	json_classes(j, "growth_bytes", r->growth, true);
+	json_classes(j, "floor_rate_mib_per_min", r->j.rate, false);
+	json_str(j, "verdict", growth__verdict_name(r->j.verdict));
+	json_bool(j, "plateaued", r->plateaued);
+	json_str(j, "summary", v);
+	json_str(j, "hint", h[0] ? h : NULL);
+	json_arr(j, "top_native_stacks");
+	for (size_t k = 0; k < r->n_stacks; k++) {
+		json_obj(j, NULL);
+		json_str(j, "stack", r->stacks[k].text);
+		json_u64(j, "sampled_bytes", r->stacks[k].bytes);
+		json_double(j, "share", r->stacks[k].share);
+		json_end(j);
+	}
+	json_end(j);
+	json_end(j);
+}
+
+void memsplit__json(const struct memsplit *s, struct json *j)
+{
+	struct v8_stats st = {};
+
+	if (s->v8)
+		v8__stats(s->v8, &st);
+	json_obj(j, "growth");
+	json_double(j, "window_s", s->end - s->start);
+	json_bool(j, "v8_probes", s->v8 != NULL);
+	json_u64(j, "v8_binaries_probed", st.binaries_probed);
+	json_u64(j, "v8_events_lost", st.events_lost + st.ranges_full);
+	json_arr(j, "containers");
+	for (size_t i = 0; i < s->nrows; i++)
+		if (s->rows[i].container)
+			json_row(s, &s->rows[i], j);
+	json_end(j);
+	json_arr(j, "processes");
+	for (size_t i = 0; i < s->nrows; i++)
+		if (!s->rows[i].container)
+			json_row(s, &s->rows[i], j);
+	json_end(j);
+	json_end(j);
+}
+
+void memsplit__free(struct memsplit *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nprocs; i++)
+		series_free(&s->procs[i].s);
+	for (size_t i = 0; i < s->nconts; i++)
+		series_free(&s->conts[i].s);
+	free(s->procs);
+	free(s->conts);
+	free(s->rows);
+	hmap__free(s->pid_idx);
+	v8__free(s->v8);
+	free(s);
+}

@@ -1,0 +1,97 @@
+/* How a recording window's memory growth splits into classes, per process
+ * and per container (memory cgroup), and the verdict on it: `V8 heap
+ * growth`, `native growth`, `page cache`, `stable` (growth.h's verdicts).
+ *
+ * Figures, read every MEMSPLIT_TICK_S (bytes):
+ *   process	v8-heap  resident pages in its V8 ranges (v8.h, from pagemap)
+ *		native   RssAnon - v8-heap		(/proc/PID/status)
+ *		file     RssFile, shmem RssShmem
+ *		kernel   not per process: the kernel charges it to the cgroup
+ *   container	native   anon - v8-heap of its processes	(memory.stat, cgstat.h)
+ *		file, shmem, kernel (kernel + sock): what the cgroup is charged
+ * Growth over the window is the last reading minus the first; processes and
+ * cgroups first seen after the window opened start from zero (everything
+ * they hold was allocated in it).
+ *
+ * The verdict looks at the floor of each class over the last two thirds of
+ * the window, cut into MEMSPLIT_SEGMENTS segments: a class still grows when
+ * the minima of the segments never fall (growth.h's monotonic test) and the
+ * floor rose by more than the class swings within any one segment, so a
+ * garbage collector's sawtooth is not growth but a heap that keeps its
+ * garbage collected at a higher level each time is. Shrinking is the same
+ * test on the ceiling of the total. A class that grew earlier in the window
+ * and no longer does is `stable`, flagged plateaued.
+ */
+#ifndef MEMSCOPE_MEMSPLIT_H
+#define MEMSCOPE_MEMSPLIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "growth.h"
+#include "memclass.h"
+
+#define MEMSPLIT_TICK_S		0.5
+#define MEMSPLIT_DISCOVER_S	1.0		/* new processes are looked for this often */
+#define MEMSPLIT_PROCS_MAX	65536
+#define MEMSPLIT_SAMPLES_MAX	1024		/* per series; older ones are thinned out */
+#define MEMSPLIT_SEGMENTS	4
+#define MEMSPLIT_PLATEAU_BYTES	(8.0 * 1024 * 1024)
+#define MEMSPLIT_TOP_STACKS	3
+#define MEMSPLIT_SHOWN		20		/* processes printed to stderr */
+
+struct cg_hier;
+struct cgroups;
+struct json;
+struct recorder;
+struct record_ctx;
+
+/* ---- the verdict, pure ----------------------------------------------------- */
+
+struct memsplit_judgement {
+	double rate[MEM_NR_CLASSES];	/* MiB/min the floor still rises; NaN: unknown */
+	enum growth_verdict verdict;
+};
+
+/* v[c] (NULL for a class not measured) holds n readings at times t
+ * (ascending); NaN readings are skipped. */
+void memsplit__judge(const double *t, const double *const v[MEM_NR_CLASSES], size_t n,
+		     struct memsplit_judgement *out);
+
+/* ---- the recording's split ---------------------------------------------------- */
+
+struct memsplit_opts {
+	const char *proc_root;		/* "/proc" */
+	const struct cg_hier *hier;	/* NULL: no container figures */
+	struct cgroups *cgroups;	/* labels; may be NULL */
+	const uint32_t *pids;		/* -p: only these processes */
+	size_t n_pids;
+	bool v8;			/* find V8 heaps (needs root: uprobes) */
+};
+
+struct memsplit;
+
+/* Opens the window: first readings of every process (and its cgroup), V8
+ * found and probed. NULL + errno (ENOMEM). Not finding V8 support is not
+ * an error: the split then has no v8-heap. */
+struct memsplit *memsplit__start(const struct memsplit_opts *o, double now);
+/* Call often (every poll): applies V8 events; reads when a tick is due. */
+void memsplit__tick(struct memsplit *s, double now);
+/* The last readings. */
+void memsplit__finish(struct memsplit *s, double now);
+/* Outstanding mode: classifies the recorder's sampled pages (v8-heap from
+ * the V8 ranges' pfns, the rest from /proc/kpageflags) while settling it. */
+void memsplit__settle(struct memsplit *s, struct recorder *r, const volatile uint64_t *pages,
+		      size_t n);
+
+/* Rows for the processes the tracer saw allocate (and their containers),
+ * with their top native stacks. 0 or -ENOMEM. */
+int memsplit__report(struct memsplit *s, const struct record_ctx *c);
+void memsplit__print(const struct memsplit *s, FILE *out);
+/* A "growth" object: {"window_s":..,"containers":[..],"processes":[..]}. */
+void memsplit__json(const struct memsplit *s, struct json *j);
+void memsplit__free(struct memsplit *s);
+
+#endif

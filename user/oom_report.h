@@ -1,0 +1,164 @@
+/* One OOM kill, explained: who was killed, in which container, against which
+ * limit (a memory cgroup's, or the whole machine's memory), what it held,
+ * from which stacks, and what had been growing before. Built the moment
+ * memscope sees the kill (the victim's memory is gone milliseconds later),
+ * printed for people or as one JSON object on one line for log shippers:
+ *
+ *   OOM kill at 2025-06-02 14:03:11.482 UTC: pid 4242 (leaker), container 3f4e5a6b7c8d
+ *     constraint  memory cgroup /docker/3f4e..: limit 64.0 MiB, usage 63.9 MiB
+ *     ...
+ *   {"time":"2025-06-02T14:03:11.482Z","victim":{"pid":4242,"comm":"leaker",...},...}
+ *
+ * Which limit: the victim's memory cgroup and its ancestors (up to
+ * OOM_CHAIN_MAX of them, the root excluded) that have a limit and hold the
+ * task whose allocation triggered the kill are candidates; the deepest whose
+ * usage (right after the kill, or at the timeline's last point) is within
+ * OOM_SLACK of its limit is it. The victim may already have freed its pages
+ * when the files are read: then the deepest candidate whose usage plus the
+ * victim's RSS reaches its limit, and whose peak usage did, is it
+ * (estimated). None: a global OOM (the machine, or a cpuset/mempolicy).
+ */
+#ifndef MEMSCOPE_OOM_REPORT_H
+#define MEMSCOPE_OOM_REPORT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cgroups.h"
+#include "memscope.h"
+#include "timeline.h"
+
+#define OOM_TOP_STACKS	5
+#define OOM_STACK_MAX	8192		/* bytes of one folded stack kept */
+#define OOM_CHAIN_MAX	16		/* cgroups looked at, the victim's first */
+/* Usage this close to the limit is at it: a charge fails by up to a huge
+ * page, and per-CPU charge batches blur the counter. */
+#define OOM_SLACK_MIN	(2ULL << 20)
+#define OOM_SLACK_DIV	64		/* or limit/64, when larger */
+
+enum oom_constraint {
+	OOM_GLOBAL,		/* no memory cgroup limit was hit */
+	OOM_MEMCG,		/* a memory cgroup's limit */
+};
+
+struct oom_task {
+	uint32_t pid;
+	char comm[MS_COMM_LEN + 1];	/* printable ASCII; "" when unknown */
+	uint64_t cgid;			/* 0 when unknown */
+	char cgroup[PATH_MAX];		/* "" when unknown */
+	char container[PATH_MAX];	/* short container id, else the cgroup path */
+};
+
+struct oom_stack {
+	uint64_t bytes;		/* what its sampled pages stood for at the kill */
+	char *folded;		/* container;comm;user frames root->leaf;kernel frames_[k] */
+};
+
+struct oom_report {
+	int64_t time_ns;		/* wall clock, ns since the epoch */
+	char hook[16];			/* how the kill was seen: raw_tp, tracepoint */
+	struct oom_task victim, trigger;
+	int32_t oom_score_adj;
+
+	enum oom_constraint constraint;
+	bool estimated;			/* decided from peak + RSS: pages already freed */
+	char cgroup[PATH_MAX];		/* the limiting cgroup; global: the victim's, or "" */
+	uint64_t limit;			/* CGSTAT_UNLIMITED when none */
+	uint64_t usage;			/* read right after the kill; 0 unknown */
+	uint64_t peak;			/* the cgroup's high watermark; 0 unknown */
+	uint64_t charged[TIMELINE_KINDS];	/* that cgroup's charge by kind */
+	bool have_charged;
+
+	uint64_t rss[MS_NR_RSS];	/* the victim's, bytes (enum ms_rss) */
+	uint64_t v8_heap;		/* bytes of anon that are V8 heap; 0 while unknown */
+
+	bool evidence;			/* memscope had seen the victim allocate */
+	uint32_t sample_every;
+	uint64_t evidence_bytes;	/* all of its sampled pages, not only the top stacks */
+	size_t n_stacks;
+	struct oom_stack stacks[OOM_TOP_STACKS];	/* largest first */
+
+	bool have_growth;
+	struct timeline_growth growth;	/* the container's, before the kill */
+	char growth_source[32];
+};
+
+/* One cgroup of the chain the limit is looked for in. */
+struct oom_cgroup {
+	char path[PATH_MAX];
+	uint64_t limit;		/* CGSTAT_UNLIMITED when none */
+	uint64_t usage;		/* now */
+	uint64_t recent;	/* usage at the timeline's last point, 0 unknown */
+	uint64_t peak;		/* 0 unknown */
+	bool trigger_inside;	/* the trigger's cgroup is this one or below (or unknown) */
+	struct cgstat st;
+};
+
+/* NULL + errno. */
+struct oom_report *oom_report__new(void);
+void oom_report__free(struct oom_report *r);
+
+/* ---- pure parts ------------------------------------------------------------ */
+
+/* Wall clock of a CLOCK_BOOTTIME instant, given both clocks read now. */
+int64_t oom_report__wall_ns(uint64_t boot_ns, int64_t realtime_now_ns, int64_t boottime_now_ns);
+
+/* What the kernel event says: pids, comms, cgroup ids, RSS, oom_score_adj,
+ * whether evidence was kept. */
+void oom_report__set_event(struct oom_report *r, const struct ms_oom_event *e,
+			   uint64_t page_size, int64_t wall_ns);
+
+/* Offers a stack; the OOM_TOP_STACKS largest are kept. frames root first, as
+ * record_output__frames gives them. 0, -EINVAL, -ENOMEM. */
+int oom_report__add_stack(struct oom_report *r, const char *const *frames, size_t n,
+			  uint64_t bytes);
+
+/* Index in chain (the victim's cgroup first, then its ancestors) of the
+ * cgroup whose limit was hit, or -1 for a global OOM. victim_bytes: the
+ * victim's RSS. *estimated as in the header comment. */
+int oom_report__limiting(const struct oom_cgroup *chain, size_t n, uint64_t victim_bytes,
+			 bool *estimated);
+
+/* Fills constraint, cgroup, limit, usage, peak and charge from the chain. */
+void oom_report__set_limit(struct oom_report *r, const struct oom_cgroup *chain, size_t n);
+
+/* Is the victim in (or below) one of these cgroup paths? n == 0: yes. */
+bool oom_report__in_cgroups(const struct oom_report *r, const char *const *paths, size_t n);
+
+/* ---- output ---------------------------------------------------------------- */
+
+void oom_report__print_text(const struct oom_report *r, FILE *f);
+/* The report as one object (key NULL in arrays and at the top level). */
+struct json;
+void oom_report__json(struct json *j, const char *key, const struct oom_report *r);
+/* One JSON object and a newline. */
+void oom_report__print_json(const struct oom_report *r, FILE *f);
+/* The text or JSON report in a single write(2), so that reports appended by
+ * several writers (-o with O_APPEND) never interleave. 0 or -errno. */
+int oom_report__write(const struct oom_report *r, bool json, int fd);
+
+/* ---- collecting ------------------------------------------------------------ */
+
+struct record_ctx;
+
+struct oom_sources {
+	const struct record_ctx *rc;	/* tracer, recorder, symbols, cgroups */
+	const struct cg_hier *hier;	/* NULL: no cgroup figures */
+	const struct timeline *tl;	/* NULL: no growth; its clock is cli_now() */
+	const char *proc_root;		/* "/proc": names of victims the event left unnamed */
+};
+
+/* Reads the cgroup at path (relative to the hierarchy) and its ancestors
+ * below the root, the deepest first, into chain[0..*n). trigger_path (may be
+ * NULL: unknown) sets trigger_inside. 0 or -errno (ENOENT: gone). */
+int oom_report__read_chain(const struct cg_hier *h, const char *path, const char *trigger_path,
+			   struct oom_cgroup *chain, size_t max, size_t *n);
+
+/* Everything about the kill, read now: call it as soon as the event arrives,
+ * before the victim's slot is thawed. NULL + errno (ENOMEM). */
+struct oom_report *oom_report__collect(const struct oom_sources *src,
+				       const struct ms_oom_event *e);
+
+#endif

@@ -1,0 +1,182 @@
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "ksyms.h"
+#include "log.h"
+#include "recorder.h"
+#include "session.h"
+#include "usyms.h"
+
+/* Rounds of draining the sample ring before a kill is handed over: a busy
+ * host keeps refilling it, and the samples that matter came first. */
+#define DRAIN_ROUNDS	8
+/* Without the victim's start time (the tracepoint hook) a pid marked again
+ * this soon is the same kill; later it may be a new process with that pid. */
+#define SAME_KILL_NS	(10ULL * 1000000000)
+
+int session__open(struct session *s, uint32_t sample_every, bool outstanding)
+{
+	memset(s, 0, sizeof(*s));
+	if (cgroups__find_memory_hierarchy("/proc/self/mountinfo", &s->hier) == 0) {
+		s->have_hier = true;
+		s->rc.cgroups = cgroups__open(&s->hier);
+	}
+	if (!s->rc.cgroups)
+		log_notice("no memory cgroup hierarchy mounted: containers are shown by cgroup id");
+	s->rc.outstanding = outstanding;
+	s->rc.sample_every = sample_every;
+	s->rc.usyms = usyms__new();
+	s->rc.ksyms = ksyms__load("/proc/kallsyms");
+	if (!s->rc.ksyms)
+		log_notice("cannot read /proc/kallsyms (%s): kernel frames shown as addresses",
+			   strerror(errno));
+	s->rc.recorder = recorder__new(sample_every, sysconf(_SC_PAGESIZE), outstanding,
+				       s->rc.usyms);
+	if (!s->rc.usyms || !s->rc.recorder) {
+		log_error("out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int session__resolve_cgroups(struct session *s, const char *const *specs, size_t n,
+			     uint64_t *ids, char **paths, size_t max, size_t *n_ids)
+{
+	char err[512];
+
+	*n_ids = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t got = 0;
+		int rc;
+
+		if (!s->rc.cgroups)
+			return cli_error("-c needs a memory cgroup hierarchy, and none is mounted");
+		rc = cgroups__resolve(s->rc.cgroups, specs[i], ids + *n_ids, max - *n_ids, &got,
+				      err, sizeof(err));
+		if (rc)
+			return cli_error("-c %s: %s", specs[i], err[0] ? err : strerror(-rc));
+		for (size_t k = *n_ids; paths && k < *n_ids + got; k++) {
+			const char *path = cgroups__path(s->rc.cgroups, ids[k]);
+
+			/* Every path stored so far is the caller's to free. */
+			paths[k] = path ? strdup(path) : NULL;
+			if (paths[k])
+				continue;
+			*n_ids = k;
+			if (!path)
+				return cli_error("-c %s: the cgroup went away", specs[i]);
+			log_error("out of memory");
+			return -ENOMEM;
+		}
+		*n_ids += got;
+	}
+	return 0;
+}
+
+static void on_sample(void *ctx, const struct ms_sample *sample)
+{
+	struct session *s = ctx;
+
+	recorder__on_sample(s->rc.recorder, sample);
+}
+
+/* Called from inside the ring buffer's consume loop, which must not be
+ * re-entered to fetch the samples: queue the kill for session__poll. */
+static void on_oom(void *ctx, const struct ms_oom_event *e)
+{
+	struct session *s = ctx;
+
+	if (s->queued < SESSION_OOM_QUEUE) {
+		s->queue[s->queued++] = *e;
+		return;
+	}
+	if (!s->oom_dropped++)
+		log_warn("more than %d OOM kills at once: some are not reported",
+			 SESSION_OOM_QUEUE);
+	if (e->frozen)
+		tracer__thaw_slot(s->rc.tracer, e->victim_slot);
+}
+
+int session__start(struct session *s, const struct tracer_opts *o, session_oom_fn oom,
+		   void *ctx)
+{
+	struct tracer_handlers h = { .sample = on_sample, .oom = on_oom, .ctx = s };
+
+	s->oom = oom;
+	s->oom_ctx = ctx;
+	s->last_prune = cli_now();
+	return tracer__start(o, &h, &s->rc.tracer);
+}
+
+/* The kernel marks each thread of a victim that still allocates while it
+ * dies: one kill, many events. Remembers e when it is a new kill. */
+static bool same_kill(struct session *s, const struct ms_oom_event *e)
+{
+	size_t n = s->n_seen < SESSION_KILLS_SEEN ? s->n_seen : SESSION_KILLS_SEEN;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ms_oom_event *k = &s->seen[i];
+
+		if (k->victim_tgid == e->victim_tgid && k->victim_start_ns == e->victim_start_ns &&
+		    (e->victim_start_ns || e->boot_ns - k->boot_ns < SAME_KILL_NS))
+			return true;
+	}
+	s->seen[s->n_seen++ % SESSION_KILLS_SEEN] = *e;
+	return false;
+}
+
+static void deliver_kills(struct session *s)
+{
+	if (!s->queued)
+		return;
+	for (int i = 0; i < DRAIN_ROUNDS && tracer__poll(s->rc.tracer, 0) > 0; i++)
+		;
+	/* Handlers may take a while (symbols): kills queued meanwhile wait for
+	 * the next poll, and their evidence stays frozen until then. */
+	for (size_t i = 0; i < s->queued; i++) {
+		const struct ms_oom_event *e = &s->queue[i];
+
+		if (s->oom && !same_kill(s, e))
+			s->oom(s->oom_ctx, e);
+		if (e->frozen)
+			tracer__thaw_slot(s->rc.tracer, e->victim_slot);
+	}
+	s->queued = 0;
+}
+
+int session__poll(struct session *s, int timeout_ms)
+{
+	const volatile uint64_t *pages;
+	size_t npages;
+	int n = tracer__poll(s->rc.tracer, timeout_ms);
+	double now;
+
+	deliver_kills(s);
+	now = cli_now();
+	if (now - s->last_prune >= SESSION_PRUNE_S) {
+		pages = tracer__page_records(s->rc.tracer, &npages);
+		recorder__prune(s->rc.recorder, pages, npages);
+		s->last_prune = now;
+	}
+	return n;
+}
+
+void session__stop(struct session *s)
+{
+	if (!s->rc.tracer)
+		return;
+	tracer__stop(s->rc.tracer);
+	deliver_kills(s);
+}
+
+void session__close(struct session *s)
+{
+	tracer__free(s->rc.tracer);
+	recorder__free(s->rc.recorder);
+	usyms__free(s->rc.usyms);
+	ksyms__free(s->rc.ksyms);
+	cgroups__free(s->rc.cgroups);
+	memset(&s->rc, 0, sizeof(s->rc));
+}

@@ -1,0 +1,83 @@
+/* What `memscope record` and `memscope oom` share around one tracer: the
+ * memory cgroup hierarchy, the symbolizers and the recorder, pruning, and a
+ * poll that hands each OOM kill over only once the samples queued before it
+ * have reached the recorder (an OOM event wakes the poll up, samples do not),
+ * then stops keeping the victim's freed pages as evidence.
+ *
+ *	struct session s;
+ *	session__open(&s, 64, true);
+ *	session__start(&s, &tracer_opts, on_oom, ctx);
+ *	while (!cli_stop_requested())
+ *		session__poll(&s, 100);
+ *	session__stop(&s);
+ *	... read s.rc ...
+ *	session__close(&s);
+ *
+ * Unlike library modules, these print the one message a failure deserves
+ * (they sit where cmd_*.c would print it) and the notices about what a
+ * missing piece costs.
+ */
+#ifndef MEMSCOPE_SESSION_H
+#define MEMSCOPE_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cgroups.h"
+#include "memscope.h"
+#include "record_output.h"
+#include "tracer.h"
+
+/* Kills waiting for their samples; more within one poll are dropped (counted). */
+#define SESSION_OOM_QUEUE	64
+/* Kills remembered to tell a new kill from the same one seen again: each
+ * thread of a dying victim that still allocates is marked a victim too. */
+#define SESSION_KILLS_SEEN	64
+/* Forget samples whose pages are all freed this often (seconds). */
+#define SESSION_PRUNE_S		5.0
+
+typedef void (*session_oom_fn)(void *ctx, const struct ms_oom_event *e);
+
+struct session {
+	struct record_ctx rc;	/* tracer, recorder, usyms, ksyms, cgroups (may be NULL) */
+	struct cg_hier hier;	/* valid when have_hier */
+	bool have_hier;
+	session_oom_fn oom;
+	void *oom_ctx;
+	struct ms_oom_event queue[SESSION_OOM_QUEUE];
+	size_t queued;
+	uint64_t oom_dropped;
+	struct ms_oom_event seen[SESSION_KILLS_SEEN];	/* ring of kills handed over */
+	size_t n_seen;
+	double last_prune;
+};
+
+/* Finds the memory hierarchy, loads kernel symbols, makes the symbolizer and
+ * the recorder. 0, or -ENOMEM (printed). */
+int session__open(struct session *s, uint32_t sample_every, bool outstanding);
+
+/* The user's -c arguments to cgroup ids (at most max) and, when paths is not
+ * NULL, their paths (malloc'd; the caller frees paths[0..*n_ids)). 0, or
+ * -errno with the one line printed. */
+int session__resolve_cgroups(struct session *s, const char *const *specs, size_t n,
+			     uint64_t *ids, char **paths, size_t max, size_t *n_ids);
+
+/* Starts the tracer; oom (may be NULL) is called from session__poll and
+ * session__stop once for each kill (a process is killed once, however many of
+ * its threads the kernel marks), with every sample queued before it already
+ * in the recorder; the victim's slot is thawed after it returns. */
+int session__start(struct session *s, const struct tracer_opts *o, session_oom_fn oom,
+		   void *ctx);
+
+/* Delivers samples and kills (waiting up to timeout_ms for them), prunes when
+ * due. Returns what tracer__poll returned. */
+int session__poll(struct session *s, int timeout_ms);
+
+/* Detaches the programs, then delivers what they left queued. */
+void session__stop(struct session *s);
+
+/* Frees everything session__open and session__start made. */
+void session__close(struct session *s);
+
+#endif

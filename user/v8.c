@@ -1,0 +1,674 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "elf_file.h"
+#include "hmap.h"
+#include "log.h"
+#include "memclass.h"
+#include "procmaps.h"
+#include "rangeset.h"
+#include "v8.h"
+#include "v8.skel.h"
+
+#define PROBES_MAX	8
+#define IOV_BATCH	512
+
+/* Exported by every binary that embeds V8 for its addons: tells a stripped
+ * V8 (no OS layer symbols) from a program that has nothing to do with V8. */
+#define V8_API_SYMBOL	"_ZN2v87Isolate10GetCurrentEv"
+
+struct probe {
+	const char *symbol;	/* mangled */
+	bool retprobe;
+	bool required;
+};
+
+/* Index i here is program i of probe_programs(). */
+static const struct probe probes[PROBES_MAX] = {
+	{ "_ZN2v84base2OS8AllocateEPvmmNS1_16MemoryPermissionE", false, false },
+	{ "_ZN2v84base2OS8AllocateEPvmmNS1_16MemoryPermissionE", true, false },
+	{ "_ZN2v84base2OS14SetPermissionsEPvmNS1_16MemoryPermissionE", false, true },
+	{ "_ZN2v84base2OS13RecommitPagesEPvmNS1_16MemoryPermissionE", false, false },
+	{ "_ZN2v84base2OS13DecommitPagesEPvm", false, false },
+	{ "_ZN2v84base2OS18DiscardSystemPagesEPvm", false, false },
+	{ "_ZN2v84base2OS4FreeEPvm", false, true },
+	{ "_ZN2v84base2OS7ReleaseEPvm", false, false },
+};
+
+struct binary_key {
+	uint32_t dev_major, dev_minor;
+	uint64_t inode;
+};
+
+struct binary {
+	enum v8_runtime kind;
+	struct bpf_link *links[PROBES_MAX];
+};
+
+struct v8_proc {
+	int pid;
+	enum v8_runtime rt;
+	int pagemap_fd;		/* -1 until tracked */
+	struct rangeset *ranges;
+};
+
+struct v8 {
+	struct v8_bpf *skel;
+	struct ring_buffer *rb;
+	struct hmap *binaries;	/* struct binary_key -> struct binary */
+	struct hmap *procs;	/* int pid -> struct v8_proc * */
+	uint64_t page_size;
+	struct v8_stats stats;
+};
+
+const char *v8__runtime_name(enum v8_runtime rt)
+{
+	switch (rt) {
+	case V8_RUNTIME_V8:
+		return "v8";
+	case V8_RUNTIME_NO_SYMBOLS:
+		return "v8 without symbols (unknown runtime)";
+	default:
+		return "unknown runtime";
+	}
+}
+
+/* ---- pure parts ------------------------------------------------------------ */
+
+bool v8__chunk_header_ok(uint64_t addr, uint64_t mapping_end, const struct v8_chunk_header *h)
+{
+	if (addr % V8_CHUNK_ALIGN || addr >= mapping_end)
+		return false;
+	if (!h->size || h->size % 4096 || h->size > mapping_end - addr)
+		return false;
+	/* A user-space pointer, 8-byte aligned. */
+	if (!h->heap || h->heap % 8 || h->heap >= (1ULL << 57))
+		return false;
+	if (h->area_start <= addr || h->area_start - addr > V8_CHUNK_HEADER_MAX)
+		return false;
+	return h->area_end >= h->area_start && h->area_end - addr <= h->size;
+}
+
+size_t v8__select_chunks(struct v8_chunk *c, size_t n)
+{
+	struct hmap *heaps = hmap__new(sizeof(uint32_t));
+	uint64_t covered_end = 0;
+	size_t valid = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t *count;
+
+		c[i].valid = v8__chunk_header_ok(c[i].addr, c[i].mapping_end, &c[i].h);
+		if (!c[i].valid || !heaps)
+			continue;
+		count = hmap__upsert(heaps, &c[i].h.heap, sizeof(c[i].h.heap), NULL);
+		if (count)
+			(*count)++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t *count;
+
+		if (!c[i].valid)
+			continue;
+		count = heaps ? hmap__find(heaps, &c[i].h.heap, sizeof(c[i].h.heap)) : NULL;
+		/* Inside a large object's chunk the payload can look like anything. */
+		if (!count || *count < V8_MIN_CHUNKS_PER_HEAP || c[i].addr < covered_end) {
+			c[i].valid = false;
+			continue;
+		}
+		covered_end = c[i].addr + c[i].h.size;
+		valid++;
+	}
+	hmap__free(heaps);
+	return valid;
+}
+
+int v8__apply_event(struct rangeset *s, const struct v8_event *e)
+{
+	uint64_t end = e->addr + e->size;
+
+	if (!e->size || end < e->addr)
+		return 0;
+	switch (e->op) {
+	case V8_OP_ALLOCATE:
+	case V8_OP_SET_PERMISSIONS:
+	case V8_OP_RECOMMIT:
+		/* V8 aborts on other values: this is not V8 talking. */
+		if (e->perm > V8_PERM_NO_ACCESS_JIT_LATER)
+			return 0;
+		if (v8_perm_accessible(e->perm))
+			return rangeset__add(s, e->addr, end);
+		return rangeset__remove(s, e->addr, end);
+	case V8_OP_DECOMMIT:
+	case V8_OP_FREE:
+	case V8_OP_RELEASE:
+		return rangeset__remove(s, e->addr, end);
+	default:
+		/* Discarded pages leave RSS but stay V8's: a later fault there
+		 * is the V8 heap again. */
+		return 0;
+	}
+}
+
+/* ---- processes ------------------------------------------------------------- */
+
+static struct v8_proc *find_proc(struct v8 *v, int pid)
+{
+	struct v8_proc **p = hmap__find(v->procs, &pid, sizeof(pid));
+
+	return p ? *p : NULL;
+}
+
+static struct v8_proc *get_proc(struct v8 *v, int pid)
+{
+	struct v8_proc *p = find_proc(v, pid), **slot;
+
+	if (p)
+		return p;
+	if (hmap__count(v->procs) >= V8_PROCS_MAX)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->pid = pid;
+	p->pagemap_fd = -1;
+	p->ranges = rangeset__new(V8_RANGES_MAX);
+	slot = p->ranges ? hmap__upsert(v->procs, &pid, sizeof(pid), NULL) : NULL;
+	if (!slot) {
+		rangeset__free(p->ranges);
+		free(p);
+		return NULL;
+	}
+	*slot = p;
+	return p;
+}
+
+static void free_proc(struct v8_proc *p)
+{
+	if (p->pagemap_fd >= 0)
+		close(p->pagemap_fd);
+	rangeset__free(p->ranges);
+	free(p);
+}
+
+void v8__forget(struct v8 *v, int pid)
+{
+	struct v8_proc *p = find_proc(v, pid);
+
+	if (!p)
+		return;
+	hmap__delete(v->procs, &pid, sizeof(pid));
+	free_proc(p);
+}
+
+/* ---- events ------------------------------------------------------------------ */
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct v8 *v = ctx;
+	const struct v8_event *e = data;
+	struct v8_proc *p;
+
+	if (size < sizeof(*e) || e->op >= V8_NR_OPS)
+		return 0;
+	v->stats.events[e->op]++;
+	p = get_proc(v, e->pid);
+	if (p && v8__apply_event(p->ranges, e) == -E2BIG)
+		v->stats.ranges_full++;
+	return 0;
+}
+
+int v8__poll(struct v8 *v)
+{
+	int n = ring_buffer__consume(v->rb);
+
+	return n < 0 ? 0 : n;
+}
+
+/* ---- binaries ---------------------------------------------------------------- */
+
+/* File offset of an ELF virtual address, through the PT_LOAD that maps it:
+ * what a uprobe is placed by. */
+static int vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off)
+{
+	size_t phnum;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(elf, &phnum))
+		return -ENOEXEC;
+	for (size_t i = 0; i < phnum; i++) {
+		if (!gelf_getphdr(elf, (int)i, &ph))
+			return -ENOEXEC;
+		if (ph.p_type != PT_LOAD || vaddr < ph.p_vaddr || vaddr - ph.p_vaddr >= ph.p_filesz)
+			continue;
+		*off = vaddr - ph.p_vaddr + ph.p_offset;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static struct bpf_program *probe_program(struct v8 *v, size_t i)
+{
+	struct bpf_program *progs[PROBES_MAX] = {
+		v->skel->progs.v8_allocate, v->skel->progs.v8_allocate_ret,
+		v->skel->progs.v8_set_permissions, v->skel->progs.v8_recommit,
+		v->skel->progs.v8_decommit, v->skel->progs.v8_discard,
+		v->skel->progs.v8_free, v->skel->progs.v8_release,
+	};
+
+	return progs[i];
+}
+
+/* Symbol offsets of the probes in the file open as fd (not consumed);
+ * offsets[i] = 0 when symbol i is missing. */
+static enum v8_runtime inspect_file(int fd, uint64_t offsets[PROBES_MAX])
+{
+	struct elf_file *ef = elf_file__open_fd(dup(fd));
+	enum v8_runtime kind = V8_RUNTIME_V8;
+	Elf *elf = NULL;
+	uint64_t vaddr;
+
+	memset(offsets, 0, PROBES_MAX * sizeof(offsets[0]));
+	if (!ef)
+		return V8_RUNTIME_UNKNOWN;
+	for (size_t i = 0; i < PROBES_MAX; i++) {
+		if (elf_file__symbol_addr(ef, probes[i].symbol, &vaddr) == 0) {
+			if (!elf)
+				elf = elf_begin(fd, ELF_C_READ, NULL);
+			if (!elf || vaddr_to_offset(elf, vaddr, &offsets[i]))
+				offsets[i] = 0;
+		}
+		if (!offsets[i] && probes[i].required)
+			kind = V8_RUNTIME_NO_SYMBOLS;
+	}
+	if (kind == V8_RUNTIME_NO_SYMBOLS && elf_file__symbol_addr(ef, V8_API_SYMBOL, &vaddr))
+		kind = V8_RUNTIME_UNKNOWN;
+	elf_end(elf);
+	elf_file__close(ef);
+	return kind;
+}
+
+static void detach(struct binary *b)
+{
+	for (size_t i = 0; i < PROBES_MAX; i++) {
+		bpf_link__destroy(b->links[i]);
+		b->links[i] = NULL;
+	}
+}
+
+static int attach(struct v8 *v, struct binary *b, const char *path, const uint64_t *offsets)
+{
+	for (size_t i = 0; i < PROBES_MAX; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = probes[i].retprobe);
+		int err;
+
+		if (!offsets[i])
+			continue;
+		b->links[i] = bpf_program__attach_uprobe_opts(probe_program(v, i), -1, path,
+							      offsets[i], &opts);
+		if (!b->links[i]) {
+			err = -errno;
+			detach(b);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* The file behind mapping m of pid, opened through the process's own view. */
+static int open_mapped(int pid, const struct procmap *m, char *path, size_t len)
+{
+	int fd;
+
+	snprintf(path, len, "/proc/%d/map_files/%llx-%llx", pid, (unsigned long long)m->start,
+		 (unsigned long long)m->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 || !m->path)
+		return fd;
+	if ((size_t)snprintf(path, len, "/proc/%d/root%s", pid, m->path) >= len)
+		return -1;
+	return open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+static enum v8_runtime binary_kind(struct v8 *v, int pid, const struct procmap *m)
+{
+	struct binary_key key = { m->dev_major, m->dev_minor, m->inode };
+	uint64_t offsets[PROBES_MAX];
+	char path[PATH_MAX + 64];
+	struct binary *b;
+	bool created;
+	int fd, err;
+
+	b = hmap__find(v->binaries, &key, sizeof(key));
+	if (b)
+		return b->kind;
+	if (hmap__count(v->binaries) >= V8_BINARIES_MAX)
+		return V8_RUNTIME_UNKNOWN;
+	fd = open_mapped(pid, m, path, sizeof(path));
+	if (fd < 0)
+		return V8_RUNTIME_UNKNOWN;	/* not cached: another process may open it */
+	b = hmap__upsert(v->binaries, &key, sizeof(key), &created);
+	if (!b) {
+		close(fd);
+		return V8_RUNTIME_UNKNOWN;
+	}
+	b->kind = inspect_file(fd, offsets);
+	if (b->kind == V8_RUNTIME_V8) {
+		err = attach(v, b, path, offsets);
+		if (err) {
+			log_warn("pid %d: cannot attach uprobes to V8 in %s (%s): its V8 heap is "
+				 "counted as native", pid, m->path ? m->path : path, strerror(-err));
+			b->kind = V8_RUNTIME_NO_SYMBOLS;
+			v->stats.binaries_failed++;
+		} else {
+			log_debug("V8 found in %s (pid %d): uprobes attached", m->path ? m->path : path,
+				  pid);
+			v->stats.binaries_probed++;
+		}
+	}
+	close(fd);
+	return b->kind;
+}
+
+static enum v8_runtime process_runtime(struct v8 *v, int pid, const struct procmaps *maps)
+{
+	enum v8_runtime rt = V8_RUNTIME_UNKNOWN;
+
+	for (size_t i = 0; i < maps->n && rt != V8_RUNTIME_V8; i++) {
+		const struct procmap *m = &maps->maps[i];
+		enum v8_runtime k;
+
+		if (!m->path || !procmap__is_exec(m))
+			continue;
+		k = binary_kind(v, pid, m);
+		if (k != V8_RUNTIME_UNKNOWN)
+			rt = k;
+	}
+	return rt;
+}
+
+/* ---- chunk scan -------------------------------------------------------------- */
+
+struct candidates {
+	struct v8_chunk *c;
+	size_t n, cap;
+};
+
+static bool page_present(int pagemap_fd, uint64_t addr, uint64_t page_size)
+{
+	uint64_t e;
+
+	return pread(pagemap_fd, &e, sizeof(e), (off_t)(addr / page_size * sizeof(e))) ==
+		       sizeof(e) && (e & MEMCLASS_PAGEMAP_PRESENT);
+}
+
+static int add_candidates(struct candidates *cs, const struct procmap *m, int pagemap_fd,
+			  uint64_t page_size)
+{
+	uint64_t a = (m->start + V8_CHUNK_ALIGN - 1) / V8_CHUNK_ALIGN * V8_CHUNK_ALIGN;
+
+	for (; a < m->end && a >= m->start; a += V8_CHUNK_ALIGN) {
+		if (!page_present(pagemap_fd, a, page_size))
+			continue;
+		if (cs->n == V8_SCAN_MAX)
+			return -E2BIG;
+		if (cs->n == cs->cap) {
+			size_t cap = cs->cap ? cs->cap * 2 : 256;
+			void *p = realloc(cs->c, cap * sizeof(*cs->c));
+
+			if (!p)
+				return -ENOMEM;
+			cs->c = p;
+			cs->cap = cap;
+		}
+		cs->c[cs->n++] = (struct v8_chunk){ .addr = a, .mapping_end = m->end };
+	}
+	return 0;
+}
+
+/* Reads the headers of the candidates; one that cannot be read keeps a
+ * zeroed header, which no check accepts. */
+static void read_headers(int pid, struct candidates *cs)
+{
+	struct iovec local[IOV_BATCH], remote[IOV_BATCH];
+
+	for (size_t i = 0; i < cs->n;) {
+		size_t k = cs->n - i < IOV_BATCH ? cs->n - i : IOV_BATCH;
+		ssize_t got;
+
+		for (size_t j = 0; j < k; j++) {
+			local[j] = (struct iovec){ &cs->c[i + j].h, sizeof(cs->c[i + j].h) };
+			remote[j] = (struct iovec){ (void *)(uintptr_t)cs->c[i + j].addr,
+						    sizeof(cs->c[i + j].h) };
+		}
+		got = process_vm_readv(pid, local, k, remote, k, 0);
+		if (got < 0)
+			got = 0;
+		/* The call stops at the first element it cannot read (a header
+		 * never crosses a page): zero that one and go on after it. */
+		i += (size_t)got / sizeof(struct v8_chunk_header);
+		if ((size_t)got < k * sizeof(struct v8_chunk_header)) {
+			memset(&cs->c[i].h, 0, sizeof(cs->c[i].h));
+			i++;
+		}
+	}
+}
+
+static int scan_chunks(struct v8 *v, struct v8_proc *p, const struct procmaps *maps)
+{
+	struct candidates cs = {};
+	size_t found;
+	int err = 0;
+
+	for (size_t i = 0; i < maps->n && !err; i++) {
+		const struct procmap *m = &maps->maps[i];
+
+		/* Chunks are anonymous and readable; the rest cannot hold one. */
+		if (m->path || m->inode || m->perms[0] != 'r')
+			continue;
+		err = add_candidates(&cs, m, p->pagemap_fd, v->page_size);
+	}
+	if (err == -E2BIG)
+		err = 0;	/* scan what fits */
+	if (!err) {
+		read_headers(p->pid, &cs);
+		found = v8__select_chunks(cs.c, cs.n);
+		for (size_t i = 0; i < cs.n; i++)
+			if (cs.c[i].valid && rangeset__add(p->ranges, cs.c[i].addr,
+							   cs.c[i].addr + cs.c[i].h.size) == -E2BIG)
+				v->stats.ranges_full++;
+		v->stats.chunks_found += found;
+		log_debug("pid %d: %zu V8 chunks found among %zu candidates, %.1f MiB committed",
+			  p->pid, found, cs.n, rangeset__bytes(p->ranges) / 1048576.0);
+	}
+	free(cs.c);
+	return err;
+}
+
+static int open_pagemap(int pid)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+int v8__track(struct v8 *v, int pid, enum v8_runtime *rt)
+{
+	struct procmaps maps;
+	struct v8_proc *p;
+	int err;
+
+	*rt = V8_RUNTIME_UNKNOWN;
+	err = procmaps__read_pid(pid, &maps);
+	if (err)
+		return err;
+	*rt = process_runtime(v, pid, &maps);
+	p = *rt == V8_RUNTIME_V8 ? get_proc(v, pid) : find_proc(v, pid);
+	if (p)
+		p->rt = *rt;
+	if (*rt != V8_RUNTIME_V8) {
+		/* Events from a pid that turned out not to run V8: a recycled pid. */
+		if (p)
+			v8__forget(v, pid);
+		procmaps__free(&maps);
+		return 0;
+	}
+	if (!p) {
+		procmaps__free(&maps);
+		return -ENOMEM;
+	}
+	if (p->pagemap_fd < 0)
+		p->pagemap_fd = open_pagemap(pid);
+	/* Events queued before the scan are applied after it, in order: a
+	 * chunk freed meanwhile is removed again. */
+	err = p->pagemap_fd < 0 ? -errno : scan_chunks(v, p, &maps);
+	procmaps__free(&maps);
+	v8__poll(v);
+	return err == -ENOENT ? -ESRCH : err;
+}
+
+/* ---- figures ------------------------------------------------------------------- */
+
+static int scan_resident(struct v8 *v, struct v8_proc *p, memclass_page_fn fn, void *ctx,
+			 uint64_t *pages)
+{
+	*pages = 0;
+	if (p->pagemap_fd < 0)
+		return -ENOENT;
+	for (size_t i = 0; i < rangeset__count(p->ranges); i++) {
+		const struct range *r = rangeset__get(p->ranges, i);
+		int err = memclass__pagemap_scan(p->pagemap_fd, r->start, r->end, v->page_size, fn,
+						 ctx, pages);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+uint64_t v8__committed(struct v8 *v, int pid)
+{
+	struct v8_proc *p = find_proc(v, pid);
+
+	return p && p->rt == V8_RUNTIME_V8 ? rangeset__bytes(p->ranges) : 0;
+}
+
+int v8__resident(struct v8 *v, int pid, uint64_t *bytes)
+{
+	struct v8_proc *p = find_proc(v, pid);
+	uint64_t pages = 0;
+	int err;
+
+	*bytes = 0;
+	if (!p || p->rt != V8_RUNTIME_V8)
+		return 0;
+	err = scan_resident(v, p, NULL, NULL, &pages);
+	*bytes = pages * v->page_size;
+	return err;
+}
+
+static void mark_page(void *ctx, uint64_t vaddr, uint64_t pfn)
+{
+	(void)vaddr;
+	memclass__mark_v8(ctx, pfn);
+}
+
+uint64_t v8__mark_pfns(struct v8 *v, struct memclass *m)
+{
+	uint64_t marked = 0;
+	const void *key;
+	size_t it = 0;
+	void *val;
+
+	v8__poll(v);
+	while (hmap__next(v->procs, &it, &key, NULL, &val)) {
+		struct v8_proc *p = *(struct v8_proc **)val;
+		struct procmaps maps;
+		uint64_t pages = 0;
+
+		if (p->rt != V8_RUNTIME_V8)
+			continue;
+		if (procmaps__read_pid(p->pid, &maps) == 0) {
+			scan_chunks(v, p, &maps);
+			procmaps__free(&maps);
+		}
+		scan_resident(v, p, mark_page, m, &pages);
+		marked += pages;
+	}
+	return marked;
+}
+
+void v8__stats(const struct v8 *v, struct v8_stats *out)
+{
+	*out = v->stats;
+	out->events_lost = v->skel && v->skel->bss ? v->skel->bss->lost_events : 0;
+}
+
+/* ---- lifetime ------------------------------------------------------------------ */
+
+struct v8 *v8__open(void)
+{
+	struct v8 *v = calloc(1, sizeof(*v));
+	int err;
+
+	if (!v)
+		return NULL;
+	v->page_size = sysconf(_SC_PAGESIZE);
+	v->binaries = hmap__new(sizeof(struct binary));
+	v->procs = hmap__new(sizeof(struct v8_proc *));
+	if (!v->binaries || !v->procs) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		err = -ENOSYS;
+		goto fail;
+	}
+	v->skel = v8_bpf__open_and_load();
+	if (!v->skel) {
+		err = -errno;
+		goto fail;
+	}
+	v->rb = ring_buffer__new(bpf_map__fd(v->skel->maps.v8_events), on_event, v, NULL);
+	if (!v->rb) {
+		err = -errno;
+		goto fail;
+	}
+	return v;
+fail:
+	v8__free(v);
+	errno = -err;
+	return NULL;
+}
+
+void v8__free(struct v8 *v)
+{
+	const void *key;
+	size_t it = 0;
+	void *val;
+
+	if (!v)
+		return;
+	if (v->binaries)
+		while (hmap__next(v->binaries, &it, &key, NULL, &val))
+			detach(val);
+	it = 0;
+	if (v->procs)
+		while (hmap__next(v->procs, &it, &key, NULL, &val))
+			free_proc(*(struct v8_proc **)val);
+	ring_buffer__free(v->rb);
+	v8_bpf__destroy(v->skel);
+	hmap__free(v->binaries);
+	hmap__free(v->procs);
+	free(v);
+}
