@@ -56,24 +56,61 @@ static pid_t start_leaker(const char *ready, const char *hold)
 	return spawn(argv, NULL, NULL);
 }
 
+/* resident_bytes of the container labelled `label` in a --report file. */
+static int64_t report_resident(const char *file, const char *label)
+{
+	char *json = read_text(file), needle[256], *p;
+	long long v = -1;
+
+	snprintf(needle, sizeof(needle), "\"label\": \"%s\"", label);
+	p = json ? strstr(json, needle) : NULL;
+	p = p ? strstr(p, "\"resident_bytes\":") : NULL;
+	if (p)
+		sscanf(p, "\"resident_bytes\": %lld", &v);
+	free(json);
+	return v;
+}
+
+/* What the kernel charges the cgroup now (it was empty before the test). */
+static uint64_t cgroup_usage(void)
+{
+	char file[320], *text;
+	unsigned long long v = 0;
+
+	snprintf(file, sizeof(file), "%s/%s", cg.dir,
+		 cg.version == 1 ? "memory.usage_in_bytes" : "memory.current");
+	text = read_text(file);
+	if (text)
+		sscanf(text, "%llu", &v);
+	free(text);
+	return v;
+}
+
 static void run_leak_and_churn(char **extra, const char *tag)
 {
-	char out[64], err[64], ready[64];
+	char out[64], err[64], ready[64], report[64];
+	char *args[16] = { "--report", report };
 	pid_t rec, leaker;
 	int status, malformed = 0;
-	uint64_t leak, churn;
+	uint64_t leak, churn, usage;
+	int64_t resident;
 
 	snprintf(out, sizeof(out), "%s.folded", tag);
 	snprintf(err, sizeof(err), "%s.err", tag);
 	snprintf(ready, sizeof(ready), "%s.ready", tag);
+	snprintf(report, sizeof(report), "%s.json", tag);
 	strcpy(out, scratch_path(out));
 	strcpy(err, scratch_path(err));
 	strcpy(ready, scratch_path(ready));
+	strcpy(report, scratch_path(report));
+	for (int i = 0; extra && extra[i] && i < 12; i++)
+		args[2 + i] = extra[i];
 
-	rec = start_record(out, err, "8", extra);
+	rec = start_record(out, err, "8", args);
 	leaker = start_leaker(ready, "30");
 	cr_assert(wait_for_file(ready, 60), "leaker did not finish its work");
 	status = wait_exit(rec, 60);
+	usage = cgroup_usage();
 	kill(leaker, SIGKILL);
 	waitpid(leaker, NULL, 0);
 	cr_assert(status == 0, "memscope record failed (status %d):\n%s", status, read_text(err));
@@ -93,6 +130,16 @@ static void run_leak_and_churn(char **extra, const char *tag)
 	/* The pages were touched in memset, a frameless leaf: leak_fn shows only
 	 * because its CFI unwind recovered it, and it must sit right under main. */
 	cr_expect_geq(folded_sum(out, ";main;leak_fn;"), leak * 0.99, "leak_fn not under main");
+
+	/* The exact side: every page the cgroup's process still holds, against
+	 * what the kernel charges the cgroup (anon, page tables, kernel memory). */
+	resident = report_resident(report, cg.rel);
+	cr_log_info("%s: resident %.1f MiB by memscope, cgroup charged %.1f MiB", tag,
+		    resident / (double)MIB, usage / (double)MIB);
+	cr_expect_gt(resident, 0, "no resident total for %s in the report", cg.rel);
+	cr_expect_leq(llabs(resident - (int64_t)usage), usage * 0.05,
+		      "memscope's resident total %.1f MiB is not within 5%% of the cgroup's %.1f MiB",
+		      resident / (double)MIB, usage / (double)MIB);
 }
 
 TestSuite(record, .init = setup, .fini = teardown, .timeout = 180);
@@ -107,4 +154,12 @@ Test(record, leak_and_churn_every_page)
 	char *extra[] = { "--sample", "1", NULL };
 
 	run_leak_and_churn(extra, "sample1");
+}
+
+/* Kernels without raw tracepoints: the classic kmem tracepoints carry the pfn
+ * themselves; the same answers must come out. */
+Test(record, leak_and_churn_classic_tracepoints)
+{
+	setenv("MEMSCOPE_DISABLE", "raw_tp", 1);
+	run_leak_and_churn(NULL, "classic");
 }
