@@ -15,6 +15,9 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set by user space before load. */
 const volatile __u64 max_pfn = 1;
 const volatile __u32 page_shift = 12;
+/* log2(sizeof(struct page)) when a power of two (64 on every mainstream
+ * config), so the hot paths shift instead of dividing; 0 = divide. */
+const volatile __u32 page_struct_shift = 0;
 const volatile __u32 max_slots = 2;
 const volatile bool track_frees = true;
 const volatile bool kernel_stacks = true;
@@ -351,7 +354,11 @@ static __always_inline void on_free(__u64 pfn)
  * page, whose base user space measured (see calibrate.c). */
 static __always_inline __u64 page_pfn(struct page *page)
 {
-	return ((__u64)page - vmemmap_base) / bpf_core_type_size(struct page);
+	__u64 off = (__u64)page - vmemmap_base;
+
+	if (page_struct_shift)
+		return off >> page_struct_shift;
+	return off / bpf_core_type_size(struct page);
 }
 
 static __always_inline void calibrate(struct page *page, unsigned int order)

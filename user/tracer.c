@@ -28,6 +28,7 @@ struct tracer {
 	const volatile uint64_t *pages;
 	size_t max_pfn;
 	uint64_t page_size;
+	uint64_t page_struct;		/* sizeof(struct page) */
 	int ncpus;
 	struct ms_proc_stats *percpu;	/* scratch for one slot's per-CPU values */
 	bool attached;
@@ -134,6 +135,25 @@ static void choose_programs(struct tracer *t)
 				  t->oom_hook && !strcmp(t->oom_hook, "tracepoint"));
 }
 
+/* sizeof(struct page) on this kernel, from its BTF; 0 if unknown. */
+static uint64_t page_struct_size(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	uint64_t size = 0;
+	int id;
+
+	if (!btf)
+		return 0;
+	id = btf__find_by_name_kind(btf, "page", BTF_KIND_STRUCT);
+	if (id > 0) {
+		long sz = btf__resolve_size(btf, id);
+
+		size = sz > 0 ? sz : 0;
+	}
+	btf__free(btf);
+	return size;
+}
+
 static int configure(struct tracer *t, const struct tracer_opts *o)
 {
 	struct memscope_bpf *skel = t->skel;
@@ -142,6 +162,8 @@ static int configure(struct tracer *t, const struct tracer_opts *o)
 
 	skel->rodata->max_pfn = t->max_pfn;
 	skel->rodata->page_shift = __builtin_ctzll(t->page_size);
+	if (t->page_struct && !(t->page_struct & (t->page_struct - 1)))
+		skel->rodata->page_struct_shift = __builtin_ctzll(t->page_struct);
 	skel->rodata->max_slots = slots;
 	skel->rodata->track_frees = o->track_frees;
 	skel->rodata->kernel_stacks = o->kernel_stacks;
@@ -165,19 +187,12 @@ static int configure(struct tracer *t, const struct tracer_opts *o)
 static int calibrate(struct tracer *t)
 {
 	struct memscope_bpf *skel = t->skel;
-	uint64_t pfn[2], ptrs[MS_CALIB_SLOTS], size, base;
+	uint64_t pfn[2], ptrs[MS_CALIB_SLOTS], size = t->page_struct, base;
 	long psz = t->page_size;
 	char *p[2] = {};
-	struct btf *btf;
 	size_t n;
-	int id, err = 0;
+	int err = 0;
 
-	btf = btf__load_vmlinux_btf();
-	if (!btf)
-		return -errno;
-	id = btf__find_by_name_kind(btf, "page", BTF_KIND_STRUCT);
-	size = id > 0 ? btf__resolve_size(btf, id) : 0;
-	btf__free(btf);
 	if (!size)
 		return -ENOENT;
 
@@ -307,6 +322,7 @@ int tracer__start(const struct tracer_opts *o, const struct tracer_handlers *h, 
 	t->h = *h;
 	t->max_pfn = max_pfn;
 	t->page_size = sysconf(_SC_PAGESIZE);
+	t->page_struct = page_struct_size();
 	t->ncpus = libbpf_num_possible_cpus();
 	t->percpu = calloc(t->ncpus > 0 ? t->ncpus : 1, sizeof(*t->percpu));
 	if (t->ncpus <= 0 || !t->percpu) {
