@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "ksyms.h"
 #include "log.h"
+#include "privs.h"
 #include "recorder.h"
 #include "session.h"
 #include "usyms.h"
@@ -104,10 +105,19 @@ int session__start(struct session *s, const struct tracer_opts *o, session_oom_f
 {
 	struct tracer_handlers h = { .sample = on_sample, .oom = on_oom, .ctx = s };
 
+	int err;
+
 	s->oom = oom;
 	s->oom_ctx = ctx;
 	s->last_prune = cli_now();
-	return tracer__start(o, &h, &s->rc.tracer);
+	err = tracer__start(o, &h, &s->rc.tracer);
+	if (err)
+		return err;
+	if (privs__drop())
+		log_notice("could not drop unneeded capabilities: running with all of them");
+	else
+		log_notice("attached; dropped every capability but %s", privs__kept());
+	return 0;
 }
 
 /* The kernel marks each thread of a victim that still allocates while it

@@ -140,6 +140,30 @@ static bool program_exists(unsigned id)
 	return system(cmd) == 0;
 }
 
+/* Once attached, memscope keeps only the capabilities it still uses:
+ * dac_override(1) dac_read_search(2) sys_ptrace(19) sys_admin(21)
+ * perfmon(38) bpf(39) checkpoint_restore(40), and can never regain more. */
+static void expect_least_privilege(pid_t pid)
+{
+	char path[64], *status, *p;
+	unsigned long long eff = ~0ULL, bnd = ~0ULL;
+	int nnp = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	status = read_text(path);
+	cr_assert_not_null(status);
+	if ((p = strstr(status, "CapEff:")))
+		sscanf(p, "CapEff: %llx", &eff);
+	if ((p = strstr(status, "CapBnd:")))
+		sscanf(p, "CapBnd: %llx", &bnd);
+	if ((p = strstr(status, "NoNewPrivs:")))
+		sscanf(p, "NoNewPrivs: %d", &nnp);
+	free(status);
+	cr_expect_eq(eff, 0x1c000280006ULL, "effective capabilities %llx", eff);
+	cr_expect_eq(bnd & ~0x1c000280006ULL, 0, "bounding set still holds %llx", bnd);
+	cr_expect_eq(nnp, 1, "no_new_privs not set");
+}
+
 static struct test_cgroup cg;
 
 static void with_cgroup(void)
@@ -165,6 +189,7 @@ Test(record_errors, sigint_flushes_and_detaches, .init = with_cgroup, .fini = dr
 	cr_assert(wait_for_text(errf, "recording", 30), "%s", read_text(errf));
 	nprogs = held_programs(rec, progs, 64);
 	cr_assert_geq(nprogs, 3, "memscope holds %d BPF programs", nprogs);
+	expect_least_privilege(rec);
 	leaker = spawn(leak_argv, NULL, NULL);
 	cr_assert(wait_for_file(ready, 30));
 	kill(rec, SIGINT);

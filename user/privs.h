@@ -1,0 +1,17 @@
+/* Least privilege: once its programs are attached, memscope gives up every
+ * capability it will not use again, for good (bounding set, no_new_privs),
+ * so a bug in a parser of container-controlled files cannot be turned into
+ * module loading, network control or setuid. */
+#ifndef MEMSCOPE_PRIVS_H
+#define MEMSCOPE_PRIVS_H
+
+#include <stddef.h>
+
+/* The capabilities kept, as "cap_bpf,cap_perfmon,..." (for the notice). */
+const char *privs__kept(void);
+/* Drop everything else from the effective, permitted, inheritable and
+ * bounding sets. 0 or -errno; on failure nothing is half-dropped in a way
+ * that matters (caps only ever go away). */
+int privs__drop(void);
+
+#endif
