@@ -120,16 +120,19 @@ static __always_inline void count_drop(enum ms_drop d)
 	__sync_fetch_and_add(&drops[d], 1);
 }
 
+static __always_inline struct cgroup_subsys_state *task_memcg_css(struct task_struct *task)
+{
+	int id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+
+	return BPF_CORE_READ(task, cgroups, subsys[id]);
+}
+
 /* The memory cgroup that will be charged for the task's pages: on cgroup v1
  * the memory hierarchy's cgroup, on v2 the unified one. kn->id is the
  * cgroup directory's inode number, which user space maps back to a path. */
 static __always_inline struct cgroup *task_memcg(struct task_struct *task)
 {
-	int id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
-	struct cgroup_subsys_state *css;
-
-	css = BPF_CORE_READ(task, cgroups, subsys[id]);
-	return BPF_CORE_READ(css, cgroup);
+	return BPF_CORE_READ(task_memcg_css(task), cgroup);
 }
 
 /* Linux 6.15 renamed kernfs_node::parent to __parent (it became RCU-protected). */
@@ -436,6 +439,24 @@ static __always_inline __u64 mm_counter(struct mm_struct *mm, int i)
 	return v > 0 ? v : 0;
 }
 
+/* Usage and limit of each memory cgroup from the victim's up: read here, they
+ * are what the OOM killer saw; read from cgroupfs later, the victim's pages
+ * may already be gone. The css is the first member of struct mem_cgroup. */
+static __always_inline void read_memcg_chain(struct ms_oom_event *e,
+					     struct cgroup_subsys_state *css)
+{
+	e->nchain = 0;
+	for (int i = 0; i < MS_OOM_CHAIN && css; i++) {
+		struct mem_cgroup *memcg = (struct mem_cgroup *)css;
+
+		e->chain_cgid[i] = BPF_CORE_READ(css, cgroup, kn, id);
+		e->chain_usage[i] = BPF_CORE_READ(memcg, memory.usage.counter);
+		e->chain_max[i] = BPF_CORE_READ(memcg, memory.max);
+		e->nchain = i + 1;
+		css = BPF_CORE_READ(css, parent);
+	}
+}
+
 /* The victim's pages are reaped within milliseconds of this point: freeze
  * its page records so what it held can still be read afterwards. */
 static __always_inline void on_oom_victim(struct task_struct *victim)
@@ -466,6 +487,7 @@ static __always_inline void on_oom_victim(struct task_struct *victim)
 	mm = BPF_CORE_READ(victim, mm);
 	for (int i = 0; i < MS_NR_RSS; i++)
 		e->rss_pages[i] = mm ? mm_counter(mm, i) : 0;
+	read_memcg_chain(e, task_memcg_css(victim));
 
 	e->victim_slot = MS_SLOT_NONE;
 	e->frozen = 0;
@@ -507,6 +529,7 @@ int oom_victim_tp(struct trace_event_raw_mark_victim *ctx)
 	__builtin_memset(e, 0, sizeof(*e));
 	e->boot_ns = bpf_ktime_get_boot_ns();
 	e->victim_tgid = ctx->pid;
+	e->trigger_cgid = BPF_CORE_READ(task_memcg(bpf_get_current_task_btf()), kn, id);
 	e->trigger_tgid = bpf_get_current_pid_tgid() >> 32;
 	bpf_get_current_comm(e->trigger_comm, sizeof(e->trigger_comm));
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);

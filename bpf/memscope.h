@@ -86,6 +86,8 @@ struct ms_sample {
 /* mm counters, in the kernel's order (enum NR_MM_COUNTERS) */
 enum ms_rss { MS_RSS_FILE, MS_RSS_ANON, MS_RSS_SWAP, MS_RSS_SHMEM, MS_NR_RSS };
 
+#define MS_OOM_CHAIN	8	/* memory cgroups recorded, victim's first, then ancestors */
+
 /* The OOM killer chose a victim (oom:mark_victim), sent through oom_events. */
 struct ms_oom_event {
 	__u64 boot_ns;			/* CLOCK_BOOTTIME */
@@ -101,6 +103,13 @@ struct ms_oom_event {
 	__u32 pad;
 	char victim_comm[MS_COMM_LEN];
 	char trigger_comm[MS_COMM_LEN];
+	/* The page counters of the victim's memory cgroup and its ancestors at
+	 * the moment of the kill, before its pages are reaped (in pages). */
+	__u32 nchain;
+	__u32 pad2;
+	__u64 chain_cgid[MS_OOM_CHAIN];
+	__u64 chain_usage[MS_OOM_CHAIN];
+	__u64 chain_max[MS_OOM_CHAIN];
 };
 
 /* Losses counted where they happen, reported in every output. */

@@ -757,7 +757,25 @@ static void name_task(const struct oom_sources *src, struct oom_task *t, uint64_
 		snprintf(t->container, sizeof(t->container), "[cgroup %" PRIu64 "]", t->cgid);
 }
 
-static void find_limit(const struct oom_sources *src, struct oom_report *r)
+/* The kernel's own page counters, copied by BPF at the kill: they beat
+ * anything read from cgroupfs afterwards. Both chains start at the victim's
+ * cgroup and go up one level per entry. */
+static void use_counters_at_kill(struct oom_cgroup *chain, size_t n,
+				 const struct ms_oom_event *e, uint64_t page_size)
+{
+	for (size_t i = 0; i < n && i < e->nchain && i < MS_OOM_CHAIN; i++) {
+		uint64_t usage = e->chain_usage[i] * page_size;
+
+		/* PAGE_COUNTER_MAX is LONG_MAX / PAGE_SIZE: anything near it
+		 * is "no limit". */
+		chain[i].limit = e->chain_max[i] >= (1ULL << 50) / page_size ?
+				 CGSTAT_UNLIMITED : e->chain_max[i] * page_size;
+		chain[i].recent = usage > chain[i].recent ? usage : chain[i].recent;
+	}
+}
+
+static void find_limit(const struct oom_sources *src, struct oom_report *r,
+		       const struct ms_oom_event *e, uint64_t page_size)
 {
 	struct oom_cgroup *chain = calloc(OOM_CHAIN_MAX, sizeof(*chain));
 	size_t n = 0;
@@ -769,6 +787,7 @@ static void find_limit(const struct oom_sources *src, struct oom_report *r)
 				    OOM_CHAIN_MAX, &n)) {
 		for (size_t i = 0; i < n; i++)
 			chain[i].recent = recent_usage(src, chain[i].path);
+		use_counters_at_kill(chain, n, e, page_size);
 		oom_report__set_limit(r, chain, n);
 	}
 	free(chain);
@@ -857,6 +876,8 @@ struct oom_report *oom_report__collect(const struct oom_sources *src,
 {
 	const struct record_ctx *rc = src->rc;
 	struct oom_report *r = oom_report__new();
+	uint64_t page_size = rc && rc->tracer ? tracer__page_size(rc->tracer) :
+						(uint64_t)sysconf(_SC_PAGESIZE);
 	struct timespec rt, bt;
 	const char *hook;
 
@@ -864,9 +885,7 @@ struct oom_report *oom_report__collect(const struct oom_sources *src,
 		return NULL;
 	clock_gettime(CLOCK_REALTIME, &rt);
 	clock_gettime(CLOCK_BOOTTIME, &bt);
-	oom_report__set_event(r, e,
-			      rc && rc->tracer ? tracer__page_size(rc->tracer) :
-						 (uint64_t)sysconf(_SC_PAGESIZE),
+	oom_report__set_event(r, e, page_size,
 			      oom_report__wall_ns(e->boot_ns,
 						  rt.tv_sec * 1000000000LL + rt.tv_nsec,
 						  bt.tv_sec * 1000000000LL + bt.tv_nsec));
@@ -877,7 +896,7 @@ struct oom_report *oom_report__collect(const struct oom_sources *src,
 	name_task(src, &r->trigger, NULL);
 	/* Limits first: the victim's pages leave its cgroup within milliseconds. */
 	if (src->hier && r->victim.cgroup[0])
-		find_limit(src, r);
+		find_limit(src, r, e, page_size);
 	if (r->evidence && rc && rc->tracer && rc->recorder &&
 	    read_evidence(src, r, e->victim_slot) == -ENOMEM) {
 		oom_report__free(r);
