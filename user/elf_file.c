@@ -497,10 +497,34 @@ static Dwarf_CFI *debug_frame_cfi(struct elf_file *ef)
  * frees the section data already read through that handle, which on ef->elf
  * would be the symbol tables: a leak a crafted file repeats at every open.
  */
+static bool has_named_eh_frame(struct elf_file *ef)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(ef->elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(ef->elf, scn)) != NULL) {
+		const char *name;
+
+		if (gelf_getshdr(scn, &sh) && (name = elf_strptr(ef->elf, shstrndx, sh.sh_name)) &&
+		    !strcmp(name, ".eh_frame"))
+			return true;
+	}
+	return false;
+}
+
+/* The whole-file fallback would let a crafted file with broken section
+ * headers make us read up to ELF_FILE_SIZE_MAX into memory. */
+#define EH_FALLBACK_MAX (64ULL << 20)
+
 static Dwarf_CFI *eh_frame_cfi(struct elf_file *ef)
 {
 	if (!ef->eh_cfi_done) {
 		ef->eh_cfi_done = true;
+		if (!has_named_eh_frame(ef) && ef->file_size > EH_FALLBACK_MAX)
+			return NULL;
 		ef->cfi_elf = elf_begin(ef->fd, ELF_C_READ, NULL);
 		if (ef->cfi_elf)
 			ef->eh_cfi = dwarf_getcfi_elf(ef->cfi_elf);
