@@ -12,6 +12,7 @@
 
 #include "child.h"
 #include "cli.h"
+#include "harness.h"
 #include "log.h"
 #include "overhead_int.h"
 #include "session.h"
@@ -140,19 +141,26 @@ static void perf_report(const char *data, struct ov_profile *p)
 {
 	char *argv[] = { "perf", "report", "-i", (char *)data, "--stdio", "--no-children",
 			 "--sort", "comm,dso,symbol", "-t", "|", "--percent-limit", "0.5", NULL };
-	const char *out = session__path("perf.txt");
-	struct child_opts co = { .out = out, .err = session__path("perf.err") };
+	const char *out = session__path("perf.txt"), *err = session__path("perf-report.err");
+	struct child_opts co = { .out = out, .err = err };
 	struct child_result r;
 	FILE *f;
 	pid_t pid = child__spawn(argv, &co);
+	bool ok = pid > 0 && child__wait(pid, 120, &r) == 0 && child__exited_ok(&r);
 
-	if (pid < 0 || child__wait(pid, 120, &r) || !child__exited_ok(&r)) {
-		if (pid > 0)
-			child__stop(pid, SIGKILL, 5, NULL);
-		snprintf(p->perf_why, sizeof(p->perf_why), "perf report failed");
-	} else if ((f = fopen(out, "re"))) {
+	if (pid > 0 && !ok)
+		child__stop(pid, SIGKILL, 5, NULL);
+	if (ok && (f = fopen(out, "re"))) {
 		prof__parse_perf_report(f, p->rows, OV_PERF_ROWS, &p->n_rows);
 		fclose(f);
+	}
+	if (!p->n_rows) {
+		char *text = read_text(err);
+
+		snprintf(p->perf_why, sizeof(p->perf_why), "perf report %s: %.*s",
+			 ok ? "gave no rows" : "failed", text ? (int)strcspn(text, "\n") : 0,
+			 text ? text : "");
+		free(text);
 	}
 	unlink(data);
 }

@@ -233,6 +233,7 @@ static uint64_t prog_runs(const struct ov_profile *p, const char *part)
 static void print_profile(const struct ov_workload *ow, const struct ov_cfg *c, FILE *out)
 {
 	const struct ov_profile *p = &c->prof;
+	size_t idle = 0;
 	uint64_t ev;
 
 	if (!p->done) {
@@ -248,10 +249,16 @@ static void print_profile(const struct ov_workload *ow, const struct ov_cfg *c, 
 	for (size_t i = 0; i < p->n_progs; i++) {
 		struct prof_prog g = prog_delta(p, i);
 
+		if (!g.run_cnt) {
+			idle++;
+			continue;
+		}
 		fprintf(out, "    %-16s %12llu %9.0f %10.3f %8.1f%%\n", g.name[0] ? g.name : "?",
-			(unsigned long long)g.run_cnt, g.run_cnt ? (double)g.run_ns / g.run_cnt : 0,
+			(unsigned long long)g.run_cnt, (double)g.run_ns / g.run_cnt,
 			g.run_ns / 1e9, g.run_ns / 1e9 / p->wall_s * 100);
 	}
+	if (idle)
+		fprintf(out, "    (%zu more programs did not run)\n", idle);
 	if (p->has_rep && msreport__get(p->rep.events, p->rep.n_events, "alloc_events", &ev))
 		fprintf(out, "    kernel ran the alloc program %llu times while memscope said "
 			"it was recording; memscope counted %llu alloc events%s\n",

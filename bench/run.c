@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,7 @@ static int parse(int argc, char **argv, struct opts *o)
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 && argv[1][0] != '-' ? argv[1] : "overhead";
+	char bin[PATH_MAX];
 	struct opts o;
 	int rc;
 
@@ -150,6 +152,10 @@ int main(int argc, char **argv)
 	if ((rc = session__init("build/bench")))
 		return cli_error("cannot create a scratch directory in build/bench: %s",
 				 strerror(-rc)), 2;
+	if ((rc = session__snapshot(o.ov.memscope, bin, sizeof(bin))))
+		return cli_error("cannot copy %s (build it with make): %s", o.ov.memscope,
+				 strerror(-rc)), 2;
+	o.ov.memscope = o.scale.memscope = o.soak.memscope = bin;
 	/* Progress goes to stderr: keep the table in step with it in a log. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!strcmp(mode, "scale"))

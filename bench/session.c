@@ -1,5 +1,6 @@
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -58,6 +59,36 @@ const char *session__path(const char *name)
 
 	snprintf(p, PATH_MAX, "%s/%.*s", s.dir, PATH_MAX - (int)sizeof(s.dir) - 1, name);
 	return p;
+}
+
+int session__snapshot(const char *bin, char *copy, size_t len)
+{
+	char buf[1 << 16];
+	int in, out, rc = 0;
+	ssize_t n;
+
+	if (snprintf(copy, len, "%s", session__path("memscope")) >= (int)len)
+		return -ENAMETOOLONG;
+	in = open(bin, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	out = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	if (out < 0) {
+		rc = -errno;
+		close(in);
+		return rc;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n) {
+			rc = -EIO;
+			break;
+		}
+	if (n < 0)
+		rc = -errno;
+	close(in);
+	if (close(out) && !rc)
+		rc = -errno;
+	return rc;
 }
 
 int session__bpf_stats(bool on)

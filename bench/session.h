@@ -21,6 +21,10 @@ const char *session__dir(void);
 /* A path in the scratch directory (static buffer, one of 8 in rotation). */
 const char *session__path(const char *name);
 
+/* Copies the binary under test into the scratch directory: every run then
+ * measures the same build, even if the tree is rebuilt meanwhile. */
+int session__snapshot(const char *bin, char *copy, size_t len);
+
 int session__bpf_stats(bool on);	/* the original value is restored at exit */
 int session__tracefs(bool *mounted_now);
 /* Creates a uniquely named memory cgroup, removed at exit. */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -106,12 +107,18 @@ static bool noise(const char *line, size_t len)
 	       !strncmp(line, "Attaching", 9);
 }
 
-/* The first line of a tracer's output that says what went wrong. */
-static void why_failed(const char *file, char *why, size_t len)
+/* The first line of a tracer's output that says what went wrong, else how
+ * it ended. */
+static void why_failed(const char *file, const struct child_result *r, char *why, size_t len)
 {
 	char *text = read_text(file);
 
-	snprintf(why, len, "exited without saying why");
+	if (WIFEXITED(r->status) && WEXITSTATUS(r->status) == 127)
+		snprintf(why, len, "could not be executed (exit status 127)");
+	else if (WIFEXITED(r->status))
+		snprintf(why, len, "exited with status %d, saying nothing", WEXITSTATUS(r->status));
+	else if (WIFSIGNALED(r->status))
+		snprintf(why, len, "killed by signal %d", WTERMSIG(r->status));
 	for (char *p = text; p && *p; p += strcspn(p, "\n"), p += *p == '\n') {
 		size_t n = strcspn(p, "\n");
 
@@ -164,7 +171,9 @@ int tracer__start(const struct tracer_def *d, const char *memscope, bool with_re
 		  const char *dir, const char *tag, struct tracer *t, char *why, size_t len)
 {
 	const char *ready_file, *ready_text;
+	struct child_result r = { 0 };
 	double deadline;
+	bool exited;
 
 	memset(t, 0, sizeof(*t));
 	t->def = d;
@@ -187,10 +196,11 @@ int tracer__start(const struct tracer_def *d, const char *memscope, bool with_re
 			break;
 		usleep(20 * 1000);
 	}
-	why_failed(t->err, why, len);
-	if (!child__exited(t->pid) && !cli_stop_requested())
+	exited = child__exited(t->pid);
+	child__stop(t->pid, SIGKILL, 5, &r);
+	why_failed(t->err, &r, why, len);
+	if (!exited && !cli_stop_requested())
 		snprintf(why, len, "not tracing after %d s", READY_TIMEOUT_S);
-	child__stop(t->pid, SIGKILL, 5, NULL);
 	t->pid = 0;
 	return -EIO;
 }

@@ -192,7 +192,9 @@ static __always_inline __u32 current_slot(struct ms_proc_key *key)
 
 	if (!c)
 		return MS_SLOT_NONE;
-	if (c->task == (__u64)task && c->css_set == css_set) {
+	/* The tgid too: a new process may get a dead one's task_struct memory. */
+	if (c->task == (__u64)task && c->css_set == css_set &&
+	    c->tgid == (__u32)(bpf_get_current_pid_tgid() >> 32)) {
 		key->cgid = c->cgid;
 		key->tgid = c->tgid;
 		key->start_ns = c->start_ns;

@@ -15,8 +15,8 @@ rm -rf "$dir" && mkdir -p "$dir" || exit 1
 dir=$(cd "$dir" && pwd)
 
 # fast_unwind_on_malloc=0: libelf and libdw have no frame pointers, and the
-# suppressions name frames inside them. $ASAN_EXTRA adds or overrides options.
-export ASAN_OPTIONS="log_path=$dir/asan:fast_unwind_on_malloc=0${ASAN_EXTRA:+:$ASAN_EXTRA}"
+# suppressions name frames inside them.
+export ASAN_OPTIONS="log_path=$dir/asan:fast_unwind_on_malloc=0"
 export LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="log_path=$dir/ubsan:print_stacktrace=1:halt_on_error=1"
 

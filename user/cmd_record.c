@@ -18,10 +18,12 @@
 #include "memsplit.h"
 #include "oom_report.h"
 #include "record_output.h"
+#include "record_pprof.h"
 #include "record_totals.h"
 #include "recorder.h"
 #include "session.h"
 #include "tracer.h"
+#include "usyms.h"
 
 /* One page in 256 (by bytes) carries a stack. Measured with the kernel's BPF
  * run-time statistics on a page-fault storm: a sampled allocation costs
@@ -41,6 +43,7 @@ struct record_opts {
 	double duration;	/* 0: until interrupted */
 	const char *output;
 	const char *report;
+	bool pprof;		/* --format pprof */
 	bool outstanding;
 	uint32_t sample;
 	uint32_t max_procs;
@@ -66,14 +69,22 @@ static const char usage[] =
 "Trace every page allocation and free for a window, then write, per memory\n"
 "cgroup (container) and process, the user+kernel stacks of the pages, as\n"
 "folded stacks (flamegraph.pl, speedscope and inferno read them directly).\n"
-"Exact per-container and per-process totals go to stderr.\n"
+"Exact per-container and per-process totals go to stderr, then the growth of\n"
+"each class (v8-heap, native, file, shmem, kernel) with a verdict: V8 heap\n"
+"growth, native growth, page cache or stable (docs/v8.md). In the stacks the\n"
+"frame after the command is the page's class: CONTAINER;COMM;[v8-heap];...\n"
 "\n"
 "  -p, --pid PID          only this process (repeatable)\n"
 "  -c, --cgroup CGROUP    only this memory cgroup and its children: a path as in\n"
 "                         /proc/PID/cgroup, a cgroup id, or a container id prefix\n"
 "                         (repeatable)\n"
 "  -d, --duration SECS    length of the window (default: until Ctrl-C)\n"
-"  -o, --output FILE      folded stacks to FILE, written atomically (default: stdout)\n"
+"  -o, --output FILE      the stacks to FILE, written atomically (default: stdout)\n"
+"  -f, --format FORMAT    folded (default), or pprof: a gzip-compressed pprof\n"
+"                         profile (go tool pprof, Pyroscope, Parca) with sample\n"
+"                         types inuse_space and alloc_space (bytes; inuse_space\n"
+"                         is 0 in --mode allocated) and labels container, pid,\n"
+"                         comm, class\n"
 "      --report FILE      exact totals, events and losses as JSON to FILE\n"
 "  -m, --mode MODE        outstanding: pages allocated in the window and still\n"
 "                         resident at its end (default); allocated: every page\n"
@@ -97,6 +108,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "cgroup", required_argument, NULL, 'c' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'f' },
 		{ "report", required_argument, NULL, OPT_REPORT },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "sample", required_argument, NULL, 's' },
@@ -117,7 +129,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	};
 	optind = 1;
 	opterr = 0;	/* one message, ours */
-	while ((c = getopt_long(argc, argv, "p:c:d:o:m:s:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:c:d:o:f:m:s:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (o->n_tgids == MAX_FILTERS)
@@ -137,6 +149,11 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			break;
 		case 'o':
 			o->output = optarg;
+			break;
+		case 'f':
+			if (strcmp(optarg, "folded") && strcmp(optarg, "pprof"))
+				return cli_error("--format is folded or pprof, not '%s'", optarg);
+			o->pprof = !strcmp(optarg, "pprof");
 			break;
 		case OPT_REPORT:
 			o->report = optarg;
@@ -184,6 +201,8 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	}
 	if (optind < argc)
 		return cli_error("unexpected argument '%s' (see 'memscope record --help')", argv[optind]);
+	if (o->pprof && !strcmp(o->output, "-") && isatty(STDOUT_FILENO))
+		return cli_error("a pprof profile is binary: give -o FILE");
 	return 0;
 }
 
@@ -225,6 +244,22 @@ static int write_folded(const struct record_ctx *c, const char *path)
 	return err;
 }
 
+static int write_pprof(const struct record_ctx *c, const char *path)
+{
+	struct atomic_file af;
+	int err = atomic_file__open(&af, path);
+
+	if (!err) {
+		err = record_pprof__write(c, af.f);
+		err = err ? (atomic_file__abort(&af), err) : atomic_file__commit(&af);
+	}
+	if (err)
+		log_error("cannot write %s: %s", path, strerror(-err));
+	else if (strcmp(path, "-"))
+		log_notice("wrote a pprof profile to %s", path);
+	return err;
+}
+
 static int write_report(const struct record_totals *t, const char *path)
 {
 	struct atomic_file af;
@@ -245,7 +280,7 @@ static int write_outputs(const struct record_ctx *c, const struct record_opts *o
 			 const struct record_kills *k)
 {
 	struct record_totals *t;
-	int err = write_folded(c, o->output), err2 = 0;
+	int err = o->pprof ? write_pprof(c, o->output) : write_folded(c, o->output), err2 = 0;
 
 	t = record_totals__collect(c);
 	if (!t)
@@ -312,19 +347,22 @@ static int run(const struct record_opts *o, struct session *s, struct record_kil
 		.ringbuf_mb = o->ringbuf_mb, .kstack_entries = o->kstacks,
 		.tgids = o->tgids, .n_tgids = o->n_tgids, .cgids = cgids, .n_cgids = n_cgids,
 	};
+	struct memsplit_opts mo = {
+		.hier = s->have_hier ? &s->hier : NULL, .cgroups = s->rc.cgroups,
+		.pids = o->tgids, .n_pids = o->n_tgids, .v8 = true,
+	};
 	const volatile uint64_t *pages;
 	double start, now;
 	size_t npages;
 	int err;
 
-	struct memsplit_opts mo = {
-		.hier = s->have_hier ? &s->hier : NULL, .cgroups = s->rc.cgroups,
-		.pids = o->tgids, .n_pids = o->n_tgids, .v8 = true,
-	};
-
 	err = session__start(s, &to, on_kill, k);
 	if (err)
 		return err;
+	/* Read the targets' mappings now: a target that exits before its first
+	 * sample is delivered would otherwise leave its stacks unnamed. */
+	for (size_t i = 0; i < o->n_tgids; i++)
+		usyms__add_pid(s->rc.usyms, o->tgids[i]);
 	s->rc.split = memsplit__start(&mo, cli_now());
 	if (!s->rc.split)
 		log_notice("no growth by class: %s", strerror(errno));

@@ -8,5 +8,7 @@ int cmd_top(int argc, char **argv);
 int cmd_flamegraph(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_oom(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -17,6 +17,8 @@ static const struct command {
 	{ "flamegraph", cmd_flamegraph, "render folded stacks as an interactive SVG flame graph" },
 	{ "diff", cmd_diff, "growth between two folded captures, as folded stacks" },
 	{ "oom", cmd_oom, "explain each OOM kill as it happens: limit, memory, stacks, growth" },
+	{ "check", cmd_check, "soak test: exit 0 if a cgroup's memory plateaus, 1 if it grows" },
+	{ "serve", cmd_serve, "Prometheus metrics per container on /metrics, until stopped" },
 };
 
 static void usage(FILE *out)

@@ -111,7 +111,8 @@ static const struct {
  * the ceiling of v falls. */
 static double floor_rate(const double *t, const double *v, size_t n, double sign)
 {
-	double mins[MEMSPLIT_SEGMENTS], ranges[MEMSPLIT_SEGMENTS], tc[MEMSPLIT_SEGMENTS];
+	double mins[MEMSPLIT_SEGMENTS], maxs[MEMSPLIT_SEGMENTS], ranges[MEMSPLIT_SEGMENTS];
+	double tc[MEMSPLIT_SEGMENTS];
 	size_t idx_first = n, m = 0, k;
 	double from, rise;
 
@@ -141,16 +142,19 @@ static double floor_rate(const double *t, const double *v, size_t n, double sign
 			got++;
 		}
 		mins[j] = lo;
+		maxs[j] = hi;
 		ranges[j] = hi - lo;
 		tc[j] = tsum / (got ? got : 1);
 	}
 	rise = mins[k - 1] - mins[0];
 	/* A sawtooth's segments each swing by about its height, and minima
 	 * that catch a trough in one segment but not in the next can look
-	 * monotonic: rising by more than the largest swing rules that out. */
+	 * monotonic: rising by more than the largest swing, with the peaks
+	 * rising too, rules that out. */
 	for (size_t j = 1; j < k; j++)
 		ranges[0] = fmax(ranges[0], ranges[j]);
-	if (!growth__is_monotonic(mins, k) || rise <= ranges[0] || tc[k - 1] <= tc[0])
+	if (!growth__is_monotonic(mins, k) || !growth__is_monotonic(maxs, k) ||
+	    rise <= ranges[0] || tc[k - 1] <= tc[0])
 		return 0;
 	return rise / MIB / ((tc[k - 1] - tc[0]) / 60);
 }
@@ -403,6 +407,9 @@ static void track_runtime(struct memsplit *s, struct sproc *p)
 		return;
 	if (p->rt == V8_RUNTIME_NO_SYMBOLS)
 		log_warn("pid %d (%s): V8 without its OS layer's symbols (stripped binary?): its "
+			 "heap cannot be told from native memory (unknown runtime)", p->pid, p->comm);
+	else if (p->rt == V8_RUNTIME_NO_PROBES)
+		log_warn("pid %d (%s): the kernel refused uprobes on its V8 (-v tells why): its "
 			 "heap cannot be told from native memory (unknown runtime)", p->pid, p->comm);
 }
 
@@ -915,7 +922,7 @@ void memsplit__print(const struct memsplit *s, FILE *out)
 	if (!s->nrows)
 		return;
 	fprintf(out, "memscope: growth by class over %.1f s (MiB) and verdict:\n", s->end - s->start);
-	fprintf(out, "%-34s", "CONTAINER / PID COMM (RUNTIME)");
+	fprintf(out, "%-40s", "CONTAINER / PID COMM (RUNTIME)");
 	for (size_t k = 0; k < NCOLUMNS; k++)
 		fprintf(out, " %8s", columns[k].head);
 	fprintf(out, "  VERDICT\n");
@@ -934,7 +941,7 @@ void memsplit__print(const struct memsplit *s, FILE *out)
 			snprintf(name, sizeof(name), "  %d %s (%s)", p->pid, p->comm,
 				 p->rt == V8_RUNTIME_V8 ? "v8" : v8__runtime_name(p->rt));
 		}
-		fprintf(out, "%-34.34s", name);
+		fprintf(out, "%-40.40s", name);
 		for (size_t k = 0; k < NCOLUMNS; k++)
 			fprintf(out, " %8s", signed_mib(num, sizeof(num), r->growth[columns[k].cls]));
 		verdict_text(r, v, sizeof(v));

@@ -15,12 +15,16 @@
  *
  * The verdict looks at the floor of each class over the last two thirds of
  * the window, cut into MEMSPLIT_SEGMENTS segments: a class still grows when
- * the minima of the segments never fall (growth.h's monotonic test) and the
- * floor rose by more than the class swings within any one segment, so a
- * garbage collector's sawtooth is not growth but a heap that keeps its
- * garbage collected at a higher level each time is. Shrinking is the same
- * test on the ceiling of the total. A class that grew earlier in the window
- * and no longer does is `stable`, flagged plateaued.
+ * the minima and the maxima of the segments both rise (growth.h's monotonic
+ * test) and the floor rose by more than the class swings within any one
+ * segment, so a garbage collector's sawtooth is not growth but a heap that
+ * keeps its garbage collected at a higher level each time is. Shrinking is
+ * the same test on the total, falling. A class that grew earlier in the
+ * window and no longer does is `stable`, flagged plateaued.
+ *
+ * Like session.c, this sits where a command would print: it warns about a
+ * process whose V8 it cannot see into, and notes what a missing piece (no
+ * uprobes, no kpageflags) costs.
  */
 #ifndef MEMSCOPE_MEMSPLIT_H
 #define MEMSCOPE_MEMSPLIT_H

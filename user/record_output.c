@@ -86,18 +86,23 @@ size_t record_output__frames(const struct record_ctx *c, const struct rec_bucket
 	return n + kernel_frames(c, b->kstack_id, &names[n]);
 }
 
-static uint64_t bucket_value(const struct record_ctx *c, const struct rec_bucket *b)
-{
-	return c->outstanding ? b->outstanding_bytes : b->alloc_bytes;
-}
-
 /* Sampled stacks estimate how a process's bytes split; the kernel counted
  * the bytes themselves exactly. Scaling each process's stacks to its exact
  * total keeps the split and removes most of the sampling error from the
- * sizes (a ratio estimator): scale[slot] = exact / sum of estimates. */
+ * sizes (a ratio estimator): scale[slot] = exact / sum of estimates, for the
+ * bytes allocated and, apart, for those still resident. */
+struct slot_scale {
+	double alloc, outstanding;
+};
+
+static double scale_of(double exact, double estimate)
+{
+	return estimate <= 0 ? 1 : exact > 0 ? exact / estimate : 0;
+}
+
 static struct hmap *slot_scales(const struct record_ctx *c)
 {
-	struct hmap *est = hmap__new(sizeof(double));
+	struct hmap *est = hmap__new(sizeof(struct slot_scale));
 	size_t nb = recorder__nbuckets(c->recorder), it = 0;
 	const void *key;
 	void *val;
@@ -106,30 +111,30 @@ static struct hmap *slot_scales(const struct record_ctx *c)
 		return NULL;
 	for (size_t i = 0; i < nb; i++) {
 		const struct rec_bucket *b = recorder__bucket(c->recorder, i);
-		double *sum = hmap__upsert(est, &b->slot, sizeof(b->slot), NULL);
+		struct slot_scale *sum = hmap__upsert(est, &b->slot, sizeof(b->slot), NULL);
 
-		if (sum)
-			*sum += bucket_value(c, b);
+		if (sum) {
+			sum->alloc += b->alloc_bytes;
+			sum->outstanding += b->outstanding_bytes;
+		}
 	}
 	while (hmap__next(est, &it, &key, NULL, &val)) {
+		struct slot_scale *scale = val;
 		struct ms_proc_stats st;
-		double *scale = val, exact;
 
-		if (tracer__proc_stats(c->tracer, *(const uint32_t *)key, &st) || *scale <= 0) {
-			*scale = 1;
+		if (tracer__proc_stats(c->tracer, *(const uint32_t *)key, &st)) {
+			*scale = (struct slot_scale){ 1, 1 };
 			continue;
 		}
-		exact = c->outstanding ? (double)(int64_t)(st.alloc_bytes - st.free_bytes)
-				       : (double)st.alloc_bytes;
-		*scale = exact > 0 ? exact / *scale : 0;
+		scale->alloc = scale_of(st.alloc_bytes, scale->alloc);
+		scale->outstanding = scale_of((double)(int64_t)(st.alloc_bytes - st.free_bytes),
+					      scale->outstanding);
 	}
 	return est;
 }
 
-int record_output__folded(const struct record_ctx *c, struct folded *out)
+int record_output__each(const struct record_ctx *c, record_bucket_fn fn, void *ctx)
 {
-	static char names[MAX_FRAMES][FRAME_LEN];
-	const char *frames[MAX_FRAMES];
 	size_t nb = recorder__nbuckets(c->recorder);
 	struct hmap *scales = slot_scales(c);
 	int err = 0;
@@ -138,17 +143,43 @@ int record_output__folded(const struct record_ctx *c, struct folded *out)
 		return -ENOMEM;
 	for (size_t i = 0; i < nb && !err; i++) {
 		const struct rec_bucket *b = recorder__bucket(c->recorder, i);
-		double *scale = hmap__find(scales, &b->slot, sizeof(b->slot));
-		uint64_t value = bucket_value(c, b) * (scale ? *scale : 1) + 0.5;
-		size_t n = 0;
+		struct slot_scale *sc = hmap__find(scales, &b->slot, sizeof(b->slot));
+		struct record_values v = {
+			.alloc = b->alloc_bytes * (sc ? sc->alloc : 1) + 0.5,
+			.outstanding = b->outstanding_bytes * (sc ? sc->outstanding : 1) + 0.5,
+		};
 
-		if (!value)
-			continue;
-		n = record_output__frames(c, b, names);
-		for (size_t f = 0; f < n; f++)
-			frames[f] = names[f];
-		err = folded__add(out, frames, n, value);
+		if (v.alloc || v.outstanding)
+			err = fn(ctx, b, &v);
 	}
 	hmap__free(scales);
 	return err;
+}
+
+struct folded_ctx {
+	const struct record_ctx *c;
+	struct folded *out;
+};
+
+static int add_folded(void *ctx, const struct rec_bucket *b, const struct record_values *v)
+{
+	static char names[MAX_FRAMES][FRAME_LEN];
+	const char *frames[MAX_FRAMES];
+	struct folded_ctx *fc = ctx;
+	uint64_t value = fc->c->outstanding ? v->outstanding : v->alloc;
+	size_t n;
+
+	if (!value)
+		return 0;
+	n = record_output__frames(fc->c, b, names);
+	for (size_t f = 0; f < n; f++)
+		frames[f] = names[f];
+	return folded__add(fc->out, frames, n, value);
+}
+
+int record_output__folded(const struct record_ctx *c, struct folded *out)
+{
+	struct folded_ctx fc = { c, out };
+
+	return record_output__each(c, add_folded, &fc);
 }

@@ -43,6 +43,19 @@ struct record_ctx {
 /* Label of a memory cgroup for output: container id, cgroup path or "/". */
 void record_output__label(struct cgroups *cg, uint64_t cgid, char *buf, size_t len);
 int record_output__folded(const struct record_ctx *c, struct folded *out);
+
+/* A bucket's weighted estimates scaled so that each process's buckets add up
+ * to its exact totals from the kernel's counters: bytes allocated in the
+ * window, and bytes still resident at its end (0 in allocated mode). */
+struct record_values {
+	uint64_t alloc;
+	uint64_t outstanding;
+};
+typedef int (*record_bucket_fn)(void *ctx, const struct rec_bucket *b,
+				const struct record_values *v);
+/* Calls fn for each bucket with a non-zero value, stopping at the first
+ * non-zero return of fn, which it returns. 0, -ENOMEM. */
+int record_output__each(const struct record_ctx *c, record_bucket_fn fn, void *ctx);
 /* The frames of one bucket, root first: label, comm, [class] when it has
  * one, user frames, kernel frames (_[k]). names must hold MAX_FRAMES.
  * Returns how many. */

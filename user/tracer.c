@@ -29,6 +29,7 @@ struct tracer {
 	size_t max_pfn;
 	uint64_t page_size;
 	uint64_t page_struct;		/* sizeof(struct page) */
+	bool track_frees;
 	int ncpus;
 	struct ms_proc_stats *percpu;	/* scratch for one slot's per-CPU values */
 	bool attached;
@@ -130,6 +131,13 @@ static void choose_programs(struct tracer *t)
 	bpf_program__set_autoload(skel->progs.page_alloc_tp, !btf);
 	bpf_program__set_autoload(skel->progs.page_free_tp, !btf);
 	bpf_program__set_autoload(skel->progs.page_free_batched_tp, !btf);
+	/* Without free tracking the free hooks would only cost. */
+	if (!t->track_frees) {
+		bpf_program__set_autoload(skel->progs.page_free_raw, false);
+		bpf_program__set_autoload(skel->progs.page_free_batched_raw, false);
+		bpf_program__set_autoload(skel->progs.page_free_tp, false);
+		bpf_program__set_autoload(skel->progs.page_free_batched_tp, false);
+	}
 	bpf_program__set_autoload(skel->progs.oom_victim_raw, t->oom_hook && !strcmp(t->oom_hook, "raw_tp"));
 	bpf_program__set_autoload(skel->progs.oom_victim_tp,
 				  t->oom_hook && !strcmp(t->oom_hook, "tracepoint"));
@@ -323,6 +331,7 @@ int tracer__start(const struct tracer_opts *o, const struct tracer_handlers *h, 
 	t->max_pfn = max_pfn;
 	t->page_size = sysconf(_SC_PAGESIZE);
 	t->page_struct = page_struct_size();
+	t->track_frees = o->track_frees;
 	t->ncpus = libbpf_num_possible_cpus();
 	t->percpu = calloc(t->ncpus > 0 ? t->ncpus : 1, sizeof(*t->percpu));
 	if (t->ncpus <= 0 || !t->percpu) {

@@ -688,3 +688,10 @@ const char *usyms__module_path(struct usyms *u, uint32_t module)
 {
 	return module && module < u->nmodules ? u->modules[module].path : NULL;
 }
+
+const char *usyms__module_build_id(struct usyms *u, uint32_t module)
+{
+	struct elf_file *ef = module && module < u->nmodules ? u->modules[module].ef : NULL;
+
+	return ef ? elf_file__build_id(ef) : NULL;
+}

@@ -91,6 +91,10 @@ int usyms__frame_name(struct usyms *u, struct uframe f, bool is_return_addr, cha
  * when it was), or NULL for module 0 or an unknown id. */
 const char *usyms__module_path(struct usyms *u, uint32_t module);
 
+/* Lowercase hex GNU build id of the module's file, or NULL when it has none
+ * (or could not be parsed), for module 0 and for an unknown id. */
+const char *usyms__module_build_id(struct usyms *u, uint32_t module);
+
 void usyms__free(struct usyms *u);
 
 #endif

@@ -77,6 +77,8 @@ const char *v8__runtime_name(enum v8_runtime rt)
 		return "v8";
 	case V8_RUNTIME_NO_SYMBOLS:
 		return "v8 without symbols (unknown runtime)";
+	case V8_RUNTIME_NO_PROBES:
+		return "v8 without uprobes (unknown runtime)";
 	default:
 		return "unknown runtime";
 	}
@@ -365,9 +367,9 @@ static enum v8_runtime binary_kind(struct v8 *v, int pid, const struct procmap *
 	if (b->kind == V8_RUNTIME_V8) {
 		err = attach(v, b, path, offsets);
 		if (err) {
-			log_warn("pid %d: cannot attach uprobes to V8 in %s (%s): its V8 heap is "
-				 "counted as native", pid, m->path ? m->path : path, strerror(-err));
-			b->kind = V8_RUNTIME_NO_SYMBOLS;
+			log_debug("cannot attach uprobes to V8 in %s (pid %d): %s",
+				  m->path ? m->path : path, pid, strerror(-err));
+			b->kind = V8_RUNTIME_NO_PROBES;
 			v->stats.binaries_failed++;
 		} else {
 			log_debug("V8 found in %s (pid %d): uprobes attached", m->path ? m->path : path,
@@ -451,6 +453,11 @@ static void read_headers(int pid, struct candidates *cs)
 						    sizeof(cs->c[i + j].h) };
 		}
 		got = process_vm_readv(pid, local, k, remote, k, 0);
+		if (got < 0 && errno == ESRCH) {
+			for (; i < cs->n; i++)
+				memset(&cs->c[i].h, 0, sizeof(cs->c[i].h));
+			return;
+		}
 		if (got < 0)
 			got = 0;
 		/* The call stops at the first element it cannot read (a header

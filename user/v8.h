@@ -51,9 +51,11 @@ enum v8_runtime {
 	V8_RUNTIME_UNKNOWN,	/* no V8 found: anon growth is native */
 	V8_RUNTIME_V8,		/* V8's OS layer is probed */
 	V8_RUNTIME_NO_SYMBOLS,	/* V8 without the OS layer's symbols (stripped) */
+	V8_RUNTIME_NO_PROBES,	/* V8 whose uprobes the kernel refused */
 };
 
-/* "v8", "unknown runtime", "v8 without symbols (unknown runtime)". */
+/* "v8", "unknown runtime", "v8 without symbols (unknown runtime)",
+ * "v8 without uprobes (unknown runtime)". */
 const char *v8__runtime_name(enum v8_runtime rt);
 
 /* ---- pure parts, for tests ----------------------------------------------- */

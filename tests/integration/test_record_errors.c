@@ -212,8 +212,10 @@ Test(record_errors, exited_target_is_still_symbolized, .init = with_cgroup, .fin
 	char *leak_argv[] = { WORKLOAD("leaker"), "-g", cg.procs, "-l", "32", "-c", "64", "-h", "0.5",
 			      "-w", go, NULL };
 	char pid[16];
+	/* Every page sampled: this is about names after exit, not sampling error
+	 * (96 MiB at one page in 256 is ~380 samples, and the split varies). */
 	char *rec_argv[] = { (char *)memscope_bin(), "record", "-p", pid, "--mode", "allocated",
-			     "-d", "120", "-o", out, NULL };
+			     "--sample", "1", "-d", "120", "-o", out, NULL };
 	pid_t rec, leaker;
 	int status, fd;
 

@@ -186,7 +186,7 @@ Test(usyms, libc_memset_in_self)
 {
 	struct usyms *u = usyms__new();
 	void *impl = dlsym(LIBC, "memset");
-	char name[NAME_LEN], debug[512];
+	char name[NAME_LEN], debug[512], libc_bid[2 * ELF_FILE_BUILD_ID_MAX + 1];
 	struct elf_file *ef;
 	struct uframe f;
 	Dl_info info;
@@ -198,10 +198,12 @@ Test(usyms, libc_memset_in_self)
 	bid = elf_file__build_id(ef);
 	cr_assert_not_null(bid);
 	snprintf(debug, sizeof(debug), "%s/%.2s/%s.debug", USYMS_DEBUG_DIR, bid, bid + 2);
+	snprintf(libc_bid, sizeof(libc_bid), "%s", bid);
 	elf_file__close(ef);
 
 	cr_assert_eq(usyms__resolve(u, getpid(), (uintptr_t)impl, &f), 0);
 	cr_assert_neq(f.module, 0);
+	cr_assert_str_eq(usyms__module_build_id(u, f.module), libc_bid);
 	cr_assert_eq(usyms__frame_name(u, f, false, name, sizeof(name)), 0);
 	if (access(debug, R_OK) != 0) {
 		/* Without debug symbols: at least the library. */
@@ -326,6 +328,8 @@ Test(usyms, unknown_and_bad_input)
 	assert_name(u, bogus, true, "[unknown]");
 	cr_assert_null(usyms__module_path(u, 0));
 	cr_assert_null(usyms__module_path(u, 9999));
+	cr_assert_null(usyms__module_build_id(u, 0));
+	cr_assert_null(usyms__module_build_id(u, 9999));
 
 	/* pid_max is at most 2^22: this pid never exists. */
 	cr_assert_eq(usyms__add_pid(u, 0x7ffffff0), -ESRCH);

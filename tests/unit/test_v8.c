@@ -24,6 +24,7 @@ Test(v8, runtime_names)
 {
 	cr_assert_str_eq(v8__runtime_name(V8_RUNTIME_V8), "v8");
 	cr_assert_str_eq(v8__runtime_name(V8_RUNTIME_UNKNOWN), "unknown runtime");
+	cr_assert_not_null(strstr(v8__runtime_name(V8_RUNTIME_NO_PROBES), "unknown runtime"));
 	cr_assert_not_null(strstr(v8__runtime_name(V8_RUNTIME_NO_SYMBOLS), "unknown runtime"));
 	cr_assert_str_eq(v8__runtime_name((enum v8_runtime)99), "unknown runtime");
 }
