@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "log.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -29,11 +30,32 @@ int cli_bad_option(int argc, char **argv, const char *command)
 {
 	const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
 
-	if (optopt && strchr(arg, optopt) && arg[0] == '-' && arg[1] != '-')
-		return cli_error("option -%c %s (see 'memscope %s --help')", optopt,
-				 strchr(arg, optopt)[1] ? "is unknown" : "needs a value", command);
+	/* getopt returns '?' both for an unknown option and for one missing
+	 * its value; which one it was is not knowable here. */
+	if (optopt && arg[0] == '-' && arg[1] != '-')
+		return cli_error("option -%c is unknown or needs a value (see 'memscope %s --help')",
+				 optopt, command);
 	return cli_error("option '%s' is unknown or needs a value (see 'memscope %s --help')", arg,
 			 command);
+}
+
+int cli_common_option(int c, int argc, char **argv, const char *command, const char *usage)
+{
+	switch (c) {
+	case 'v':
+		log_set_verbose(true);
+		return 0;
+	case 'h':
+		fputs(usage, stdout);
+		return 1;
+	default:
+		return cli_bad_option(argc, argv, command);
+	}
+}
+
+int cli_extra_argument(const char *arg, const char *command)
+{
+	return cli_error("unexpected argument '%s' (see 'memscope %s --help')", arg, command);
 }
 
 int cli_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)

@@ -11,6 +11,12 @@
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* For getopt's '?' (with opterr = 0): names the bad or incomplete option. */
 int cli_bad_option(int argc, char **argv, const char *command);
+/* The options every subcommand shares, for the default: of its getopt switch:
+ * -v (0: go on), -h (prints usage, 1: stop with success), anything else
+ * (one error line, -EINVAL). */
+int cli_common_option(int c, int argc, char **argv, const char *command, const char *usage);
+/* For arguments left after the options: one error line, -EINVAL. */
+int cli_extra_argument(const char *arg, const char *command);
 /* Whole decimal number in [min, max]; -EINVAL otherwise (no sign, no junk). */
 int cli_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* "30", "2.5", "500ms", "10s", "5m", "1h". */

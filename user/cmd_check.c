@@ -135,19 +135,17 @@ static int parse_args(int argc, char **argv, struct check_opts *o)
 				return cli_error("--top wants 0..%d, not '%s'", MAX_TOP, optarg);
 			o->top = v;
 			break;
-		case 'v':
-			log_set_verbose(true);
+		default: {
+			int rc = cli_common_option(c, argc, argv, "check", usage);
+
+			if (rc)
+				return rc;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 1;
-		default:
-			return cli_bad_option(argc, argv, "check");
+		}
 		}
 	}
 	if (optind < argc)
-		return cli_error("unexpected argument '%s' (see 'memscope check --help')",
-				 argv[optind]);
+		return cli_extra_argument(argv[optind], "check");
 	if (!o->cgroup)
 		return cli_error("check needs the cgroup to watch: -c CGROUP");
 	if (isnan(o->bound))

@@ -56,6 +56,7 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
 
 	*a = (struct diff_args){ .output = "-" };
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "o:avh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
@@ -67,14 +68,13 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
 		case OPT_TWO_COLUMN:
 			two = true;
 			break;
-		case 'v':
-			log_set_verbose(true);
+		default: {
+			int rc = cli_common_option(c, argc, argv, "diff", usage);
+
+			if (rc)
+				return rc;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 1;
-		default:
-			return cli_error("see 'memscope diff --help'");
+		}
 		}
 	}
 	if (all && two)

@@ -65,6 +65,7 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 
 	*a = (struct fg_args){ .output = "-" };
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "o:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
@@ -94,21 +95,19 @@ static int parse_args(int argc, char **argv, struct fg_args *a)
 				return cli_error("--min-width wants 0.05..1000 pixels, not '%s'",
 						 optarg);
 			break;
-		case 'v':
-			log_set_verbose(true);
+		default: {
+			int rc = cli_common_option(c, argc, argv, "flamegraph", usage);
+
+			if (rc)
+				return rc;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 1;
-		default:
-			return cli_error("see 'memscope flamegraph --help'");
+		}
 		}
 	}
 	if (optind == argc)
 		return cli_error("which folded file? (see 'memscope flamegraph --help')");
 	if (argc - optind > 1)
-		return cli_error("unexpected argument '%s' (see 'memscope flamegraph --help')",
-				 argv[optind + 1]);
+		return cli_extra_argument(argv[optind + 1], "flamegraph");
 	a->input = argv[optind];
 	return 0;
 }

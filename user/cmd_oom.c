@@ -94,19 +94,17 @@ static int parse_args(int argc, char **argv, struct oom_opts *o)
 				return cli_error("--sample wants 1..1048576, not '%s'", optarg);
 			o->sample = v;
 			break;
-		case 'v':
-			log_set_verbose(true);
+		default: {
+			int rc = cli_common_option(c, argc, argv, "oom", usage);
+
+			if (rc)
+				return rc;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 1;
-		default:
-			return cli_bad_option(argc, argv, "oom");
+		}
 		}
 	}
 	if (optind < argc)
-		return cli_error("unexpected argument '%s' (see 'memscope oom --help')",
-				 argv[optind]);
+		return cli_extra_argument(argv[optind], "oom");
 	return 0;
 }
 

@@ -189,18 +189,17 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		case OPT_NO_KSTACKS:
 			o->kernel_stacks = false;
 			break;
-		case 'v':
-			log_set_verbose(true);
+		default: {
+			int rc = cli_common_option(c, argc, argv, "record", usage);
+
+			if (rc)
+				return rc;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 1;
-		default:
-			return cli_bad_option(argc, argv, "record");
+		}
 		}
 	}
 	if (optind < argc)
-		return cli_error("unexpected argument '%s' (see 'memscope record --help')", argv[optind]);
+		return cli_extra_argument(argv[optind], "record");
 	if (o->pprof && !strcmp(o->output, "-") && isatty(STDOUT_FILENO))
 		return cli_error("a pprof profile is binary: give -o FILE");
 	return 0;

@@ -133,19 +133,17 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 		case OPT_BPF_STATS:
 			o->bpf_stats = true;
 			break;
-		case 'v':
-			log_set_verbose(true);
+		default: {
+			int rc = cli_common_option(c, argc, argv, "serve", usage);
+
+			if (rc)
+				return rc;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 1;
-		default:
-			return cli_bad_option(argc, argv, "serve");
+		}
 		}
 	}
 	if (optind < argc)
-		return cli_error("unexpected argument '%s' (see 'memscope serve --help')",
-				 argv[optind]);
+		return cli_extra_argument(argv[optind], "serve");
 	if (o->window < 2 * o->interval)
 		return cli_error("--window (%g s) must cover at least two intervals (%g s each)",
 				 o->window, o->interval);

@@ -117,18 +117,17 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 		case 'P':
 			o->procs = true;
 			break;
-		case 'v':
-			log_set_verbose(true);
+		default: {
+			int rc = cli_common_option(c, argc, argv, "top", usage);
+
+			if (rc)
+				return rc;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 1;
-		default:
-			return cli_bad_option(argc, argv, "top");
+		}
 		}
 	}
 	if (optind < argc)
-		return cli_error("unexpected argument '%s' (see 'memscope top --help')", argv[optind]);
+		return cli_extra_argument(argv[optind], "top");
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "flamegraph.h"
+#include "utf8.h"
 #include "folded.h"
 #include "hmap.h"
 
@@ -87,11 +88,6 @@ static inline uint64_t add_sat(uint64_t a, uint64_t b)
 
 #define REPLACEMENT	0xfffd
 
-static inline bool cont(unsigned char c)
-{
-	return (c & 0xc0) == 0x80;
-}
-
 /*
  * Decode one character of s (NUL-terminated, not at its end): bytes used, at
  * least 1. Strict UTF-8: overlongs, surrogates and values past U+10FFFF are
@@ -100,46 +96,16 @@ static inline bool cont(unsigned char c)
  */
 static size_t utf8_decode(const unsigned char *s, uint32_t *cp)
 {
-	unsigned char c = s[0];
-	unsigned char lo = 0x80, hi = 0xbf;	/* allowed range of the second byte */
-	size_t len;
+	static const unsigned char lead_mask[] = { 0, 0x7f, 0x1f, 0x0f, 0x07 };
+	size_t len = utf8__seq_len(s, 4);
 
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		*cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		*cp = c & 0x0f;
-		if (c == 0xe0)
-			lo = 0xa0;		/* overlong */
-		else if (c == 0xed)
-			hi = 0x9f;		/* surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		*cp = c & 0x07;
-		if (c == 0xf0)
-			lo = 0x90;		/* overlong */
-		else if (c == 0xf4)
-			hi = 0x8f;		/* past U+10FFFF */
-	} else {
+	if (!len) {
 		*cp = REPLACEMENT;
 		return 1;
 	}
-	if (s[1] < lo || s[1] > hi) {
-		*cp = REPLACEMENT;
-		return 1;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if (!cont(s[i])) {
-			*cp = REPLACEMENT;
-			return 1;
-		}
+	*cp = s[0] & lead_mask[len];
+	for (size_t i = 1; i < len; i++)
 		*cp = (*cp << 6) | (s[i] & 0x3f);
-	}
 	return len;
 }
 

@@ -7,6 +7,7 @@
 
 #include "hmap.h"
 #include "pprof.h"
+#include "utf8.h"
 #include "proto/pprof.pb-c.h"
 
 typedef Perftools__Profiles__ValueType pb_value_type;
@@ -95,40 +96,6 @@ static int reserve(void *arr, size_t *cap, size_t n, size_t need, size_t elem)
 	return 0;
 }
 
-/* Length of the well-formed UTF-8 sequence at s (n bytes left), 0 if none. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	/* Overlong forms, surrogates and code points past U+10FFFF are
-	 * excluded by the range of the second byte. */
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
 /* in as well-formed UTF-8 into out (PPROF_STRING_MAX + 1 bytes), cut at a
  * character boundary. Returns the length. */
 static size_t clean_string(const char *in, char *out)
@@ -137,7 +104,7 @@ static size_t clean_string(const char *in, char *out)
 	size_t n = strlen(in), at = 0;
 
 	for (size_t i = 0; i < n;) {
-		size_t len = utf8_seq(s + i, n - i);
+		size_t len = utf8__seq_len(s + i, n - i);
 
 		if (at + (len ? len : 1) > PPROF_STRING_MAX)
 			break;

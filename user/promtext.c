@@ -5,6 +5,7 @@
 
 #include "hmap.h"
 #include "promtext.h"
+#include "utf8.h"
 
 int promtext__init(struct promtext *p, FILE *f)
 {
@@ -74,46 +75,13 @@ const char *promtext__format_value(double v, char *buf, size_t len)
 	return buf;
 }
 
-/* Length of the well-formed UTF-8 sequence at s (n bytes left), 0 if there is none. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	/* No overlong forms, no surrogates, nothing past U+10FFFF. */
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
 void promtext__escape(FILE *f, const char *s, size_t max, bool quoted)
 {
 	const unsigned char *u = (const unsigned char *)(s ? s : "");
 	size_t n = strnlen((const char *)u, max);
 
 	for (size_t i = 0; i < n;) {
-		size_t len = utf8_len(u + i, n - i);
+		size_t len = utf8__seq_len(u + i, n - i);
 
 		if (!len) {
 			/* A cut at max may split a character: drop its start, do not mangle it. */
