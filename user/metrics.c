@@ -8,22 +8,13 @@
 #include "hmap.h"
 #include "metrics.h"
 #include "promtext.h"
+#include "tracer.h"
 
 #define MIB_PER_MIN	(1024.0 * 1024.0 / 60.0)	/* bytes per second in one MiB/min */
 
-/* The keys record --report uses for the same losses, so both outputs agree. */
-static const char *const loss_names[MS_NR_DROPS] = {
-	[MS_DROP_PROCS_FULL] = "procs_full",
-	[MS_DROP_PFN_RANGE] = "pfn_out_of_range",
-	[MS_DROP_RINGBUF] = "ringbuf_full",
-	[MS_DROP_USTACK] = "ustack_missing",
-	[MS_DROP_KSTACK] = "kstack_missing",
-	[MS_DROP_SNAP] = "stack_snapshot_missing",
-};
-
 const char *metrics__loss_name(int drop)
 {
-	return drop >= 0 && drop < MS_NR_DROPS ? loss_names[drop] : NULL;
+	return tracer__drop_key(drop);
 }
 
 /* ---- kills seen by the tracer ----------------------------------------------- */
@@ -327,7 +318,7 @@ static void tracer_figures(struct promtext *p, const struct metrics_page *m)
 			 "Events memscope's BPF side could not account for, by reason (as "
 			 "memscope record --report names them).");
 	for (int d = 0; d < MS_NR_DROPS; d++)
-		promtext__sample(p, &(struct prom_label){ "reason", loss_names[d] }, 1,
+		promtext__sample(p, &(struct prom_label){ "reason", tracer__drop_key(d) }, 1,
 				 (double)t->drops.kernel[d]);
 	promtext__sample(p, &(struct prom_label){ "reason", "recursion_miss" }, 1,
 			 (double)t->drops.recursion_misses);

@@ -42,18 +42,6 @@ struct record_totals {
 	size_t n_kills;
 };
 
-static const struct {
-	const char *key;	/* JSON */
-	const char *text;	/* stderr */
-} drop_names[MS_NR_DROPS] = {
-	[MS_DROP_PROCS_FULL] = { "procs_full", "process table full (counted in [overflow])" },
-	[MS_DROP_PFN_RANGE] = { "pfn_out_of_range", "pfn out of range (hot-added memory)" },
-	[MS_DROP_RINGBUF] = { "ringbuf_full", "samples lost, ring buffer full (raise --ringbuf)" },
-	[MS_DROP_USTACK] = { "ustack_missing", "user stacks not walkable" },
-	[MS_DROP_KSTACK] = { "kstack_missing", "kernel stacks not stored (raise --kstacks)" },
-	[MS_DROP_SNAP] = { "stack_snapshot_missing", "user stack bytes unreadable" },
-};
-
 static int64_t resident(uint64_t alloc, uint64_t freed)
 {
 	return (int64_t)(alloc - freed);
@@ -211,7 +199,7 @@ void record_totals__print(const struct record_totals *t, FILE *out)
 		t->alloc_events, t->free_events, t->rs.samples, t->rs.leaf_callers_recovered);
 	fprintf(out, "losses:");
 	for (int i = 0; i < MS_NR_DROPS; i++)
-		fprintf(out, "%s %s=%" PRIu64, i ? "," : "", drop_names[i].text, t->drops.kernel[i]);
+		fprintf(out, "%s %s=%" PRIu64, i ? "," : "", tracer__drop_text(i), t->drops.kernel[i]);
 	fprintf(out, ", program runs missed by the kernel (recursion)=%" PRIu64
 		", leaf unwinds failed=%" PRIu64 ", frames unresolved=%" PRIu64
 		", samples dropped (no memory)=%" PRIu64 "\n",
@@ -249,7 +237,7 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 
 	json_obj(&j, "losses");
 	for (int i = 0; i < MS_NR_DROPS; i++)
-		json_u64(&j, drop_names[i].key, t->drops.kernel[i]);
+		json_u64(&j, tracer__drop_key(i), t->drops.kernel[i]);
 	json_u64(&j, "recursion_misses", t->drops.recursion_misses);
 	json_u64(&j, "leaf_unwind_failed", t->rs.leaf_unwind_failed);
 	json_u64(&j, "frames_unresolved", t->rs.frames_unresolved);

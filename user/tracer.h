@@ -63,6 +63,10 @@ uint32_t tracer__slots_used(const struct tracer *t);
 const volatile uint64_t *tracer__page_records(const struct tracer *t, size_t *n);
 int tracer__kstack(struct tracer *t, int32_t id, uint64_t *ips, size_t max, size_t *n);
 void tracer__drops(struct tracer *t, struct tracer_drops *out);
+/* Names of an enum ms_drop: a key for JSON and metrics labels, and what it
+ * means for people. NULL when out of range. */
+const char *tracer__drop_key(int drop);
+const char *tracer__drop_text(int drop);
 uint64_t tracer__page_size(const struct tracer *t);
 void tracer__free(struct tracer *t);
 
