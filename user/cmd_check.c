@@ -350,17 +350,9 @@ static int conclude(struct check *k)
 {
 	struct record_ctx *c = &k->s.rc;
 	struct soak_result r;
-	const volatile uint64_t *pages;
-	size_t npages;
 	int err;
 
-	pages = tracer__page_records(c->tracer, &npages);
-	if (c->split) {
-		memsplit__finish(c->split, cli_now());
-		memsplit__settle(c->split, c->recorder, pages, npages);
-	} else {
-		recorder__settle(c->recorder, pages, npages);
-	}
+	session__settle(&k->s);
 	if (soak__judge(k->soak, k->o->bound, &r)) {
 		log_error("only %zu readings of %s after the warm-up: no verdict", r.judged,
 			  k->path);

@@ -350,9 +350,7 @@ static int run(const struct record_opts *o, struct session *s, struct record_kil
 		.hier = s->have_hier ? &s->hier : NULL, .cgroups = s->rc.cgroups,
 		.pids = o->tgids, .n_pids = o->n_tgids, .v8 = true,
 	};
-	const volatile uint64_t *pages;
 	double start, now;
-	size_t npages;
 	int err;
 
 	err = session__start(s, &to, on_kill, k);
@@ -380,13 +378,7 @@ static int run(const struct record_opts *o, struct session *s, struct record_kil
 	}
 	session__stop(s);
 	s->rc.seconds = cli_now() - start;
-	pages = tracer__page_records(s->rc.tracer, &npages);
-	if (s->rc.split) {
-		memsplit__finish(s->rc.split, cli_now());
-		memsplit__settle(s->rc.split, s->rc.recorder, pages, npages);
-	} else {
-		recorder__settle(s->rc.recorder, pages, npages);
-	}
+	session__settle(s);
 	return write_outputs(&s->rc, o, k);
 }
 

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "ksyms.h"
 #include "log.h"
+#include "memsplit.h"
 #include "privs.h"
 #include "recorder.h"
 #include "session.h"
@@ -179,6 +180,22 @@ void session__stop(struct session *s)
 		return;
 	tracer__stop(s->rc.tracer);
 	deliver_kills(s);
+}
+
+void session__settle(struct session *s)
+{
+	const volatile uint64_t *pages;
+	size_t npages;
+
+	if (!s->rc.tracer)
+		return;
+	pages = tracer__page_records(s->rc.tracer, &npages);
+	if (s->rc.split) {
+		memsplit__finish(s->rc.split, cli_now());
+		memsplit__settle(s->rc.split, s->rc.recorder, pages, npages);
+	} else {
+		recorder__settle(s->rc.recorder, pages, npages);
+	}
 }
 
 void session__close(struct session *s)

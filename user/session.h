@@ -77,6 +77,10 @@ int session__poll(struct session *s, int timeout_ms);
 /* Detaches the programs, then delivers what they left queued. */
 void session__stop(struct session *s);
 
+/* After session__stop: works out what each sample's pages still hold (and,
+ * with rc.split, of which class), ready for the outputs. */
+void session__settle(struct session *s);
+
 /* Frees everything session__open and session__start made. */
 void session__close(struct session *s);
 
