@@ -391,11 +391,42 @@ int BPF_PROG(page_alloc_raw, struct page *page, unsigned int order, gfp_t gfp, i
 	return 0;
 }
 
+/* The kernel skips a program that is entered again on the same CPU (an
+ * interrupt whose softirq frees pages, e.g. RCU-freed page tables, while
+ * page_free_raw runs), and a skipped free would leave a phantom resident
+ * page. A second copy of the program catches those: it acts only while the
+ * first is mid-run on this CPU, which is exactly when the first was skipped. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+} in_free SEC(".maps");
+
+__u64 nested_frees;
+
 SEC("raw_tp/mm_page_free")
 int BPF_PROG(page_free_raw, struct page *page, unsigned int order)
 {
-	if (track_frees && vmemmap_base)
-		on_free(page_pfn(page));
+	__u32 zero = 0, *busy = bpf_map_lookup_elem(&in_free, &zero);
+
+	if (!busy || !vmemmap_base)
+		return 0;
+	*busy = 1;
+	on_free(page_pfn(page));
+	*busy = 0;
+	return 0;
+}
+
+SEC("raw_tp/mm_page_free")
+int BPF_PROG(page_free_nested_raw, struct page *page, unsigned int order)
+{
+	__u32 zero = 0, *busy = bpf_map_lookup_elem(&in_free, &zero);
+
+	if (!busy || !*busy || !vmemmap_base)
+		return 0;
+	__sync_fetch_and_add(&nested_frees, 1);
+	on_free(page_pfn(page));
 	return 0;
 }
 

@@ -201,9 +201,10 @@ void record_totals__print(const struct record_totals *t, FILE *out)
 	for (int i = 0; i < MS_NR_DROPS; i++)
 		fprintf(out, "%s %s=%" PRIu64, i ? "," : "", tracer__drop_text(i), t->drops.kernel[i]);
 	fprintf(out, ", program runs missed by the kernel (recursion)=%" PRIu64
+		" (nested frees recovered: %" PRIu64 ")"
 		", leaf unwinds failed=%" PRIu64 ", frames unresolved=%" PRIu64
 		", samples dropped (no memory)=%" PRIu64 "\n",
-		t->drops.recursion_misses, t->rs.leaf_unwind_failed, t->rs.frames_unresolved,
+		t->drops.recursion_misses, t->drops.nested_recovered, t->rs.leaf_unwind_failed, t->rs.frames_unresolved,
 		t->rs.samples_dropped_nomem);
 }
 
@@ -239,6 +240,7 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 	for (int i = 0; i < MS_NR_DROPS; i++)
 		json_u64(&j, tracer__drop_key(i), t->drops.kernel[i]);
 	json_u64(&j, "recursion_misses", t->drops.recursion_misses);
+	json_u64(&j, "nested_frees_recovered", t->drops.nested_recovered);
 	json_u64(&j, "leaf_unwind_failed", t->rs.leaf_unwind_failed);
 	json_u64(&j, "frames_unresolved", t->rs.frames_unresolved);
 	json_u64(&j, "samples_dropped_nomem", t->rs.samples_dropped_nomem);

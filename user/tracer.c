@@ -128,12 +128,14 @@ static void choose_programs(struct tracer *t)
 	bpf_program__set_autoload(skel->progs.page_alloc_raw, btf);
 	bpf_program__set_autoload(skel->progs.page_free_raw, btf);
 	bpf_program__set_autoload(skel->progs.page_free_batched_raw, btf);
+	bpf_program__set_autoload(skel->progs.page_free_nested_raw, btf);
 	bpf_program__set_autoload(skel->progs.page_alloc_tp, !btf);
 	bpf_program__set_autoload(skel->progs.page_free_tp, !btf);
 	bpf_program__set_autoload(skel->progs.page_free_batched_tp, !btf);
 	/* Without free tracking the free hooks would only cost. */
 	if (!t->track_frees) {
 		bpf_program__set_autoload(skel->progs.page_free_raw, false);
+		bpf_program__set_autoload(skel->progs.page_free_nested_raw, false);
 		bpf_program__set_autoload(skel->progs.page_free_batched_raw, false);
 		bpf_program__set_autoload(skel->progs.page_free_tp, false);
 		bpf_program__set_autoload(skel->progs.page_free_batched_tp, false);
@@ -498,9 +500,17 @@ void tracer__drops(struct tracer *t, struct tracer_drops *out)
 		__u32 len = sizeof(info);
 		int fd = bpf_program__fd(prog);
 
+		/* The nested copy is skipped only while the main free program
+		 * is not running, and then the main one takes the free. */
+		if (prog == t->skel->progs.page_free_nested_raw)
+			continue;
+
 		if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
 			out->recursion_misses += info.recursion_misses;
 	}
+	out->nested_recovered = __atomic_load_n(&t->skel->bss->nested_frees, __ATOMIC_RELAXED);
+	out->recursion_misses -= out->nested_recovered < out->recursion_misses ?
+				 out->nested_recovered : out->recursion_misses;
 }
 
 void tracer__free(struct tracer *t)

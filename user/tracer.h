@@ -28,7 +28,9 @@ enum tracer_hook { HOOK_RAW_TP, HOOK_TRACEPOINT };
 
 struct tracer_drops {
 	uint64_t kernel[MS_NR_DROPS];	/* enum ms_drop */
-	uint64_t recursion_misses;	/* program runs the kernel skipped (nested) */
+	uint64_t recursion_misses;	/* program runs the kernel skipped (nested), less
+					 * the frees the nested copy caught */
+	uint64_t nested_recovered;	/* frees caught by page_free_nested_raw */
 };
 
 struct tracer;
