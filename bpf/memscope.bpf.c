@@ -97,6 +97,12 @@ struct {
 } slot_flags SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__type(value, __u32);
+	__uint(max_entries, 1);		/* resized to max_slots */
+} free_slots SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 64 << 10);
 } oom_events SEC(".maps");
@@ -165,8 +171,13 @@ static __always_inline bool cgroup_selected(struct cgroup *cg)
 static __always_inline __u32 new_slot(struct ms_proc_key *key)
 {
 	struct ms_proc_info info = {}, *old;
-	__u32 slot = __sync_fetch_and_add(&next_slot, 1);
+	__u32 slot;
 
+	/* Slots of processes that exited with nothing left, zeroed by user
+	 * space, come first: a long run on a host that forks all day stays
+	 * within the table. */
+	if (bpf_map_pop_elem(&free_slots, &slot))
+		slot = __sync_fetch_and_add(&next_slot, 1);
 	if (slot >= max_slots) {
 		count_drop(MS_DROP_PROCS_FULL);
 		return MS_SLOT_OVERFLOW;

@@ -169,6 +169,7 @@ static int run(struct oom_cmd *c, const uint64_t *cgids, size_t n_cgids)
 	const char *hook;
 	int err;
 
+	c->s.recycle_slots = true;	/* runs for days */
 	err = session__start(&c->s, &to, on_kill, c);
 	if (err)
 		return err;
@@ -214,12 +215,14 @@ int cmd_oom(int argc, char **argv)
 	if ((err = session__open(&c.s, o.sample, true)))
 		goto out;
 	if (c.s.have_hier) {
-		c.tl = timeline__new(&(struct timeline_opts){ .hier = &c.s.hier });
+		c.tl = timeline__new(&(struct timeline_opts){ .hier = &c.s.hier, .memcg_tp = true });
 		if (!c.tl) {
 			err = -errno;
 			log_error("cannot keep a timeline: %s", strerror(-err));
 			goto out;
 		}
+		log_notice("charge timeline from %s (%s)", timeline__source(c.tl),
+			   timeline__source_why(c.tl));
 	}
 	if ((err = setup_filters(&c, cgids, &n_cgids)))
 		goto out;

@@ -199,8 +199,14 @@ static void start_tracer(struct serve *sv)
 			   "cgroup metrics only, without BPF loss counters and OOM kills seen");
 		return;
 	}
-	if (session__open(&sv->s, SERVE_SAMPLE_EVERY, false) ||
-	    session__start(&sv->s, &to, on_kill, sv)) {
+	if (session__open(&sv->s, SERVE_SAMPLE_EVERY, false)) {
+		session__close(&sv->s);
+		log_notice("serving the cgroup metrics only, without BPF loss counters and OOM "
+			   "kills seen");
+		return;
+	}
+	sv->s.recycle_slots = true;	/* runs for days */
+	if (session__start(&sv->s, &to, on_kill, sv)) {
 		session__close(&sv->s);
 		log_notice("serving the cgroup metrics only, without BPF loss counters and OOM "
 			   "kills seen");

@@ -1,4 +1,7 @@
 #include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -110,7 +113,7 @@ int session__start(struct session *s, const struct tracer_opts *o, session_oom_f
 
 	s->oom = oom;
 	s->oom_ctx = ctx;
-	s->last_prune = cli_now();
+	s->last_prune = s->last_recycle = cli_now();
 	err = tracer__start(o, &h, &s->rc.tracer);
 	if (err)
 		return err;
@@ -157,6 +160,51 @@ static void deliver_kills(struct session *s)
 	s->queued = 0;
 }
 
+/* Is the process the key names gone? Its pid is free, or belongs to a
+ * process started at another time (/proc/PID/stat field 22, in ticks). */
+static bool process_gone(const struct ms_proc_key *key)
+{
+	static long ticks;
+	unsigned long long start;
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", key->tgid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* comm may hold spaces and parentheses */
+	if (!ticks)
+		ticks = sysconf(_SC_CLK_TCK);
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &start) != 1 || ticks <= 0)
+		return false;
+	/* Two ticks of slack for the rounding to clock ticks. */
+	return llabs((long long)(start * (1000000000ULL / ticks)) - (long long)key->start_ns) >
+	       2 * 1000000000LL / ticks;
+}
+
+static void recycle_one(void *ctx, const struct ms_proc_key *key, const struct ms_proc_info *info)
+{
+	struct session *s = ctx;
+	struct ms_proc_stats st;
+
+	/* Without free tracking no page record refers to the slot; with it,
+	 * only a slot whose pages are all freed can be handed back. */
+	if (tracer__proc_stats(s->rc.tracer, info->slot, &st) ||
+	    (s->rc.outstanding && st.alloc_bytes != st.free_bytes) || !process_gone(key))
+		return;
+	if (tracer__recycle_slot(s->rc.tracer, key, info->slot) == 0)
+		s->recycled++;
+}
+
 int session__poll(struct session *s, int timeout_ms)
 {
 	const volatile uint64_t *pages;
@@ -170,6 +218,16 @@ int session__poll(struct session *s, int timeout_ms)
 		pages = tracer__page_records(s->rc.tracer, &npages);
 		recorder__prune(s->rc.recorder, pages, npages);
 		s->last_prune = now;
+	}
+	if (s->recycle_slots && now - s->last_recycle >= SESSION_RECYCLE_S) {
+		uint64_t before = s->recycled;
+
+		tracer__for_each_proc(s->rc.tracer, recycle_one, s);
+		s->last_recycle = now;
+		if (s->recycled > before)
+			log_debug("recycled %llu process slots (%llu in all)",
+				  (unsigned long long)(s->recycled - before),
+				  (unsigned long long)s->recycled);
 	}
 	return n;
 }

@@ -36,6 +36,8 @@
 #define SESSION_KILLS_SEEN	64
 /* Forget samples whose pages are all freed this often (seconds). */
 #define SESSION_PRUNE_S		5.0
+/* With recycle_slots, look for exited processes to recycle this often. */
+#define SESSION_RECYCLE_S	10.0
 
 typedef void (*session_oom_fn)(void *ctx, const struct ms_oom_event *e);
 
@@ -51,6 +53,12 @@ struct session {
 	struct ms_oom_event seen[SESSION_KILLS_SEEN];	/* ring of kills handed over */
 	size_t n_seen;
 	double last_prune;
+	/* Long-running commands (oom, serve) hand exited processes' slots back,
+	 * so the process table stays bounded. Not for record/check: their
+	 * stacks refer to slots until the output is written. */
+	bool recycle_slots;
+	double last_recycle;
+	uint64_t recycled;
 };
 
 /* Finds the memory hierarchy, loads kernel symbols, makes the symbolizer and

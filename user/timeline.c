@@ -1,11 +1,13 @@
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "growth.h"
 #include "hmap.h"
 #include "log.h"
+#include "memcg_events.h"
 #include "timeline.h"
 #include "topview.h"
 
@@ -17,6 +19,10 @@ struct series {
 	uint64_t cgid;
 	struct timeline_point *ring;
 	size_t head, n;		/* head: the oldest point */
+	/* memcg tracepoints: memory.stat once, when the sums stood at base_delta */
+	bool have_base;
+	struct cgstat base;
+	int64_t base_delta[TIMELINE_KINDS];
 };
 
 struct timeline {
@@ -31,6 +37,9 @@ struct timeline {
 	size_t n_filter;
 	double next_sample, next_scan;
 	bool scanned;
+	struct memcg_events *me;	/* NULL: memory.stat each period */
+	uint64_t me_dropped;		/* changes lost, as of the last tick */
+	char why[160];			/* why this source */
 };
 
 static const char *const kind_names[TIMELINE_KINDS] = {
@@ -45,8 +54,12 @@ const char *timeline__kind_name(enum timeline_kind k)
 
 const char *timeline__source(const struct timeline *tl)
 {
-	(void)tl;
-	return "memory.stat";
+	return tl && tl->me ? "memcg tracepoints" : "memory.stat";
+}
+
+const char *timeline__source_why(const struct timeline *tl)
+{
+	return tl ? tl->why : "";
 }
 
 size_t timeline__count(const struct timeline *tl)
@@ -81,8 +94,29 @@ void timeline__free(struct timeline *tl)
 	free(tl->series);
 	hmap__free(tl->by_path);
 	topview__free(tl->tv);
+	memcg_events__free(tl->me);
 	free_filter(tl);
 	free(tl);
+}
+
+static void open_source(struct timeline *tl, const struct timeline_opts *o)
+{
+	char why[sizeof(tl->why) - 32];
+
+	if (!o->hier) {
+		snprintf(tl->why, sizeof(tl->why), "points are added by the caller");
+		return;
+	}
+	if (!o->memcg_tp) {
+		snprintf(tl->why, sizeof(tl->why), "the memcg tracepoints were not asked for");
+		return;
+	}
+	tl->me = memcg_events__open(o->hier, why, sizeof(why));
+	if (tl->me)
+		snprintf(tl->why, sizeof(tl->why), "the kernel has them");
+	else
+		snprintf(tl->why, sizeof(tl->why), "no memcg tracepoints: %s",
+			 why[0] ? why : strerror(errno));
 }
 
 struct timeline *timeline__new(const struct timeline_opts *o)
@@ -119,6 +153,7 @@ struct timeline *timeline__new(const struct timeline_opts *o)
 			return NULL;
 		}
 	}
+	open_source(tl, o);
 	return tl;
 nomem:
 	timeline__free(tl);
@@ -225,20 +260,17 @@ static void to_point(const struct cgstat *st, double t, struct timeline_point *p
 		p->usage = p->usage > UINT64_MAX - p->kind[k] ? UINT64_MAX : p->usage + p->kind[k];
 }
 
-int timeline__add(struct timeline *tl, const char *path, uint64_t cgid, double t,
-		  const struct cgstat *st)
+static bool valid_path(const char *path)
 {
-	struct series *s;
-	int err = 0;
+	return path && path[0] == '/' && strlen(path) < PATH_MAX;
+}
 
-	if (!tl || !path || path[0] != '/' || strlen(path) >= PATH_MAX || !st || !isfinite(t))
-		return -EINVAL;
-	s = series_get(tl, path, t, &err);
-	if (!s)
-		return err;
+static void add_point(struct timeline *tl, struct series *s, uint64_t cgid, double t,
+		      const struct cgstat *st)
+{
 	s->cgid = cgid;
 	if (s->n && t < point_at(s, tl->cap, s->n - 1)->t)
-		return 0;
+		return;
 	if (s->n < tl->cap) {
 		to_point(st, t, &s->ring[(s->head + s->n) % tl->cap]);
 		s->n++;
@@ -246,6 +278,20 @@ int timeline__add(struct timeline *tl, const char *path, uint64_t cgid, double t
 		to_point(st, t, &s->ring[s->head]);
 		s->head = (s->head + 1) % tl->cap;
 	}
+}
+
+int timeline__add(struct timeline *tl, const char *path, uint64_t cgid, double t,
+		  const struct cgstat *st)
+{
+	struct series *s;
+	int err = 0;
+
+	if (!tl || !valid_path(path) || !st || !isfinite(t))
+		return -EINVAL;
+	s = series_get(tl, path, t, &err);
+	if (!s)
+		return err;
+	add_point(tl, s, cgid, t, st);
 	return 0;
 }
 
@@ -274,21 +320,73 @@ static bool wanted(const struct timeline *tl, const struct top_row *r)
 	return false;
 }
 
-static void sample_row(struct timeline *tl, const struct top_row *r, double now)
+static int read_row(const struct timeline *tl, const struct top_row *r, struct cgstat *st)
 {
 	char dir[PATH_MAX];
-	struct cgstat st;
-	int n, err;
+	int n;
 
 	n = snprintf(dir, sizeof(dir), "%s%s", tl->hier.mount, strcmp(r->path, "/") ? r->path : "");
 	if (n < 0 || (size_t)n >= sizeof(dir))
+		return -ENAMETOOLONG;
+	return cgstat__read(dir, tl->hier.version, SAMPLE_FIELDS, st);
+}
+
+/* From the tracepoint sums: memory.stat is read once per series, for the
+ * baseline, and again only when the BPF side lost changes. */
+static int row_from_events(struct timeline *tl, struct series *s, const struct top_row *r,
+			   struct cgstat *st)
+{
+	int64_t now[TIMELINE_KINDS];
+	int err;
+
+	if ((err = memcg_events__sum(tl->me, r->path, now)))
+		return err;
+	if (!s->have_base) {
+		if ((err = read_row(tl, r, &s->base)))
+			return err;
+		memcpy(s->base_delta, now, sizeof(now));
+		s->have_base = true;
+	}
+	memcg_events__apply(&s->base, s->base_delta, now, st);
+	return 0;
+}
+
+static void sample_row(struct timeline *tl, const struct top_row *r, double now)
+{
+	struct series *s;
+	struct cgstat st;
+	int err = 0;
+
+	if (!valid_path(r->path))
 		return;
-	/* A cgroup that went away between the walk and now gets no point. */
-	if (cgstat__read(dir, tl->hier.version, SAMPLE_FIELDS, &st))
-		return;
-	err = timeline__add(tl, r->path, r->cgid, now, &st);
-	if (err)
+	s = series_get(tl, r->path, now, &err);
+	if (!s) {
 		log_debug("timeline: %s: %s", r->path, strerror(-err));
+		return;
+	}
+	/* A cgroup that went away between the walk and now gets no point. */
+	if (tl->me ? row_from_events(tl, s, r, &st) : read_row(tl, r, &st))
+		return;
+	add_point(tl, s, r->cgid, now, &st);
+}
+
+/* Lost changes would leave every series off by what was lost: take new
+ * baselines from memory.stat. */
+static void read_events(struct timeline *tl)
+{
+	uint64_t dropped;
+	int err = memcg_events__read(tl->me);
+
+	if (err)
+		log_debug("timeline: reading the memcg sums: %s", strerror(-err));
+	dropped = memcg_events__dropped(tl->me);
+	if (dropped == tl->me_dropped)
+		return;
+	log_debug("timeline: %llu memcg changes lost: new baselines",
+		  (unsigned long long)(dropped - tl->me_dropped));
+	tl->me_dropped = dropped;
+	for (size_t i = 0; i < tl->n_series; i++)
+		tl->series[i]->have_base = false;
 }
 
 int timeline__tick(struct timeline *tl, double now)
@@ -309,6 +407,8 @@ int timeline__tick(struct timeline *tl, double now)
 	/* The next point one period after this one, but never a burst of
 	 * catch-up points after a long stall. */
 	tl->next_sample = fmax(tl->next_sample + tl->period, now + tl->period / 2);
+	if (tl->me)
+		read_events(tl);
 	rows = topview__rows(tl->tv, &n);
 	for (size_t i = 0; i < n; i++)
 		if (wanted(tl, rows[i]))

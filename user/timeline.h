@@ -3,12 +3,13 @@
  * how fast. One point a second per container (every memory cgroup with
  * processes, a container's cgroups counted as one), a bounded ring each.
  *
- * Source: the cgroup's own files through cgstat (memory.stat, plus
- * memory.current / memory.usage_in_bytes), hierarchical figures:
+ * Sources, hierarchical figures either way:
  *	anon 48234496 / file 1052672 / kernel 786432 / sock 0 / shmem 0
- * The memcg tracepoints (memcg:mod_memcg_state & co) would give the same
- * figures as a stream; until the BPF side feeds them, timeline__source()
- * says "memory.stat".
+ * - "memcg tracepoints" (opts.memcg_tp and a kernel that has them): BPF sums
+ *   every charge change (memcg_events.h); each container's memory.stat is read
+ *   once for a baseline, so points are exact without polling every cgroup.
+ * - "memory.stat": the cgroup's own files through cgstat (memory.stat, plus
+ *   memory.current / memory.usage_in_bytes) each period.
  *
  *	struct timeline *tl = timeline__new(&(struct timeline_opts){ .hier = &h });
  *	timeline__tick(tl, cli_now());		often; samples when a period is due
@@ -52,6 +53,7 @@ struct timeline_opts {
 	size_t points;			/* per container; 0: TIMELINE_POINTS */
 	size_t max_series;		/* 0: TIMELINE_SERIES */
 	double period;			/* seconds between points; 0: TIMELINE_PERIOD_S */
+	bool memcg_tp;			/* with hier: the memcg tracepoints when present */
 };
 
 /* What one container's series says about its recent past. */
@@ -91,8 +93,11 @@ int timeline__add(struct timeline *tl, const char *path, uint64_t cgid, double t
 void timeline__expire(struct timeline *tl, double t_min);
 
 size_t timeline__count(const struct timeline *tl);
-/* "memory.stat" */
+/* "memcg tracepoints" or "memory.stat" */
 const char *timeline__source(const struct timeline *tl);
+/* Why that source, for the one notice line: "the kernel has them",
+ * "no memcg tracepoints: disabled by MEMSCOPE_DISABLE=memcg_tp"... */
+const char *timeline__source_why(const struct timeline *tl);
 /* "anon", "file", "kernel", "sock", "shmem" */
 const char *timeline__kind_name(enum timeline_kind k);
 

@@ -186,6 +186,7 @@ static int configure(struct tracer *t, const struct tracer_opts *o)
 	    (err = bpf_map__set_max_entries(skel->maps.procs, o->max_procs)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.proc_stats, slots)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.slot_flags, slots)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.free_slots, slots)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.samples, o->ringbuf_mb << 20)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.kstacks, o->kstack_entries)))
 		return err;
@@ -404,6 +405,26 @@ void tracer__stop(struct tracer *t)
 	t->attached = false;
 	if (t->rb)
 		ring_buffer__consume(t->rb);
+}
+
+int tracer__recycle_slot(struct tracer *t, const struct ms_proc_key *key, uint32_t slot)
+{
+	uint32_t zero = 0;
+
+	if (slot < MS_FIRST_SLOT)
+		return -EINVAL;
+	/* Gone from procs first, so no new allocation can find the slot while
+	 * its counters are cleared. */
+	if (bpf_map__delete_elem(t->skel->maps.procs, key, sizeof(*key), 0))
+		return -errno;
+	memset(t->percpu, 0, t->ncpus * sizeof(*t->percpu));
+	if (bpf_map__update_elem(t->skel->maps.proc_stats, &slot, sizeof(slot), t->percpu,
+				 t->ncpus * sizeof(*t->percpu), BPF_ANY) ||
+	    bpf_map__update_elem(t->skel->maps.slot_flags, &slot, sizeof(slot), &zero,
+				 sizeof(zero), BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(t->skel->maps.free_slots), NULL, &slot, BPF_ANY))
+		return -errno;
+	return 0;
 }
 
 int tracer__for_each_proc(struct tracer *t, tracer_proc_fn fn, void *ctx)

@@ -49,6 +49,10 @@ int tracer__start(const struct tracer_opts *opts, const struct tracer_handlers *
 const char *tracer__oom_hook(const struct tracer *t);
 /* Stop keeping an OOM victim's freed pages as evidence. */
 void tracer__thaw_slot(struct tracer *t, uint32_t slot);
+/* Hand a process's slot back to the kernel side for reuse: only for a
+ * process that is gone and whose pages are all freed (its counters are
+ * zeroed here, so what it did stops showing). */
+int tracer__recycle_slot(struct tracer *t, const struct ms_proc_key *key, uint32_t slot);
 enum tracer_hook tracer__hook(const struct tracer *t);
 /* Deliver queued samples to fn; waits up to timeout_ms when there are none. */
 int tracer__poll(struct tracer *t, int timeout_ms);
