@@ -233,3 +233,44 @@ Test(record_errors, exited_target_is_still_symbolized, .init = with_cgroup, .fin
 	cr_expect_geq(folded_sum(out, ";leak_fn;"), 32 * MIB * 0.8, "leak_fn not named after exit");
 	cr_expect_geq(folded_sum(out, ";churn_fn;"), 64 * MIB * 0.8, "churn_fn not named after exit");
 }
+
+/* SIGTERM (what an orchestrator sends) and SIGHUP (a closed terminal) end the
+ * window like Ctrl-C: the output is written, the exit is clean. Two
+ * recordings at once each see the same leak: nothing is shared between
+ * instances. */
+static void two_recordings_one_signal_each(int sig_a, int sig_b)
+{
+	char *out_a = strdup(scratch_path("a.folded")), *out_b = strdup(scratch_path("b.folded"));
+	char *err_a = strdup(scratch_path("a.err")), *err_b = strdup(scratch_path("b.err"));
+	char *ready = strdup(scratch_path("ab.ready"));
+	char *rec_a[] = { (char *)memscope_bin(), "record", "-c", cg.rel, "-d", "300", "-o", out_a, NULL };
+	char *rec_b[] = { (char *)memscope_bin(), "record", "-c", cg.rel, "-d", "300", "-o", out_b, NULL };
+	char *leak_argv[] = { WORKLOAD("leaker"), "-g", cg.procs, "-l", "64", "-c", "0", "-h", "30",
+			      "-r", ready, NULL };
+	pid_t a, b, leaker;
+	int sa, sb;
+
+	a = spawn(rec_a, NULL, err_a);
+	b = spawn(rec_b, NULL, err_b);
+	cr_assert(wait_for_text(err_a, "recording", 30), "%s", read_text(err_a));
+	cr_assert(wait_for_text(err_b, "recording", 30), "%s", read_text(err_b));
+	leaker = spawn(leak_argv, NULL, NULL);
+	cr_assert(wait_for_file(ready, 30));
+	kill(a, sig_a);
+	kill(b, sig_b);
+	sa = wait_exit(a, 30);
+	sb = wait_exit(b, 30);
+	kill(leaker, SIGKILL);
+	waitpid(leaker, NULL, 0);
+	cr_assert(WIFEXITED(sa) && WEXITSTATUS(sa) == 0, "first: status %d\n%s", sa, read_text(err_a));
+	cr_assert(WIFEXITED(sb) && WEXITSTATUS(sb) == 0, "second: status %d\n%s", sb, read_text(err_b));
+	cr_expect_geq(folded_sum(out_a, ";leak_fn;"), 64 * MIB * 0.9, "first lost the leak");
+	cr_expect_geq(folded_sum(out_b, ";leak_fn;"), 64 * MIB * 0.9, "second lost the leak");
+	free(out_a), free(out_b), free(err_a), free(err_b), free(ready);
+}
+
+Test(record_errors, sigterm_and_sighup_flush_two_concurrent_recordings, .init = with_cgroup,
+     .fini = drop_cgroup)
+{
+	two_recordings_one_signal_each(SIGTERM, SIGHUP);
+}
