@@ -33,6 +33,7 @@ struct soak {
 	double slope_all, slope_half;	/* MiB per hour */
 	double growth_half_mib;
 	bool flat, alive;
+	char why[256];			/* how it died */
 	struct msreport rep;
 	bool has_rep;
 };
@@ -117,8 +118,10 @@ static void print(const struct soak *s, FILE *out)
 	fprintf(out, "RSS slope: %.2f MiB/h over the window, %.2f MiB/h over its second half "
 		"(%.2f MiB grown there; flat means at most max(%.1f MiB, 2%% of the RSS))\n",
 		s->slope_all, s->slope_half, s->growth_half_mib, s->o->flat_mib);
-	fprintf(out, "memscope: peak RSS %.1f MiB, CPU %.2f%% of one core over the window%s\n",
-		s->peak_rss_kib / 1024.0, s->cpu_pct, s->alive ? "" : ", DIED during the soak");
+	fprintf(out, "memscope: peak RSS %.1f MiB, CPU %.2f%% of one core over the window\n",
+		s->peak_rss_kib / 1024.0, s->cpu_pct);
+	if (!s->alive)
+		fprintf(out, "memscope DIED during the soak: %s\n", s->why);
 	for (size_t i = 0; i < s->rep.n_losses; i++)
 		if (s->rep.losses[i].value)
 			fprintf(out, "  loss %s=%llu\n", s->rep.losses[i].name,
@@ -144,6 +147,8 @@ static void write_json(FILE *f, void *ctx)
 	json_double(&j, "interval_s", s->o->interval);
 	json_u64(&j, "processes_started", s->procs_started);
 	json_bool(&j, "memscope_alive", s->alive);
+	if (!s->alive)
+		json_str(&j, "died", s->why);
 	json_double(&j, "rss_slope_mib_per_hour", s->slope_all);
 	json_double(&j, "rss_slope_second_half_mib_per_hour", s->slope_half);
 	json_double(&j, "rss_growth_second_half_mib", s->growth_half_mib);
@@ -165,6 +170,23 @@ static void write_json(FILE *f, void *ctx)
 	json_end(&j);
 	json_end(&j);
 	fputc('\n', f);
+}
+
+/* What memscope said last, and how it ended. */
+static void died(struct soak *s, const struct tracer *t, const struct child_result *r)
+{
+	char *text = read_text(t->err), *last = NULL;
+
+	s->alive = false;
+	if (s->why[0])
+		return;
+	for (char *p = text; p && *p; p += strcspn(p, "\n"), p += *p == '\n')
+		if (*p != '\n')
+			last = p;
+	snprintf(s->why, sizeof(s->why), "status 0x%x at %.0f s; last words: %.*s", r->status,
+		 s->n ? s->t[s->n - 1] : 0.0, last ? (int)strcspn(last, "\n") : 0,
+		 last ? last : "");
+	free(text);
 }
 
 static void soak(struct soak *s)
@@ -191,8 +213,13 @@ static void soak(struct soak *s)
 		keep_load(&load);
 		if (now >= next) {
 			long bpf;
+			int rc = -ESRCH;
 
-			if (child__exited(t.pid) || child__rss_split("/proc", t.pid, &kib, &bpf)) {
+			if (child__exited(t.pid) ||
+			    (rc = child__rss_split("/proc", t.pid, &kib, &bpf))) {
+				if (rc != -ESRCH)
+					snprintf(s->why, sizeof(s->why), "cannot read its smaps: %s",
+						 strerror(-rc));
 				s->alive = false;
 				break;
 			}
@@ -214,7 +241,8 @@ static void soak(struct soak *s)
 	s->procs_started = load.started;
 	if (tracer__stop(&t, &tr) == 0) {
 		s->peak_rss_kib = tr.maxrss_kib;
-		s->alive &= child__exited_ok(&tr);
+		if (!child__exited_ok(&tr) || !s->alive)
+			died(s, &t, &tr);
 		s->has_rep = msreport__load(t.report, t.err, &s->rep) == 0;
 	}
 }

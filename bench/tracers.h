@@ -3,8 +3,9 @@
  * doing what peers do (count kernel+user stacks of every page allocation;
  * track outstanding pages by pfn). Each runs in the background: started and
  * awaited until it traces ("recording" from memscope, "ready" printed by
- * bpftrace's BEGIN, which runs once every probe is attached), then stopped
- * with SIGINT after the workload, as a user would. */
+ * bpftrace's BEGIN, which runs once every probe is attached) and has gone
+ * idle after its start-up, then stopped with SIGINT after the workload, as a
+ * user would. */
 #ifndef MEMSCOPE_BENCH_TRACERS_H
 #define MEMSCOPE_BENCH_TRACERS_H
 

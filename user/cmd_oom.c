@@ -215,7 +215,9 @@ int cmd_oom(int argc, char **argv)
 	if ((err = session__open(&c.s, o.sample, true)))
 		goto out;
 	if (c.s.have_hier) {
-		c.tl = timeline__new(&(struct timeline_opts){ .hier = &c.s.hier, .memcg_tp = true });
+		struct timeline_opts to = { .hier = &c.s.hier, .memcg_tp = true };
+
+		c.tl = timeline__new(&to);
 		if (!c.tl) {
 			err = -errno;
 			log_error("cannot keep a timeline: %s", strerror(-err));

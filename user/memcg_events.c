@@ -23,15 +23,15 @@
  * kernel and taken out of file here, and "kernel" is MEMCG_KMEM, which the
  * slab, stack and page table figures only stand in for where it is missing. */
 static const struct memcg_item items[] = {
-	{ "NR_ANON_MAPPED",		TIMELINE_ANON,		NONE,		0,	false },
-	{ "NR_FILE_PAGES",		TIMELINE_FILE,		NONE,		0,	false },
-	{ "NR_SHMEM",			TIMELINE_SHMEM,		TIMELINE_FILE,	0,	false },
-	{ "MEMCG_KMEM",			TIMELINE_KERNEL,	NONE,		0,	false },
-	{ "MEMCG_SOCK",			TIMELINE_SOCK,		NONE,		0,	false },
-	{ "NR_SLAB_RECLAIMABLE_B",	TIMELINE_KERNEL,	NONE,		1,	true },
-	{ "NR_SLAB_UNRECLAIMABLE_B",	TIMELINE_KERNEL,	NONE,		1,	true },
-	{ "NR_KERNEL_STACK_KB",		TIMELINE_KERNEL,	NONE,		1024,	true },
-	{ "NR_PAGETABLE",		TIMELINE_KERNEL,	NONE,		0,	true },
+	{ "NR_ANON_MAPPED", TIMELINE_ANON, NONE, 0, false },
+	{ "NR_FILE_PAGES", TIMELINE_FILE, NONE, 0, false },
+	{ "NR_SHMEM", TIMELINE_SHMEM, TIMELINE_FILE, 0, false },
+	{ "MEMCG_KMEM", TIMELINE_KERNEL, NONE, 0, false },
+	{ "MEMCG_SOCK", TIMELINE_SOCK, NONE, 0, false },
+	{ "NR_SLAB_RECLAIMABLE_B", TIMELINE_KERNEL, NONE, 1, true },
+	{ "NR_SLAB_UNRECLAIMABLE_B", TIMELINE_KERNEL, NONE, 1, true },
+	{ "NR_KERNEL_STACK_KB", TIMELINE_KERNEL, NONE, 1024, true },
+	{ "NR_PAGETABLE", TIMELINE_KERNEL, NONE, 0, true },
 };
 #define N_ITEMS (sizeof(items) / sizeof(items[0]))
 
@@ -45,6 +45,7 @@ struct cg_total {
 
 struct memcg_events {
 	struct memcg_bpf *skel;
+	struct bpf_program *progs[2];	/* the two attached */
 	struct cgroups *cg;
 	const struct memcg_item *by_value[MEMCG_ITEMS_MAX];
 	struct hmap *totals;	/* cgid -> struct cg_total */
@@ -139,6 +140,22 @@ static bool resolved(const struct memcg_events *me, const char *name)
 	return false;
 }
 
+static const char *const tracepoints[] = { "mod_memcg_state", "mod_memcg_lruvec_state" };
+
+/* tracefs may not be mounted yet (raw tracepoints do not need it): the
+ * kernel's BTF has a btf_trace_NAME typedef for every tracepoint too. */
+static bool has_tracepoint(const struct btf *btf, const char *name)
+{
+	char type[64];
+
+	if (kfeatures__disabled("tracepoint"))
+		return false;
+	if (kfeatures__tracepoint_exists("memcg", name))
+		return true;
+	snprintf(type, sizeof(type), "btf_trace_%s", name);
+	return btf__find_by_name_kind(btf, type, BTF_KIND_TYPEDEF) >= 0;
+}
+
 static int resolve_items(struct memcg_events *me, char *why, size_t why_len)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
@@ -147,6 +164,14 @@ static int resolve_items(struct memcg_events *me, char *why, size_t why_len)
 	if (!btf) {
 		snprintf(why, why_len, "no kernel BTF");
 		return -EOPNOTSUPP;
+	}
+	for (size_t i = 0; i < sizeof(tracepoints) / sizeof(tracepoints[0]); i++) {
+		if (!has_tracepoint(btf, tracepoints[i])) {
+			snprintf(why, why_len, "the kernel has no memcg:%s tracepoint",
+				 tracepoints[i]);
+			btf__free(btf);
+			return -EOPNOTSUPP;
+		}
 	}
 	resolve_enum(me, btf, "node_stat_item");
 	resolve_enum(me, btf, "memcg_stat_item");
@@ -169,17 +194,9 @@ static int resolve_items(struct memcg_events *me, char *why, size_t why_len)
 
 static int probe(char *why, size_t why_len)
 {
-	static const char *const tps[] = { "mod_memcg_state", "mod_memcg_lruvec_state" };
-
 	if (kfeatures__disabled("memcg_tp")) {
 		snprintf(why, why_len, "disabled by MEMSCOPE_DISABLE=memcg_tp");
 		return -EOPNOTSUPP;
-	}
-	for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]); i++) {
-		if (!kfeatures__tracepoint_exists("memcg", tps[i])) {
-			snprintf(why, why_len, "the kernel has no memcg:%s tracepoint", tps[i]);
-			return -EOPNOTSUPP;
-		}
 	}
 	if (!kfeatures__has_raw_tp()) {
 		snprintf(why, why_len, "no raw tracepoint programs");
@@ -188,26 +205,43 @@ static int probe(char *why, size_t why_len)
 	return 0;
 }
 
-static int load(struct memcg_events *me, char *why, size_t why_len)
+/* Opens and loads the object with the BTF-typed programs (btf) or the raw ones. */
+static int load_variant(struct memcg_events *me, bool btf)
 {
-	uint8_t one = 1;
+	struct memcg_bpf *skel = memcg_bpf__open();
 	int err;
 
-	me->skel = memcg_bpf__open_and_load();
-	if (!me->skel) {
-		err = -errno;
-		snprintf(why, why_len, "cannot load its BPF programs: %s", strerror(-err));
-		return err ? err : -EINVAL;
+	if (!skel)
+		return errno ? -errno : -EINVAL;
+	bpf_program__set_autoload(skel->progs.memcg_state_btf, btf);
+	bpf_program__set_autoload(skel->progs.memcg_lruvec_state_btf, btf);
+	bpf_program__set_autoload(skel->progs.memcg_state, !btf);
+	bpf_program__set_autoload(skel->progs.memcg_lruvec_state, !btf);
+	for (int v = 0; v < MEMCG_ITEMS_MAX; v++)
+		skel->rodata->wanted[v] = me->by_value[v] != NULL;
+	err = memcg_bpf__load(skel);
+	if (err) {
+		memcg_bpf__destroy(skel);
+		return err;
 	}
-	for (uint32_t v = 0; v < MEMCG_ITEMS_MAX; v++) {
-		if (!me->by_value[v])
-			continue;
-		err = bpf_map__update_elem(me->skel->maps.wanted, &v, sizeof(v), &one,
-					   sizeof(one), BPF_ANY);
-		if (err) {
-			snprintf(why, why_len, "cannot set its item filter: %s", strerror(-err));
-			return err;
-		}
+	me->skel = skel;
+	me->progs[0] = btf ? skel->progs.memcg_state_btf : skel->progs.memcg_state;
+	me->progs[1] = btf ? skel->progs.memcg_lruvec_state_btf : skel->progs.memcg_lruvec_state;
+	return 0;
+}
+
+static int load(struct memcg_events *me, char *why, size_t why_len)
+{
+	int err = load_variant(me, true);
+
+	if (err) {
+		log_debug("memcg tracepoints: BTF-typed programs: %s; trying raw ones",
+			  strerror(-err));
+		err = load_variant(me, false);
+	}
+	if (err) {
+		snprintf(why, why_len, "cannot load its BPF programs: %s", strerror(-err));
+		return err;
 	}
 	err = memcg_bpf__attach(me->skel);
 	if (err) {
@@ -287,9 +321,25 @@ void memcg_events__free(struct memcg_events *me)
 	free(me);
 }
 
+/* Runs the kernel skipped because the program was already running on that
+ * CPU (an interrupt during an update): changes lost just the same. */
+static uint64_t recursion_misses(const struct bpf_program *p)
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (!p || bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+		return 0;
+	return info.recursion_misses;
+}
+
 uint64_t memcg_events__dropped(const struct memcg_events *me)
 {
-	return me && me->skel && me->skel->bss ? me->skel->bss->dropped : 0;
+	if (!me || !me->skel || !me->skel->bss)
+		return 0;
+	return me->skel->bss->dropped + recursion_misses(me->progs[0]) +
+	       recursion_misses(me->progs[1]);
 }
 
 /* ---- reading --------------------------------------------------------------- */

@@ -5,7 +5,7 @@
  * BPF (bpf/memcg.bpf.c) sums every state change per (cgroup id, item) since
  * attach. Items are kernel enum values that move between versions, looked up
  * here by name in the kernel's BTF:
- *	enum node_stat_item  { ... NR_ANON_MAPPED = 17, NR_FILE_PAGES = 19, NR_SHMEM = 22 ... }
+ *	enum node_stat_item { ... NR_ANON_MAPPED = 17, NR_FILE_PAGES = 19, NR_SHMEM = 22 }
  *	enum memcg_stat_item { MEMCG_SWAP = 51, MEMCG_SOCK = 52, ... MEMCG_KMEM = 55 ... }
  * and the sums become bytes by timeline kind. The caller turns them into
  * absolute figures with a memory.stat baseline (memcg_events__apply).
@@ -65,7 +65,8 @@ int memcg_events__read(struct memcg_events *me);
  * every cgroup below it since attach, as of the last read. 0 or -EINVAL. */
 int memcg_events__sum(struct memcg_events *me, const char *path, int64_t out[TIMELINE_KINDS]);
 
-/* Changes lost since attach because the sums map was full. */
+/* Changes lost since attach: the sums map was full, or the kernel skipped a
+ * run nested in another on one CPU. */
 uint64_t memcg_events__dropped(const struct memcg_events *me);
 
 void memcg_events__free(struct memcg_events *me);

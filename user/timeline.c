@@ -11,6 +11,9 @@
 #include "timeline.h"
 #include "topview.h"
 
+/* Baselines are taken again after lost changes, at most this often. */
+#define TIMELINE_REBASE_S	30.0
+
 #define SAMPLE_FIELDS	(CGSTAT_USAGE | CGSTAT_ANON | CGSTAT_FILE | CGSTAT_SHMEM | \
 			 CGSTAT_KERNEL | CGSTAT_SOCK)
 
@@ -38,7 +41,8 @@ struct timeline {
 	double next_sample, next_scan;
 	bool scanned;
 	struct memcg_events *me;	/* NULL: memory.stat each period */
-	uint64_t me_dropped;		/* changes lost, as of the last tick */
+	uint64_t me_dropped;		/* changes lost, as of the last baselines */
+	double next_rebase;
 	char why[160];			/* why this source */
 };
 
@@ -371,8 +375,10 @@ static void sample_row(struct timeline *tl, const struct top_row *r, double now)
 }
 
 /* Lost changes would leave every series off by what was lost: take new
- * baselines from memory.stat. */
-static void read_events(struct timeline *tl)
+ * baselines from memory.stat, but not more often than TIMELINE_REBASE_S (a
+ * busy host loses a few nested runs all the time, most of them of items not
+ * even wanted, and a baseline each second would be memory.stat polling). */
+static void read_events(struct timeline *tl, double now)
 {
 	uint64_t dropped;
 	int err = memcg_events__read(tl->me);
@@ -380,8 +386,9 @@ static void read_events(struct timeline *tl)
 	if (err)
 		log_debug("timeline: reading the memcg sums: %s", strerror(-err));
 	dropped = memcg_events__dropped(tl->me);
-	if (dropped == tl->me_dropped)
+	if (dropped == tl->me_dropped || now < tl->next_rebase)
 		return;
+	tl->next_rebase = now + TIMELINE_REBASE_S;
 	log_debug("timeline: %llu memcg changes lost: new baselines",
 		  (unsigned long long)(dropped - tl->me_dropped));
 	tl->me_dropped = dropped;
@@ -408,7 +415,7 @@ int timeline__tick(struct timeline *tl, double now)
 	 * catch-up points after a long stall. */
 	tl->next_sample = fmax(tl->next_sample + tl->period, now + tl->period / 2);
 	if (tl->me)
-		read_events(tl);
+		read_events(tl, now);
 	rows = topview__rows(tl->tv, &n);
 	for (size_t i = 0; i < n; i++)
 		if (wanted(tl, rows[i]))

@@ -323,3 +323,35 @@ Test(timeline_tree, vanished_hierarchy_is_an_error)
 	cr_expect_lt(timeline__tick(tl, 1), 0);
 	timeline__free(tl);
 }
+
+/* The tracepoints only when asked for, and never when disabled: then the
+ * fixture's memory.stat is read each period and the reason is given. */
+Test(timeline_tree, source_says_why)
+{
+	struct cg_hier h = { .version = 2 };
+	struct timeline *tl = new_tl(4, 4);
+
+	cr_expect_str_eq(timeline__source(tl), "memory.stat");
+	cr_expect_str_eq(timeline__source_why(tl), "points are added by the caller");
+	timeline__free(tl);
+	cr_expect_str_eq(timeline__source_why(NULL), "");
+
+	tl = tree_timeline(2);
+	cr_expect_str_eq(timeline__source(tl), "memory.stat");
+	cr_expect_str_eq(timeline__source_why(tl), "the memcg tracepoints were not asked for");
+	timeline__free(tl);
+
+	setenv("MEMSCOPE_DISABLE", "memcg_tp", 1);
+	snprintf(h.mount, sizeof(h.mount), "%s", tree.root);
+	tl = timeline__new(&(struct timeline_opts){ .hier = &h, .memcg_tp = true });
+	cr_assert_not_null(tl);
+	cr_expect_str_eq(timeline__source(tl), "memory.stat");
+	cr_expect_str_eq(timeline__source_why(tl),
+			 "no memcg tracepoints: disabled by MEMSCOPE_DISABLE=memcg_tp");
+	ftree_write(&tree, "/cgroup.procs", "", (size_t)-1);
+	ftree_write(&tree, "/app/cgroup.procs", "4242\n", (size_t)-1);
+	write_v2("/app", 10 * MIB, 8 * MIB);
+	cr_expect_eq(timeline__tick(tl, 100), 0);
+	cr_expect_eq(timeline__count(tl), 1, "the fallback samples the fixture");
+	timeline__free(tl);
+}
