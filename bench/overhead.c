@@ -213,10 +213,6 @@ static int run_once(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg, b
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	if (w->prep[0] && (rc = run_helper(w->prep, session__path("prep.out"), why, len)))
-		return rc;
-	if (w->prep[0])
-		check_prep(c->res, session__path("prep.out"));
 	if (cfg->tracer) {
 		if (profile && (rc = session__bpf_stats(true))) {
 			snprintf(p->why, sizeof(p->why), "cannot enable BPF statistics: %s",
@@ -235,8 +231,18 @@ static int run_once(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg, b
 			perf = perf_start(session__path("perf.data"));
 		if (profile)
 			read_progs(t.pid, p->progs0, &p->n_progs0);
-		child__cpu_ns("/proc", t.pid, &cpu0);
 	}
+	/* Right before the timed run, traced or not: on a VM the kernel hands
+	 * pages freed more than ~2 s ago back to the host (free page reporting),
+	 * and taking them again costs host faults, so the gap between the drop and
+	 * the read must be the same on both sides. */
+	if (w->prep[0]) {
+		if ((rc = run_helper(w->prep, session__path("prep.out"), why, len)))
+			goto out;
+		check_prep(c->res, session__path("prep.out"));
+	}
+	if (t.pid)
+		child__cpu_ns("/proc", t.pid, &cpu0);
 	if ((rc = workload__argv(w->run, session__dir(), &a)))
 		goto out;
 	sysinfo__pgalloc(&pg0);
@@ -433,7 +439,7 @@ int overhead__run(const struct ov_opts *o)
 	struct ctx c = { .o = o };
 	char path[1024];
 	time_t now = time(NULL);
-	int rc;
+	int rc, n;
 
 	if (o->rounds < 1 || o->rounds > OV_MAX_ROUNDS)
 		return cli_error("rounds: 1..%d", OV_MAX_ROUNDS);
@@ -452,6 +458,9 @@ int overhead__run(const struct ov_opts *o)
 	c.perf_ok = o->profile && on_path("perf");
 	if (o->profile && !c.perf_ok)
 		note(c.res, "perf is not installed: no user-space profile (make bench-deps)");
+	if ((n = prof__count_progs("page_alloc")) > 0)
+		note(c.res, "%d BPF program(s) of another tracer already on the page allocator: "
+		     "every run, untraced ones included, pays for them", n);
 	c.res->load_before = sysinfo__loadavg();
 	if (c.res->load_before > 0.5)
 		note(c.res, "load average %.2f before the run: other work competes, timings are "

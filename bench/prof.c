@@ -119,6 +119,20 @@ int prof__prog_stats(uint32_t id, struct prof_prog *p)
 	return 0;
 }
 
+int prof__count_progs(const char *part)
+{
+	__u32 id = 0;
+	int n = 0;
+
+	while (bpf_prog_get_next_id(id, &id) == 0) {
+		struct prof_prog p;
+
+		if (prof__prog_stats(id, &p) == 0 && strstr(p.name, part))
+			n++;
+	}
+	return n;
+}
+
 /* Field i of a '|'-separated line, blanks trimmed, truncated to len. */
 static bool field(const char *line, int i, char *buf, size_t len)
 {

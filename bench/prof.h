@@ -35,6 +35,10 @@ int prof__set_bpf_stats(const char *sysctl, int on, int *old);
 int prof__prog_ids(const char *proc_root, pid_t pid, uint32_t *ids, size_t max, size_t *n);
 /* The kernel's counters for one program (needs CAP_SYS_ADMIN). */
 int prof__prog_stats(uint32_t id, struct prof_prog *p);
+/* How many loaded BPF programs, anyone's, have part in their name: another
+ * tracer on the page allocator makes every run, untraced ones included, pay
+ * for it. */
+int prof__count_progs(const char *part);
 
 #define PROF_SYM_LEN 128
 #define PROF_COMM_LEN 32

@@ -94,6 +94,24 @@ static void note_process(struct recorder *r, const struct ms_sample *s)
 		log_debug("pid %u exited before its mappings could be read", s->tgid);
 }
 
+size_t recorder__forget_exited(struct recorder *r, bool (*gone)(uint32_t tgid, uint64_t start_ns))
+{
+	const void *key;
+	size_t it = 0, n = 0;
+	void *val;
+
+	while (hmap__next(r->procs, &it, &key, NULL, &val)) {
+		uint32_t tgid = *(const uint32_t *)key;
+
+		if (!gone(tgid, ((struct proc_seen *)val)->start_ns))
+			continue;
+		usyms__forget_pid(r->usyms, tgid);
+		hmap__delete(r->procs, key, sizeof(tgid));
+		n++;
+	}
+	return n;
+}
+
 /* The page is usually first touched in a frameless libc leaf (memset): the
  * frame-pointer walk then goes from the leaf straight to its caller's caller.
  * The leaf's CFI gives the return address the walk skipped. */

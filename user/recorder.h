@@ -46,6 +46,10 @@ struct recorder *recorder__new(uint32_t sample_every, uint64_t page_size, bool o
 void recorder__on_sample(struct recorder *r, const struct ms_sample *s);
 /* Forget samples whose pages are all freed, so a long recording stays small. */
 void recorder__prune(struct recorder *r, const volatile uint64_t *pages, size_t n);
+/* Drop what the symbolizer keeps for processes that are gone (gone() says
+ * so): their stacks were resolved when their samples arrived, and a host
+ * that forks all day must not grow memscope. Returns how many. */
+size_t recorder__forget_exited(struct recorder *r, bool (*gone)(uint32_t tgid, uint64_t start_ns));
 /* Outstanding mode: attribute what is still allocated to the buckets. */
 void recorder__settle(struct recorder *r, const volatile uint64_t *pages, size_t n);
 /* Same, giving each sampled page still held the class fn returns for its

@@ -160,9 +160,9 @@ static void deliver_kills(struct session *s)
 	s->queued = 0;
 }
 
-/* Is the process the key names gone? Its pid is free, or belongs to a
+/* Is process tgid (started at start_ns) gone? Its pid is free, or belongs to a
  * process started at another time (/proc/PID/stat field 22, in ticks). */
-static bool process_gone(const struct ms_proc_key *key)
+static bool pid_gone(uint32_t tgid, uint64_t start_ns)
 {
 	static long ticks;
 	unsigned long long start;
@@ -170,7 +170,7 @@ static bool process_gone(const struct ms_proc_key *key)
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%u/stat", key->tgid);
+	snprintf(path, sizeof(path), "/proc/%u/stat", tgid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT;
@@ -187,7 +187,7 @@ static bool process_gone(const struct ms_proc_key *key)
 	if (!p || sscanf(p + 1, "%llu", &start) != 1 || ticks <= 0)
 		return false;
 	/* Two ticks of slack for the rounding to clock ticks. */
-	return llabs((long long)(start * (1000000000ULL / ticks)) - (long long)key->start_ns) >
+	return llabs((long long)(start * (1000000000ULL / ticks)) - (long long)start_ns) >
 	       2 * 1000000000LL / ticks;
 }
 
@@ -199,7 +199,8 @@ static void recycle_one(void *ctx, const struct ms_proc_key *key, const struct m
 	/* Without free tracking no page record refers to the slot; with it,
 	 * only a slot whose pages are all freed can be handed back. */
 	if (tracer__proc_stats(s->rc.tracer, info->slot, &st) ||
-	    (s->rc.outstanding && st.alloc_bytes != st.free_bytes) || !process_gone(key))
+	    (s->rc.outstanding && st.alloc_bytes != st.free_bytes) ||
+	    !pid_gone(key->tgid, key->start_ns))
 		return;
 	if (tracer__recycle_slot(s->rc.tracer, key, info->slot) == 0)
 		s->recycled++;
@@ -217,6 +218,7 @@ int session__poll(struct session *s, int timeout_ms)
 	if (now - s->last_prune >= SESSION_PRUNE_S) {
 		pages = tracer__page_records(s->rc.tracer, &npages);
 		recorder__prune(s->rc.recorder, pages, npages);
+		recorder__forget_exited(s->rc.recorder, pid_gone);
 		s->last_prune = now;
 	}
 	if (s->recycle_slots && now - s->last_recycle >= SESSION_RECYCLE_S) {
