@@ -48,11 +48,13 @@ static pid_t start_node(const char *out, bool namespaced)
 	char script[1024];
 	char *argv[] = { "/bin/sh", "-c", script, NULL };
 
+	/* The script comes on stdin, opened before the new /tmp hides the
+	 * checkout when that lives under /tmp (CI's clone may). */
 	if (namespaced)
 		snprintf(script, sizeof(script),
 			 "echo $$ > %s && exec unshare --pid --mount --fork --kill-child sh -c "
-			 "'mount -t tmpfs tmpfs /tmp && exec node --perf-basic-prof %s %s'",
-			 cg.procs, JS_WORKLOAD, JS_SECONDS);
+			 "'mount -t tmpfs tmpfs /tmp && exec node --perf-basic-prof - %s' < %s",
+			 cg.procs, JS_SECONDS, JS_WORKLOAD);
 	else
 		snprintf(script, sizeof(script),
 			 "echo $$ > %s && exec node --perf-basic-prof %s %s", cg.procs,

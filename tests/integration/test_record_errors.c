@@ -132,12 +132,19 @@ static int held_programs(pid_t pid, unsigned *ids, int max)
 	return n;
 }
 
+/* The kernel frees a program after its last reference goes, from RCU and a
+ * workqueue: give it a few seconds on a busy machine. */
 static bool program_exists(unsigned id)
 {
 	char cmd[64];
 
 	snprintf(cmd, sizeof(cmd), "bpftool prog show id %u >/dev/null 2>&1", id);
-	return system(cmd) == 0;
+	for (int tries = 0; tries < 50; tries++) {
+		if (system(cmd) != 0)
+			return false;
+		usleep(100 * 1000);
+	}
+	return true;
 }
 
 /* Once attached, memscope keeps only the capabilities it still uses:
