@@ -82,6 +82,8 @@ struct memsplit {
 	struct memsplit_opts o;
 	struct v8 *v8;
 	struct hmap *pid_idx;		/* int pid -> size_t index in procs */
+	size_t *free_idx;		/* entries of gone processes, for reuse */
+	size_t nfree, cap_free;
 	struct sproc *procs;
 	size_t nprocs, cap_procs;
 	struct scont *conts;
@@ -216,6 +218,29 @@ static void series_free(struct series *s)
 		free(s->v[c]);
 }
 
+/* Gone processes are not reported: drop their readings (~48 KiB each) and
+ * hand their entry to the next new process, or memscope would grow on a
+ * host that forks all day. */
+static void proc_gone(struct memsplit *s, struct sproc *p)
+{
+	p->alive = false;
+	if (s->v8)
+		v8__forget(s->v8, p->pid);
+	series_free(&p->s);
+	memset(&p->s, 0, sizeof(p->s));
+	if (s->nfree == s->cap_free) {
+		size_t cap = s->cap_free ? s->cap_free * 2 : 256;
+		void *nf = realloc(s->free_idx, cap * sizeof(*s->free_idx));
+
+		if (!nf)
+			return;	/* the entry just stays unused */
+		s->free_idx = nf;
+		s->cap_free = cap;
+	}
+	hmap__delete(s->pid_idx, &p->pid, sizeof(p->pid));
+	s->free_idx[s->nfree++] = (size_t)(p - s->procs);
+}
+
 static void series_add(struct series *s, double now, const double *vals)
 {
 	if (!s->t || now - s->last_t < s->every * 0.9)
@@ -284,7 +309,7 @@ static void read_proc(struct memsplit *s, struct sproc *p, double *v)
 	unknown(v);
 	if (procstatus__read(s->o.proc_root, p->pid, &st) ||
 	    !(st.have & PROCSTATUS_RSSANON)) {
-		p->alive = false;
+		proc_gone(s, p);
 		return;
 	}
 	if (s->v8 && p->rt == V8_RUNTIME_V8 && v8__resident(s->v8, p->pid, &v8))
@@ -429,6 +454,9 @@ static void add_proc(struct memsplit *s, int pid, uint64_t starttime, bool in_wi
 		series_free(&p->s);
 		if (s->v8)
 			v8__forget(s->v8, pid);
+	} else if (s->nfree) {
+		idx = *at = s->free_idx[--s->nfree];
+		p = &s->procs[idx];
 	} else {
 		if (s->nprocs == MEMSPLIT_PROCS_MAX) {
 			hmap__delete(s->pid_idx, &pid, sizeof(pid));
@@ -506,11 +534,8 @@ static void discover(struct memsplit *s, bool in_window)
 	for (size_t i = 0; i < s->nprocs; i++) {
 		struct sproc *p = &s->procs[i];
 
-		if (!p->seen && p->alive) {
-			p->alive = false;
-			if (s->v8)
-				v8__forget(s->v8, p->pid);
-		}
+		if (!p->seen && p->alive)
+			proc_gone(s, p);
 	}
 }
 
@@ -1041,6 +1066,7 @@ void memsplit__free(struct memsplit *s)
 	for (size_t i = 0; i < s->nconts; i++)
 		series_free(&s->conts[i].s);
 	free(s->procs);
+	free(s->free_idx);
 	free(s->conts);
 	free(s->rows);
 	hmap__free(s->pid_idx);
