@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "folded.h"
+#include "textio.h"
 #include "hmap.h"
 
 #define UNKNOWN_FRAME	"[unknown]"
@@ -174,34 +175,6 @@ int folded__write(const struct folded *f, FILE *out)
 	return err;
 }
 
-enum line_status { LINE_OK, LINE_BAD, LINE_EOF };
-
-/*
- * Read one line without its '\n' into buf[FOLDED_LINE_MAX]. Overlong lines
- * and lines with NUL bytes are consumed to their end and reported bad.
- */
-static enum line_status read_line(FILE *in, char *buf, size_t *len)
-{
-	bool bad = false, any = false;
-	size_t n = 0;
-	int c;
-
-	while ((c = getc_unlocked(in)) != EOF) {
-		any = true;
-		if (c == '\n')
-			break;
-		if (c == '\0' || n == FOLDED_LINE_MAX - 1)
-			bad = true;
-		if (!bad)
-			buf[n++] = (char)c;
-	}
-	if (!any)
-		return LINE_EOF;
-	buf[n] = '\0';
-	*len = n;
-	return bad ? LINE_BAD : LINE_OK;
-}
-
 static bool parse_u64(const char *s, uint64_t *out)
 {
 	uint64_t v = 0;
@@ -260,19 +233,21 @@ static int parse_line(struct folded *f, char *line, size_t len)
 int folded__read(struct folded *f, FILE *in, size_t *bad_lines)
 {
 	char *line = malloc(FOLDED_LINE_MAX);
-	enum line_status st;
-	size_t bad = 0, len;
+	size_t bad = 0;
+	ssize_t len;
 	int err = 0;
 
 	if (!line)
 		return -ENOMEM;
 	flockfile(in);
-	while (!err && (st = read_line(in, line, &len)) != LINE_EOF) {
-		if (st == LINE_BAD) {
+	/* Overlong lines and lines holding NUL are consumed and counted bad. */
+	while (!err && (len = textio__read_line(in, line, FOLDED_LINE_MAX)) != TEXTIO_EOF &&
+	       len != TEXTIO_ERROR) {
+		if (len == TEXTIO_SKIP) {
 			bad++;
 			continue;
 		}
-		err = parse_line(f, line, len);
+		err = parse_line(f, line, (size_t)len);
 		if (err > 0) {
 			bad++;
 			err = 0;

@@ -6,6 +6,7 @@
 
 #include "folded.h"
 #include "folded_diff.h"
+#include "textio.h"
 #include "hmap.h"
 
 /* Signed input is handed to folded__read() in batches of about this size, so
@@ -193,30 +194,6 @@ static int batch_add(struct batch *b, const char *a, size_t alen, const char *c,
 	return b->len >= BATCH_BYTES ? batch_flush(b) : 0;
 }
 
-/*
- * One line without its '\n' into buf[FOLDED_LINE_MAX]: 1, 0 at EOF, -1 for a
- * line folded__read() would reject anyway (overlong, or holding NUL), which
- * is consumed to its end.
- */
-static int read_line(FILE *in, char *buf, size_t *len)
-{
-	bool bad = false, any = false;
-	size_t n = 0;
-	int c;
-
-	while ((c = getc_unlocked(in)) != EOF) {
-		any = true;
-		if (c == '\n')
-			break;
-		if (c == '\0' || n == FOLDED_LINE_MAX - 1)
-			bad = true;
-		if (!bad)
-			buf[n++] = (char)c;
-	}
-	*len = n;
-	return !any ? 0 : bad ? -1 : 1;
-}
-
 /* Offset of the '-' of a negative weight at the end of line, or -1. */
 static ssize_t minus_sign(const char *line, size_t len)
 {
@@ -236,8 +213,9 @@ int folded_diff__read_signed(FILE *in, struct folded *pos, struct folded *neg,
 {
 	struct batch side[2] = { { .dst = pos }, { .dst = neg } };
 	char *line = malloc(FOLDED_LINE_MAX);
-	size_t bad = 0, len;
-	int err = 0, rc;
+	size_t bad = 0;
+	ssize_t len;
+	int err = 0;
 
 	side[0].buf = malloc(BATCH_BYTES + FOLDED_LINE_MAX);
 	side[1].buf = malloc(BATCH_BYTES + FOLDED_LINE_MAX);
@@ -246,10 +224,11 @@ int folded_diff__read_signed(FILE *in, struct folded *pos, struct folded *neg,
 		goto out;
 	}
 	flockfile(in);
-	while (!err && (rc = read_line(in, line, &len))) {
-		ssize_t minus = rc > 0 ? minus_sign(line, len) : -1;
+	while (!err && (len = textio__read_line(in, line, FOLDED_LINE_MAX)) != TEXTIO_EOF &&
+	       len != TEXTIO_ERROR) {
+		ssize_t minus = len >= 0 ? minus_sign(line, len) : -1;
 
-		if (rc < 0)
+		if (len == TEXTIO_SKIP)
 			bad++;
 		else if (minus < 0)
 			err = batch_add(&side[0], line, len, "", 0);
