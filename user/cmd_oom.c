@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "log.h"
+#include "memsplit.h"
 #include "oom_report.h"
 #include "session.h"
 #include "timeline.h"
@@ -181,12 +182,18 @@ static int run(struct oom_cmd *c, const uint64_t *cgids, size_t n_cgids)
 	}
 	if (c->tl)
 		timeline__tick(c->tl, cli_now());
+	/* V8 heaps, so a node victim's report splits v8-heap from native. */
+	c->s.rc.split = memsplit__start(&(struct memsplit_opts){
+		.hier = c->s.have_hier ? &c->s.hier : NULL, .cgroups = c->s.rc.cgroups, .v8 = true,
+	}, cli_now());
 	log_notice("watching for OOM kills (%s%s); Ctrl-C to stop", hook,
 		   strcmp(hook, "raw_tp") ? ": victim pid only, no evidence" : "");
 	while (!cli_stop_requested()) {
 		session__poll(&c->s, POLL_MS);
 		if (c->tl)
 			timeline__tick(c->tl, cli_now());
+		if (c->s.rc.split)
+			memsplit__tick(c->s.rc.split, cli_now());
 	}
 	session__stop(&c->s);
 	log_notice("%llu OOM kill%s reported", (unsigned long long)c->kills,
@@ -231,6 +238,7 @@ int cmd_oom(int argc, char **argv)
 	cli_install_stop_signals();
 	err = run(&c, cgids, n_cgids);
 out:
+	memsplit__free(c.s.rc.split);
 	session__close(&c.s);
 	timeline__free(c.tl);
 	for (size_t i = 0; i < c.n_filter; i++)

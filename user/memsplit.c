@@ -224,10 +224,13 @@ static void series_free(struct series *s)
 static void proc_gone(struct memsplit *s, struct sproc *p)
 {
 	p->alive = false;
-	if (s->v8)
-		v8__forget(s->v8, p->pid);
 	series_free(&p->s);
 	memset(&p->s, 0, sizeof(p->s));
+	/* A dead V8 process keeps its entry and its V8 ranges until its pid is
+	 * reused: an OOM report for it is built just after it died. V8
+	 * processes are few; the others' entries are reused at once. */
+	if (p->rt == V8_RUNTIME_V8)
+		return;
 	if (s->nfree == s->cap_free) {
 		size_t cap = s->cap_free ? s->cap_free * 2 : 256;
 		void *nf = realloc(s->free_idx, cap * sizeof(*s->free_idx));
@@ -1055,6 +1058,11 @@ void memsplit__json(const struct memsplit *s, struct json *j)
 			json_row(s, &s->rows[i], j);
 	json_end(j);
 	json_end(j);
+}
+
+uint64_t memsplit__v8_bytes(struct memsplit *s, int pid)
+{
+	return s && s->v8 ? v8__committed(s->v8, pid) : 0;
 }
 
 void memsplit__free(struct memsplit *s)

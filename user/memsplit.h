@@ -96,6 +96,9 @@ int memsplit__report(struct memsplit *s, const struct record_ctx *c);
 void memsplit__print(const struct memsplit *s, FILE *out);
 /* A "growth" object: {"window_s":..,"containers":[..],"processes":[..]}. */
 void memsplit__json(const struct memsplit *s, struct json *j);
+/* V8 heap bytes committed by pid (0 when not V8 or unknown); still known for
+ * a while after the process died, for OOM reports. */
+uint64_t memsplit__v8_bytes(struct memsplit *s, int pid);
 void memsplit__free(struct memsplit *s);
 
 #endif

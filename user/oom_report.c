@@ -12,6 +12,7 @@
 #include "container.h"
 #include "growth.h"
 #include "json.h"
+#include "memsplit.h"
 #include "oom_report.h"
 #include "procstatus.h"
 #include "readfile.h"
@@ -894,6 +895,12 @@ struct oom_report *oom_report__collect(const struct oom_sources *src,
 	r->sample_every = rc ? rc->sample_every : 0;
 	name_task(src, &r->victim, r->rss);
 	name_task(src, &r->trigger, NULL);
+	/* What V8 had committed, capped by the anonymous memory it lives in. */
+	if (rc && rc->split) {
+		uint64_t v8 = memsplit__v8_bytes(rc->split, (int)e->victim_tgid);
+
+		r->v8_heap = v8 < r->rss[MS_RSS_ANON] ? v8 : r->rss[MS_RSS_ANON];
+	}
 	/* Limits first: the victim's pages leave its cgroup within milliseconds. */
 	if (src->hier && r->victim.cgroup[0])
 		find_limit(src, r, e, page_size);

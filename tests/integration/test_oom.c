@@ -276,6 +276,8 @@ Test(oom, node_v8_heap_killed)
 	char *node_argv[] = { (char *)node_bin(), "--max-old-space-size=4096",
 			      "tests/workloads/v8grow.js", cgs[0].procs, (char *)start, "1", "50",
 			      NULL };
+	unsigned long long v8 = 0, native = 0;
+	char *json, *p;
 	pid_t node, ms;
 
 	cr_assert_not_null(node_argv[0], "node is not installed (apt-get install nodejs)");
@@ -285,7 +287,13 @@ Test(oom, node_v8_heap_killed)
 	sleep(SETTLE_S);
 	close(open(start, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
 	expect_oom_killed(node, "node");
-	free(expect_json_report(out, node, &cgs[0], "node"));
+	json = expect_json_report(out, node, &cgs[0], "node");
+	/* What node held was mostly its V8 heap: the class split must say so. */
+	p = strstr(json, "\"classes\":{");
+	cr_assert(p && sscanf(p, "\"classes\":{\"v8_heap_bytes\":%llu,\"native_bytes\":%llu",
+			      &v8, &native) == 2, "no v8-heap class in the report:\n%s", json);
+	cr_expect_gt(v8, native, "v8-heap %llu B does not dominate native %llu B", v8, native);
+	free(json);
 	stop_memscope(ms, err);
 }
 
