@@ -45,20 +45,22 @@ TestSuite(jit, .init = setup, .fini = teardown, .timeout = 60);
  * mount namespaces with a /tmp of its own, as in a container. */
 static pid_t start_node(const char *out, bool namespaced)
 {
-	char script[1024];
+	char script[2 * PATH_MAX + 512], js[PATH_MAX];
 	char *argv[] = { "/bin/sh", "-c", script, NULL };
 
 	/* The script comes on stdin, opened before the new /tmp hides the
-	 * checkout when that lives under /tmp (CI's clone may). */
+	 * checkout when that lives under /tmp (CI's clone may); node runs in
+	 * the scratch directory, where --perf-basic-prof drops its V8 log. */
+	cr_assert_not_null(realpath(JS_WORKLOAD, js));
 	if (namespaced)
 		snprintf(script, sizeof(script),
-			 "echo $$ > %s && exec unshare --pid --mount --fork --kill-child sh -c "
+			 "echo $$ > %s && cd %s && exec unshare --pid --mount --fork --kill-child sh -c "
 			 "'mount -t tmpfs tmpfs /tmp && exec node --perf-basic-prof - %s' < %s",
-			 cg.procs, JS_SECONDS, JS_WORKLOAD);
+			 cg.procs, scratch_dir(), JS_SECONDS, js);
 	else
 		snprintf(script, sizeof(script),
-			 "echo $$ > %s && exec node --perf-basic-prof %s %s", cg.procs,
-			 JS_WORKLOAD, JS_SECONDS);
+			 "echo $$ > %s && cd %s && exec node --perf-basic-prof - %s < %s", cg.procs,
+			 scratch_dir(), JS_SECONDS, js);
 	return spawn(argv, out, NULL);
 }
 
