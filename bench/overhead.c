@@ -364,6 +364,13 @@ static void run_workload(struct ctx *c, struct ov_workload *ow)
 		snprintf(ow->why, sizeof(ow->why), "setup failed: %.180s", why);
 		return;
 	}
+	/* One untraced run thrown away: the first run after the setup finds
+	 * caches and free memory in a state no later run sees. */
+	if (!cli_stop_requested()) {
+		struct ov_run warm;
+
+		run_once(c, ow, &ow->cfg[0], false, &warm, why, sizeof(why));
+	}
 	for (int round = 0; round < c->o->rounds && !cli_stop_requested(); round++) {
 		/* A/B pairs, the tracer order rotated each round. */
 		for (size_t i = 0; i < k; i++) {
@@ -389,9 +396,26 @@ static bool on_path(const char *prog)
 static void plan(struct ctx *c)
 {
 	struct ov_result *res = c->res;
-	bool need_tracefs = false, mounted;
+	bool usable[OV_MAX_CFGS] = { false }, need_tracefs = false, mounted;
+	char why[OV_MAX_CFGS][OV_WHY_LEN];
+	size_t n_tracers = n_tracer_defs < OV_MAX_CFGS - 1 ? n_tracer_defs : OV_MAX_CFGS - 1;
+	size_t max_wl = sizeof(res->wl) / sizeof(res->wl[0]);
 
-	for (size_t i = 0; i < n_workloads; i++) {
+	for (size_t t = 0; t < n_tracers; t++) {
+		if (!selected(c->o->tracers, tracer_defs[t].name))
+			continue;
+		usable[t] = tracer__usable(&tracer_defs[t], c->o->memscope, why[t], OV_WHY_LEN);
+		if (!usable[t])
+			note(res, "%s cannot run here: %s", tracer_defs[t].name, why[t]);
+		need_tracefs |= usable[t] && tracer_defs[t].kind == TRACER_BPFTRACE;
+	}
+	if (need_tracefs && session__tracefs(&mounted))
+		note(res, "tracefs is not mounted and cannot be: bpftrace will not find "
+		     "tracepoints");
+	else if (need_tracefs && mounted)
+		note(res, "mounted tracefs on /sys/kernel/tracing for bpftrace (unmounted at "
+		     "exit)");
+	for (size_t i = 0; i < n_workloads && res->n_wl < max_wl; i++) {
 		struct ov_workload *ow;
 
 		if (!selected(c->o->workloads, workloads[i].name))
@@ -403,34 +427,18 @@ static void plan(struct ctx *c)
 			ow->skipped = true;
 			snprintf(ow->why, sizeof(ow->why), "%s is not installed", ow->w->needs);
 		}
-		for (size_t t = 0; t < n_tracer_defs; t++) {
+		for (size_t t = 0; t < n_tracers; t++) {
 			struct ov_cfg *cfg;
 
 			if (!selected(c->o->tracers, tracer_defs[t].name))
 				continue;
 			cfg = &ow->cfg[ow->n_cfg++];
 			cfg->tracer = &tracer_defs[t];
-			cfg->usable = tracer__usable(cfg->tracer, c->o->memscope, cfg->why,
-						     sizeof(cfg->why));
-			need_tracefs |= cfg->usable && cfg->tracer->kind == TRACER_BPFTRACE;
+			cfg->usable = usable[t];
+			if (!usable[t])
+				snprintf(cfg->why, sizeof(cfg->why), "%.*s", OV_WHY_LEN - 1,
+					 why[t]);
 		}
-	}
-	if (need_tracefs && session__tracefs(&mounted))
-		note(res, "tracefs is not mounted and cannot be: bpftrace will not find "
-		     "tracepoints");
-	else if (need_tracefs && mounted)
-		note(res, "mounted tracefs on /sys/kernel/tracing for bpftrace (unmounted at "
-		     "exit)");
-	for (size_t t = 0; t < n_tracer_defs; t++) {
-		const struct ov_cfg *cfg = NULL;
-
-		for (size_t i = 0; i < res->n_wl && !cfg; i++)
-			for (size_t k = 1; k < res->wl[i].n_cfg && !cfg; k++)
-				if (res->wl[i].cfg[k].tracer == &tracer_defs[t] &&
-				    !res->wl[i].cfg[k].usable)
-					cfg = &res->wl[i].cfg[k];
-		if (cfg)
-			note(res, "%s cannot run here: %s", tracer_defs[t].name, cfg->why);
 	}
 }
 

@@ -107,6 +107,9 @@ static void analyse(struct soak *s)
 
 static void print(const struct soak *s, FILE *out)
 {
+	if (cli_stop_requested())
+		fprintf(out, "\ninterrupted after %.0f s of %.0f", s->n ? s->t[s->n - 1] : 0.0,
+			s->o->seconds);
 	fprintf(out, "\nmemscope soak: %.0f s at default settings, RSS every %.0f s, under a "
 		"page-fault storm and %llu short-lived processes\n", s->o->seconds, s->o->interval,
 		(unsigned long long)s->procs_started);
@@ -144,6 +147,8 @@ static void write_json(FILE *f, void *ctx)
 	json_i64(&j, "cpus", m.cpus);
 	json_str(&j, "memscope_rev", m.memscope_rev);
 	json_double(&j, "seconds", s->o->seconds);
+	json_double(&j, "seconds_done", s->n ? s->t[s->n - 1] : 0.0);
+	json_bool(&j, "interrupted", cli_stop_requested());
 	json_double(&j, "interval_s", s->o->interval);
 	json_u64(&j, "processes_started", s->procs_started);
 	json_bool(&j, "memscope_alive", s->alive);
