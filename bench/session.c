@@ -122,6 +122,17 @@ int session__cgroup(struct test_cgroup *cg, const char *tag)
 	return rc;
 }
 
+void session__cgroup_remove(struct test_cgroup *cg)
+{
+	for (size_t i = 0; i < s.n_cgroups; i++) {
+		if (s.cgroups[i] != cg)
+			continue;
+		s.cgroups[i] = s.cgroups[--s.n_cgroups];
+		break;
+	}
+	tcg_destroy(cg);
+}
+
 int session__write_results(const char *results_dir, const char *suffix,
 			   void (*fn)(FILE *f, void *ctx), void *ctx, char *path, size_t len)
 {

@@ -29,6 +29,8 @@ int session__bpf_stats(bool on);	/* the original value is restored at exit */
 int session__tracefs(bool *mounted_now);
 /* Creates a uniquely named memory cgroup, removed at exit. */
 int session__cgroup(struct test_cgroup *cg, const char *tag);
+/* Removes one made by session__cgroup now (killing what is left in it). */
+void session__cgroup_remove(struct test_cgroup *cg);
 
 /* results_dir/<date>-<host><suffix>.json, written atomically by fn. */
 int session__write_results(const char *results_dir, const char *suffix,

@@ -23,15 +23,27 @@ const volatile bool track_frees = true;
 const volatile bool kernel_stacks = true;
 const volatile bool filter_tgids_on = false;
 const volatile bool filter_cgroups_on = false;
-/* P(sample) * 2^32 for an allocation of 2^order pages: bytes-proportional
- * sampling, so a big allocation is never missed and every sample is unbiased. */
-const volatile __u64 sample_thresh[MS_MAX_ORDER] = {};
+/* One page in sample_every carries stacks, chosen by a per-CPU countdown of
+ * pages: an allocation of 2^order pages is sampled with probability
+ * 2^order / sample_every (always from sample_every pages up), and only the
+ * sampled ones draw a random number. */
+const volatile __u32 sample_every = 256;
 
 /* Written by user space at run time (the .bss is mmapped). */
 __u64 vmemmap_base;		/* 0 until calibrated; unused by the classic tracepoints (they pass the pfn) */
 __u32 calib_tid;
 __u32 calib_n;
 __u64 calib_ptrs[MS_CALIB_SLOTS];
+/* What the free hooks saw of the calibration pages being unmapped: tells user
+ * space whether mm_page_free already covers the batched frees. */
+__u32 calib_free_n, calib_batched_n;
+__u64 calib_free_ptrs[MS_CALIB_FREES];
+__u64 calib_batched_ptrs[MS_CALIB_FREES];
+/* Set for good by the first OOM freeze: until then frees skip the slot flags. */
+__u32 any_frozen;
+/* Pages found still live when allocated again: their free was missed (the
+ * kernel skipped a nested run of the free program), and is settled here. */
+__u64 healed_frees;
 __u32 next_slot = MS_FIRST_SLOT;
 __u64 next_sample_id = 1;
 __u64 drops[MS_NR_DROPS];
@@ -62,6 +74,7 @@ struct {
  * from the same task, and a hit costs two compares instead of a hash lookup
  * and the pointer chase to the memory cgroup. */
 struct cpu_cache {
+	__s64 countdown;	/* pages to allocate on this CPU before the next sample */
 	__u64 task;
 	__u64 css_set;		/* changes when the task moves to another cgroup */
 	__u64 cgid;
@@ -204,8 +217,7 @@ static __always_inline __u32 current_slot(struct ms_proc_key *key)
 	if (!c)
 		return MS_SLOT_NONE;
 	/* The tgid too: a new process may get a dead one's task_struct memory. */
-	if (c->task == (__u64)task && c->css_set == css_set &&
-	    c->tgid == (__u32)(bpf_get_current_pid_tgid() >> 32)) {
+	if (c->task == (__u64)task && c->css_set == css_set && c->tgid == task->tgid) {
 		key->cgid = c->cgid;
 		key->tgid = c->tgid;
 		key->start_ns = c->start_ns;
@@ -233,21 +245,124 @@ static __always_inline __u32 current_slot(struct ms_proc_key *key)
 	return c->slot;
 }
 
+/* The gap to the next sample, uniform in [1, 2 * sample_every - 1] pages:
+ * its mean keeps the rate, its spread keeps a periodic allocation pattern
+ * from always landing on (or always missing) the sample. */
+static __always_inline __s64 sample_gap(void)
+{
+	return sample_every > 1 ? 1 + bpf_get_prandom_u32() % (2 * sample_every - 1) : 1;
+}
+
 static __always_inline bool want_sample(__u32 order)
 {
-	__u32 i = order;
+	__u32 zero = 0;
+	struct cpu_cache *c;
 
-	/* Keep the compiler from indexing with an unchecked copy of order. */
-	barrier_var(i);
-	if (i >= MS_MAX_ORDER)
+	if (order >= MS_MAX_ORDER || (1u << order) >= sample_every)
 		return true;
-	return (__u64)bpf_get_prandom_u32() < sample_thresh[i];
+	c = bpf_map_lookup_elem(&cache, &zero);
+	if (!c)
+		return false;
+	c->countdown -= 1 << order;
+	if (c->countdown > 0)
+		return false;
+	/* A debt left by a big allocation carries over, so the long-run rate
+	 * stays one page in sample_every. */
+	c->countdown += sample_gap();
+	return true;
+}
+
+/* Walking a kernel stack costs microseconds, and an allocation's kernel
+ * stack is nearly always one of a few paths (the page fault, a syscall's).
+ * A sample reuses the stack walked last from the same spot: the same user
+ * instruction that entered the kernel, the same depth of the kernel stack at
+ * the tracepoint, the same gfp flags and order. One use in MS_KCACHE_CHECK
+ * walks again and compares; a mismatch is counted and replaces the entry. */
+struct kcache_ent {
+	__u64 uip;
+	__u64 where;		/* depth << 32 | gfp << 8 | order */
+	__s32 stack_id;
+	__u32 uses;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct kcache_ent);
+	__uint(max_entries, MS_KCACHE_SLOTS);
+} kcache SEC(".maps");
+
+__u64 kcache_hits, kcache_checks, kcache_mismatches;
+
+/* How deep the kernel stack is here: the tracepoint's argument array (ctx)
+ * lives in the caller's frame on the task's stack. */
+static __always_inline __u64 kstack_depth(void *ctx, struct task_struct *task)
+{
+	__u64 here = 0;
+	void *p = ctx;
+
+	/* Read back through the helper: the verifier lets no pointer become
+	 * a number otherwise. */
+	bpf_probe_read_kernel(&here, sizeof(here), &p);
+	return here - (__u64)task->stack;
+}
+
+static __always_inline __s32 walk_kstack(void *ctx)
+{
+	__s32 id = bpf_get_stackid(ctx, &kstacks, 0);
+
+	if (id < 0)
+		count_drop(MS_DROP_KSTACK);
+	return id;
+}
+
+static __always_inline __s32 kernel_stack_id(void *ctx, struct task_struct *task, __u64 uip,
+					     __u32 order, __u32 gfp)
+{
+	__u64 depth = kstack_depth(ctx, task), where;
+	struct kcache_ent *e;
+	__u32 idx;
+	__s32 id;
+
+	/* Off the task's stack (an interrupt stack): no stable depth. */
+	if (depth >= MS_KSTACK_MAX_DEPTH)
+		return walk_kstack(ctx);
+	where = depth << 32 | (__u64)gfp << 8 | (order & 0xff);
+	idx = ((uip ^ where) * 0x9E3779B97F4A7C15ULL) >> (64 - MS_KCACHE_BITS);
+	e = bpf_map_lookup_elem(&kcache, &idx);
+	if (!e)
+		return walk_kstack(ctx);
+	if (e->uip == uip && e->where == where && e->stack_id >= 0 &&
+	    ++e->uses % MS_KCACHE_CHECK) {
+		__sync_fetch_and_add(&kcache_hits, 1);
+		return e->stack_id;
+	}
+	id = walk_kstack(ctx);
+	if (e->uip == uip && e->where == where && e->stack_id >= 0) {
+		__sync_fetch_and_add(&kcache_checks, 1);
+		if (id != e->stack_id)
+			__sync_fetch_and_add(&kcache_mismatches, 1);
+	}
+	e->uip = uip;
+	e->where = where;
+	e->stack_id = id;
+	return id;
+}
+
+/* Whether bp can start a frame-pointer walk: frames lie above sp on the
+ * stack. Anything else (frameless code using rbp for data) would make the
+ * kernel's walk fault on its first read, the costliest part of a sample,
+ * and give nothing past the ip we record anyway. */
+static __always_inline bool bp_walkable(__u64 sp, __u64 bp)
+{
+	return bp >= sp && bp - sp < MS_USTACK_MAX_SPAN;
 }
 
 static __always_inline __u32 emit_sample(void *ctx, struct ms_proc_key *key, __u32 slot,
 					 __u64 pfn, __u32 order, __u32 gfp)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	bool user = !(task->flags & 0x00200000 /* PF_KTHREAD */) && task->mm;
 	struct ms_sample *s;
 	struct pt_regs *regs;
 	__u32 id;
@@ -272,27 +387,28 @@ static __always_inline __u32 emit_sample(void *ctx, struct ms_proc_key *key, __u
 	s->gfp = gfp;
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
 
-	s->kstack_id = -1;
-	if (kernel_stacks) {
-		s->kstack_id = bpf_get_stackid(ctx, &kstacks, 0);
-		if (s->kstack_id < 0)
-			count_drop(MS_DROP_KSTACK);
-	}
-
-	s->ustack_len = 0;
-	s->snap_len = 0;
 	s->ip = s->sp = s->bp = 0;
-	if (!(task->flags & 0x00200000 /* PF_KTHREAD */) && task->mm) {
-		n = bpf_get_stack(ctx, s->ustack, sizeof(s->ustack), BPF_F_USER_STACK);
-		if (n > 0)
-			s->ustack_len = n / sizeof(__u64);
-		else
-			count_drop(MS_DROP_USTACK);
-
+	if (user) {
 		regs = (struct pt_regs *)bpf_task_pt_regs(task);
 		s->ip = BPF_CORE_READ(regs, ip);
 		s->sp = BPF_CORE_READ(regs, sp);
 		s->bp = BPF_CORE_READ(regs, bp);
+	}
+	s->kstack_id = kernel_stacks ? kernel_stack_id(ctx, task, s->ip, order, gfp) : -1;
+
+	s->ustack_len = 0;
+	s->snap_len = 0;
+	if (user) {
+		if (bp_walkable(s->sp, s->bp)) {
+			n = bpf_get_stack(ctx, s->ustack, sizeof(s->ustack), BPF_F_USER_STACK);
+			if (n > 0)
+				s->ustack_len = n / sizeof(__u64);
+			else
+				count_drop(MS_DROP_USTACK);
+		} else {
+			s->ustack[0] = s->ip;
+			s->ustack_len = 1;
+		}
 		/* Near the top of the stack the full window may cross the end of the
 		 * mapping: retry with less before giving up. */
 		if (bpf_probe_read_user(s->snap, MS_STACK_SNAP, (void *)s->sp) == 0)
@@ -312,12 +428,23 @@ static __always_inline __u32 emit_sample(void *ctx, struct ms_proc_key *key, __u
 	return id;
 }
 
+static __always_inline void uncharge(__u64 r)
+{
+	__u32 slot = ms_rec_slot(r);
+	struct ms_proc_stats *st = bpf_map_lookup_elem(&proc_stats, &slot);
+
+	if (!st)
+		return;
+	st->free_bytes += (__u64)1 << (page_shift + ms_rec_order(r));
+	st->free_events++;
+}
+
 static __always_inline void on_alloc(void *ctx, __u64 pfn, __u32 order, __u32 gfp)
 {
 	struct ms_proc_key key = {};
 	struct ms_proc_stats *st;
 	__u32 slot, idx, sample = 0;
-	__u64 *rec;
+	__u64 *rec, old;
 
 	slot = current_slot(&key);
 	if (slot == MS_SLOT_NONE)
@@ -338,13 +465,18 @@ static __always_inline void on_alloc(void *ctx, __u64 pfn, __u32 order, __u32 gf
 	}
 	idx = pfn;
 	rec = bpf_map_lookup_elem(&pages, &idx);
-	if (rec)
-		*rec = ms_rec_make(slot, order, sample);
+	if (!rec)
+		return;
+	old = *rec;
+	*rec = ms_rec_make(slot, order, sample);
+	if (ms_rec_live(old)) {
+		__sync_fetch_and_add(&healed_frees, 1);
+		uncharge(old);
+	}
 }
 
 static __always_inline void on_free(__u64 pfn)
 {
-	struct ms_proc_stats *st;
 	__u32 idx = pfn, slot, *flags;
 	__u64 *rec, r;
 
@@ -356,14 +488,14 @@ static __always_inline void on_free(__u64 pfn)
 	r = *rec;
 	if (!ms_rec_live(r))
 		return;	/* allocated before we started, or already freed */
-	slot = ms_rec_slot(r);
-	flags = bpf_map_lookup_elem(&slot_flags, &slot);
-	*rec = flags && (*flags & MS_SLOT_FROZEN) ? r | MS_REC_FREED : 0;
-	st = bpf_map_lookup_elem(&proc_stats, &slot);
-	if (!st)
-		return;
-	st->free_bytes += (__u64)1 << (page_shift + ms_rec_order(r));
-	st->free_events++;
+	if (any_frozen) {
+		slot = ms_rec_slot(r);
+		flags = bpf_map_lookup_elem(&slot_flags, &slot);
+		*rec = flags && (*flags & MS_SLOT_FROZEN) ? r | MS_REC_FREED : 0;
+	} else {
+		*rec = 0;
+	}
+	uncharge(r);
 }
 
 /* struct page * to pfn: vmemmap is one virtually contiguous array of struct
@@ -377,15 +509,17 @@ static __always_inline __u64 page_pfn(struct page *page)
 	return off / bpf_core_type_size(struct page);
 }
 
-static __always_inline void calibrate(struct page *page, unsigned int order)
+/* Notes a page of user space's calibration thread in ptrs[]. */
+static __always_inline void calibrate(struct page *page, unsigned int order, __u32 *n,
+				      __u64 *ptrs, __u32 max)
 {
 	__u32 i;
 
 	if (order || (__u32)bpf_get_current_pid_tgid() != calib_tid)
 		return;
-	i = __sync_fetch_and_add(&calib_n, 1);
-	if (i < MS_CALIB_SLOTS)
-		calib_ptrs[i] = (__u64)page;
+	i = __sync_fetch_and_add(n, 1);
+	if (i < max)
+		ptrs[i] = (__u64)page;
 }
 
 /* Raw tracepoints, not tp_btf: tp_btf types `page` as a trusted BTF pointer
@@ -395,56 +529,34 @@ SEC("raw_tp/mm_page_alloc")
 int BPF_PROG(page_alloc_raw, struct page *page, unsigned int order, gfp_t gfp, int migratetype)
 {
 	if (!vmemmap_base) {
-		calibrate(page, order);
+		calibrate(page, order, &calib_n, calib_ptrs, MS_CALIB_SLOTS);
 		return 0;
 	}
 	on_alloc(ctx, page_pfn(page), order, gfp);
 	return 0;
 }
 
-/* The kernel skips a program that is entered again on the same CPU (an
- * interrupt whose softirq frees pages, e.g. RCU-freed page tables, while
- * page_free_raw runs), and a skipped free would leave a phantom resident
- * page. A second copy of the program catches those: it acts only while the
- * first is mid-run on this CPU, which is exactly when the first was skipped. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__type(key, __u32);
-	__type(value, __u32);
-	__uint(max_entries, 1);
-} in_free SEC(".maps");
-
-__u64 nested_frees;
-
+/* The kernel skips a program entered again on the same CPU (an interrupt
+ * freeing pages while this one runs): such a free is missed, counted in the
+ * program's recursion misses, and settled when the page is allocated again
+ * (see on_alloc). Catching it with a second program would cost a program
+ * run on every free, for a few in a million. */
 SEC("raw_tp/mm_page_free")
 int BPF_PROG(page_free_raw, struct page *page, unsigned int order)
 {
-	__u32 zero = 0, *busy = bpf_map_lookup_elem(&in_free, &zero);
-
-	if (!busy || !vmemmap_base)
-		return 0;
-	*busy = 1;
-	on_free(page_pfn(page));
-	*busy = 0;
-	return 0;
-}
-
-SEC("raw_tp/mm_page_free")
-int BPF_PROG(page_free_nested_raw, struct page *page, unsigned int order)
-{
-	__u32 zero = 0, *busy = bpf_map_lookup_elem(&in_free, &zero);
-
-	if (!busy || !*busy || !vmemmap_base)
-		return 0;
-	__sync_fetch_and_add(&nested_frees, 1);
-	on_free(page_pfn(page));
+	if (!vmemmap_base)
+		calibrate(page, order, &calib_free_n, calib_free_ptrs, MS_CALIB_FREES);
+	else
+		on_free(page_pfn(page));
 	return 0;
 }
 
 SEC("raw_tp/mm_page_free_batched")
 int BPF_PROG(page_free_batched_raw, struct page *page)
 {
-	if (track_frees && vmemmap_base)
+	if (!vmemmap_base)
+		calibrate(page, 0, &calib_batched_n, calib_batched_ptrs, MS_CALIB_FREES);
+	else if (track_frees)
 		on_free(page_pfn(page));
 	return 0;
 }
@@ -543,6 +655,7 @@ static __always_inline void on_oom_victim(struct task_struct *victim)
 		if (flags) {
 			/* The kernel marks every thread of a dying process: report
 			 * the process once. */
+			any_frozen = 1;
 			if (__sync_fetch_and_or(flags, MS_SLOT_FROZEN) & MS_SLOT_FROZEN) {
 				bpf_ringbuf_discard(e, 0);
 				return;

@@ -10,8 +10,14 @@
 #define MS_COMM_LEN	16
 #define MS_MAX_USTACK	64	/* user frames captured per sample */
 #define MS_STACK_SNAP	256	/* bytes copied at the user sp, for the leaf's CFI unwind */
-#define MS_MAX_ORDER	16	/* orders we keep sampling thresholds for */
+#define MS_MAX_ORDER	16	/* allocations of this order and up are always sampled */
 #define MS_CALIB_SLOTS	32
+#define MS_CALIB_FREES	128	/* frees seen while probing the batched-free path */
+#define MS_KCACHE_BITS	8	/* kernel stack cache: 2^bits entries per CPU */
+#define MS_KCACHE_SLOTS	(1u << MS_KCACHE_BITS)
+#define MS_KCACHE_CHECK	32	/* one use in this many walks the stack again */
+#define MS_KSTACK_MAX_DEPTH	(32ULL << 10)	/* task stacks: 16 KiB, 32 KiB with KASAN */
+#define MS_USTACK_MAX_SPAN	(8ULL << 20)	/* a frame pointer this far above sp is no frame */
 
 /* Slot 0 means "not tracked" (filtered out); slot 1 collects processes that found
  * the process table full, so host-wide totals stay exact even then. */

@@ -91,8 +91,12 @@ static const char usage[] =
 "                         allocated in the window\n"
 "  -s, --sample N         one page in N (by bytes) carries a stack, weighted N;\n"
 "                         1 = every page. Totals are exact either way (default 256)\n"
-"      --max-procs N      processes tracked exactly (default 16384)\n"
-"      --ringbuf MIB      sample buffer size (default 16)\n"
+"      --max-procs N      processes tracked exactly at a time (default 16384); in\n"
+"                         outstanding mode the slots of processes that exited\n"
+"                         with everything freed are reused, their totals kept\n"
+"                         in their container's\n"
+"      --ringbuf MIB      sample buffer size (default 4, or 32 with --sample\n"
+"                         under 16)\n"
 "      --kstacks N        distinct kernel stacks kept (default 16384)\n"
 "      --no-kernel-stacks user stacks only (cheaper)\n"
 "  -v, --verbose          debug output, including the BPF verifier log\n"
@@ -125,7 +129,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 
 	*o = (struct record_opts){
 		.output = "-", .outstanding = true, .sample = DEFAULT_SAMPLE,
-		.max_procs = 16384, .ringbuf_mb = 16, .kstacks = 16384, .kernel_stacks = true,
+		.max_procs = 16384, .ringbuf_mb = 0, .kstacks = 16384, .kernel_stacks = true,
 	};
 	optind = 1;
 	opterr = 0;	/* one message, ours */
@@ -397,6 +401,12 @@ int cmd_record(int argc, char **argv)
 		return err;
 	if ((err = session__open(&s, o.sample, o.outstanding)))
 		goto out;
+	/* A long window must not fill the process table with the dead. pprof
+	 * also shows what was allocated (alloc_space): the stacks of exited
+	 * processes stay, and so do their slots, which those stacks name. */
+	s.recycle_slots = o.outstanding && !o.pprof;
+	if (o.pprof)
+		recorder__keep_freed(s.rc.recorder);
 	err = session__resolve_cgroups(&s, o.cgroup_specs, o.n_cgroups, cgids, k.paths,
 				       MAX_FILTERS, &n_cgids);
 	k.n_paths = n_cgids;

@@ -59,6 +59,7 @@ struct scont {
 	uint64_t cgid;
 	double base[MEM_NR_CLASSES], last[MEM_NR_CLASSES];
 	bool have_base, readable;
+	bool gone;		/* the cgroup was removed: entry free for the next one */
 	struct series s;
 };
 
@@ -324,17 +325,34 @@ static void read_proc(struct memsplit *s, struct sproc *p, double *v)
 	v[MEM_CLASS_SHMEM] = st.rss_shmem;
 }
 
+/* A removed cgroup holds no process, so it is never reported: drop its
+ * readings (~50 KiB) and let the next new cgroup have the entry, or a host
+ * where containers come and go would grow memscope. */
+static void cont_gone(struct scont *c)
+{
+	series_free(&c->s);
+	memset(c, 0, sizeof(*c));
+	c->gone = true;
+}
+
 static void read_cont(struct memsplit *s, struct scont *c, double v8, double *v)
 {
 	char dir[PATH_MAX * 2];
 	struct cgstat st;
+	struct stat dst;
+	int err;
 
 	unknown(v);
 	if (!c->readable)
 		return;
 	snprintf(dir, sizeof(dir), "%s%s", s->o.hier->mount, strcmp(c->path, "/") ? c->path : "");
-	if (cgstat__read(dir, s->o.hier->version,
-			 CGSTAT_ANON | CGSTAT_FILE | CGSTAT_SHMEM | CGSTAT_KERNEL | CGSTAT_SOCK, &st))
+	err = cgstat__read(dir, s->o.hier->version,
+			   CGSTAT_ANON | CGSTAT_FILE | CGSTAT_SHMEM | CGSTAT_KERNEL | CGSTAT_SOCK, &st);
+	/* A file missing inside the directory (no kmem accounting...) is not
+	 * a removed cgroup. */
+	if (err && stat(dir, &dst) && errno == ENOENT)
+		cont_gone(c);
+	if (err)
 		return;
 	v[MEM_CLASS_V8_HEAP] = v8;
 	if (st.have & CGSTAT_ANON)
@@ -349,17 +367,44 @@ static void read_cont(struct memsplit *s, struct scont *c, double v8, double *v)
 
 /* ---- processes and containers ----------------------------------------------------- */
 
+/* Fills entry c (unused) for the cgroup at path. 0 or -ENOMEM (c left gone). */
+static int new_cont(struct memsplit *s, struct scont *c, const char *path)
+{
+	char dir[PATH_MAX * 2];
+	struct stat st;
+
+	memset(c, 0, sizeof(*c));
+	if (series_init(&c->s, true)) {
+		cont_gone(c);
+		return -ENOMEM;
+	}
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	if (container__label(path, c->label, sizeof(c->label)))
+		snprintf(c->label, sizeof(c->label), "%.*s", LABEL_LEN - 1, path);
+	snprintf(dir, sizeof(dir), "%s%s", s->o.hier->mount, strcmp(path, "/") ? path : "");
+	if (stat(dir, &st) == 0) {
+		c->cgid = st.st_ino;
+		c->readable = true;
+	}
+	return 0;
+}
+
 static size_t find_cont(struct memsplit *s, int pid)
 {
-	char path[PATH_MAX], dir[PATH_MAX * 2];
-	struct stat st;
+	char path[PATH_MAX];
+	size_t at = SIZE_MAX;
 	struct scont *c;
 
 	if (!s->o.hier || cgroups__pid_path(pid, s->o.hier, path, sizeof(path)))
 		return SIZE_MAX;
-	for (size_t i = 0; i < s->nconts; i++)
-		if (!strcmp(s->conts[i].path, path))
+	for (size_t i = 0; i < s->nconts; i++) {
+		if (s->conts[i].gone && at == SIZE_MAX)
+			at = i;
+		else if (!s->conts[i].gone && !strcmp(s->conts[i].path, path))
 			return i;
+	}
+	if (at != SIZE_MAX)
+		return new_cont(s, &s->conts[at], path) ? SIZE_MAX : at;
 	if (s->nconts == s->cap_conts) {
 		size_t cap = s->cap_conts ? s->cap_conts * 2 : 16;
 		void *np = realloc(s->conts, cap * sizeof(*s->conts));
@@ -370,19 +415,8 @@ static size_t find_cont(struct memsplit *s, int pid)
 		s->cap_conts = cap;
 	}
 	c = &s->conts[s->nconts];
-	memset(c, 0, sizeof(*c));
-	if (series_init(&c->s, true)) {
-		series_free(&c->s);
+	if (new_cont(s, c, path))
 		return SIZE_MAX;
-	}
-	snprintf(c->path, sizeof(c->path), "%s", path);
-	if (container__label(path, c->label, sizeof(c->label)))
-		snprintf(c->label, sizeof(c->label), "%.*s", LABEL_LEN - 1, path);
-	snprintf(dir, sizeof(dir), "%s%s", s->o.hier->mount, strcmp(path, "/") ? path : "");
-	if (stat(dir, &st) == 0) {
-		c->cgid = st.st_ino;
-		c->readable = true;
-	}
 	return s->nconts++;
 }
 
@@ -646,14 +680,14 @@ static uint8_t classify(void *ctx, uint64_t pfn)
 	return memclass__classify(ctx, pfn);
 }
 
-void memsplit__settle(struct memsplit *s, struct recorder *r, const volatile uint64_t *pages,
-		      size_t n)
+void memsplit__settle(struct memsplit *s, struct recorder *r, struct page_records *pr)
 {
+	size_t n = page_records__count(pr);
 	struct memclass *m = n ? memclass__new(n, "/proc/kpageflags") : NULL;
 	uint64_t marked = 0;
 
 	if (!m) {
-		recorder__settle(r, pages, n);
+		recorder__settle(r, pr);
 		return;
 	}
 	if (!memclass__has_flags(m))
@@ -662,7 +696,7 @@ void memsplit__settle(struct memsplit *s, struct recorder *r, const volatile uin
 	if (s->v8)
 		marked = v8__mark_pfns(s->v8, m);
 	log_debug("%" PRIu64 " pages resident in V8 heaps", marked);
-	recorder__settle_classified(r, pages, n, classify, m);
+	recorder__settle_classified(r, pr, classify, m);
 	memclass__free(m);
 }
 
@@ -1063,6 +1097,17 @@ void memsplit__json(const struct memsplit *s, struct json *j)
 uint64_t memsplit__v8_bytes(struct memsplit *s, int pid)
 {
 	return s && s->v8 ? v8__committed(s->v8, pid) : 0;
+}
+
+size_t memsplit__containers(const struct memsplit *s, size_t *entries)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->nconts; i++)
+		n += !s->conts[i].gone;
+	if (entries)
+		*entries = s->nconts;
+	return n;
 }
 
 void memsplit__free(struct memsplit *s)

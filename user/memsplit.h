@@ -36,6 +36,7 @@
 
 #include "growth.h"
 #include "memclass.h"
+#include "page_records.h"
 
 #define MEMSPLIT_TICK_S		0.5
 #define MEMSPLIT_DISCOVER_S	1.0		/* new processes are looked for this often */
@@ -87,8 +88,7 @@ void memsplit__tick(struct memsplit *s, double now);
 void memsplit__finish(struct memsplit *s, double now);
 /* Outstanding mode: classifies the recorder's sampled pages (v8-heap from
  * the V8 ranges' pfns, the rest from /proc/kpageflags) while settling it. */
-void memsplit__settle(struct memsplit *s, struct recorder *r, const volatile uint64_t *pages,
-		      size_t n);
+void memsplit__settle(struct memsplit *s, struct recorder *r, struct page_records *pr);
 
 /* Rows for the processes the tracer saw allocate (and their containers),
  * with their top native stacks. 0 or -ENOMEM. */
@@ -99,6 +99,9 @@ void memsplit__json(const struct memsplit *s, struct json *j);
 /* V8 heap bytes committed by pid (0 when not V8 or unknown); still known for
  * a while after the process died, for OOM reports. */
 uint64_t memsplit__v8_bytes(struct memsplit *s, int pid);
+/* Containers followed now; *entries (may be NULL): entries allocated, the
+ * ones of removed cgroups waiting for reuse included. */
+size_t memsplit__containers(const struct memsplit *s, size_t *entries);
 void memsplit__free(struct memsplit *s);
 
 #endif

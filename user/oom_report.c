@@ -826,15 +826,14 @@ static int read_evidence(const struct oom_sources *src, struct oom_report *r, ui
 	struct oom_stack *named = NULL;
 	char (*names)[FRAME_LEN] = NULL;
 	const char **frames = NULL;
-	const volatile uint64_t *pages;
 	struct picks *p = calloc(1, sizeof(*p));
-	size_t npages, n_named = 0;
+	size_t n_named = 0;
 	int err;
 
 	if (!p)
 		return -ENOMEM;
-	pages = tracer__page_records(rc->tracer, &npages);
-	err = recorder__slot_evidence(rc->recorder, pages, npages, slot, pick_bucket, p);
+	err = recorder__slot_evidence(rc->recorder, tracer__page_records(rc->tracer), slot,
+				      pick_bucket, p);
 	if (err < 0)
 		goto out;
 	err = 0;

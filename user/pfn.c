@@ -73,3 +73,16 @@ int pfn__solve_base(const uint64_t *ptrs, size_t n, uint64_t pfn_a, uint64_t pfn
 	}
 	return -ENOENT;
 }
+
+bool pfn__all_seen(const uint64_t *want, size_t nw, const uint64_t *have, size_t nh)
+{
+	for (size_t i = 0; i < nw; i++) {
+		size_t j = 0;
+
+		while (j < nh && have[j] != want[i])
+			j++;
+		if (j == nh)
+			return false;
+	}
+	return nw > 0;
+}

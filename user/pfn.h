@@ -6,6 +6,7 @@
 #ifndef MEMSCOPE_PFN_H
 #define MEMSCOPE_PFN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,5 +20,9 @@ int pfn__of_vaddr(uint64_t vaddr, uint64_t *pfn);
  * pfns, find the one base consistent with both. -ENOENT if none is. */
 int pfn__solve_base(const uint64_t *ptrs, size_t n, uint64_t pfn_a, uint64_t pfn_b,
 		    uint64_t page_struct_size, uint64_t *base);
+
+/* Whether each of want[0..nw) is among have[0..nh), and there was at least
+ * one: "every batched free was also seen as a plain free". */
+bool pfn__all_seen(const uint64_t *want, size_t nw, const uint64_t *have, size_t nh);
 
 #endif

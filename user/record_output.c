@@ -111,8 +111,14 @@ static struct hmap *slot_scales(const struct record_ctx *c)
 		return NULL;
 	for (size_t i = 0; i < nb; i++) {
 		const struct rec_bucket *b = recorder__bucket(c->recorder, i);
-		struct slot_scale *sum = hmap__upsert(est, &b->slot, sizeof(b->slot), NULL);
+		struct slot_scale *sum;
+		bool created;
 
+		if (b->dead)
+			continue;
+		sum = hmap__upsert(est, &b->slot, sizeof(b->slot), &created);
+		if (sum && created)
+			sum->alloc = recorder__slot_collected(c->recorder, b->slot);
 		if (sum) {
 			sum->alloc += b->alloc_bytes;
 			sum->outstanding += b->outstanding_bytes;
@@ -143,13 +149,13 @@ int record_output__each(const struct record_ctx *c, record_bucket_fn fn, void *c
 		return -ENOMEM;
 	for (size_t i = 0; i < nb && !err; i++) {
 		const struct rec_bucket *b = recorder__bucket(c->recorder, i);
-		struct slot_scale *sc = hmap__find(scales, &b->slot, sizeof(b->slot));
+		struct slot_scale *sc = b->dead ? NULL : hmap__find(scales, &b->slot, sizeof(b->slot));
 		struct record_values v = {
 			.alloc = b->alloc_bytes * (sc ? sc->alloc : 1) + 0.5,
 			.outstanding = b->outstanding_bytes * (sc ? sc->outstanding : 1) + 0.5,
 		};
 
-		if (v.alloc || v.outstanding)
+		if (!b->dead && (v.alloc || v.outstanding))
 			err = fn(ctx, b, &v);
 	}
 	hmap__free(scales);

@@ -23,6 +23,7 @@ struct ksyms;
 struct folded;
 struct rec_bucket;
 struct memsplit;
+struct proc_exits;
 
 #define FRAME_LEN	256
 #define MAX_KFRAMES	127
@@ -38,6 +39,7 @@ struct record_ctx {
 	bool outstanding;
 	double seconds;
 	struct memsplit *split;		/* may be NULL: no growth by class, no verdict */
+	struct proc_exits *exits;	/* processes whose slots were recycled; may be NULL */
 };
 
 /* Label of a memory cgroup for output: container id, cgroup path or "/". */

@@ -8,6 +8,7 @@
 #include "json.h"
 #include "memsplit.h"
 #include "oom_report.h"
+#include "proc_exits.h"
 #include "record_totals.h"
 #include "recorder.h"
 #include "tracer.h"
@@ -26,6 +27,7 @@ struct container_row {
 	uint64_t cgid;		/* of the first process seen; containers may span cgroups */
 	uint64_t alloc, freed;
 	uint32_t procs;
+	uint64_t exited;	/* of them, recycled: in the totals, not in "processes" */
 };
 
 struct record_totals {
@@ -35,6 +37,7 @@ struct record_totals {
 	struct container_row *containers;
 	size_t ncontainers;
 	struct ms_proc_stats overflow;
+	struct proc_exit_totals exited;
 	struct tracer_drops drops;
 	struct recorder_stats rs;
 	uint64_t alloc_events, free_events;
@@ -93,37 +96,72 @@ static int by_container_resident(const void *a, const void *b)
 	return strcmp(x->label, y->label);
 }
 
+struct grouping {
+	struct record_totals *t;
+	struct hmap *idx;	/* label -> index in t->containers */
+};
+
+/* The container row of label, made on first use (cgid of the first). */
+static struct container_row *container_of(struct grouping *g, const char *label, uint64_t cgid)
+{
+	bool created;
+	size_t *at = hmap__upsert(g->idx, label, strlen(label), &created);
+	struct container_row *row;
+
+	if (!at)
+		return NULL;
+	if (created) {
+		*at = g->t->ncontainers++;
+		row = &g->t->containers[*at];
+		snprintf(row->label, sizeof(row->label), "%s", label);
+		row->cgid = cgid;
+	}
+	return &g->t->containers[*at];
+}
+
+static void group_exited(void *ctx, uint64_t cgid, const struct proc_exit_totals *e)
+{
+	struct grouping *g = ctx;
+	char label[LABEL_LEN];
+	struct container_row *row;
+
+	if (cgid == PROC_EXITS_OTHER)
+		snprintf(label, sizeof(label), "[other cgroups]");
+	else
+		record_output__label(g->t->c->cgroups, cgid, label, sizeof(label));
+	row = container_of(g, label, cgid == PROC_EXITS_OTHER ? 0 : cgid);
+	if (!row)
+		return;
+	row->alloc += e->st.alloc_bytes;
+	row->freed += e->st.free_bytes;
+	row->procs += e->procs;
+	row->exited += e->procs;
+}
+
 static int group_containers(struct record_totals *t)
 {
-	struct hmap *idx = hmap__new(sizeof(size_t));
+	struct grouping g = { t, hmap__new(sizeof(size_t)) };
 
-	if (!idx)
+	if (!g.idx)
 		return -ENOMEM;
-	t->containers = calloc(t->nprocs + 1, sizeof(*t->containers));
+	t->containers = calloc(t->nprocs + proc_exits__cgroups(t->c->exits) + 1,
+			       sizeof(*t->containers));
 	if (!t->containers) {
-		hmap__free(idx);
+		hmap__free(g.idx);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < t->nprocs; i++) {
 		const struct proc_row *p = &t->procs[i];
-		bool created;
-		size_t *at = hmap__upsert(idx, p->label, strlen(p->label), &created);
-		struct container_row *row;
+		struct container_row *row = container_of(&g, p->label, p->key.cgid);
 
-		if (!at)
+		if (!row)
 			continue;
-		if (created) {
-			*at = t->ncontainers++;
-			row = &t->containers[*at];
-			memcpy(row->label, p->label, sizeof(row->label));
-			row->cgid = p->key.cgid;
-		}
-		row = &t->containers[*at];
 		row->alloc += p->st.alloc_bytes;
 		row->freed += p->st.free_bytes;
 		row->procs++;
 	}
-	hmap__free(idx);
+	proc_exits__each(t->c->exits, group_exited, &g);
+	hmap__free(g.idx);
 	qsort(t->containers, t->ncontainers, sizeof(*t->containers), by_container_resident);
 	return 0;
 }
@@ -142,8 +180,9 @@ struct record_totals *record_totals__collect(const struct record_ctx *c)
 		return NULL;
 	}
 	tracer__proc_stats(c->tracer, MS_SLOT_OVERFLOW, &t->overflow);
-	t->alloc_events += t->overflow.alloc_events;
-	t->free_events += t->overflow.free_events;
+	proc_exits__total(c->exits, &t->exited);
+	t->alloc_events += t->overflow.alloc_events + t->exited.st.alloc_events;
+	t->free_events += t->overflow.free_events + t->exited.st.free_events;
 	tracer__drops(c->tracer, &t->drops);
 	recorder__stats(c->recorder, &t->rs);
 	return t;
@@ -190,21 +229,28 @@ void record_totals__print(const struct record_totals *t, FILE *out)
 	}
 	if (t->nprocs > shown)
 		fprintf(out, "(%zu more processes)\n", t->nprocs - shown);
+	if (t->exited.procs)
+		fprintf(out, "(%" PRIu64 " exited processes, %s MiB allocated, counted in their "
+			"containers only)\n", t->exited.procs,
+			mib(a, sizeof(a), t->exited.st.alloc_bytes));
 	if (t->overflow.alloc_bytes)
 		fprintf(out, "[overflow] processes past --max-procs: %s MiB allocated\n",
 			mib(a, sizeof(a), t->overflow.alloc_bytes));
 
 	fprintf(out, "events: %" PRIu64 " allocations, %" PRIu64 " frees, %" PRIu64
-		" samples (leaf callers recovered from CFI: %" PRIu64 ")\n",
-		t->alloc_events, t->free_events, t->rs.samples, t->rs.leaf_callers_recovered);
+		" samples (leaf callers recovered from CFI: %" PRIu64 "; kernel stacks from the "
+		"cache: %" PRIu64 ", rechecked %" PRIu64 ", differed %" PRIu64 ")\n",
+		t->alloc_events, t->free_events, t->rs.samples, t->rs.leaf_callers_recovered,
+		t->drops.kcache_hits, t->drops.kcache_checks, t->drops.kcache_mismatches);
 	fprintf(out, "losses:");
 	for (int i = 0; i < MS_NR_DROPS; i++)
 		fprintf(out, "%s %s=%" PRIu64, i ? "," : "", tracer__drop_text(i), t->drops.kernel[i]);
 	fprintf(out, ", program runs missed by the kernel (recursion)=%" PRIu64
-		" (nested frees recovered: %" PRIu64 ")"
+		", missed frees settled when the page was reused=%" PRIu64
 		", leaf unwinds failed=%" PRIu64 ", frames unresolved=%" PRIu64
 		", samples dropped (no memory)=%" PRIu64 "\n",
-		t->drops.recursion_misses, t->drops.nested_recovered, t->rs.leaf_unwind_failed, t->rs.frames_unresolved,
+		t->drops.recursion_misses, t->drops.healed_frees,
+		t->rs.leaf_unwind_failed, t->rs.frames_unresolved,
 		t->rs.samples_dropped_nomem);
 }
 
@@ -234,13 +280,16 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 	json_u64(&j, "free_events", t->free_events);
 	json_u64(&j, "samples", t->rs.samples);
 	json_u64(&j, "leaf_callers_recovered", t->rs.leaf_callers_recovered);
+	json_u64(&j, "kstack_cache_hits", t->drops.kcache_hits);
+	json_u64(&j, "kstack_cache_checks", t->drops.kcache_checks);
+	json_u64(&j, "kstack_cache_mismatches", t->drops.kcache_mismatches);
 	json_end(&j);
 
 	json_obj(&j, "losses");
 	for (int i = 0; i < MS_NR_DROPS; i++)
 		json_u64(&j, tracer__drop_key(i), t->drops.kernel[i]);
 	json_u64(&j, "recursion_misses", t->drops.recursion_misses);
-	json_u64(&j, "nested_frees_recovered", t->drops.nested_recovered);
+	json_u64(&j, "missed_frees_settled", t->drops.healed_frees);
 	json_u64(&j, "leaf_unwind_failed", t->rs.leaf_unwind_failed);
 	json_u64(&j, "frames_unresolved", t->rs.frames_unresolved);
 	json_u64(&j, "samples_dropped_nomem", t->rs.samples_dropped_nomem);
@@ -257,9 +306,16 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 		json_str(&j, "cgroup", path);
 		json_u64(&j, "cgroup_id", c->cgid);
 		json_u64(&j, "processes", c->procs);
+		json_u64(&j, "exited_processes", c->exited);
 		json_bytes(&j, c->alloc, c->freed, res);
 		json_end(&j);
 	}
+	json_end(&j);
+
+	/* Processes whose slots were recycled: in "containers", not below. */
+	json_obj(&j, "exited");
+	json_u64(&j, "processes", t->exited.procs);
+	json_bytes(&j, t->exited.st.alloc_bytes, t->exited.st.free_bytes, res);
 	json_end(&j);
 
 	json_arr(&j, "processes");

@@ -6,10 +6,14 @@
  *    "events":{"alloc_events":..,"free_events":..,"samples":..},
  *    "losses":{"procs_full":0,...},
  *    "containers":[{"label":"/docker/..","cgroup":"/docker/..","cgroup_id":..,"processes":3,
- *                   "alloc_bytes":..,"free_bytes":..,"resident_bytes":..}],
+ *                   "exited_processes":1,"alloc_bytes":..,"free_bytes":..,"resident_bytes":..}],
+ *    "exited":{"processes":..,"alloc_bytes":..,"free_bytes":..,"resident_bytes":0},
  *    "processes":[{"pid":..,"comm":"..","container":"..","cgroup_id":..,
  *                  "alloc_bytes":..,"free_bytes":..,"resident_bytes":..}],
  *    "oom_kills":[{...one object as memscope oom --json writes...}]}
+ *
+ * Processes whose slots were recycled during the window (record_ctx.exits)
+ * count in their container's totals and in "exited", not in "processes".
  */
 #ifndef MEMSCOPE_RECORD_TOTALS_H
 #define MEMSCOPE_RECORD_TOTALS_H

@@ -30,16 +30,26 @@ struct proc_seen {
 	uint64_t start_ns;
 };
 
+/* Per slot, outstanding mode only. */
+struct slot_acct {
+	uint32_t live;		/* live samples in its buckets */
+	uint64_t collected;	/* alloc_bytes of its collected buckets */
+};
+
 struct recorder {
 	uint32_t sample_every;
 	uint64_t page_size;
 	bool outstanding;
+	bool keep_freed;		/* no bucket collection */
 	struct usyms *usyms;
 	struct hmap *bucket_ids;	/* struct bucket_key prefix -> uint32_t index */
 	struct rec_bucket *buckets;
 	size_t nbuckets, cap;
 	struct hmap *live;		/* uint32_t sample id -> struct live_sample */
 	struct hmap *procs;		/* uint32_t tgid -> struct proc_seen */
+	struct hmap *slots;		/* uint32_t slot -> struct slot_acct */
+	uint32_t *free_ids;		/* indices of collected buckets, reused first */
+	size_t nfree, free_cap;
 	uint64_t seq;
 	uint32_t epoch;
 	struct recorder_stats stats;
@@ -68,7 +78,8 @@ struct recorder *recorder__new(uint32_t sample_every, uint64_t page_size, bool o
 	r->bucket_ids = hmap__new(sizeof(uint32_t));
 	r->live = hmap__new(sizeof(struct live_sample));
 	r->procs = hmap__new(sizeof(struct proc_seen));
-	if (!r->bucket_ids || !r->live || !r->procs) {
+	r->slots = hmap__new(sizeof(struct slot_acct));
+	if (!r->bucket_ids || !r->live || !r->procs || !r->slots) {
 		recorder__free(r);
 		errno = ENOMEM;
 		return NULL;
@@ -139,12 +150,71 @@ static size_t repair_leaf(struct recorder *r, const struct ms_sample *s, uint64_
 	return n + 1;
 }
 
+static size_t key_len(size_t nframes)
+{
+	return offsetof(struct bucket_key, frames) + nframes * sizeof(struct uframe);
+}
+
+/* The interning key of bucket b's stack with class cls; returns its length. */
+static size_t key_of(const struct rec_bucket *b, uint8_t cls, struct bucket_key *key)
+{
+	memset(key, 0, offsetof(struct bucket_key, frames));
+	key->cgid = b->cgid;
+	key->slot = b->slot;
+	key->kstack_id = b->kstack_id;
+	key->cls = cls;
+	memcpy(key->comm, b->comm, sizeof(key->comm));
+	memcpy(key->frames, b->frames, b->nframes * sizeof(key->frames[0]));
+	return key_len(b->nframes);
+}
+
+/* An index for a new bucket: a collected one, or one more at the end. */
+static int take_index(struct recorder *r, uint32_t *id)
+{
+	if (r->nfree) {
+		*id = r->free_ids[--r->nfree];
+		return 0;
+	}
+	if (r->nbuckets == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 1024;
+		void *nb = realloc(r->buckets, cap * sizeof(*r->buckets));
+
+		if (!nb)
+			return -ENOMEM;
+		r->buckets = nb;
+		r->cap = cap;
+	}
+	*id = r->nbuckets++;
+	return 0;
+}
+
+/* Only called with an index that was taken or collected: the free list has
+ * room for every index below nbuckets. */
+static void put_index(struct recorder *r, uint32_t id)
+{
+	r->free_ids[r->nfree++] = id;
+}
+
+static int reserve_free(struct recorder *r)
+{
+	void *p;
+
+	if (r->free_cap >= r->nbuckets)
+		return 0;
+	p = realloc(r->free_ids, r->cap * sizeof(*r->free_ids));
+	if (!p)
+		return -ENOMEM;
+	r->free_ids = p;
+	r->free_cap = r->cap;
+	return 0;
+}
+
 static struct rec_bucket *intern_bucket(struct recorder *r, const struct bucket_key *k,
 					 size_t nframes, uint32_t *id)
 {
-	size_t klen = offsetof(struct bucket_key, frames) + nframes * sizeof(k->frames[0]);
+	size_t klen = key_len(nframes);
 	struct rec_bucket *b;
-	uint32_t *slot;
+	uint32_t *slot, at;
 	bool created;
 
 	slot = hmap__upsert(r->bucket_ids, k, klen, &created);
@@ -154,20 +224,19 @@ static struct rec_bucket *intern_bucket(struct recorder *r, const struct bucket_
 		*id = *slot;
 		return &r->buckets[*slot];
 	}
-	if (r->nbuckets == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 1024;
-		void *nb = realloc(r->buckets, cap * sizeof(*r->buckets));
-
-		if (!nb)
-			goto nomem;
-		r->buckets = nb;
-		r->cap = cap;
-	}
-	b = &r->buckets[r->nbuckets];
+	if (take_index(r, &at))
+		goto nomem;
+	b = &r->buckets[at];
 	memset(b, 0, sizeof(*b));
 	b->frames = malloc(nframes * sizeof(*b->frames) + 1);
-	if (!b->frames)
+	if (!b->frames || reserve_free(r)) {
+		free(b->frames);
+		b->frames = NULL;
+		b->dead = true;
+		if (r->free_cap >= r->nbuckets)
+			put_index(r, at);
 		goto nomem;
+	}
 	memcpy(b->frames, k->frames, nframes * sizeof(*b->frames));
 	b->nframes = nframes;
 	b->cgid = k->cgid;
@@ -175,11 +244,49 @@ static struct rec_bucket *intern_bucket(struct recorder *r, const struct bucket_
 	b->kstack_id = k->kstack_id;
 	b->cls = k->cls;
 	memcpy(b->comm, k->comm, sizeof(b->comm));
-	*slot = *id = r->nbuckets++;
+	*slot = *id = at;
 	return b;
 nomem:
 	hmap__delete(r->bucket_ids, k, klen);
 	return NULL;
+}
+
+/* A live sample of bucket id is gone (pruned, or its id reused). */
+static void release_sample(struct recorder *r, uint32_t id)
+{
+	struct rec_bucket *b = &r->buckets[id];
+	struct slot_acct *a = hmap__find(r->slots, &b->slot, sizeof(b->slot));
+
+	if (b->live)
+		b->live--;
+	if (a && a->live)
+		a->live--;
+}
+
+static void hold_sample(struct recorder *r, uint32_t id)
+{
+	struct rec_bucket *b = &r->buckets[id];
+	struct slot_acct *a = hmap__upsert(r->slots, &b->slot, sizeof(b->slot), NULL);
+
+	b->live++;
+	if (a)
+		a->live++;
+}
+
+/* Its stack no longer holds anything the output would show. */
+static void collect_bucket(struct recorder *r, uint32_t id)
+{
+	struct rec_bucket *b = &r->buckets[id];
+	struct slot_acct *a = hmap__find(r->slots, &b->slot, sizeof(b->slot));
+	struct bucket_key key;
+
+	hmap__delete(r->bucket_ids, &key, key_of(b, b->cls, &key));
+	if (a)
+		a->collected += b->alloc_bytes;
+	free(b->frames);
+	memset(b, 0, sizeof(*b));
+	b->dead = true;
+	put_index(r, id);
 }
 
 void recorder__on_sample(struct recorder *r, const struct ms_sample *s)
@@ -190,6 +297,7 @@ void recorder__on_sample(struct recorder *r, const struct ms_sample *s)
 	struct rec_bucket *b;
 	size_t n = s->ustack_len;
 	uint64_t weight;
+	bool created;
 	uint32_t id;
 
 	r->stats.samples++;
@@ -224,11 +332,14 @@ void recorder__on_sample(struct recorder *r, const struct ms_sample *s)
 	b->samples++;
 	if (!r->outstanding)
 		return;
-	ls = hmap__upsert(r->live, &(uint32_t){ (uint32_t)s->id }, sizeof(uint32_t), NULL);
+	ls = hmap__upsert(r->live, &(uint32_t){ (uint32_t)s->id }, sizeof(uint32_t), &created);
 	if (!ls) {
 		r->stats.samples_dropped_nomem++;
 		return;
 	}
+	if (!created)
+		release_sample(r, ls->bucket);	/* the 32-bit sample id wrapped */
+	hold_sample(r, id);
 	ls->bucket = id;
 	ls->weight = weight;
 	ls->seq = ++r->seq;
@@ -240,20 +351,28 @@ void recorder__on_sample(struct recorder *r, const struct ms_sample *s)
 typedef void (*sampled_page_fn)(struct recorder *r, struct live_sample *ls, uint64_t pfn,
 				uint64_t rec, void *ctx);
 
-static void for_each_sampled_page(struct recorder *r, const volatile uint64_t *pages, size_t n,
-				  bool frozen, sampled_page_fn fn, void *ctx)
+static int for_each_sampled_page(struct recorder *r, struct page_records *pr, bool frozen,
+				 sampled_page_fn fn, void *ctx)
 {
-	for (size_t pfn = 0; pfn < n; pfn++) {
-		uint64_t rec = pages[pfn];
-		uint32_t id = ms_rec_sample(rec);
+	size_t n = page_records__count(pr);
+	int err = 0;
+
+	for (size_t pfn = 0; pfn < n && !err; pfn++) {
+		uint64_t rec;
+		uint32_t id;
 		struct live_sample *ls;
 
+		if ((err = page_records__get(pr, pfn, &rec)))
+			break;
+		id = ms_rec_sample(rec);
 		if (!rec || !id || (!frozen && !ms_rec_live(rec)))
 			continue;
 		ls = hmap__find(r->live, &id, sizeof(id));
 		if (ls)
 			fn(r, ls, pfn, rec, ctx);
 	}
+	page_records__release(pr);
+	return err;
 }
 
 static void mark_seen(struct recorder *r, struct live_sample *ls, uint64_t pfn, uint64_t rec,
@@ -263,24 +382,61 @@ static void mark_seen(struct recorder *r, struct live_sample *ls, uint64_t pfn, 
 	ls->seen_epoch = r->epoch;
 }
 
-void recorder__prune(struct recorder *r, const volatile uint64_t *pages, size_t n)
+void recorder__prune(struct recorder *r, struct page_records *pr)
 {
 	uint64_t before = r->seq;	/* samples that arrive during the scan are kept */
 	const void *key;
 	size_t it = 0;
 	void *val;
 
-	if (!r->outstanding || !pages)
+	if (!r->outstanding || !pr)
 		return;
 	r->epoch++;
-	/* Frozen records are OOM evidence: keep their samples. */
-	for_each_sampled_page(r, pages, n, true, mark_seen, NULL);
+	/* Frozen records are OOM evidence: keep their samples. A scan cut
+	 * short says nothing about the rest: forget nothing then. */
+	if (for_each_sampled_page(r, pr, true, mark_seen, NULL)) {
+		r->stats.record_scans_failed++;
+		return;
+	}
 	while (hmap__next(r->live, &it, &key, NULL, &val)) {
 		struct live_sample *ls = val;
 
-		if (ls->seen_epoch != r->epoch && ls->seq <= before)
+		if (ls->seen_epoch != r->epoch && ls->seq <= before) {
+			release_sample(r, ls->bucket);
 			hmap__delete(r->live, key, sizeof(uint32_t));
+		}
 	}
+	/* A settled bucket keeps its outstanding bytes until the next settle. */
+	for (size_t i = 0; i < r->nbuckets && !r->keep_freed; i++) {
+		const struct rec_bucket *b = &r->buckets[i];
+
+		if (!b->dead && !b->live && !b->outstanding_bytes)
+			collect_bucket(r, i);
+	}
+}
+
+void recorder__keep_freed(struct recorder *r)
+{
+	r->keep_freed = true;
+}
+
+uint32_t recorder__slot_live(const struct recorder *r, uint32_t slot)
+{
+	const struct slot_acct *a = hmap__find(r->slots, &slot, sizeof(slot));
+
+	return a ? a->live : 0;
+}
+
+uint64_t recorder__slot_collected(const struct recorder *r, uint32_t slot)
+{
+	const struct slot_acct *a = hmap__find(r->slots, &slot, sizeof(slot));
+
+	return a ? a->collected : 0;
+}
+
+void recorder__forget_slot(struct recorder *r, uint32_t slot)
+{
+	hmap__delete(r->slots, &slot, sizeof(slot));
 }
 
 struct classifier {
@@ -294,13 +450,7 @@ static int classified_bucket(struct recorder *r, uint32_t base, uint8_t cls, uin
 	const struct rec_bucket *b = &r->buckets[base];
 	struct bucket_key key;
 
-	memset(&key, 0, offsetof(struct bucket_key, frames));
-	key.cgid = b->cgid;
-	key.slot = b->slot;
-	key.kstack_id = b->kstack_id;
-	key.cls = cls;
-	memcpy(key.comm, b->comm, sizeof(key.comm));
-	memcpy(key.frames, b->frames, b->nframes * sizeof(key.frames[0]));
+	key_of(b, cls, &key);
 	return intern_bucket(r, &key, b->nframes, id) ? 0 : -ENOMEM;
 }
 
@@ -337,44 +487,46 @@ static void add_evidence(struct recorder *r, struct live_sample *ls, uint64_t pf
 		*b += ls->weight;
 }
 
-int recorder__slot_evidence(struct recorder *r, const volatile uint64_t *pages, size_t n,
+int recorder__slot_evidence(struct recorder *r, struct page_records *pr,
 			    uint32_t slot, recorder_bucket_fn fn, void *ctx)
 {
 	struct evidence ev = { .slot = slot, .bytes = hmap__new(sizeof(uint64_t)) };
 	const void *key;
 	size_t it = 0;
 	void *val;
-	int count = 0;
+	int count = 0, err = 0;
 
 	if (!ev.bytes)
 		return -ENOMEM;
-	if (pages)
-		for_each_sampled_page(r, pages, n, true, add_evidence, &ev);
-	while (hmap__next(ev.bytes, &it, &key, NULL, &val)) {
+	if (pr)
+		err = for_each_sampled_page(r, pr, true, add_evidence, &ev);
+	while (!err && hmap__next(ev.bytes, &it, &key, NULL, &val)) {
 		fn(ctx, &r->buckets[*(const uint32_t *)key], *(uint64_t *)val);
 		count++;
 	}
 	hmap__free(ev.bytes);
-	return count;
+	return err ? err : count;
 }
 
-void recorder__settle_classified(struct recorder *r, const volatile uint64_t *pages, size_t n,
+void recorder__settle_classified(struct recorder *r, struct page_records *pr,
 				 recorder_class_fn fn, void *ctx)
 {
 	struct classifier c = { fn, ctx };
 
 	for (size_t i = 0; i < r->nbuckets; i++)
 		r->buckets[i].outstanding_bytes = 0;
-	if (r->outstanding && pages)
-		for_each_sampled_page(r, pages, n, false, add_outstanding, &c);
+	if (r->outstanding && pr && for_each_sampled_page(r, pr, false, add_outstanding, &c))
+		r->stats.record_scans_failed++;
 }
 
-void recorder__settle(struct recorder *r, const volatile uint64_t *pages, size_t n)
+void recorder__settle(struct recorder *r, struct page_records *pr)
 {
-	recorder__settle_classified(r, pages, n, NULL, NULL);
+	recorder__settle_classified(r, pr, NULL, NULL);
 }
 
 size_t recorder__nbuckets(const struct recorder *r) { return r->nbuckets; }
+
+size_t recorder__nlive_buckets(const struct recorder *r) { return r->nbuckets - r->nfree; }
 
 const struct rec_bucket *recorder__bucket(const struct recorder *r, size_t i)
 {
@@ -393,5 +545,7 @@ void recorder__free(struct recorder *r)
 	hmap__free(r->bucket_ids);
 	hmap__free(r->live);
 	hmap__free(r->procs);
+	hmap__free(r->slots);
+	free(r->free_ids);
 	free(r);
 }

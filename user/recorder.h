@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "memscope.h"
+#include "page_records.h"
 #include "usyms.h"
 
 struct rec_bucket {
@@ -29,6 +30,8 @@ struct rec_bucket {
 	uint64_t alloc_bytes;		/* weighted estimate */
 	uint64_t outstanding_bytes;	/* weighted estimate, set by recorder__settle */
 	uint64_t samples;
+	uint32_t live;			/* outstanding mode: samples whose pages may be held */
+	bool dead;			/* collected: no frames, no bytes, index free for reuse */
 };
 
 struct recorder_stats {
@@ -37,6 +40,8 @@ struct recorder_stats {
 	uint64_t leaf_unwind_failed;	/* CFI missing or stack snapshot too short */
 	uint64_t frames_unresolved;	/* ip in no known mapping */
 	uint64_t samples_dropped_nomem;
+	uint64_t record_scans_failed;	/* page records unreadable: nothing pruned,
+					 * outstanding bytes incomplete */
 };
 
 struct recorder;
@@ -44,29 +49,46 @@ struct recorder;
 struct recorder *recorder__new(uint32_t sample_every, uint64_t page_size, bool outstanding,
 			       struct usyms *usyms);
 void recorder__on_sample(struct recorder *r, const struct ms_sample *s);
-/* Forget samples whose pages are all freed, so a long recording stays small. */
-void recorder__prune(struct recorder *r, const volatile uint64_t *pages, size_t n);
+/* Forget samples whose pages are all freed, so a long recording stays small.
+ * In outstanding mode a bucket left with no such sample adds nothing to the
+ * output: it is collected (marked dead, its index reused by a later bucket). */
+void recorder__prune(struct recorder *r, struct page_records *pr);
+/* Outstanding mode, but the stacks whose pages are all freed are kept too,
+ * for an output that also shows what was allocated (pprof's alloc_space):
+ * memory then grows with the stacks of every process seen. */
+void recorder__keep_freed(struct recorder *r);
+/* Samples of slot whose pages may still be held (as of the last prune): a
+ * slot is handed back only at 0, so no bucket outlives its slot. */
+uint32_t recorder__slot_live(const struct recorder *r, uint32_t slot);
+/* The slot was handed back: forget what is kept about it. */
+void recorder__forget_slot(struct recorder *r, uint32_t slot);
+/* Weighted alloc_bytes of the slot's collected buckets, so that scaling the
+ * remaining buckets to the process's exact total leaves them their share. */
+uint64_t recorder__slot_collected(const struct recorder *r, uint32_t slot);
 /* Drop what the symbolizer keeps for processes that are gone (gone() says
  * so): their stacks were resolved when their samples arrived, and a host
  * that forks all day must not grow memscope. Returns how many. */
 size_t recorder__forget_exited(struct recorder *r, bool (*gone)(uint32_t tgid, uint64_t start_ns));
 /* Outstanding mode: attribute what is still allocated to the buckets. */
-void recorder__settle(struct recorder *r, const volatile uint64_t *pages, size_t n);
+void recorder__settle(struct recorder *r, struct page_records *pr);
 /* Same, giving each sampled page still held the class fn returns for its
  * pfn: buckets with cls == MEM_CLASS_NONE keep alloc_bytes and samples, the
  * classified ones get outstanding_bytes. A page fn cannot classify
  * (MEM_CLASS_NONE) stays in its unclassified bucket. */
 typedef uint8_t (*recorder_class_fn)(void *ctx, uint64_t pfn);
-void recorder__settle_classified(struct recorder *r, const volatile uint64_t *pages, size_t n,
+void recorder__settle_classified(struct recorder *r, struct page_records *pr,
 				 recorder_class_fn fn, void *ctx);
 /* What one process (slot) held: its buckets weighted by the pages its samples
  * still hold in the records, counting pages freed after the slot was frozen
  * by the OOM killer's mark. Returns the number of buckets reported. */
 typedef void (*recorder_bucket_fn)(void *ctx, const struct rec_bucket *b, uint64_t bytes);
-int recorder__slot_evidence(struct recorder *r, const volatile uint64_t *pages, size_t n,
+int recorder__slot_evidence(struct recorder *r, struct page_records *pr,
 			    uint32_t slot, recorder_bucket_fn fn, void *ctx);
+/* Buckets are indexed 0..nbuckets-1; skip the ones with dead set. */
 size_t recorder__nbuckets(const struct recorder *r);
 const struct rec_bucket *recorder__bucket(const struct recorder *r, size_t i);
+/* Buckets not collected (nbuckets counts the collected ones too). */
+size_t recorder__nlive_buckets(const struct recorder *r);
 void recorder__stats(const struct recorder *r, struct recorder_stats *out);
 /* Bytes one sample of 2^order pages stands for. */
 uint64_t recorder__weight(uint32_t sample_every, uint64_t page_size, uint32_t order);

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "memsplit.h"
 #include "privs.h"
+#include "proc_exits.h"
 #include "recorder.h"
 #include "session.h"
 #include "usyms.h"
@@ -39,7 +40,8 @@ int session__open(struct session *s, uint32_t sample_every, bool outstanding)
 			   strerror(errno));
 	s->rc.recorder = recorder__new(sample_every, sysconf(_SC_PAGESIZE), outstanding,
 				       s->rc.usyms);
-	if (!s->rc.usyms || !s->rc.recorder) {
+	s->rc.exits = proc_exits__new();
+	if (!s->rc.usyms || !s->rc.recorder || !s->rc.exits) {
 		log_error("out of memory");
 		return -ENOMEM;
 	}
@@ -113,7 +115,7 @@ int session__start(struct session *s, const struct tracer_opts *o, session_oom_f
 
 	s->oom = oom;
 	s->oom_ctx = ctx;
-	s->last_prune = s->last_recycle = cli_now();
+	s->last_prune = cli_now();
 	err = tracer__start(o, &h, &s->rc.tracer);
 	if (err)
 		return err;
@@ -197,35 +199,39 @@ static void recycle_one(void *ctx, const struct ms_proc_key *key, const struct m
 	struct ms_proc_stats st;
 
 	/* Without free tracking no page record refers to the slot; with it,
-	 * only a slot whose pages are all freed can be handed back. */
+	 * only a slot whose pages are all freed can be handed back, and only
+	 * once the recorder has pruned its samples (and so collected its
+	 * buckets): no stack may name a slot another process now has. */
 	if (tracer__proc_stats(s->rc.tracer, info->slot, &st) ||
-	    (s->rc.outstanding && st.alloc_bytes != st.free_bytes) ||
+	    (s->rc.outstanding && (st.alloc_bytes != st.free_bytes ||
+				   recorder__slot_live(s->rc.recorder, info->slot))) ||
 	    !pid_gone(key->tgid, key->start_ns))
 		return;
-	if (tracer__recycle_slot(s->rc.tracer, key, info->slot) == 0)
-		s->recycled++;
+	if (tracer__recycle_slot(s->rc.tracer, key, info->slot))
+		return;
+	recorder__forget_slot(s->rc.recorder, info->slot);
+	s->recycled++;
+	/* The slot's counters are zeroed now: these are the only copy. */
+	if (proc_exits__add(s->rc.exits, key->cgid, &st) && !s->exits_lost++)
+		log_warn("out of memory: the totals of exited processes are incomplete");
 }
 
 int session__poll(struct session *s, int timeout_ms)
 {
-	const volatile uint64_t *pages;
-	size_t npages;
 	int n = tracer__poll(s->rc.tracer, timeout_ms);
 	double now;
 
 	deliver_kills(s);
 	now = cli_now();
-	if (now - s->last_prune >= SESSION_PRUNE_S) {
-		pages = tracer__page_records(s->rc.tracer, &npages);
-		recorder__prune(s->rc.recorder, pages, npages);
-		recorder__forget_exited(s->rc.recorder, pid_gone);
-		s->last_prune = now;
-	}
-	if (s->recycle_slots && now - s->last_recycle >= SESSION_RECYCLE_S) {
+	if (now - s->last_prune < SESSION_PRUNE_S)
+		return n;
+	recorder__prune(s->rc.recorder, tracer__page_records(s->rc.tracer));
+	recorder__forget_exited(s->rc.recorder, pid_gone);
+	s->last_prune = now;
+	if (s->recycle_slots) {
 		uint64_t before = s->recycled;
 
 		tracer__for_each_proc(s->rc.tracer, recycle_one, s);
-		s->last_recycle = now;
 		if (s->recycled > before)
 			log_debug("recycled %llu process slots (%llu in all)",
 				  (unsigned long long)(s->recycled - before),
@@ -244,17 +250,16 @@ void session__stop(struct session *s)
 
 void session__settle(struct session *s)
 {
-	const volatile uint64_t *pages;
-	size_t npages;
+	struct page_records *pr;
 
 	if (!s->rc.tracer)
 		return;
-	pages = tracer__page_records(s->rc.tracer, &npages);
+	pr = tracer__page_records(s->rc.tracer);
 	if (s->rc.split) {
 		memsplit__finish(s->rc.split, cli_now());
-		memsplit__settle(s->rc.split, s->rc.recorder, pages, npages);
+		memsplit__settle(s->rc.split, s->rc.recorder, pr);
 	} else {
-		recorder__settle(s->rc.recorder, pages, npages);
+		recorder__settle(s->rc.recorder, pr);
 	}
 }
 
@@ -264,6 +269,7 @@ void session__close(struct session *s)
 	recorder__free(s->rc.recorder);
 	usyms__free(s->rc.usyms);
 	ksyms__free(s->rc.ksyms);
+	proc_exits__free(s->rc.exits);
 	cgroups__free(s->rc.cgroups);
 	memset(&s->rc, 0, sizeof(s->rc));
 }

@@ -34,10 +34,10 @@
 /* Kills remembered to tell a new kill from the same one seen again: each
  * thread of a dying victim that still allocates is marked a victim too. */
 #define SESSION_KILLS_SEEN	64
-/* Forget samples whose pages are all freed this often (seconds). */
+/* Forget samples whose pages are all freed this often (seconds); with
+ * recycle_slots, look for exited processes to recycle right after: a slot
+ * comes back once a prune has dropped its samples. */
 #define SESSION_PRUNE_S		5.0
-/* With recycle_slots, look for exited processes to recycle this often. */
-#define SESSION_RECYCLE_S	10.0
 
 typedef void (*session_oom_fn)(void *ctx, const struct ms_oom_event *e);
 
@@ -53,12 +53,14 @@ struct session {
 	struct ms_oom_event seen[SESSION_KILLS_SEEN];	/* ring of kills handed over */
 	size_t n_seen;
 	double last_prune;
-	/* Long-running commands (oom, serve) hand exited processes' slots back,
-	 * so the process table stays bounded. Not for record/check: their
-	 * stacks refer to slots until the output is written. */
+	/* Long-running commands (oom, serve, record in outstanding mode) hand
+	 * exited processes' slots back, so the process table stays bounded:
+	 * their exact totals go to rc.exits first. Not for check, nor for record
+	 * in allocated mode or writing pprof: every stack there refers to its
+	 * slot until the output is written. */
 	bool recycle_slots;
-	double last_recycle;
 	uint64_t recycled;
+	uint64_t exits_lost;	/* recycled processes whose totals found no memory */
 };
 
 /* Finds the memory hierarchy, loads kernel symbols, makes the symbolizer and

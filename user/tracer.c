@@ -25,7 +25,7 @@ struct tracer {
 	enum tracer_hook hook;
 	struct tracer_handlers h;
 	const char *oom_hook;
-	const volatile uint64_t *pages;
+	struct page_records *records;	/* NULL without free tracking */
 	size_t max_pfn;
 	uint64_t page_size;
 	uint64_t page_struct;		/* sizeof(struct page) */
@@ -62,16 +62,6 @@ static int check_privileges(void)
 		return 0;
 	log_error("memscope needs root (CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON): run it with sudo");
 	return -EPERM;
-}
-
-static void set_sampling(struct memscope_bpf *skel, uint32_t every)
-{
-	for (int order = 0; order < MS_MAX_ORDER; order++) {
-		uint64_t pages = 1ULL << order;
-
-		skel->rodata->sample_thresh[order] =
-			pages >= every ? (1ULL << 32) : (pages << 32) / every;
-	}
 }
 
 static int fill_filters(struct tracer *t, const struct tracer_opts *o)
@@ -128,14 +118,12 @@ static void choose_programs(struct tracer *t)
 	bpf_program__set_autoload(skel->progs.page_alloc_raw, btf);
 	bpf_program__set_autoload(skel->progs.page_free_raw, btf);
 	bpf_program__set_autoload(skel->progs.page_free_batched_raw, btf);
-	bpf_program__set_autoload(skel->progs.page_free_nested_raw, btf);
 	bpf_program__set_autoload(skel->progs.page_alloc_tp, !btf);
 	bpf_program__set_autoload(skel->progs.page_free_tp, !btf);
 	bpf_program__set_autoload(skel->progs.page_free_batched_tp, !btf);
 	/* Without free tracking the free hooks would only cost. */
 	if (!t->track_frees) {
 		bpf_program__set_autoload(skel->progs.page_free_raw, false);
-		bpf_program__set_autoload(skel->progs.page_free_nested_raw, false);
 		bpf_program__set_autoload(skel->progs.page_free_batched_raw, false);
 		bpf_program__set_autoload(skel->progs.page_free_tp, false);
 		bpf_program__set_autoload(skel->progs.page_free_batched_tp, false);
@@ -164,6 +152,17 @@ static uint64_t page_struct_size(void)
 	return size;
 }
 
+/* A sample is under 1 KiB: at the default rate a page-fault storm fills
+ * 4 MiB in seconds, far longer than the reader takes; every page sampled
+ * needs the room to ride out the reader's pauses. Mapped twice by the reader,
+ * so it counts double in its RSS. */
+static uint32_t ringbuf_mb(const struct tracer_opts *o)
+{
+	if (o->ringbuf_mb)
+		return o->ringbuf_mb;
+	return o->sample_every && o->sample_every < 16 ? 32 : 4;
+}
+
 static int configure(struct tracer *t, const struct tracer_opts *o)
 {
 	struct memscope_bpf *skel = t->skel;
@@ -179,7 +178,7 @@ static int configure(struct tracer *t, const struct tracer_opts *o)
 	skel->rodata->kernel_stacks = o->kernel_stacks;
 	skel->rodata->filter_tgids_on = o->n_tgids > 0;
 	skel->rodata->filter_cgroups_on = o->n_cgids > 0;
-	set_sampling(skel, o->sample_every ? o->sample_every : 1);
+	skel->rodata->sample_every = o->sample_every ? o->sample_every : 1;
 	choose_programs(t);
 
 	if ((err = bpf_map__set_max_entries(skel->maps.pages, o->track_frees ? t->max_pfn : 1)) ||
@@ -187,14 +186,65 @@ static int configure(struct tracer *t, const struct tracer_opts *o)
 	    (err = bpf_map__set_max_entries(skel->maps.proc_stats, slots)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.slot_flags, slots)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.free_slots, slots)) ||
-	    (err = bpf_map__set_max_entries(skel->maps.samples, o->ringbuf_mb << 20)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.samples, ringbuf_mb(o) << 20)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.kstacks, o->kstack_entries)))
 		return err;
 	return 0;
 }
 
+/* Copies n (capped at max) pointers out of the mmapped .bss. */
+static size_t calib_copy(uint64_t *dst, const volatile __u64 *src, uint32_t n, uint32_t max)
+{
+	if (n > max)
+		n = max;
+	for (uint32_t i = 0; i < n; i++)
+		dst[i] = src[i];
+	return n;
+}
+
+/* Pages unmapped together: more than the per-CPU LRU batch holds back, so
+ * most reach the allocator's batched free path while we watch. */
+#define PROBE_PAGES	64
+
+/* Linux frees most user pages in batches, firing mm_page_free_batched after
+ * mm_page_free for each page (since 4.x both come from the same path), so the
+ * batched hook then only costs a program run per page. Unmap pages of our own
+ * and drop the hook if every batched free was also seen as a plain one. Runs
+ * while the programs are still in calibration mode. */
+static void drop_redundant_batched_hook(struct tracer *t)
+{
+	struct memscope_bpf *skel = t->skel;
+	uint64_t freed[MS_CALIB_FREES], batched[MS_CALIB_FREES];
+	size_t len = PROBE_PAGES * t->page_size, nf, nb;
+	char *p;
+
+	if (!skel->links.page_free_batched_raw)
+		return;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return;
+	madvise(p, len, MADV_NOHUGEPAGE);
+	skel->bss->calib_free_n = skel->bss->calib_batched_n = 0;
+	__atomic_store_n(&skel->bss->calib_tid, (uint32_t)gettid(), __ATOMIC_SEQ_CST);
+	for (size_t off = 0; off < len; off += t->page_size)
+		((volatile char *)p)[off] = 1;
+	munmap(p, len);
+	__atomic_store_n(&skel->bss->calib_tid, 0, __ATOMIC_SEQ_CST);
+	nf = calib_copy(freed, skel->bss->calib_free_ptrs, skel->bss->calib_free_n, MS_CALIB_FREES);
+	nb = calib_copy(batched, skel->bss->calib_batched_ptrs, skel->bss->calib_batched_n,
+			MS_CALIB_FREES);
+	if (!pfn__all_seen(batched, nb, freed, nf)) {
+		log_debug("mm_page_free_batched kept: %zu batched frees, %zu frees seen", nb, nf);
+		return;
+	}
+	bpf_link__destroy(skel->links.page_free_batched_raw);
+	skel->links.page_free_batched_raw = NULL;
+	log_debug("mm_page_free_batched hook dropped: mm_page_free saw all %zu batched frees", nb);
+}
+
 /* Touch two fresh pages in this thread while the BPF side records every
- * struct page it sees allocated for us, then solve for the vmemmap base. */
+ * struct page it sees allocated (and then freed) for us, then solve for the
+ * vmemmap base. */
 static int calibrate(struct tracer *t)
 {
 	struct memscope_bpf *skel = t->skel;
@@ -221,19 +271,19 @@ static int calibrate(struct tracer *t)
 		err = pfn__of_vaddr((uint64_t)(uintptr_t)p[i], &pfn[i]);
 	}
 	__atomic_store_n(&skel->bss->calib_tid, 0, __ATOMIC_SEQ_CST);
-	n = __atomic_load_n(&skel->bss->calib_n, __ATOMIC_SEQ_CST);
-	if (n > MS_CALIB_SLOTS)
-		n = MS_CALIB_SLOTS;
-	memcpy(ptrs, (const void *)skel->bss->calib_ptrs, n * sizeof(ptrs[0]));
-	if (!err)
-		err = pfn__solve_base(ptrs, n, pfn[0], pfn[1], size, &base);
+	n = calib_copy(ptrs, skel->bss->calib_ptrs,
+		       __atomic_load_n(&skel->bss->calib_n, __ATOMIC_SEQ_CST), MS_CALIB_SLOTS);
 	for (int i = 0; i < 2; i++)
 		if (p[i])
 			munmap(p[i], psz);
+	if (!err)
+		err = pfn__solve_base(ptrs, n, pfn[0], pfn[1], size, &base);
 	if (err)
 		return err;
 	log_debug("vmemmap base %#llx, struct page %llu bytes (from %zu allocations)",
 		  (unsigned long long)base, (unsigned long long)size, n);
+	if (t->track_frees && !kfeatures__disabled("batched_drop"))
+		drop_redundant_batched_hook(t);
 	__atomic_store_n(&skel->bss->vmemmap_base, base, __ATOMIC_SEQ_CST);
 	return 0;
 }
@@ -260,9 +310,8 @@ static void destroy_bpf(struct tracer *t)
 {
 	ring_buffer__free(t->rb);
 	t->rb = NULL;
-	if (t->pages)
-		munmap((void *)t->pages, t->max_pfn * sizeof(uint64_t));
-	t->pages = NULL;
+	page_records__free(t->records);
+	t->records = NULL;
 	memscope_bpf__destroy(t->skel);
 	t->skel = NULL;
 	t->attached = false;
@@ -284,13 +333,9 @@ static int load_and_attach(struct tracer *t, const struct tracer_opts *o)
 	}
 	if ((err = fill_filters(t, o)))
 		return err;
-	if (o->track_frees) {
-		void *m = mmap(NULL, t->max_pfn * sizeof(uint64_t), PROT_READ, MAP_SHARED,
-			       bpf_map__fd(t->skel->maps.pages), 0);
-		if (m == MAP_FAILED)
-			return -errno;
-		t->pages = m;
-	}
+	if (o->track_frees &&
+	    !(t->records = page_records__open(bpf_map__fd(t->skel->maps.pages), t->max_pfn)))
+		return -errno;
 	if ((err = memscope_bpf__attach(t->skel))) {
 		log_error("cannot attach to the page allocator tracepoints (%s)", strerror(-err));
 		return err;
@@ -465,10 +510,9 @@ uint32_t tracer__slots_used(const struct tracer *t)
 	return next < max ? next : max;
 }
 
-const volatile uint64_t *tracer__page_records(const struct tracer *t, size_t *n)
+struct page_records *tracer__page_records(const struct tracer *t)
 {
-	*n = t->pages ? t->max_pfn : 0;
-	return t->pages;
+	return t->records;
 }
 
 int tracer__kstack(struct tracer *t, int32_t id, uint64_t *ips, size_t max, size_t *n)
@@ -521,17 +565,14 @@ void tracer__drops(struct tracer *t, struct tracer_drops *out)
 		__u32 len = sizeof(info);
 		int fd = bpf_program__fd(prog);
 
-		/* The nested copy is skipped only while the main free program
-		 * is not running, and then the main one takes the free. */
-		if (prog == t->skel->progs.page_free_nested_raw)
-			continue;
-
 		if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
 			out->recursion_misses += info.recursion_misses;
 	}
-	out->nested_recovered = __atomic_load_n(&t->skel->bss->nested_frees, __ATOMIC_RELAXED);
-	out->recursion_misses -= out->nested_recovered < out->recursion_misses ?
-				 out->nested_recovered : out->recursion_misses;
+	out->healed_frees = __atomic_load_n(&t->skel->bss->healed_frees, __ATOMIC_RELAXED);
+	out->kcache_hits = __atomic_load_n(&t->skel->bss->kcache_hits, __ATOMIC_RELAXED);
+	out->kcache_checks = __atomic_load_n(&t->skel->bss->kcache_checks, __ATOMIC_RELAXED);
+	out->kcache_mismatches = __atomic_load_n(&t->skel->bss->kcache_mismatches,
+						 __ATOMIC_RELAXED);
 }
 
 void tracer__free(struct tracer *t)

@@ -9,13 +9,14 @@
 #include <stdint.h>
 
 #include "memscope.h"
+#include "page_records.h"
 
 struct tracer_opts {
 	uint32_t sample_every;		/* one page in N carries a stack (by bytes); 1 = every page */
 	bool track_frees;		/* outstanding mode; off for --mode allocated */
 	bool kernel_stacks;
 	uint32_t max_procs;		/* (cgroup, process) pairs kept exactly */
-	uint32_t ringbuf_mb;
+	uint32_t ringbuf_mb;		/* 0: sized for sample_every */
 	uint32_t kstack_entries;
 	const uint32_t *tgids;		/* -p filter, may be empty */
 	size_t n_tgids;
@@ -28,9 +29,12 @@ enum tracer_hook { HOOK_RAW_TP, HOOK_TRACEPOINT };
 
 struct tracer_drops {
 	uint64_t kernel[MS_NR_DROPS];	/* enum ms_drop */
-	uint64_t recursion_misses;	/* program runs the kernel skipped (nested), less
-					 * the frees the nested copy caught */
-	uint64_t nested_recovered;	/* frees caught by page_free_nested_raw */
+	uint64_t recursion_misses;	/* program runs the kernel skipped (nested) */
+	uint64_t healed_frees;		/* missed frees settled when the page was
+					 * allocated again */
+	/* Kernel stacks taken from the per-CPU cache instead of walked, the
+	 * uses that walked again to check, and how many of those differed. */
+	uint64_t kcache_hits, kcache_checks, kcache_mismatches;
 };
 
 struct tracer;
@@ -65,8 +69,8 @@ int tracer__for_each_proc(struct tracer *t, tracer_proc_fn fn, void *ctx);
 /* Exact counters of one slot, summed over CPUs. */
 int tracer__proc_stats(struct tracer *t, uint32_t slot, struct ms_proc_stats *out);
 uint32_t tracer__slots_used(const struct tracer *t);
-/* The per-pfn records (read-only view of the kernel's array); n = max_pfn. */
-const volatile uint64_t *tracer__page_records(const struct tracer *t, size_t *n);
+/* The per-pfn records (max_pfn of them); NULL without free tracking. */
+struct page_records *tracer__page_records(const struct tracer *t);
 int tracer__kstack(struct tracer *t, int32_t id, uint64_t *ips, size_t max, size_t *n);
 void tracer__drops(struct tracer *t, struct tracer_drops *out);
 /* Names of an enum ms_drop: a key for JSON and metrics labels, and what it

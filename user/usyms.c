@@ -379,6 +379,18 @@ static const struct procmap *find_exec_map(struct usyms *u, int pid, uint64_t ip
 	p = hmap__find(u->procs, &pid, sizeof(pid));
 	if (!p) {
 		*err = usyms__add_pid(u, pid);
+		if (*err == -ESRCH) {
+			/* Exited before its first sample was read: remember that,
+			 * or each of its queued samples would try /proc again. */
+			bool created;
+
+			p = hmap__upsert(u->procs, &pid, sizeof(pid), &created);
+			if (p && created) {
+				memset(p, 0, sizeof(*p));
+				p->gone = true;
+			}
+			return NULL;
+		}
 		if (*err)
 			return NULL;
 		p = hmap__find(u->procs, &pid, sizeof(pid));

@@ -71,6 +71,20 @@ static int64_t report_resident(const char *file, const char *label)
 	return v;
 }
 
+/* The first number after "key": in a --report file, 0 if absent. */
+static uint64_t report_u64(const char *file, const char *key)
+{
+	char *json = read_text(file), needle[128], *p;
+	unsigned long long v = 0;
+
+	snprintf(needle, sizeof(needle), "\"%s\":", key);
+	p = json ? strstr(json, needle) : NULL;
+	if (p)
+		sscanf(p + strlen(needle), " %llu", &v);
+	free(json);
+	return v;
+}
+
 /* What the kernel charges the cgroup now (it was empty before the test). */
 static uint64_t cgroup_usage(void)
 {
@@ -130,6 +144,18 @@ static void run_leak_and_churn(char **extra, const char *tag)
 	/* The pages were touched in memset, a frameless leaf: leak_fn shows only
 	 * because its CFI unwind recovered it, and it must sit right under main. */
 	cr_expect_geq(folded_sum(out, ";main;leak_fn;"), leak * 0.99, "leak_fn not under main");
+	/* Kernel stacks mostly come from the per-CPU cache: the leak's pages
+	 * must still carry the page-fault path, and a recheck rarely differs. */
+	cr_expect_geq(folded_sum(out, ";leak_fn;__memset_avx512_unaligned_erms;asm_exc_page_fault_[k];") +
+		      folded_sum(out, ";leak_fn;asm_exc_page_fault_[k];"), leak * 0.9,
+		      "leak_fn's pages lack the page-fault kernel stack");
+	cr_log_info("%s: kernel stacks from cache %llu, rechecked %llu, differed %llu", tag,
+		    (unsigned long long)report_u64(report, "kstack_cache_hits"),
+		    (unsigned long long)report_u64(report, "kstack_cache_checks"),
+		    (unsigned long long)report_u64(report, "kstack_cache_mismatches"));
+	cr_expect_leq(report_u64(report, "kstack_cache_mismatches"),
+		      1 + report_u64(report, "kstack_cache_checks") / 20,
+		      "over 5%% of kernel stack rechecks differed from the cache");
 
 	/* The exact side: every page the cgroup's process still holds, against
 	 * what the kernel charges the cgroup (anon, page tables, kernel memory). */
@@ -162,4 +188,12 @@ Test(record, leak_and_churn_classic_tracepoints)
 {
 	setenv("MEMSCOPE_DISABLE", "raw_tp", 1);
 	run_leak_and_churn(NULL, "classic");
+}
+
+/* Kernels whose mm_page_free misses batched frees keep the batched hook:
+ * forcing it on must give the same answers (each free is taken once). */
+Test(record, leak_and_churn_batched_hook_kept)
+{
+	setenv("MEMSCOPE_DISABLE", "batched_drop", 1);
+	run_leak_and_churn(NULL, "batched");
 }

@@ -85,3 +85,15 @@ Test(pfn, real_zoneinfo_covers_this_process)
 	cr_assert_lt(pfn, max);
 	free(page);
 }
+
+Test(pfn, all_seen_needs_every_pointer_and_at_least_one)
+{
+	const uint64_t have[] = { 0x40, 0x80, 0xc0 };
+	const uint64_t subset[] = { 0xc0, 0x40 };
+	const uint64_t stray[] = { 0x40, 0x100 };
+
+	cr_assert(pfn__all_seen(subset, 2, have, 3));
+	cr_assert_not(pfn__all_seen(stray, 2, have, 3), "0x100 was never freed");
+	cr_assert_not(pfn__all_seen(subset, 0, have, 3), "no batched free: nothing proven");
+	cr_assert_not(pfn__all_seen(subset, 2, have, 0));
+}

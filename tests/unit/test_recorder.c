@@ -19,6 +19,29 @@ Test(recorder, weight_is_inverse_probability)
 }
 
 /* Samples without a user stack never touch the symbolizer. */
+/* The recorder reads page records through page_records: over an array here. */
+static void prune(struct recorder *r, const uint64_t *pages, size_t n)
+{
+	struct page_records *pr = page_records__from_array(pages, n);
+
+	recorder__prune(r, pr);
+	page_records__free(pr);
+}
+
+static void settle_classified(struct recorder *r, const uint64_t *pages, size_t n,
+			      recorder_class_fn fn, void *ctx)
+{
+	struct page_records *pr = page_records__from_array(pages, n);
+
+	recorder__settle_classified(r, pr, fn, ctx);
+	page_records__free(pr);
+}
+
+static void settle(struct recorder *r, const uint64_t *pages, size_t n)
+{
+	settle_classified(r, pages, n, NULL, NULL);
+}
+
 static struct ms_sample sample(uint64_t id, uint32_t slot, uint64_t cgid, int32_t kstack)
 {
 	struct ms_sample s;
@@ -50,7 +73,7 @@ Test(recorder, settles_outstanding_from_page_records)
 	pages[9] = ms_rec_make(2, 0, 3);
 	pages[10] = ms_rec_make(2, 0, 4);
 	pages[11] = ms_rec_make(2, 0, 0);	/* unsampled page: no stack */
-	recorder__settle(r, pages, 16);
+	settle(r, pages, 16);
 	for (size_t i = 0; i < 2; i++) {
 		const struct rec_bucket *b = recorder__bucket(r, i);
 
@@ -71,11 +94,11 @@ Test(recorder, prune_forgets_freed_samples_only)
 		recorder__on_sample(r, &s);
 	}
 	pages[1] = ms_rec_make(2, 0, 2);
-	recorder__prune(r, pages, 4);
+	prune(r, pages, 4);
 	/* sample 2 survives the prune; 1 and 3 are gone even if a stale
 	 * record pointed at them later */
 	pages[0] = ms_rec_make(2, 0, 1);
-	recorder__settle(r, pages, 4);
+	settle(r, pages, 4);
 	cr_assert_eq(recorder__bucket(r, 0)->outstanding_bytes, PAGE);
 	recorder__free(r);
 }
@@ -87,7 +110,7 @@ Test(recorder, allocated_mode_ignores_page_records)
 	struct ms_sample s = sample(1, 2, 100, 1);
 
 	recorder__on_sample(r, &s);
-	recorder__settle(r, pages, 2);
+	settle(r, pages, 2);
 	cr_assert_eq(recorder__bucket(r, 0)->alloc_bytes, 64 * PAGE);
 	cr_assert_eq(recorder__bucket(r, 0)->outstanding_bytes, 0);
 	recorder__free(r);
@@ -117,7 +140,7 @@ static const struct rec_bucket *find_bucket(struct recorder *r, int32_t kstack, 
 	for (size_t i = 0; i < recorder__nbuckets(r); i++) {
 		const struct rec_bucket *b = recorder__bucket(r, i);
 
-		if (b->kstack_id == kstack && b->cls == cls)
+		if (!b->dead && b->kstack_id == kstack && b->cls == cls)
 			return b;
 	}
 	return NULL;
@@ -140,7 +163,7 @@ Test(recorder, settle_splits_buckets_by_page_class)
 	pages[9] = ms_rec_make(2, 0, 3);	/* kstack 7, file */
 	pages[11] = ms_rec_make(2, 0, 4);	/* kstack 8, not classified */
 	pages[12] = ms_rec_make(2, 0, 5) | MS_REC_FREED;	/* freed: not held */
-	recorder__settle_classified(r, pages, 16, class_of_pfn, &calls);
+	settle_classified(r, pages, 16, class_of_pfn, &calls);
 	cr_assert_eq(calls, 4, "one call per sampled page still held");
 
 	b = find_bucket(r, 7, MEM_CLASS_V8_HEAP);
@@ -163,8 +186,140 @@ Test(recorder, settle_splits_buckets_by_page_class)
 	/* Settling again starts over: no double counting, no new buckets. */
 	size_t nb = recorder__nbuckets(r);
 
-	recorder__settle_classified(r, pages, 16, class_of_pfn, &calls);
+	settle_classified(r, pages, 16, class_of_pfn, &calls);
 	cr_assert_eq(recorder__nbuckets(r), nb);
 	cr_assert_eq(find_bucket(r, 7, MEM_CLASS_V8_HEAP)->outstanding_bytes, 2 * PAGE);
+	recorder__free(r);
+}
+
+/* Slot 2 is a process that exited with its pages freed, slot 3 still holds
+ * the page of sample 3. */
+static struct recorder *churned(bool outstanding, uint64_t *pages, size_t n)
+{
+	struct recorder *r = recorder__new(1, PAGE, outstanding, NULL);
+	struct ms_sample s;
+
+	cr_assert_not_null(r);
+	for (uint64_t id = 1; id <= 3; id++) {
+		s = sample(id, id <= 2 ? 2 : 3, 100, id <= 2 ? 7 : 8);
+		recorder__on_sample(r, &s);
+	}
+	memset(pages, 0, n * sizeof(*pages));
+	pages[5] = ms_rec_make(3, 0, 3);
+	return r;
+}
+
+Test(recorder, prune_collects_buckets_of_freed_processes)
+{
+	uint64_t pages[8];
+	struct recorder *r = churned(true, pages, 8);
+	const struct rec_bucket *gone = find_bucket(r, 7, MEM_CLASS_NONE);
+	size_t gone_idx = gone - recorder__bucket(r, 0);
+	struct ms_sample s;
+
+	cr_assert_eq(recorder__slot_live(r, 2), 2);
+	cr_assert_eq(recorder__slot_live(r, 3), 1);
+	prune(r, pages, 8);
+	cr_assert(recorder__bucket(r, gone_idx)->dead);
+	cr_assert_eq(recorder__bucket(r, gone_idx)->nframes, 0);
+	cr_assert_eq(recorder__nlive_buckets(r), 1);
+	cr_assert_eq(recorder__slot_live(r, 2), 0, "slot 2 may be handed back");
+	cr_assert_eq(recorder__slot_live(r, 3), 1);
+	cr_assert_eq(recorder__slot_collected(r, 2), 2 * PAGE);
+	cr_assert_not_null(find_bucket(r, 8, MEM_CLASS_NONE), "a bucket still held stays");
+
+	/* The next new stack takes the collected index; the old one's key is gone
+	 * too, so the same stack coming back makes a fresh bucket. */
+	s = sample(4, 4, 200, 9);
+	recorder__on_sample(r, &s);
+	cr_assert_eq(recorder__nbuckets(r), 2, "index reused, not appended");
+	cr_assert_eq(recorder__bucket(r, gone_idx)->kstack_id, 9);
+	cr_assert_not(recorder__bucket(r, gone_idx)->dead);
+	cr_assert_eq(recorder__bucket(r, gone_idx)->alloc_bytes, PAGE);
+	s = sample(5, 2, 100, 7);
+	recorder__on_sample(r, &s);
+	cr_assert_eq(recorder__nbuckets(r), 3);
+	cr_assert_eq(find_bucket(r, 7, MEM_CLASS_NONE)->alloc_bytes, PAGE, "starts from zero");
+	recorder__forget_slot(r, 2);
+	cr_assert_eq(recorder__slot_collected(r, 2), 0);
+	recorder__free(r);
+}
+
+/* What outstanding-mode output shows: (slot, kstack, class) -> bytes. */
+static uint64_t shown(struct recorder *r)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < recorder__nbuckets(r); i++) {
+		const struct rec_bucket *b = recorder__bucket(r, i);
+
+		if (!b->dead && b->outstanding_bytes)
+			sum = sum * 31 + b->slot * 1000003 + b->kstack_id * 101 + b->cls +
+			      b->outstanding_bytes;
+	}
+	return sum;
+}
+
+Test(recorder, collection_does_not_change_the_output)
+{
+	uint64_t pages[8], pages2[8];
+	struct recorder *pruned = churned(true, pages, 8), *kept = churned(true, pages2, 8);
+	int calls = 0;
+
+	prune(pruned, pages, 8);
+	settle(pruned, pages, 8);
+	settle(kept, pages, 8);
+	cr_assert_neq(shown(kept), 0);
+	cr_assert_eq(shown(pruned), shown(kept));
+	settle_classified(pruned, pages, 8, class_of_pfn, &calls);
+	settle_classified(kept, pages, 8, class_of_pfn, &calls);
+	cr_assert_eq(shown(pruned), shown(kept));
+	/* Classified buckets hold no sample but keep their settled bytes. */
+	prune(pruned, pages, 8);
+	cr_assert_eq(shown(pruned), shown(kept));
+	recorder__free(pruned);
+	recorder__free(kept);
+}
+
+Test(recorder, allocated_mode_keeps_every_bucket)
+{
+	uint64_t pages[8];
+	struct recorder *r = churned(false, pages, 8);
+
+	prune(r, pages, 8);
+	cr_assert_eq(recorder__nlive_buckets(r), 2);
+	for (size_t i = 0; i < recorder__nbuckets(r); i++)
+		cr_assert_not(recorder__bucket(r, i)->dead);
+	cr_assert_eq(find_bucket(r, 7, MEM_CLASS_NONE)->alloc_bytes, 2 * PAGE);
+	recorder__free(r);
+}
+
+Test(recorder, reused_sample_id_moves_its_hold)
+{
+	struct recorder *r = recorder__new(1, PAGE, true, NULL);
+	struct ms_sample s = sample(1, 2, 100, 7);
+	uint64_t pages[2] = { ms_rec_make(3, 0, 1), 0 };
+
+	recorder__on_sample(r, &s);
+	s = sample(1, 3, 100, 8);	/* the 32-bit id wrapped around */
+	recorder__on_sample(r, &s);
+	cr_assert_eq(recorder__slot_live(r, 2), 0);
+	cr_assert_eq(recorder__slot_live(r, 3), 1);
+	prune(r, pages, 2);
+	cr_assert_null(find_bucket(r, 7, MEM_CLASS_NONE));
+	cr_assert_eq(find_bucket(r, 8, MEM_CLASS_NONE)->live, 1);
+	recorder__free(r);
+}
+
+Test(recorder, keep_freed_keeps_every_bucket)
+{
+	uint64_t pages[8];
+	struct recorder *r = churned(true, pages, 8);
+
+	recorder__keep_freed(r);
+	prune(r, pages, 8);
+	cr_assert_eq(recorder__nlive_buckets(r), 2);
+	cr_assert_eq(recorder__slot_live(r, 2), 0, "its samples are pruned all the same");
+	cr_assert_eq(find_bucket(r, 7, MEM_CLASS_NONE)->alloc_bytes, 2 * PAGE);
 	recorder__free(r);
 }
