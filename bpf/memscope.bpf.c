@@ -21,6 +21,7 @@ const volatile __u32 page_struct_shift = 0;
 const volatile __u32 max_slots = 2;
 const volatile bool track_frees = true;
 const volatile bool kernel_stacks = true;
+const volatile bool kstack_cache = true;
 const volatile bool filter_tgids_on = false;
 const volatile bool filter_cgroups_on = false;
 /* One page in sample_every carries stacks, chosen by a per-CPU countdown of
@@ -325,7 +326,7 @@ static __always_inline __s32 kernel_stack_id(void *ctx, struct task_struct *task
 	__s32 id;
 
 	/* Off the task's stack (an interrupt stack): no stable depth. */
-	if (depth >= MS_KSTACK_MAX_DEPTH)
+	if (!kstack_cache || depth >= MS_KSTACK_MAX_DEPTH)
 		return walk_kstack(ctx);
 	where = depth << 32 | (__u64)gfp << 8 | (order & 0xff);
 	idx = ((uip ^ where) * 0x9E3779B97F4A7C15ULL) >> (64 - MS_KCACHE_BITS);

@@ -54,7 +54,24 @@ struct elf_file {
 	bool dwarf_done;
 	Dwarf *dwarf;		/* for .debug_frame only */
 	Dwarf_CFI *debug_cfi;	/* owned by dwarf */
+	struct cfi_rule *rules;	/* ELF_FILE_RULE_CACHE, lazily */
 };
+
+/* How to find the return address at one code address, as libdw's CFI said:
+ * CFA = reg + cfa_off, return address saved at CFA + ra_off. Samples hit the
+ * same few leaf addresses over and over, and asking libdw costs a search and
+ * an allocation each time. */
+struct cfi_rule {
+	uint64_t vaddr;
+	int err;		/* < 0: no usable rule there */
+	int cfa_reg;		/* DWARF_REG_RSP or DWARF_REG_RBP */
+	int64_t cfa_off;
+	uint64_t ra_off;	/* wraps for slots below the CFA */
+	bool set;
+};
+
+#define ELF_FILE_RULE_BITS	8
+#define ELF_FILE_RULE_CACHE	(1u << ELF_FILE_RULE_BITS)
 
 /* Marks a symbol whose name is not mangled, so it is not tried again. */
 static char not_mangled;
@@ -124,6 +141,7 @@ void elf_file__close(struct elf_file *ef)
 		free(ef->demangled);
 	}
 	free(ef->syms);
+	free(ef->rules);
 	if (ef->eh_cfi)
 		dwarf_cfi_end(ef->eh_cfi);
 	elf_end(ef->cfi_elf);
@@ -546,7 +564,7 @@ static int frame_at(struct elf_file *ef, uint64_t vaddr, Dwarf_Frame **frame)
 	return -ENOENT;
 }
 
-static int frame_cfa(Dwarf_Frame *frame, const struct unwind_regs *regs, uint64_t *cfa)
+static int frame_cfa(Dwarf_Frame *frame, int *reg, int64_t *off)
 {
 	Dwarf_Op *ops;
 	size_t nops;
@@ -559,20 +577,15 @@ static int frame_cfa(Dwarf_Frame *frame, const struct unwind_regs *regs, uint64_
 	 * anything else came from a DW_CFA_def_cfa_expression. */
 	if (nops != 1 || ops[0].atom != DW_OP_bregx)
 		return -ENOTSUP;
-	switch (ops[0].number) {
-	case DWARF_REG_RSP:
-		*cfa = regs->sp + ops[0].number2;
-		return 0;
-	case DWARF_REG_RBP:
-		*cfa = regs->bp + ops[0].number2;
-		return 0;
-	default:
+	if (ops[0].number != DWARF_REG_RSP && ops[0].number != DWARF_REG_RBP)
 		return -ENOTSUP;
-	}
+	*reg = ops[0].number;
+	*off = (int64_t)ops[0].number2;
+	return 0;
 }
 
-/* Stack address where the frame saved its return address. */
-static int frame_ra_slot(Dwarf_Frame *frame, uint64_t cfa, uint64_t *slot)
+/* Where the frame saved its return address, as an offset from the CFA. */
+static int frame_ra_off(Dwarf_Frame *frame, uint64_t *off)
 {
 	Dwarf_Op mem[3], *ops;
 	size_t nops;
@@ -588,14 +601,46 @@ static int frame_ra_slot(Dwarf_Frame *frame, uint64_t cfa, uint64_t *slot)
 	if (ops[0].atom != DW_OP_call_frame_cfa)
 		return -ENOTSUP;
 	if (nops == 1) {
-		*slot = cfa;
+		*off = 0;
 		return 0;
 	}
 	if (nops == 2 && ops[1].atom == DW_OP_plus_uconst) {
-		*slot = cfa + ops[1].number;	/* wraps for negative offsets */
+		*off = ops[1].number;
 		return 0;
 	}
 	return -ENOTSUP;
+}
+
+static void rule_at(struct elf_file *ef, uint64_t vaddr, struct cfi_rule *r)
+{
+	Dwarf_Frame *frame = NULL;
+
+	memset(r, 0, sizeof(*r));
+	r->vaddr = vaddr;
+	r->set = true;
+	r->err = frame_at(ef, vaddr, &frame);
+	if (!r->err)
+		r->err = frame_cfa(frame, &r->cfa_reg, &r->cfa_off);
+	if (!r->err)
+		r->err = frame_ra_off(frame, &r->ra_off);
+	free(frame);
+}
+
+/* The rule at vaddr, from the cache or libdw; NULL only without memory. */
+static const struct cfi_rule *cached_rule(struct elf_file *ef, uint64_t vaddr, struct cfi_rule *tmp)
+{
+	struct cfi_rule *r;
+
+	if (!ef->rules)
+		ef->rules = calloc(ELF_FILE_RULE_CACHE, sizeof(*ef->rules));
+	if (!ef->rules) {
+		rule_at(ef, vaddr, tmp);
+		return tmp;
+	}
+	r = &ef->rules[(vaddr * 0x9E3779B97F4A7C15ULL) >> (64 - ELF_FILE_RULE_BITS)];
+	if (!r->set || r->vaddr != vaddr)
+		rule_at(ef, vaddr, r);
+	return r;
 }
 
 static int read_stack_u64(const struct unwind_regs *regs, uint64_t addr, uint64_t *val)
@@ -610,20 +655,15 @@ static int read_stack_u64(const struct unwind_regs *regs, uint64_t addr, uint64_
 int elf_file__return_address(struct elf_file *ef, uint64_t vaddr,
 			     const struct unwind_regs *regs, uint64_t *ra)
 {
-	Dwarf_Frame *frame = NULL;
-	uint64_t cfa, slot;
-	int err;
+	struct cfi_rule tmp;
+	const struct cfi_rule *r;
+	uint64_t cfa;
 
 	if (!ef->x86_64)
 		return -ENOTSUP;
-	err = frame_at(ef, vaddr, &frame);
-	if (err)
-		return err;
-	err = frame_cfa(frame, regs, &cfa);
-	if (!err)
-		err = frame_ra_slot(frame, cfa, &slot);
-	if (!err)
-		err = read_stack_u64(regs, slot, ra);
-	free(frame);
-	return err;
+	r = cached_rule(ef, vaddr, &tmp);
+	if (r->err)
+		return r->err;
+	cfa = (r->cfa_reg == DWARF_REG_RSP ? regs->sp : regs->bp) + r->cfa_off;
+	return read_stack_u64(regs, cfa + r->ra_off, ra);
 }

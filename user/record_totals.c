@@ -248,10 +248,11 @@ void record_totals__print(const struct record_totals *t, FILE *out)
 	fprintf(out, ", program runs missed by the kernel (recursion)=%" PRIu64
 		", missed frees settled when the page was reused=%" PRIu64
 		", leaf unwinds failed=%" PRIu64 ", frames unresolved=%" PRIu64
-		", samples dropped (no memory)=%" PRIu64 "\n",
+		", samples dropped (no memory)=%" PRIu64
+		", page record scans failed=%" PRIu64 "\n",
 		t->drops.recursion_misses, t->drops.healed_frees,
 		t->rs.leaf_unwind_failed, t->rs.frames_unresolved,
-		t->rs.samples_dropped_nomem);
+		t->rs.samples_dropped_nomem, t->rs.record_scans_failed);
 }
 
 static void json_bytes(struct json *j, uint64_t alloc, uint64_t freed, bool res)
@@ -293,6 +294,7 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 	json_u64(&j, "leaf_unwind_failed", t->rs.leaf_unwind_failed);
 	json_u64(&j, "frames_unresolved", t->rs.frames_unresolved);
 	json_u64(&j, "samples_dropped_nomem", t->rs.samples_dropped_nomem);
+	json_u64(&j, "page_record_scans_failed", t->rs.record_scans_failed);
 	json_u64(&j, "overflow_alloc_bytes", t->overflow.alloc_bytes);
 	json_end(&j);
 

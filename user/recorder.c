@@ -420,6 +420,11 @@ void recorder__keep_freed(struct recorder *r)
 	r->keep_freed = true;
 }
 
+size_t recorder__nlive(const struct recorder *r)
+{
+	return hmap__count(r->live);
+}
+
 uint32_t recorder__slot_live(const struct recorder *r, uint32_t slot)
 {
 	const struct slot_acct *a = hmap__find(r->slots, &slot, sizeof(slot));

@@ -57,6 +57,9 @@ void recorder__prune(struct recorder *r, struct page_records *pr);
  * for an output that also shows what was allocated (pprof's alloc_space):
  * memory then grows with the stacks of every process seen. */
 void recorder__keep_freed(struct recorder *r);
+/* Samples whose pages may still be held (as of the last prune, plus those
+ * that arrived since). */
+size_t recorder__nlive(const struct recorder *r);
 /* Samples of slot whose pages may still be held (as of the last prune): a
  * slot is handed back only at 0, so no bucket outlives its slot. */
 uint32_t recorder__slot_live(const struct recorder *r, uint32_t slot);

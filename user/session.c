@@ -106,16 +106,42 @@ static void on_oom(void *ctx, const struct ms_oom_event *e)
 		tracer__thaw_slot(s->rc.tracer, e->victim_slot);
 }
 
+static void prune(struct session *s, double now)
+{
+	recorder__prune(s->rc.recorder, tracer__page_records(s->rc.tracer));
+	s->last_prune = now;
+	s->live_after_prune = recorder__nlive(s->rc.recorder);
+}
+
+static void prune_if_swamped(struct session *s, double now)
+{
+	if (now - s->last_prune >= SESSION_PRUNE_MIN_S &&
+	    recorder__nlive(s->rc.recorder) >= s->live_after_prune + SESSION_PRUNE_GROWTH)
+		prune(s, now);
+}
+
+/* Within a poll that samples keep feeding: keep the recorder small, and
+ * give the caller back control (Ctrl-C, OOM kills, output) now and then. */
+static bool on_tick(void *ctx)
+{
+	struct session *s = ctx;
+	double now = cli_now();
+
+	prune_if_swamped(s, now);
+	return cli_stop_requested() || now - s->poll_start >= SESSION_POLL_MAX_S;
+}
+
 int session__start(struct session *s, const struct tracer_opts *o, session_oom_fn oom,
 		   void *ctx)
 {
-	struct tracer_handlers h = { .sample = on_sample, .oom = on_oom, .ctx = s };
+	struct tracer_handlers h = { .sample = on_sample, .oom = on_oom, .tick = on_tick,
+				     .ctx = s };
 
 	int err;
 
 	s->oom = oom;
 	s->oom_ctx = ctx;
-	s->last_prune = cli_now();
+	s->last_prune = s->last_sweep = cli_now();
 	err = tracer__start(o, &h, &s->rc.tracer);
 	if (err)
 		return err;
@@ -147,8 +173,11 @@ static void deliver_kills(struct session *s)
 {
 	if (!s->queued)
 		return;
-	for (int i = 0; i < DRAIN_ROUNDS && tracer__poll(s->rc.tracer, 0) > 0; i++)
-		;
+	for (int i = 0; i < DRAIN_ROUNDS; i++) {
+		s->poll_start = cli_now();
+		if (tracer__poll(s->rc.tracer, 0) <= 0)
+			break;
+	}
 	/* Handlers may take a while (symbols): kills queued meanwhile wait for
 	 * the next poll, and their evidence stays frozen until then. */
 	for (size_t i = 0; i < s->queued; i++) {
@@ -218,16 +247,20 @@ static void recycle_one(void *ctx, const struct ms_proc_key *key, const struct m
 
 int session__poll(struct session *s, int timeout_ms)
 {
-	int n = tracer__poll(s->rc.tracer, timeout_ms);
+	int n;
 	double now;
 
+	s->poll_start = cli_now();
+	n = tracer__poll(s->rc.tracer, timeout_ms);
 	deliver_kills(s);
 	now = cli_now();
-	if (now - s->last_prune < SESSION_PRUNE_S)
+	if (now - s->last_sweep < SESSION_PRUNE_S) {
+		prune_if_swamped(s, now);
 		return n;
-	recorder__prune(s->rc.recorder, tracer__page_records(s->rc.tracer));
+	}
+	prune(s, now);
+	s->last_sweep = now;
 	recorder__forget_exited(s->rc.recorder, pid_gone);
-	s->last_prune = now;
 	if (s->recycle_slots) {
 		uint64_t before = s->recycled;
 

@@ -38,6 +38,13 @@
  * recycle_slots, look for exited processes to recycle right after: a slot
  * comes back once a prune has dropped its samples. */
 #define SESSION_PRUNE_S		5.0
+/* Sooner (but not more often than this) when the samples waiting to be
+ * pruned grow past SESSION_PRUNE_GROWTH more than the last prune left: at
+ * one page in a few, most samples' pages are freed within milliseconds. */
+#define SESSION_PRUNE_MIN_S	0.5
+#define SESSION_PRUNE_GROWTH	65536
+/* A poll that samples keep feeding returns after this long (seconds). */
+#define SESSION_POLL_MAX_S	0.2
 
 typedef void (*session_oom_fn)(void *ctx, const struct ms_oom_event *e);
 
@@ -52,7 +59,10 @@ struct session {
 	uint64_t oom_dropped;
 	struct ms_oom_event seen[SESSION_KILLS_SEEN];	/* ring of kills handed over */
 	size_t n_seen;
-	double last_prune;
+	double poll_start;
+	double last_prune;		/* any prune */
+	double last_sweep;		/* the SESSION_PRUNE_S prune, and forgetting exits */
+	size_t live_after_prune;	/* recorder__nlive after the last prune */
 	/* Long-running commands (oom, serve, record in outstanding mode) hand
 	 * exited processes' slots back, so the process table stays bounded:
 	 * their exact totals go to rc.exits first. Not for check, nor for record

@@ -33,6 +33,8 @@ struct tracer {
 	int ncpus;
 	struct ms_proc_stats *percpu;	/* scratch for one slot's per-CPU values */
 	bool attached;
+	uint32_t since_tick;		/* samples since the last tick */
+	uint32_t consumed;		/* samples read by the current poll */
 };
 
 /* libbpf's own chatter (and the verifier log) only with -v: without it the
@@ -176,6 +178,7 @@ static int configure(struct tracer *t, const struct tracer_opts *o)
 	skel->rodata->max_slots = slots;
 	skel->rodata->track_frees = o->track_frees;
 	skel->rodata->kernel_stacks = o->kernel_stacks;
+	skel->rodata->kstack_cache = !kfeatures__disabled("kstack_cache");
 	skel->rodata->filter_tgids_on = o->n_tgids > 0;
 	skel->rodata->filter_cgroups_on = o->n_cgids > 0;
 	skel->rodata->sample_every = o->sample_every ? o->sample_every : 1;
@@ -294,6 +297,13 @@ static int sample_cb(void *ctx, void *data, size_t size)
 
 	if (size >= sizeof(struct ms_sample))
 		t->h.sample(t->h.ctx, data);
+	t->consumed++;
+	/* This sample is consumed either way: a negative return only stops. */
+	if (++t->since_tick >= TRACER_TICK_SAMPLES) {
+		t->since_tick = 0;
+		if (t->h.tick && t->h.tick(t->h.ctx))
+			return -EINTR;
+	}
 	return 0;
 }
 
@@ -341,10 +351,12 @@ static int load_and_attach(struct tracer *t, const struct tracer_opts *o)
 		return err;
 	}
 	t->attached = true;
-	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.samples), sample_cb, t, NULL);
+	/* OOM events first: each poll reads them before the samples, which may
+	 * keep coming for as long as the poll lets them. */
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.oom_events), oom_cb, t, NULL);
 	if (!t->rb)
 		return -errno;
-	if (ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.oom_events), oom_cb, t))
+	if (ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.samples), sample_cb, t))
 		return -errno;
 	if (t->hook == HOOK_RAW_TP && (err = calibrate(t)))
 		return err;
@@ -435,11 +447,13 @@ int tracer__poll(struct tracer *t, int timeout_ms)
 
 	if (!t->rb)
 		return 0;
+	t->consumed = 0;
 	n = ring_buffer__consume(t->rb);
 	/* Samples are submitted without wakeups; sleeping here is what batches them. */
 	if (n == 0 && timeout_ms > 0)
 		n = ring_buffer__poll(t->rb, timeout_ms);
-	return n == -EINTR ? 0 : n;
+	/* Cut short by a tick (or a signal): more may be waiting. */
+	return n == -EINTR ? (int)t->consumed : n;
 }
 
 void tracer__stop(struct tracer *t)
@@ -448,6 +462,8 @@ void tracer__stop(struct tracer *t)
 		return;
 	memscope_bpf__detach(t->skel);
 	t->attached = false;
+	/* Nothing more comes in: read all of it, whatever the tick says. */
+	t->h.tick = NULL;
 	if (t->rb)
 		ring_buffer__consume(t->rb);
 }

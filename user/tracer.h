@@ -39,9 +39,15 @@ struct tracer_drops {
 
 struct tracer;
 
+#define TRACER_TICK_SAMPLES	4096
+
 struct tracer_handlers {
 	void (*sample)(void *ctx, const struct ms_sample *s);
 	void (*oom)(void *ctx, const struct ms_oom_event *e);	/* may be NULL */
+	/* May be NULL. Called every TRACER_TICK_SAMPLES samples within one
+	 * poll: when samples come faster than they are read, the poll would
+	 * never return. Returning true ends the poll there. */
+	bool (*tick)(void *ctx);
 	void *ctx;
 };
 

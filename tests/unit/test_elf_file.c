@@ -225,6 +225,8 @@ Test(elf_file, return_address_from_cfi)
 		struct elf_file *ef = open_path(fixtures[f]);
 
 		check_ra_cases(ef, ef, fixtures[f]);
+		/* Again, now from the per-file rule cache: rules and errors alike. */
+		check_ra_cases(ef, ef, fixtures[f]);
 		elf_file__close(ef);
 	}
 }
