@@ -205,18 +205,15 @@ static __always_inline __u32 new_slot(struct ms_proc_key *key)
 	return old ? old->slot : MS_SLOT_OVERFLOW;
 }
 
-/* Slot of the current process, MS_SLOT_NONE when filtered out. */
-static __always_inline __u32 current_slot(struct ms_proc_key *key)
+/* Slot of the current process, MS_SLOT_NONE when filtered out; c is this
+ * CPU's cache entry. */
+static __always_inline __u32 current_slot(struct cpu_cache *c, struct ms_proc_key *key)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 css_set = (__u64)task->cgroups;	/* a direct load: no helper call */
-	__u32 zero = 0;
-	struct cpu_cache *c = bpf_map_lookup_elem(&cache, &zero);
 	struct ms_proc_info *info;
 	struct cgroup *cg;
 
-	if (!c)
-		return MS_SLOT_NONE;
 	/* The tgid too: a new process may get a dead one's task_struct memory. */
 	if (c->task == (__u64)task && c->css_set == css_set && c->tgid == task->tgid) {
 		key->cgid = c->cgid;
@@ -254,16 +251,10 @@ static __always_inline __s64 sample_gap(void)
 	return sample_every > 1 ? 1 + bpf_get_prandom_u32() % (2 * sample_every - 1) : 1;
 }
 
-static __always_inline bool want_sample(__u32 order)
+static __always_inline bool want_sample(struct cpu_cache *c, __u32 order)
 {
-	__u32 zero = 0;
-	struct cpu_cache *c;
-
 	if (order >= MS_MAX_ORDER || (1u << order) >= sample_every)
 		return true;
-	c = bpf_map_lookup_elem(&cache, &zero);
-	if (!c)
-		return false;
 	c->countdown -= 1 << order;
 	if (c->countdown > 0)
 		return false;
@@ -322,6 +313,7 @@ static __always_inline __s32 kernel_stack_id(void *ctx, struct task_struct *task
 {
 	__u64 depth = kstack_depth(ctx, task), where;
 	struct kcache_ent *e;
+	bool cached;
 	__u32 idx;
 	__s32 id;
 
@@ -333,13 +325,13 @@ static __always_inline __s32 kernel_stack_id(void *ctx, struct task_struct *task
 	e = bpf_map_lookup_elem(&kcache, &idx);
 	if (!e)
 		return walk_kstack(ctx);
-	if (e->uip == uip && e->where == where && e->stack_id >= 0 &&
-	    ++e->uses % MS_KCACHE_CHECK) {
+	cached = e->uip == uip && e->where == where && e->stack_id >= 0;
+	if (cached && ++e->uses % MS_KCACHE_CHECK) {
 		__sync_fetch_and_add(&kcache_hits, 1);
 		return e->stack_id;
 	}
 	id = walk_kstack(ctx);
-	if (e->uip == uip && e->where == where && e->stack_id >= 0) {
+	if (cached) {
 		__sync_fetch_and_add(&kcache_checks, 1);
 		if (id != e->stack_id)
 			__sync_fetch_and_add(&kcache_mismatches, 1);
@@ -461,10 +453,14 @@ static __always_inline void on_alloc(void *ctx, __u64 pfn, __u32 order, __u32 gf
 {
 	struct ms_proc_key key = {};
 	struct ms_proc_stats *st;
-	__u32 slot, idx, sample = 0;
+	struct cpu_cache *c;
+	__u32 slot, idx, sample = 0, zero = 0;
 	__u64 *rec, old;
 
-	slot = current_slot(&key);
+	c = bpf_map_lookup_elem(&cache, &zero);
+	if (!c)
+		return;
+	slot = current_slot(c, &key);
 	if (slot == MS_SLOT_NONE)
 		return;
 	st = bpf_map_lookup_elem(&proc_stats, &slot);
@@ -473,7 +469,7 @@ static __always_inline void on_alloc(void *ctx, __u64 pfn, __u32 order, __u32 gf
 	st->alloc_bytes += (__u64)1 << (page_shift + order);
 	st->alloc_events++;
 
-	if (want_sample(order))
+	if (want_sample(c, order))
 		sample = emit_sample(ctx, &key, slot, pfn, order, gfp);
 	if (!track_frees)
 		return;
@@ -558,7 +554,7 @@ int BPF_PROG(page_alloc_raw, struct page *page, unsigned int order, gfp_t gfp, i
  * freeing pages while this one runs): such a free is missed, counted in the
  * program's recursion misses, and settled when the page is allocated again
  * (see on_alloc). Catching it with a second program would cost a program
- * run on every free, for a few in a million. */
+ * run on every free, for about one free in ten thousand (under a storm). */
 SEC("raw_tp/mm_page_free")
 int BPF_PROG(page_free_raw, struct page *page, unsigned int order)
 {

@@ -33,7 +33,6 @@ struct tracer {
 	int ncpus;
 	struct ms_proc_stats *percpu;	/* scratch for one slot's per-CPU values */
 	bool attached;
-	uint32_t since_tick;		/* samples since the last tick */
 	uint32_t consumed;		/* samples read by the current poll */
 };
 
@@ -297,13 +296,9 @@ static int sample_cb(void *ctx, void *data, size_t size)
 
 	if (size >= sizeof(struct ms_sample))
 		t->h.sample(t->h.ctx, data);
-	t->consumed++;
 	/* This sample is consumed either way: a negative return only stops. */
-	if (++t->since_tick >= TRACER_TICK_SAMPLES) {
-		t->since_tick = 0;
-		if (t->h.tick && t->h.tick(t->h.ctx))
-			return -EINTR;
-	}
+	if (++t->consumed % TRACER_TICK_SAMPLES == 0 && t->h.tick && t->h.tick(t->h.ctx))
+		return -EINTR;
 	return 0;
 }
 
