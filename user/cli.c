@@ -73,6 +73,16 @@ int cli_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+int cli_sample(const char *s, uint32_t *out)
+{
+	uint64_t v;
+
+	if (cli_u64(s, 1, CLI_SAMPLE_MAX, &v))
+		return cli_error("--sample wants 1..%u, not '%s'", CLI_SAMPLE_MAX, s);
+	*out = v;
+	return 0;
+}
+
 int cli_seconds(const char *s, double *out)
 {
 	static const struct { const char *suffix; double scale; } units[] = {

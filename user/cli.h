@@ -19,6 +19,10 @@ int cli_common_option(int c, int argc, char **argv, const char *command, const c
 int cli_extra_argument(const char *arg, const char *command);
 /* Whole decimal number in [min, max]; -EINVAL otherwise (no sign, no junk). */
 int cli_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* --sample N: one page in N, 1..CLI_SAMPLE_MAX; prints the error line and
+ * returns -EINVAL otherwise. */
+#define CLI_SAMPLE_MAX	(1u << 20)
+int cli_sample(const char *s, uint32_t *out);
 /* "30", "2.5", "500ms", "10s", "5m", "1h". */
 int cli_seconds(const char *s, double *out);
 /* 0 if the process exists, else prints "no process with pid N". */

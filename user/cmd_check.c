@@ -126,9 +126,8 @@ static int parse_args(int argc, char **argv, struct check_opts *o)
 						 optarg);
 			break;
 		case 's':
-			if (cli_u64(optarg, 1, 1 << 20, &v))
-				return cli_error("--sample wants 1..1048576, not '%s'", optarg);
-			o->sample = v;
+			if (cli_sample(optarg, &o->sample))
+				return -EINVAL;
 			break;
 		case OPT_TOP:
 			if (cli_u64(optarg, 0, MAX_TOP, &v))

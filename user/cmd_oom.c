@@ -71,7 +71,6 @@ static int parse_args(int argc, char **argv, struct oom_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	uint64_t v;
 	int c;
 
 	*o = (struct oom_opts){ .sample = DEFAULT_SAMPLE };
@@ -91,9 +90,8 @@ static int parse_args(int argc, char **argv, struct oom_opts *o)
 			o->cgroup_specs[o->n_cgroups++] = optarg;
 			break;
 		case 's':
-			if (cli_u64(optarg, 1, 1 << 20, &v))
-				return cli_error("--sample wants 1..1048576, not '%s'", optarg);
-			o->sample = v;
+			if (cli_sample(optarg, &o->sample))
+				return -EINVAL;
 			break;
 		default: {
 			int rc = cli_common_option(c, argc, argv, "oom", usage);

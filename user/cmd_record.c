@@ -171,9 +171,8 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 				return cli_error("--mode is outstanding or allocated, not '%s'", optarg);
 			break;
 		case 's':
-			if (cli_u64(optarg, 1, 1 << 20, &v))
-				return cli_error("--sample wants 1..1048576, not '%s'", optarg);
-			o->sample = v;
+			if (cli_sample(optarg, &o->sample))
+				return -EINVAL;
 			break;
 		case OPT_MAX_PROCS:
 			if (cli_u64(optarg, 16, 1 << 22, &v))

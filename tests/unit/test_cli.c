@@ -51,3 +51,18 @@ Test(cli, seconds)
 			cr_expect_float_eq(v, c->want, 1e-9, "input '%s'", c->in);
 	}
 }
+
+Test(cli, sample_rate_bounds)
+{
+	uint32_t v = 7;
+
+	cr_assert_eq(cli_sample("1", &v), 0);
+	cr_assert_eq(v, 1);
+	cr_assert_eq(cli_sample("1048576", &v), 0);
+	cr_assert_eq(v, CLI_SAMPLE_MAX);
+	cr_assert_eq(cli_sample("0", &v), -EINVAL);
+	cr_assert_eq(cli_sample("1048577", &v), -EINVAL);
+	cr_assert_eq(cli_sample("-5", &v), -EINVAL);
+	cr_assert_eq(cli_sample("256k", &v), -EINVAL);
+	cr_assert_eq(v, CLI_SAMPLE_MAX, "a refused value leaves the option as it was");
+}
