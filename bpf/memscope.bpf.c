@@ -623,11 +623,18 @@ static __always_inline void on_alloc(void *ctx, __u64 pfn, __u32 order, __u32 gf
 		return;
 	old = *rec;
 	*rec = ms_rec_make(slot, order, sample);
-	if (ms_rec_live(old) && !ms_rec_tail(old)) {
+	/* A live record here means its free was missed: settle it now. The
+	 * tails of a whole page go with it; a split head's are pieces of
+	 * their own and stay. */
+	if (ms_rec_live(old)) {
 		__sync_fetch_and_add(&healed_frees, 1);
-		uncharge(old);
-		if (ms_rec_order(old) > order && !ms_rec_split(old))
-			set_tails(pfn + (1ULL << order), ms_rec_order(old) - 1, 0, true);
+		if (ms_rec_tail(old)) {
+			uncharge_pages(ms_rec_slot(old), 0);
+		} else {
+			uncharge(old);
+			if (!ms_rec_split(old))
+				set_tails(pfn, ms_rec_order(old), 0, true);
+		}
 	}
 	set_tails(pfn, order, slot, false);
 	if (track_collapse && order && c->task == khugepaged_task)

@@ -11,6 +11,9 @@
  *                page); READY_FILE says how many KiB are still mapped.
  * MODE small:    leak_fn touches small pages and holds them (compaction may
  *                move them); READY_FILE is written at once.
+ * MODE blocks:   LEAK_MIB of 64 KiB malloc blocks, each touched by leak_fn
+ *                (the heap grows by brk: under THP "always" khugepaged
+ *                collapses it in the background); READY_FILE at once.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -102,7 +105,7 @@ int main(int argc, char **argv)
 	if (procs)
 		join_cgroup(procs);
 	bytes = (size_t)leak_mib * MIB;
-	p = huge_aligned(bytes);
+	p = strcmp(mode, "blocks") ? huge_aligned(bytes) : NULL;
 
 	if (!strcmp(mode, "collapse")) {
 		madvise(p, bytes, MADV_NOHUGEPAGE);
@@ -121,6 +124,16 @@ int main(int argc, char **argv)
 			munmap(p + off, HUGE / 2);
 		if (ready)
 			say(ready, (long)(bytes / 2 / 1024));
+	} else if (!strcmp(mode, "blocks")) {
+		for (size_t done = 0; done < bytes; done += 64 * 1024) {
+			char *b = malloc(64 * 1024);
+
+			if (!b)
+				return 3;
+			leak_fn(b, 64 * 1024);
+		}
+		if (ready)
+			say(ready, (long)(bytes / 1024));
 	} else if (!strcmp(mode, "small")) {
 		madvise(p, bytes, MADV_NOHUGEPAGE);
 		leak_fn(p, bytes);
