@@ -295,7 +295,7 @@ static pid_t serve(enum behaviour how, const char *status, const char *body)
 		pause();
 	if (how == ANSWER) {
 		char head[256];
-		bool good = !strncmp(req, "GET /containers/json HTTP/1.1\r\n", 31) &&
+		bool good = !strncmp(req, "GET /containers/json?all=1 HTTP/1.1\r\n", 37) &&
 			    strstr(req, "\r\nHost: ");
 		size_t blen = strlen(body);
 
