@@ -960,8 +960,10 @@ static void use_counters_at_kill(struct oom_cgroup *chain, size_t n,
 }
 
 /* How long a report waits for the kernel's summary of its kill. It is
- * logged before the victim is marked, so it is normally there already. */
-#define KMSG_WAIT_MS	250
+ * logged before the victim is marked, so it is normally there already; short,
+ * because in a burst the kernel rate-limits its records and every kill whose
+ * record was dropped waits this long. */
+#define KMSG_WAIT_MS	100
 
 static void find_limit(const struct oom_sources *src, struct oom_report *r,
 		       const struct ms_oom_event *e, uint64_t page_size)
