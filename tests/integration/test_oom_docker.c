@@ -33,6 +33,15 @@
 #define LIMIT_TEXT	"268435456"
 #define START_S		90
 
+/* Skipped tests are easy to miss in a long run: the reason also goes to
+ * stderr, which `make test` shows. */
+#define SKIP(...)							\
+	do {								\
+		fprintf(stderr, "memscope tests: " __VA_ARGS__);	\
+		fputc('\n', stderr);					\
+		cr_skip_test(__VA_ARGS__);				\
+	} while (0)
+
 struct engine {
 	char dir[64];
 	char host[128];		/* unix://DIR/d.sock */
@@ -44,6 +53,14 @@ static struct engine eng;
 static int kmsg = -1;
 static pid_t memscope_pid;
 static char ctr_name[64];
+
+/* $MEMSCOPE_TEST_DOCKERD, else Debian's. */
+static const char *dockerd_bin(void)
+{
+	const char *d = getenv("MEMSCOPE_TEST_DOCKERD");
+
+	return d && *d ? d : DOCKERD;
+}
 
 static int docker(const char *out, char *const args[])
 {
@@ -78,7 +95,7 @@ static void start_engine(void)
 {
 	char sock[96], data[96], exec_root[96], pidfile[96], ns[48], nsp[48], last[512];
 	char *log_text;
-	char *argv[] = { DOCKERD, "--iptables=false", "--ip6tables=false", "--bridge=none",
+	char *argv[] = { (char *)dockerd_bin(), "--iptables=false", "--ip6tables=false", "--bridge=none",
 			 "--storage-driver=vfs", "--data-root", data, "--exec-root", exec_root,
 			 "--pidfile", pidfile, "-H", eng.host, "--containerd-namespace", ns,
 			 "--containerd-plugins-namespace", nsp, NULL };
@@ -111,7 +128,7 @@ static void start_engine(void)
 		 log_text && strlen(log_text) > 400 ? log_text + strlen(log_text) - 400 :
 		 log_text ? log_text : "");
 	free(log_text);
-	cr_skip_test("dockerd cannot run here (its log: %.400s): Docker OOM tests skipped", last);
+	SKIP("dockerd cannot run here (its log: %.400s): Docker OOM tests skipped", last);
 }
 
 static void stop_engine(void)
@@ -158,9 +175,9 @@ static void setup(void)
 {
 	if (geteuid() != 0)
 		cr_skip_test("needs root");
-	if (access(DOCKERD, X_OK) || access(DOCKER, X_OK))
-		cr_skip_test("docker.io is not installed (sudo make deps installs it): "
-			     "Docker OOM tests skipped");
+	if (access(dockerd_bin(), X_OK) || access(DOCKER, X_OK))
+		SKIP("docker.io is not installed (sudo make deps installs it): "
+		     "Docker OOM tests skipped");
 	start_engine();
 	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	cr_assert_geq(kmsg, 0, "cannot read /dev/kmsg: %s", strerror(errno));
