@@ -4,10 +4,12 @@
  * memscope sees the kill (the victim's memory is gone milliseconds later),
  * printed for people or as one JSON object on one line for log shippers:
  *
- *   OOM kill at 2025-06-02 14:03:11.482 UTC: pid 4242 (leaker), container 3f4e5a6b7c8d
- *     constraint  memory cgroup /docker/3f4e..: limit 64.0 MiB, usage 63.9 MiB
+ *   OOM kill at 2026-12-07 02:53:42.169 UTC: pid 31126 (node) in leaky-api
+ *     victim       pid 31126 (node), container leaky-api (752b5be03b01), cgroup /docker/752b..
+ *     constraint   memory cgroup /docker/752b..: limit 256.0 MiB of memory+swap, usage
+ *                  256.0 MiB, peak 256.0 MiB; the kernel's log (record 3132)
  *     ...
- *   {"time":"2025-06-02T14:03:11.482Z","victim":{"pid":4242,"comm":"leaker",...},...}
+ *   {"time":"2026-12-07T02:53:42.169Z",...,"constraint":"memcg","constraint_source":"kmsg",...}
  *
  * Which limit: the kernel says so itself. Its log's summary of the kill
  * (oom_kmsg.h) names the constraint, the cgroup whose limit was hit
