@@ -20,6 +20,7 @@
 #include "cgroups.h"
 #include "cli.h"
 #include "commands.h"
+#include "ctrnames.h"
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
@@ -51,6 +52,7 @@ struct serve {
 	const struct serve_opts *o;
 	struct cg_hier hier;
 	struct topview *tv;
+	struct ctrnames names;		/* Docker names: the container_name label */
 	struct httpd *http;
 	struct session s;
 	bool tracing;
@@ -322,7 +324,8 @@ static void collect(struct serve *sv)
 	if ((err = topview__scan(sv->tv)))
 		log_debug("serve: cannot walk %s: %s", sv->hier.mount, strerror(-err));
 	topview__sample(sv->tv, t0);
-	topview__update(sv->tv, NULL);
+	ctrnames__refresh(&sv->names, t0, false);
+	topview__update(sv->tv, &sv->names.list);
 	rows = topview__rows(sv->tv, &n);
 	if (read_charged(sv, rows, n)) {
 		log_debug("serve: out of memory: the last page stays");
@@ -435,5 +438,6 @@ out:
 	metrics__tracer_free(&sv.mt);
 	free(sv.ctrs);
 	topview__free(sv.tv);
+	ctrnames__free(&sv.names);
 	return err;
 }

@@ -17,6 +17,7 @@
 #include "cgroups.h"
 #include "cli.h"
 #include "commands.h"
+#include "ctrnames.h"
 #include "docker.h"
 #include "log.h"
 #include "topview.h"
@@ -26,8 +27,6 @@
  * slope that 2 s refreshes do not make jump, and each sample reads only two
  * or three small files per row. */
 #define SAMPLE_PERIOD_S		0.5
-#define DOCKER_TIMEOUT_MS	1000
-#define DOCKER_RETRY_S		10.0
 
 struct top_opts {
 	double interval, window;
@@ -183,41 +182,6 @@ static int set_filters(const struct top_opts *o, const struct cg_hier *hier,
 	return rc;
 }
 
-/* ---- Docker names ------------------------------------------------------------ */
-
-struct names {
-	struct docker_list list;
-	double last_try;
-	bool tried;
-};
-
-/* Asks the engine again, at most every DOCKER_RETRY_S; without a socket,
- * rows show container ids and that is all. */
-static void names_refresh(struct names *nm, double now)
-{
-	struct docker_list fresh;
-	char sock[256];
-	int err;
-
-	if (nm->tried && now - nm->last_try < DOCKER_RETRY_S)
-		return;
-	nm->tried = true;
-	nm->last_try = now;
-	err = docker__socket_path(getenv("DOCKER_HOST"), sock, sizeof(sock));
-	if (err || access(sock, F_OK)) {
-		log_debug("top: no Docker engine socket (%s): showing container ids",
-			  err ? strerror(-err) : sock);
-		return;
-	}
-	err = docker__fetch(sock, DOCKER_TIMEOUT_MS, &fresh);
-	if (err) {
-		log_debug("top: Docker engine at %s: %s", sock, strerror(-err));
-		return;
-	}
-	docker__list_free(&nm->list);
-	nm->list = fresh;
-}
-
 /* ---- the terminal ------------------------------------------------------------ */
 
 static volatile sig_atomic_t resized;
@@ -302,7 +266,7 @@ struct view {
 	const struct top_opts *o;
 	const struct cg_hier *hier;
 	struct topview *tv;
-	struct names names;
+	struct ctrnames names;	/* Docker names, shared with the other commands */
 	bool live;		/* the interactive view on a terminal */
 	bool procs;
 	double started;
@@ -377,7 +341,7 @@ static void paint(struct view *v)
 static void refresh(struct view *v)
 {
 	if (topview__has_unnamed_container(v->tv))
-		names_refresh(&v->names, cli_now());
+		ctrnames__refresh(&v->names, cli_now(), false);
 	/* Rows that just appeared get figures now, not zeros until next time. */
 	topview__scan(v->tv);
 	if (topview__has_unsampled(v->tv))
@@ -508,7 +472,7 @@ int cmd_top(int argc, char **argv)
 		return cli_error("cannot start: %s", strerror(errno));
 	if ((err = set_filters(&o, &hier, v.tv)))
 		goto out;
-	names_refresh(&v.names, cli_now());
+	ctrnames__refresh(&v.names, cli_now(), false);
 	cli_install_stop_signals();
 	/* A closed pipe (| head) ends the output: see it as a write error, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
@@ -522,7 +486,7 @@ int cmd_top(int argc, char **argv)
 	if (err)
 		log_error("cannot read %s: %s", hier.mount, strerror(-err));
 out:
-	docker__list_free(&v.names.list);
+	ctrnames__free(&v.names);
 	topview__free(v.tv);
 	return err;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cgroups.h"
+#include "ctrnames.h"
 #include "feature_state.h"
 #include "hmap.h"
 #include "json.h"
@@ -21,10 +22,12 @@ struct proc_row {
 	struct ms_proc_info info;
 	struct ms_proc_stats st;
 	char label[LABEL_LEN];
+	char name[DOCKER_NAME_MAX];	/* the engine's name of its container; "" */
 };
 
 struct container_row {
 	char label[LABEL_LEN];
+	char name[DOCKER_NAME_MAX];	/* the engine's name; "" unknown */
 	uint64_t cgid;		/* of the first process seen; containers may span cgroups */
 	uint64_t alloc, freed;
 	uint32_t procs;
@@ -189,6 +192,30 @@ struct record_totals *record_totals__collect(const struct record_ctx *c)
 	return t;
 }
 
+/* Printable ASCII: the engine's names are its users' to choose. */
+static void copy_name(char *dst, size_t cap, const char *src)
+{
+	size_t o = 0;
+
+	for (; src && *src && o + 1 < cap; src++)
+		dst[o++] = *src >= 0x20 && *src < 0x7f ? *src : '?';
+	dst[o] = '\0';
+}
+
+void record_totals__name_containers(struct record_totals *t, struct ctrnames *nm, double now)
+{
+	struct cgroups *cg = t->c->cgroups;
+
+	if (!cg)
+		return;
+	for (size_t i = 0; i < t->ncontainers; i++)
+		copy_name(t->containers[i].name, sizeof(t->containers[i].name),
+			  ctrnames__name(nm, cgroups__path(cg, t->containers[i].cgid), now));
+	for (size_t i = 0; i < t->nprocs; i++)
+		copy_name(t->procs[i].name, sizeof(t->procs[i].name),
+			  ctrnames__name(nm, cgroups__path(cg, t->procs[i].key.cgid), now));
+}
+
 void record_totals__set_kills(struct record_totals *t, struct oom_report *const *kills, size_t n)
 {
 	t->kills = kills;
@@ -215,7 +242,7 @@ void record_totals__print(const struct record_totals *t, FILE *out)
 	for (size_t i = 0; i < t->ncontainers; i++) {
 		const struct container_row *c = &t->containers[i];
 
-		fprintf(out, "%-40s %6u %12s %12s %13s\n", c->label, c->procs,
+		fprintf(out, "%-40s %6u %12s %12s %13s\n", c->name[0] ? c->name : c->label, c->procs,
 			mib(a, sizeof(a), c->alloc), res ? mib(f, sizeof(f), c->freed) : "",
 			res ? mib(r, sizeof(r), resident(c->alloc, c->freed)) : "");
 	}
@@ -225,7 +252,8 @@ void record_totals__print(const struct record_totals *t, FILE *out)
 		const struct proc_row *p = &t->procs[i];
 
 		fprintf(out, "%-8u %-16.*s %-24.24s %12s %13s\n", p->key.tgid, MS_COMM_LEN,
-			p->info.comm, p->label, mib(a, sizeof(a), p->st.alloc_bytes),
+			p->info.comm, p->name[0] ? p->name : p->label,
+			mib(a, sizeof(a), p->st.alloc_bytes),
 			res ? mib(r, sizeof(r), resident(p->st.alloc_bytes, p->st.free_bytes)) : "");
 	}
 	if (t->nprocs > shown)
@@ -332,6 +360,7 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 
 		json_obj(&j, NULL);
 		json_str(&j, "label", c->label);
+		json_str(&j, "name", c->name[0] ? c->name : NULL);
 		json_str(&j, "cgroup", path);
 		json_u64(&j, "cgroup_id", c->cgid);
 		json_u64(&j, "processes", c->procs);
@@ -355,6 +384,7 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 		json_u64(&j, "pid", p->key.tgid);
 		json_strn(&j, "comm", p->info.comm, strnlen(p->info.comm, MS_COMM_LEN));
 		json_str(&j, "container", p->label);
+		json_str(&j, "container_name", p->name[0] ? p->name : NULL);
 		json_u64(&j, "cgroup_id", p->key.cgid);
 		json_bytes(&j, p->st.alloc_bytes, p->st.free_bytes, res);
 		json_end(&j);
