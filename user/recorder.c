@@ -24,6 +24,7 @@ struct live_sample {
 	uint64_t weight;
 	uint64_t seq;		/* arrival order, for pruning */
 	uint32_t seen_epoch;
+	uint32_t missed;	/* scans in a row that did not find its page */
 };
 
 struct proc_seen {
@@ -344,6 +345,7 @@ void recorder__on_sample(struct recorder *r, const struct ms_sample *s)
 	ls->weight = weight;
 	ls->seq = ++r->seq;
 	ls->seen_epoch = r->epoch;
+	ls->missed = 0;
 }
 
 /* Calls fn for every sampled page record: still allocated, or (with
@@ -382,8 +384,11 @@ static void mark_seen(struct recorder *r, struct live_sample *ls, uint64_t pfn, 
 	ls->seen_epoch = r->epoch;
 }
 
-void recorder__prune(struct recorder *r, struct page_records *pr)
+void recorder__prune(struct recorder *r, struct page_records *pr, uint64_t (*moves)(void *ctx),
+		     void *ctx)
 {
+	uint64_t moved_before = moves ? moves(ctx) : 0;
+	uint32_t misses_needed;
 	uint64_t before = r->seq;	/* samples that arrive during the scan are kept */
 	const void *key;
 	size_t it = 0;
@@ -398,10 +403,18 @@ void recorder__prune(struct recorder *r, struct page_records *pr)
 		r->stats.record_scans_failed++;
 		return;
 	}
+	misses_needed = moves && moves(ctx) != moved_before ? 2 : 1;
 	while (hmap__next(r->live, &it, &key, NULL, &val)) {
 		struct live_sample *ls = val;
 
-		if (ls->seen_epoch != r->epoch && ls->seq <= before) {
+		if (ls->seen_epoch == r->epoch || ls->seq > before) {
+			ls->missed = 0;
+			continue;
+		}
+		/* Missing from a scan while pages moved may be a page that
+		 * moved from a frame the scan had not reached to one it had
+		 * passed: then only a second miss in a row frees it. */
+		if (++ls->missed >= misses_needed) {
 			release_sample(r, ls->bucket);
 			hmap__delete(r->live, key, sizeof(uint32_t));
 		}

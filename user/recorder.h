@@ -52,7 +52,12 @@ void recorder__on_sample(struct recorder *r, const struct ms_sample *s);
 /* Forget samples whose pages are all freed, so a long recording stays small.
  * In outstanding mode a bucket left with no such sample adds nothing to the
  * output: it is collected (marked dead, its index reused by a later bucket). */
-void recorder__prune(struct recorder *r, struct page_records *pr);
+/* moves (may be NULL: pages never move) counts the pages the kernel has
+ * moved so far; read around the scan, it tells whether a sample missing
+ * from this scan may just have moved from a frame not yet scanned to one
+ * already passed: such a sample is freed only when a second scan misses it. */
+void recorder__prune(struct recorder *r, struct page_records *pr, uint64_t (*moves)(void *ctx),
+		     void *ctx);
 /* Outstanding mode, but the stacks whose pages are all freed are kept too,
  * for an output that also shows what was allocated (pprof's alloc_space):
  * memory then grows with the stacks of every process seen. */
