@@ -300,18 +300,10 @@ static uint64_t native_bytes(const struct oom_report *r)
 	return anon > r->v8_heap ? anon - r->v8_heap : 0;
 }
 
+/* verdict.h's rule, the one record and top use, judged when collected. */
 static enum growth_verdict growth_verdict(const struct timeline_growth *g)
 {
-	struct growth_split s = {
-		.total = g->slope,
-		.anon = g->kind_slope[TIMELINE_ANON],
-		.file = g->kind_slope[TIMELINE_FILE],
-		.shmem = g->kind_slope[TIMELINE_SHMEM],
-		.kernel = g->kind_slope[TIMELINE_KERNEL] + g->kind_slope[TIMELINE_SOCK],
-		.v8 = NAN,
-	};
-
-	return growth__verdict(&s, growth__threshold(g->seconds));
+	return g->verdict.verdict;
 }
 
 static void print_task(FILE *f, const char *what, const struct oom_task *t)
@@ -914,6 +906,10 @@ struct oom_report *oom_report__collect(const struct oom_sources *src,
 		r->have_growth = true;
 		snprintf(r->growth_source, sizeof(r->growth_source), "%s",
 			 timeline__source(src->tl));
+		/* The V8 heap at the kill splits the container's anon growth. */
+		if (r->v8_heap)
+			timeline__judge(src->tl, r->victim.cgroup, (double)r->v8_heap,
+					&r->growth.verdict);
 	}
 	return r;
 }

@@ -488,5 +488,43 @@ int timeline__growth(const struct timeline *tl, const char *cgroup_path,
 	}
 	free(t);
 	free(v);
+	return timeline__judge(tl, cgroup_path, NAN, &out->verdict);
+}
+
+int timeline__judge(const struct timeline *tl, const char *cgroup_path, double v8_end,
+		    struct verdict *out)
+{
+	enum { T, ANON, NATIVE, V8, FILE_, SHMEM, KERNEL, NCOLS };
+	const struct series *s = find(tl, cgroup_path);
+	const double *v[MEM_NR_CLASSES] = { NULL };
+	double *col[NCOLS];
+	double *buf;
+	size_t n;
+
+	if (!s || !s->n)
+		return -ENOENT;
+	n = s->n;
+	buf = malloc(n * NCOLS * sizeof(*buf));
+	if (!buf)
+		return -ENOMEM;
+	for (int c = 0; c < NCOLS; c++)
+		col[c] = buf + c * n;
+	for (size_t i = 0; i < n; i++) {
+		const struct timeline_point *p = point_at(s, tl->cap, i);
+
+		col[T][i] = p->t;
+		col[ANON][i] = (double)p->kind[TIMELINE_ANON];
+		col[FILE_][i] = (double)p->kind[TIMELINE_FILE];
+		col[SHMEM][i] = (double)p->kind[TIMELINE_SHMEM];
+		col[KERNEL][i] = (double)p->kind[TIMELINE_KERNEL] + (double)p->kind[TIMELINE_SOCK];
+	}
+	verdict__split_anon(col[ANON], n, col[ANON][n - 1] - v8_end, col[NATIVE], col[V8]);
+	v[MEM_CLASS_NATIVE] = col[NATIVE];
+	v[MEM_CLASS_V8_HEAP] = isfinite(v8_end) ? col[V8] : NULL;
+	v[MEM_CLASS_FILE] = col[FILE_];
+	v[MEM_CLASS_SHMEM] = col[SHMEM];
+	v[MEM_CLASS_KERNEL] = col[KERNEL];
+	verdict__judge(col[T], v, n, out);
+	free(buf);
 	return 0;
 }

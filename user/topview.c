@@ -254,7 +254,6 @@ static struct top_row *row_new(struct topview *tv, const char *path)
 	r->label = r->short_id[0] ? r->short_id : r->path;
 	r->v8 = NAN;
 	r->slope = NAN;
-	r->threshold = GROWTH_STABLE_MIB_MIN;
 	r->limit = CGSTAT_UNLIMITED;
 	r->split = (struct growth_split){ NAN, NAN, NAN, NAN, NAN, NAN };
 	r->shown = true;
@@ -521,8 +520,19 @@ static void read_procs(struct topview *tv, struct top_row *r)
 		qsort(r->procs, r->n_proc_list, sizeof(*r->procs), cmp_proc);
 }
 
+/* The slopes `top` shows, and the verdict, the same rule as `record`'s on the
+ * same window: anon is all native here, the V8 heap being unknown. */
 static void fit_growth(struct top_row *r)
 {
+	static const enum mem_class cls[TOP_S_COUNT] = {
+		[TOP_S_ANON] = MEM_CLASS_NATIVE, [TOP_S_FILE] = MEM_CLASS_FILE,
+		[TOP_S_SHMEM] = MEM_CLASS_SHMEM, [TOP_S_KERNEL] = MEM_CLASS_KERNEL,
+	};
+	size_t cap = growth__count(r->series[TOP_S_USAGE]), n = cap;
+	const double *v[MEM_NR_CLASSES] = { NULL };
+	double *t = malloc((cap + 1) * sizeof(double));
+	double *vals = malloc((cap + 1) * TOP_S_COUNT * sizeof(double));
+
 	r->slope = growth__slope(r->series[TOP_S_USAGE]);
 	r->monotonic = growth__monotonic(r->series[TOP_S_USAGE]);
 	r->split = (struct growth_split){
@@ -533,8 +543,20 @@ static void fit_growth(struct top_row *r)
 		.kernel = growth__slope(r->series[TOP_S_KERNEL]),
 		.v8 = NAN,
 	};
-	r->threshold = growth__threshold(growth__span(r->series[TOP_S_USAGE]));
-	r->verdict = growth__verdict(&r->split, r->threshold);
+	if (!t || !vals)
+		n = 0;	/* no memory: no verdict this refresh */
+	/* Every series gets a sample at the same times (topview__sample). */
+	for (int s = TOP_S_ANON; n && s < TOP_S_COUNT; s++) {
+		size_t got = growth__copy(r->series[s], t, vals + s * (cap + 1), cap);
+
+		n = got < n ? got : n;
+		v[cls[s]] = vals + s * (cap + 1);
+	}
+	verdict__judge(t, v, n, &r->verdict);
+	verdict__text(&r->verdict, VERDICT_AGO, r->verdict.last, r->verdict_text,
+		      sizeof(r->verdict_text));
+	free(t);
+	free(vals);
 }
 
 static void set_label(struct topview *tv, struct top_row *r, const struct docker_list *dl)
@@ -568,8 +590,7 @@ static bool passes_filter(const struct topview *tv, const struct top_row *r)
 /* Its memory grows, and one kind of memory explains it. */
 static bool growing(const struct top_row *r)
 {
-	return isfinite(r->slope) && r->slope >= r->threshold && r->verdict != GROWTH_STABLE &&
-	       r->verdict != GROWTH_SHRINKING;
+	return isfinite(r->slope) && verdict__is_growth(&r->verdict);
 }
 
 /* Growing rows first, fastest first; then the rest, largest first, so rows
@@ -792,7 +813,7 @@ static void row_cells(const struct top_row *r, struct cells *c)
 	c->text[TOP_COL_MONO] = !growing(r) ? "-" : r->monotonic ? "yes" : "no";
 	snprintf(c->buf[TOP_COL_OOM], sizeof(c->buf[0]), "%llu", (unsigned long long)r->oom_kills);
 	c->text[TOP_COL_OOM] = c->buf[TOP_COL_OOM];
-	c->text[TOP_COL_VERDICT] = isfinite(r->slope) ? growth__verdict_name(r->verdict) : "-";
+	c->text[TOP_COL_VERDICT] = isfinite(r->slope) ? r->verdict_text : "-";
 }
 
 static void proc_label(const struct top_proc *p, char *buf, size_t len)
@@ -954,7 +975,8 @@ static void json_row(struct json *j, const struct top_row *r, bool procs)
 	json_rate(j, "growth_mib_per_min", r->slope);
 	json_bool(j, "monotonic", r->monotonic);
 	json_u64(j, "oom_kills", r->oom_kills);
-	json_str(j, "verdict", isfinite(r->slope) ? growth__verdict_name(r->verdict) : NULL);
+	json_str(j, "verdict", isfinite(r->slope) ? growth__verdict_name(r->verdict.verdict) : NULL);
+	json_str(j, "summary", isfinite(r->slope) ? r->verdict_text : NULL);
 	json_u64(j, "samples", growth__count(r->series[TOP_S_USAGE]));
 	json_rate(j, "sampled_s", growth__span(r->series[TOP_S_USAGE]));
 	json_obj(j, "class_growth_mib_per_min");

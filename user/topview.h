@@ -30,6 +30,7 @@
 #include "docker.h"
 #include "growth.h"
 #include "procstatus.h"
+#include "verdict.h"
 
 #define TOP_WALK_DEPTH		64		/* deeper cgroups: not shown */
 #define TOP_WALK_DIRS		(1u << 20)	/* cgroups looked at per scan */
@@ -75,10 +76,10 @@ struct top_row {
 
 	struct growth *series[TOP_S_COUNT];	/* own figures over the window */
 	double slope;		/* own usage, MiB/min; NaN until 2 samples */
-	double threshold;	/* slopes under it are noise (growth__threshold) */
 	struct growth_split split;
 	bool monotonic;
-	enum growth_verdict verdict;
+	struct verdict verdict;	/* of the classes over the window (verdict.h) */
+	char verdict_text[64];	/* "native growth (stopped growing 4 s ago)" */
 
 	struct top_proc *procs;	/* with opts.procs (or a -p filter): largest first */
 	size_t n_proc_list;

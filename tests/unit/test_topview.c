@@ -320,7 +320,7 @@ Test(topview_model, rows_and_figures)
 	cr_assert(a && c && root);
 	cr_assert_eq(topview__rows(tv, &n)[0], a, "the growing row comes first");
 	cr_assert_float_eq(a->slope, 600.0, 1e-6);
-	cr_assert_eq(a->verdict, GROWTH_NATIVE);
+	cr_assert_eq(a->verdict.verdict, GROWTH_NATIVE);
 	cr_assert(a->monotonic);
 	cr_assert_eq(a->oom_kills, 2);
 	cr_assert_eq(a->limit, CGSTAT_UNLIMITED);
@@ -332,7 +332,7 @@ Test(topview_model, rows_and_figures)
 	cr_assert_eq(c->rss, (150 + 80) * 1024 * 1024ULL);
 	cr_assert_str_eq(c->label, "0123456789ab");
 	cr_assert_eq(c->ctr.runtime, CONTAINER_DOCKER);
-	cr_assert_eq(c->verdict, GROWTH_STABLE);
+	cr_assert_eq(c->verdict.verdict, GROWTH_STABLE);
 	/* The root: the sum of its classes, less every row below it. */
 	cr_assert_eq(root->own.usage, 1000000000 - 140 * MIB - 300 * MIB - 10 * MIB);
 	cr_assert_eq(root->parent, NULL);
