@@ -31,8 +31,10 @@ static void judge_one(const struct readings *r, struct verdict_class *out)
 	if (n < 2)
 		return;
 	out->known = true;
-	k = n / VERDICT_SEGMENT_READINGS;
-	k = k < 2 ? 2 : k > VERDICT_SEGMENTS ? VERDICT_SEGMENTS : k;
+	/* Few readings (an OOM timeline of a fast leak, top's first seconds):
+	 * one each per segment, so a rise in the last one is not hidden under
+	 * the floor of a segment that began before it. */
+	k = n < VERDICT_SEGMENTS ? n : VERDICT_SEGMENTS;
 	for (size_t j = 0, i = 0; j < k; j++) {
 		size_t end = (j + 1) * n / k;
 

@@ -4,8 +4,8 @@
  *
  *	memscope: ... V8 heap growth (stopped growing at t=29 s)
  *
- * A class's readings are cut into up to VERDICT_SEGMENTS runs of consecutive
- * readings. The floor of a segment is its minimum (where a garbage
+ * A class's readings are cut into VERDICT_SEGMENTS runs of consecutive
+ * readings (one reading each when there are fewer). The floor of a segment is its minimum (where a garbage
  * collector's sawtooth bottoms out); the class's rise is the last segment's
  * floor minus the first's, so growth that ends early, or starts late, and
  * then holds still counts in full. Its swing is the lower median of the
@@ -36,7 +36,6 @@
 #include "memclass.h"
 
 #define VERDICT_SEGMENTS	8
-#define VERDICT_SEGMENT_READINGS 3	/* readings a segment wants before there are more */
 #define VERDICT_MIN_RISE_BYTES	(1024.0 * 1024)
 #define VERDICT_HELD_FRAC	0.2
 #define VERDICT_HELD_READINGS	3

@@ -391,6 +391,18 @@ Test(verdict, few_readings)
 	cr_assert_eq(judge(&w).verdict, GROWTH_SHRINKING);
 }
 
+Test(verdict, oom_timeline_of_a_fast_leak)
+{
+	struct window w;
+	struct verdict v;
+
+	/* One point a second; the leak filled the limit in the last one. */
+	window_init(&w, 4, 1);
+	set(&w, MEM_CLASS_NATIVE, 3, 27.2);
+	v = judge(&w);
+	cr_assert_eq(v.verdict, GROWTH_NATIVE, "got %s", text(&v, 100));
+}
+
 Test(verdict, text_per_clock)
 {
 	struct verdict v = { .verdict = GROWTH_NATIVE, .stopped_at = 130 };
