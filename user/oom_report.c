@@ -906,10 +906,10 @@ struct oom_report *oom_report__collect(const struct oom_sources *src,
 		r->have_growth = true;
 		snprintf(r->growth_source, sizeof(r->growth_source), "%s",
 			 timeline__source(src->tl));
-		/* The V8 heap at the kill splits the container's anon growth. */
-		if (r->v8_heap)
-			timeline__judge(src->tl, r->victim.cgroup, (double)r->v8_heap,
-					&r->growth.verdict);
+		/* Judged up to the kill (later points show the victim's pages
+		 * freed), the V8 heap at the kill splitting the anon growth. */
+		timeline__judge(src->tl, r->victim.cgroup, r->v8_heap ? (double)r->v8_heap : NAN,
+				timeline__time_of_boot_ns(e->boot_ns), &r->growth.verdict);
 	}
 	return r;
 }

@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "cli.h"
 #include "growth.h"
 #include "hmap.h"
 #include "log.h"
@@ -488,11 +490,22 @@ int timeline__growth(const struct timeline *tl, const char *cgroup_path,
 	}
 	free(t);
 	free(v);
-	return timeline__judge(tl, cgroup_path, NAN, &out->verdict);
+	return timeline__judge(tl, cgroup_path, NAN, NAN, &out->verdict);
+}
+
+double timeline__time_of_boot_ns(uint64_t boot_ns)
+{
+	struct timespec bt;
+	double mono;
+
+	/* Both clocks read together: they differ by the time suspended. */
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	mono = cli_now();
+	return mono - ((double)bt.tv_sec + bt.tv_nsec / 1e9 - (double)boot_ns / 1e9);
 }
 
 int timeline__judge(const struct timeline *tl, const char *cgroup_path, double v8_end,
-		    struct verdict *out)
+		    double until, struct verdict *out)
 {
 	enum { T, ANON, NATIVE, V8, FILE_, SHMEM, KERNEL, NCOLS };
 	const struct series *s = find(tl, cgroup_path);
@@ -504,6 +517,8 @@ int timeline__judge(const struct timeline *tl, const char *cgroup_path, double v
 	if (!s || !s->n)
 		return -ENOENT;
 	n = s->n;
+	while (n > 1 && point_at(s, tl->cap, n - 1)->t > until)
+		n--;
 	buf = malloc(n * NCOLS * sizeof(*buf));
 	if (!buf)
 		return -ENOMEM;

@@ -115,11 +115,15 @@ ssize_t timeline__points(const struct timeline *tl, const char *cgroup_path,
 int timeline__growth(const struct timeline *tl, const char *cgroup_path,
 		     struct timeline_growth *out);
 
-/* verdict.h's rule on that series, by kind: native, file, shmem, kernel
- * (kernel + sock); anon split into native and V8 heap when v8_end, the V8
- * heap's bytes at the last point, is known (verdict__split_anon), all native
- * when it is NaN. 0, -ENOENT, -ENOMEM. */
+/* verdict.h's rule on that series up to time until (its points' clock; NaN:
+ * all of them), by kind: native, file, shmem, kernel (kernel + sock); anon
+ * split into native and V8 heap when v8_end, the V8 heap's bytes at the last
+ * point judged, is known (verdict__split_anon), all native when it is NaN.
+ * An OOM report judges up to the kill: later points show the victim's pages
+ * freed, which is not what grew. 0, -ENOENT, -ENOMEM. */
 int timeline__judge(const struct timeline *tl, const char *cgroup_path, double v8_end,
-		    struct verdict *out);
+		    double until, struct verdict *out);
+/* A CLOCK_BOOTTIME instant (a BPF event's) on the points' clock. */
+double timeline__time_of_boot_ns(uint64_t boot_ns);
 
 #endif
