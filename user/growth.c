@@ -220,6 +220,7 @@ const char *growth__verdict_name(enum growth_verdict v)
 		[GROWTH_SHMEM] = "shmem",
 		[GROWTH_KERNEL] = "kernel",
 		[GROWTH_SHRINKING] = "shrinking",
+		[GROWTH_ANON] = "anon growth",
 	};
 
 	return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v] : "unknown";

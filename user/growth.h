@@ -71,10 +71,11 @@ enum growth_verdict {
 	GROWTH_SHMEM,
 	GROWTH_KERNEL,
 	GROWTH_SHRINKING,
+	GROWTH_ANON,		/* anon, not split: no V8 heap figures (top without root) */
 };
 
 /* "stable", "native growth", "V8 heap growth", "page cache", "shmem", "kernel",
- * "shrinking". */
+ * "shrinking", "anon growth". */
 const char *growth__verdict_name(enum growth_verdict v);
 
 #endif

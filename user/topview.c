@@ -425,6 +425,22 @@ int topview__scan(struct topview *tv)
 
 /* ---- figures ---------------------------------------------------------------- */
 
+/* The V8 heap resident in the row's processes (the first TOP_ROW_PIDS_MAX),
+ * capped by its anon; NaN when not measured. A V8 process that cannot be
+ * probed counts nothing: its heap stays in native, as in `record`. */
+static double row_v8(struct topview *tv, struct top_row *r)
+{
+	uint64_t sum = 0, bytes;
+
+	if (!tv->o.v8)
+		return NAN;
+	for (size_t i = 0; i < r->n_pids; i++)
+		if (v8_census__bytes(tv->o.v8, r->pids[i], &bytes))
+			sum += bytes;
+	r->v8 = (double)(sum < r->own.anon ? sum : r->own.anon);
+	return r->v8;
+}
+
 void topview__sample(struct topview *tv, double t)
 {
 	char dir[PATH_MAX];
@@ -450,6 +466,7 @@ void topview__sample(struct topview *tv, double t)
 	for (size_t i = 0; i < tv->n_rows; i++)
 		if (tv->rows[i]->parent)
 			topview__subtract(&tv->rows[i]->parent->own, &tv->rows[i]->raw);
+	v8_census__poll(tv->o.v8);
 	for (size_t i = 0; i < tv->n_rows; i++) {
 		struct top_row *r = tv->rows[i];
 		const double v[TOP_S_COUNT] = {
@@ -458,11 +475,14 @@ void topview__sample(struct topview *tv, double t)
 			[TOP_S_FILE] = (double)r->own.file,
 			[TOP_S_SHMEM] = (double)r->own.shmem,
 			[TOP_S_KERNEL] = (double)r->own.kernel + (double)r->own.sock,
+			[TOP_S_V8] = row_v8(tv, r),
 		};
 
 		if (!r->raw.have)
 			continue;
 		for (int s = 0; s < TOP_S_COUNT; s++) {
+			if (s == TOP_S_V8 && !tv->o.v8)
+				continue;
 			growth__add(r->series[s], t, v[s]);
 			/* Half a period of slack: a timer a few ms late must not
 			 * cost the window its first sample. */
@@ -521,17 +541,20 @@ static void read_procs(struct topview *tv, struct top_row *r)
 }
 
 /* The slopes `top` shows, and the verdict, the same rule as `record`'s on the
- * same window: anon is all native here, the V8 heap being unknown. */
-static void fit_growth(struct top_row *r)
+ * same window. Without V8 heaps measured, anon cannot be split: its growth
+ * is "anon growth", not a guess at native. */
+static void fit_growth(struct topview *tv, struct top_row *r)
 {
 	static const enum mem_class cls[TOP_S_COUNT] = {
 		[TOP_S_ANON] = MEM_CLASS_NATIVE, [TOP_S_FILE] = MEM_CLASS_FILE,
 		[TOP_S_SHMEM] = MEM_CLASS_SHMEM, [TOP_S_KERNEL] = MEM_CLASS_KERNEL,
+		[TOP_S_V8] = MEM_CLASS_V8_HEAP,
 	};
 	size_t cap = growth__count(r->series[TOP_S_USAGE]), n = cap;
 	const double *v[MEM_NR_CLASSES] = { NULL };
 	double *t = malloc((cap + 1) * sizeof(double));
 	double *vals = malloc((cap + 1) * TOP_S_COUNT * sizeof(double));
+	double *col[TOP_S_COUNT] = { NULL };
 
 	r->slope = growth__slope(r->series[TOP_S_USAGE]);
 	r->monotonic = growth__monotonic(r->series[TOP_S_USAGE]);
@@ -541,18 +564,27 @@ static void fit_growth(struct top_row *r)
 		.file = growth__slope(r->series[TOP_S_FILE]),
 		.shmem = growth__slope(r->series[TOP_S_SHMEM]),
 		.kernel = growth__slope(r->series[TOP_S_KERNEL]),
-		.v8 = NAN,
+		.v8 = tv->o.v8 ? growth__slope(r->series[TOP_S_V8]) : NAN,
 	};
 	if (!t || !vals)
 		n = 0;	/* no memory: no verdict this refresh */
 	/* Every series gets a sample at the same times (topview__sample). */
 	for (int s = TOP_S_ANON; n && s < TOP_S_COUNT; s++) {
-		size_t got = growth__copy(r->series[s], t, vals + s * (cap + 1), cap);
+		size_t got;
 
+		if (s == TOP_S_V8 && !tv->o.v8)
+			continue;
+		col[s] = vals + s * (cap + 1);
+		got = growth__copy(r->series[s], t, col[s], cap);
 		n = got < n ? got : n;
-		v[cls[s]] = vals + s * (cap + 1);
+		v[cls[s]] = col[s];
 	}
+	/* The V8 heap is anonymous memory: the rest of anon is native. */
+	for (size_t i = 0; col[TOP_S_V8] && i < n; i++)
+		col[TOP_S_ANON][i] = fmax(col[TOP_S_ANON][i] - col[TOP_S_V8][i], 0);
 	verdict__judge(t, v, n, &r->verdict);
+	if (!tv->o.v8 && r->verdict.verdict == GROWTH_NATIVE)
+		r->verdict.verdict = GROWTH_ANON;
 	verdict__text(&r->verdict, VERDICT_AGO, r->verdict.last, r->verdict_text,
 		      sizeof(r->verdict_text));
 	free(t);
@@ -624,7 +656,7 @@ void topview__update(struct topview *tv, const struct docker_list *dl)
 			r->limit = ctl.have & CGSTAT_LIMIT ? ctl.limit : CGSTAT_UNLIMITED;
 			r->oom_kills = ctl.oom_kills;
 		}
-		fit_growth(r);
+		fit_growth(tv, r);
 		read_procs(tv, r);
 		set_label(tv, r, dl);
 		r->shown = passes_filter(tv, r);

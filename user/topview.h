@@ -30,6 +30,7 @@
 #include "docker.h"
 #include "growth.h"
 #include "procstatus.h"
+#include "v8_census.h"
 #include "verdict.h"
 
 #define TOP_WALK_DEPTH		64		/* deeper cgroups: not shown */
@@ -43,9 +44,15 @@ struct topview_opts {
 	double window;		/* seconds of samples the slopes fit */
 	double period;		/* seconds between samples (sizes the rings) */
 	bool procs;		/* keep each row's processes (for -P) */
+	struct v8_census *v8;	/* V8 heaps (needs root); NULL: not measured, and
+				 * what grows in anon is "anon growth" */
 };
 
-enum top_series { TOP_S_USAGE, TOP_S_ANON, TOP_S_FILE, TOP_S_SHMEM, TOP_S_KERNEL, TOP_S_COUNT };
+enum top_series {
+	TOP_S_USAGE, TOP_S_ANON, TOP_S_FILE, TOP_S_SHMEM, TOP_S_KERNEL,
+	TOP_S_V8,		/* only with opts.v8 */
+	TOP_S_COUNT,
+};
 
 struct top_proc {
 	pid_t pid;
