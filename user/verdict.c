@@ -11,6 +11,7 @@
 struct readings {
 	double *t, *v;
 	size_t n;
+	double *scratch;	/* n doubles for the rule's own use */
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -51,6 +52,16 @@ static void judge_one(const struct readings *r, struct verdict_class *out)
 	/* The lower median: growth inside a few segments (a step, a load
 	 * that ran for part of the window) does not count as swing. */
 	out->swing = ranges[(k - 1) / 2];
+	/* Segments of one or two readings miss a sawtooth that the readings
+	 * themselves show: from one reading to the next it moves by about its
+	 * height, where growth moves by its rate (and a step not at all but
+	 * once). The lower median of those moves is swing too. */
+	for (size_t i = 1; n > 2 && i < n; i++)
+		r->scratch[i - 1] = fabs(r->v[i] - r->v[i - 1]);
+	if (n > 2) {	/* two readings: their one move is the rise itself */
+		qsort(r->scratch, n - 1, sizeof(double), cmp_double);
+		out->swing = fmax(out->swing, r->scratch[(n - 2) / 2]);
+	}
 	span = r->t[n - 1] - r->t[0];
 	min_rise = fmax(VERDICT_MIN_RISE_BYTES, GROWTH_STABLE_MIB_MIN * MIB * span / 60);
 	out->grew = out->rise >= min_rise &&
@@ -105,8 +116,9 @@ void verdict__judge(const double *t, const double *const v[MEM_NR_CLASSES], size
 	out->last = t[n - 1];
 	r.t = malloc(n * sizeof(double));
 	r.v = malloc(n * sizeof(double));
+	r.scratch = malloc(n * sizeof(double));
 	total = calloc(n, sizeof(double));
-	if (!r.t || !r.v || !total)
+	if (!r.t || !r.v || !r.scratch || !total)
 		goto out;	/* no memory: no verdict, which reads as stable */
 	for (int c = MEM_CLASS_NONE + 1; c < MEM_NR_CLASSES; c++) {
 		struct verdict_class *vc = &out->cls[c];
@@ -140,6 +152,7 @@ void verdict__judge(const double *t, const double *const v[MEM_NR_CLASSES], size
 out:
 	free(r.t);
 	free(r.v);
+	free(r.scratch);
 	free(total);
 }
 

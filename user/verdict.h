@@ -9,8 +9,9 @@
  * collector's sawtooth bottoms out); the class's rise is the last segment's
  * floor minus the first's, so growth that ends early, or starts late, and
  * then holds still counts in full. Its swing is the lower median of the
- * segments' ranges (max - min): what it moves by within a segment when it
- * does not trend, a sawtooth's height. A class grew when its rise is at least
+ * segments' ranges (max - min), or of the moves from one reading to the next
+ * when that is more: what it moves by when it does not trend, a sawtooth's
+ * height. A class grew when its rise is at least
  * VERDICT_MIN_RISE_BYTES and GROWTH_STABLE_MIB_MIN over the window, and
  *   - more than twice its swing, or
  *   - more than its swing with the floors and the ceilings of the segments

@@ -137,6 +137,24 @@ Test(verdict, recorded_gc_sawtooth_of_a_bounded_cache_is_stable)
 	cr_assert_gt(v.cls[MEM_CLASS_V8_HEAP].swing, 20 * MIB, "the sawtooth is the swing");
 }
 
+Test(verdict, recorded_sawtooth_in_few_readings_is_stable)
+{
+	struct window w;
+	struct verdict v;
+
+	/* The LRU's readings from t=4.2 s on, as record judges a process that
+	 * started in the window (2 s after it was first seen), but as few as a
+	 * window of 6 s leaves: eight segments of one or two readings, each
+	 * shorter than a GC cycle. */
+	for (size_t from = 6; from <= 18; from += 4) {
+		recorded(&w, lru_run + from, 12);
+		v = judge(&w);
+		cr_assert_eq(v.verdict, GROWTH_STABLE, "from reading %zu: %s (v8 rise %.1f swing %.1f,"
+			     " fall %.1f)", from, text(&v, 0), v.cls[MEM_CLASS_V8_HEAP].rise / MIB,
+			     v.cls[MEM_CLASS_V8_HEAP].swing / MIB, v.fall.rise / MIB);
+	}
+}
+
 Test(verdict, recorded_sawtooth_with_a_leak_under_it_grows)
 {
 	struct window w;
