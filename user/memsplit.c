@@ -16,6 +16,7 @@
 #include "json.h"
 #include "log.h"
 #include "memsplit.h"
+#include "procname.h"
 #include "procstatus.h"
 #include "readfile.h"
 #include "record_output.h"
@@ -360,19 +361,15 @@ static bool pid_wanted(const struct memsplit *s, int pid)
 	return s->o.n_pids == 0;
 }
 
+/* The process's name, not its main thread's (procname.h: node 24 calls
+ * that one "MainThread"). */
 static void read_comm(const struct memsplit *s, int pid, char *comm, size_t len)
 {
-	char path[PATH_MAX];
-	ssize_t n;
+	char name[PROCNAME_LEN];
 
-	snprintf(path, sizeof(path), "%s/%d/comm", s->o.proc_root, pid);
-	n = readfile__at(AT_FDCWD, path, comm, len);
-	if (n < 0)
-		n = 0;
-	while (n > 0 && comm[n - 1] == '\n')
-		n--;
-	comm[n] = '\0';
-	for (ssize_t i = 0; i < n; i++)
+	procname__read_now(s->o.proc_root, (uint32_t)pid, name);
+	snprintf(comm, len, "%s", name);
+	for (size_t i = 0; comm[i]; i++)
 		if (!isprint((unsigned char)comm[i]))
 			comm[i] = '?';
 }

@@ -97,17 +97,13 @@ static bool same_process(const char *proc_root, uint32_t tgid, uint64_t start_ns
 		     (long long)start_ns) <= 2 * 1000000000LL / ticks;
 }
 
-void procname__read(const char *proc_root, uint32_t tgid, uint64_t start_ns,
-		    const char *thread, char out[PROCNAME_LEN])
+static void read_and_choose(const char *proc_root, uint32_t tgid, const char *thread,
+			    char out[PROCNAME_LEN])
 {
 	char path[PATH_MAX], comm[PROCNAME_LEN + 1] = "", exe[PATH_MAX] = "";
 	char cmdline[CMDLINE_MAX];
 	ssize_t n, cmd_len = 0;
 
-	if (!same_process(proc_root, tgid, start_ns)) {
-		procname__choose(NULL, NULL, NULL, 0, thread, out);
-		return;
-	}
 	snprintf(path, sizeof(path), "%s/%u/comm", proc_root, tgid);
 	if (readfile__at(AT_FDCWD, path, comm, sizeof(comm)) > 0)
 		comm[strcspn(comm, "\n")] = '\0';
@@ -127,4 +123,18 @@ void procname__read(const char *proc_root, uint32_t tgid, uint64_t start_ns,
 		}
 	}
 	procname__choose(comm, exe, cmdline, cmd_len > 0 ? (size_t)cmd_len : 0, thread, out);
+}
+
+void procname__read(const char *proc_root, uint32_t tgid, uint64_t start_ns,
+		    const char *thread, char out[PROCNAME_LEN])
+{
+	if (same_process(proc_root, tgid, start_ns))
+		read_and_choose(proc_root, tgid, thread, out);
+	else
+		procname__choose(NULL, NULL, NULL, 0, thread, out);
+}
+
+void procname__read_now(const char *proc_root, uint32_t tgid, char out[PROCNAME_LEN])
+{
+	read_and_choose(proc_root, tgid, "", out);
 }

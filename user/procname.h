@@ -37,5 +37,8 @@ void procname__choose(const char *comm, const char *exe, const char *cmdline,
  * unknown, not read). Falls back to thread when the process cannot be read. */
 void procname__read(const char *proc_root, uint32_t tgid, uint64_t start_ns,
 		    const char *thread, char out[PROCNAME_LEN]);
+/* The same for a process being read now (its pid cannot have been reused
+ * since): no start time to check; "" when it cannot be read. */
+void procname__read_now(const char *proc_root, uint32_t tgid, char out[PROCNAME_LEN]);
 
 #endif

@@ -9,6 +9,7 @@
 #include "hmap.h"
 #include "json.h"
 #include "log.h"
+#include "procname.h"
 #include "topview.h"
 
 #define SAMPLE_FIELDS	(CGSTAT_USAGE | CGSTAT_ANON | CGSTAT_FILE | CGSTAT_SHMEM | \
@@ -512,6 +513,7 @@ static int cmp_proc(const void *a, const void *b)
 static void read_procs(struct topview *tv, struct top_row *r)
 {
 	bool list = tv->o.procs || tv->n_filter_pids;
+	char name[PROCNAME_LEN];
 
 	r->rss = 0;
 	r->n_proc_list = 0;
@@ -530,7 +532,10 @@ static void read_procs(struct topview *tv, struct top_row *r)
 		p = &r->procs[r->n_proc_list++];
 		p->pid = r->pids[i];
 		p->inner_pid = procstatus__inner_pid(&ps);
-		snprintf(p->name, sizeof(p->name), "%s", ps.name);
+		/* The process's name: its main thread may have renamed itself
+		 * (node 24: "MainThread"), and Name: is that thread's. */
+		procname__read_now(tv->o.proc_root, (uint32_t)p->pid, name);
+		snprintf(p->name, sizeof(p->name), "%s", name[0] ? name : ps.name);
 		p->rss = ps.vm_rss;
 		p->anon = ps.rss_anon;
 		p->file = ps.rss_file;

@@ -107,6 +107,10 @@ Test(procname, read_names_the_process_not_the_thread, .init = node24, .fini = cl
 	cr_assert_str_eq(out, "V8Worker", "no start time: the pid cannot be trusted");
 	procname__read(ft.root, PID + 1, start_ns(), "gone", out);
 	cr_assert_str_eq(out, "gone", "the process exited");
+	procname__read_now(ft.root, PID, out);
+	cr_assert_str_eq(out, "node", "read now, no start time needed");
+	procname__read_now(ft.root, PID + 1, out);
+	cr_assert_str_eq(out, "", "gone: nothing");
 }
 
 /* The recorder's COMM is the process's, and the thread is kept apart. */
