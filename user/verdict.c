@@ -70,8 +70,8 @@ static void judge_one(const struct readings *r, struct verdict_class *out)
 		      growth__is_monotonic(ceils, k)));
 	if (!out->grew)
 		return;
-	/* Walking back from the end, the last reading still at or above the
-	 * final floor (less noise) with nothing lower after it. */
+	/* When it reached the level it holds: the earliest reading from which
+	 * on it never falls below its last floor (less noise). */
 	tol = fmax(GROWTH_NOISE_BYTES, GROWTH_NOISE_FRAC * out->rise);
 	suffix = INFINITY;
 	at = n;
