@@ -560,6 +560,7 @@ static void fit_growth(struct topview *tv, struct top_row *r)
 	double *t = malloc((cap + 1) * sizeof(double));
 	double *vals = malloc((cap + 1) * TOP_S_COUNT * sizeof(double));
 	double *col[TOP_S_COUNT] = { NULL };
+	size_t got[TOP_S_COUNT] = { 0 };
 
 	r->slope = growth__slope(r->series[TOP_S_USAGE]);
 	r->monotonic = growth__monotonic(r->series[TOP_S_USAGE]);
@@ -573,17 +574,22 @@ static void fit_growth(struct topview *tv, struct top_row *r)
 	};
 	if (!t || !vals)
 		n = 0;	/* no memory: no verdict this refresh */
-	/* Every series gets a sample at the same times (topview__sample). */
+	/* Every series gets a sample at the same times (topview__sample), the
+	 * V8 heap's only since it is measured: the newest n are aligned. */
 	for (int s = TOP_S_ANON; n && s < TOP_S_COUNT; s++) {
-		size_t got;
-
 		if (s == TOP_S_V8 && !tv->o.v8)
 			continue;
 		col[s] = vals + s * (cap + 1);
-		got = growth__copy(r->series[s], t, col[s], cap);
-		n = got < n ? got : n;
+		got[s] = growth__copy(r->series[s], t, col[s], cap);
+		n = got[s] < n ? got[s] : n;
 		v[cls[s]] = col[s];
 	}
+	for (int s = TOP_S_ANON; n && s < TOP_S_COUNT; s++)
+		if (col[s])
+			memmove(col[s], col[s] + got[s] - n, n * sizeof(double));
+	/* The times: anon's, into the unused usage column's room. */
+	if (n && growth__copy(r->series[TOP_S_ANON], t, vals, cap) == got[TOP_S_ANON])
+		memmove(t, t + got[TOP_S_ANON] - n, n * sizeof(double));
 	/* The V8 heap is anonymous memory: the rest of anon is native. */
 	for (size_t i = 0; col[TOP_S_V8] && i < n; i++)
 		col[TOP_S_ANON][i] = fmax(col[TOP_S_ANON][i] - col[TOP_S_V8][i], 0);
@@ -668,6 +674,12 @@ void topview__update(struct topview *tv, const struct docker_list *dl)
 	}
 	if (tv->n_rows)
 		qsort(tv->rows, tv->n_rows, sizeof(*tv->rows), cmp_row);
+}
+
+void topview__set_v8(struct topview *tv, struct v8_census *v8)
+{
+	if (tv)
+		tv->o.v8 = v8;
 }
 
 int topview__set_filter(struct topview *tv, const char *const *paths, size_t n_paths,

@@ -116,6 +116,10 @@ void topview__update(struct topview *tv, const struct docker_list *dl);
 int topview__set_filter(struct topview *tv, const char *const *paths, size_t n_paths,
 			const pid_t *pids, size_t n_pids);
 
+/* V8 heaps from now on (opts.v8 set later: serve knows whether it may only
+ * once its tracer attached). */
+void topview__set_v8(struct topview *tv, struct v8_census *v8);
+
 /* Whether the next updates keep each row's processes (the -P toggle). */
 void topview__set_procs(struct topview *tv, bool procs);
 
