@@ -21,6 +21,8 @@
 #include "docker.h"
 #include "log.h"
 #include "topview.h"
+#include "v8.h"
+#include "v8_census.h"
 
 #define MAX_FILTERS		64
 /* Samples every half second: a 10 s window fits 21 points, enough for a
@@ -44,7 +46,9 @@ static const char usage[] =
 "resident memory by kind (anon, file, shmem, kernel), the growth rate as the\n"
 "least-squares slope over the window, whether it grew monotonically, OOM kills,\n"
 "and a verdict (native growth, V8 heap growth, page cache, shmem, kernel,\n"
-"shrinking, stable). Needs no BPF; run it as root to see every process.\n"
+"shrinking, stable). As root it also measures node's V8 heaps (uprobes, as\n"
+"`record`), telling V8 heap growth from native; without root it says \"anon\n"
+"growth\" instead, and sees only your own processes.\n"
 "\n"
 "  -i, --interval SECS  refresh every SECS (default 2)\n"
 "  -w, --window SECS    fit the growth over the last SECS (default 10)\n"
@@ -270,6 +274,8 @@ struct view {
 	bool live;		/* the interactive view on a terminal */
 	bool procs;
 	double started;
+	struct v8 *v8;			/* NULL: not root, or no uprobes */
+	struct v8_census *census;
 };
 
 static void title(const struct view *v, struct top_row *const *rows, size_t n, char *buf,
@@ -447,6 +453,27 @@ static int run(struct view *v)
 	return 0;
 }
 
+/* V8 heaps need the uprobes `record` uses, so root; without them top still
+ * works, and says "anon growth" where it cannot tell V8 from native. */
+static void open_v8(struct view *v)
+{
+	if (geteuid() != 0) {
+		log_debug("top: not root, no V8 heap figures");
+		return;
+	}
+	v->v8 = v8__open();
+	if (!v->v8) {
+		log_notice("cannot load the V8 uprobes (%s): anon growth is not split into V8 "
+			   "heap and native", strerror(errno));
+		return;
+	}
+	v->census = v8_census__new(v->v8, "/proc");
+	if (!v->census) {
+		v8__free(v->v8);
+		v->v8 = NULL;
+	}
+}
+
 int cmd_top(int argc, char **argv)
 {
 	struct top_opts o;
@@ -464,9 +491,10 @@ int cmd_top(int argc, char **argv)
 		return cli_error("no memory cgroup hierarchy is mounted (%s): top reads memory "
 				 "cgroups", strerror(-err));
 	v.procs = o.procs || o.n_pids;
+	open_v8(&v);
 	v.tv = topview__new(&(struct topview_opts){
 		.hier = hier, .proc_root = "/proc", .window = o.window,
-		.period = fmin(SAMPLE_PERIOD_S, o.interval), .procs = v.procs,
+		.period = fmin(SAMPLE_PERIOD_S, o.interval), .procs = v.procs, .v8 = v.census,
 	});
 	if (!v.tv)
 		return cli_error("cannot start: %s", strerror(errno));
@@ -488,5 +516,7 @@ int cmd_top(int argc, char **argv)
 out:
 	ctrnames__free(&v.names);
 	topview__free(v.tv);
+	v8_census__free(v.census);
+	v8__free(v.v8);
 	return err;
 }

@@ -376,19 +376,11 @@ static uint64_t native_bytes(const struct oom_report *r)
 	return anon > r->v8_heap ? anon - r->v8_heap : 0;
 }
 
+/* verdict.h's rule, the one record and top use, judged when collected
+ * (oom_report__collect: up to the kill, anon split by the V8 heap held). */
 enum growth_verdict oom_report__verdict(const struct oom_report *r)
 {
-	const struct timeline_growth *g = &r->growth;
-	struct growth_split s = {
-		.total = g->slope,
-		.anon = g->kind_slope[TIMELINE_ANON],
-		.file = g->kind_slope[TIMELINE_FILE],
-		.shmem = g->kind_slope[TIMELINE_SHMEM],
-		.kernel = g->kind_slope[TIMELINE_KERNEL] + g->kind_slope[TIMELINE_SOCK],
-		.v8 = NAN,
-	};
-
-	return growth__verdict(&s, growth__threshold(g->seconds));
+	return r->growth.verdict.verdict;
 }
 
 static void print_task(FILE *f, const char *what, const struct oom_task *t)
@@ -1115,6 +1107,10 @@ struct oom_report *oom_report__collect(const struct oom_sources *src,
 		r->have_growth = true;
 		snprintf(r->growth_source, sizeof(r->growth_source), "%s",
 			 timeline__source(src->tl));
+		/* Judged up to the kill (later points show the victim's pages
+		 * freed), the V8 heap at the kill splitting the anon growth. */
+		timeline__judge(src->tl, r->victim.cgroup, r->v8_heap ? (double)r->v8_heap : NAN,
+				timeline__time_of_boot_ns(e->boot_ns), &r->growth.verdict);
 	}
 	return r;
 }

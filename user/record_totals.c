@@ -11,6 +11,7 @@
 #include "memsplit.h"
 #include "oom_report.h"
 #include "proc_exits.h"
+#include "procname.h"
 #include "record_totals.h"
 #include "recorder.h"
 #include "tracer.h"
@@ -54,6 +55,18 @@ static int64_t resident(uint64_t alloc, uint64_t freed)
 	return (int64_t)(alloc - freed);
 }
 
+/* The BPF table holds the comm of the thread that first allocated (before
+ * an exec, the shell's): the table names the process (procname.h). */
+static void process_name(const struct ms_proc_key *key, struct ms_proc_info *info)
+{
+	char thread[MS_COMM_LEN + 1], name[PROCNAME_LEN];
+
+	snprintf(thread, sizeof(thread), "%.*s", MS_COMM_LEN, info->comm);
+	procname__read("/proc", key->tgid, key->start_ns, thread, name);
+	memset(info->comm, 0, sizeof(info->comm));
+	memcpy(info->comm, name, strnlen(name, MS_COMM_LEN));
+}
+
 static void collect_proc(void *ctx, const struct ms_proc_key *key, const struct ms_proc_info *info)
 {
 	struct record_totals *t = ctx;
@@ -71,6 +84,7 @@ static void collect_proc(void *ctx, const struct ms_proc_key *key, const struct 
 	row = &t->procs[t->nprocs];
 	row->key = *key;
 	row->info = *info;
+	process_name(key, &row->info);
 	if (tracer__proc_stats(t->c->tracer, info->slot, &row->st))
 		return;
 	record_output__label(t->c->cgroups, key->cgid, row->label, sizeof(row->label));

@@ -24,7 +24,8 @@ struct rec_bucket {
 	uint32_t slot;
 	int32_t kstack_id;
 	uint8_t cls;			/* enum mem_class; MEM_CLASS_NONE until settled */
-	char comm[MS_COMM_LEN];
+	char comm[MS_COMM_LEN];		/* the process's name (procname.h) */
+	char thread[MS_COMM_LEN];	/* the allocating thread's, as BPF saw it */
 	uint32_t nframes;
 	struct uframe *frames;		/* leaf first; frames[i > 0] are return addresses */
 	uint64_t alloc_bytes;		/* weighted estimate */
@@ -49,6 +50,8 @@ struct recorder;
 struct recorder *recorder__new(uint32_t sample_every, uint64_t page_size, bool outstanding,
 			       struct usyms *usyms);
 void recorder__on_sample(struct recorder *r, const struct ms_sample *s);
+/* Where process names are read ("/proc", the default; tests use fixtures). */
+void recorder__set_proc_root(struct recorder *r, const char *proc_root);
 /* Forget samples whose pages are all freed, so a long recording stays small.
  * In outstanding mode a bucket left with no such sample adds nothing to the
  * output: it is collected (marked dead, its index reused by a later bucket). */

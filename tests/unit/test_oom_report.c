@@ -304,7 +304,9 @@ static struct oom_report *sample_report(void)
 	snprintf(r->growth_source, sizeof(r->growth_source), "memory.stat");
 	r->growth = (struct timeline_growth){ .path = "/docker/3f4e5a6b7c8d9e", .points = 31,
 					      .seconds = 30, .start = 4 * MIB, .end = 60 * MIB,
-					      .slope = 112, .kind_slope = { 112, 0, 0, 0, 0 } };
+					      .slope = 112, .kind_slope = { 112, 0, 0, 0, 0 },
+					      .verdict = { .verdict = GROWTH_NATIVE,
+							   .stopped_at = NAN } };
 	return r;
 }
 
