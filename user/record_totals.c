@@ -22,6 +22,7 @@ struct proc_row {
 	struct ms_proc_key key;
 	struct ms_proc_info info;
 	struct ms_proc_stats st;
+	uint32_t ncgroups;	/* cgroups it allocated in (it moved), counted in st */
 	char label[LABEL_LEN];
 	char name[DOCKER_NAME_MAX];	/* the engine's name of its container; "" */
 };
@@ -184,6 +185,52 @@ static int group_containers(struct record_totals *t)
 	return 0;
 }
 
+static int by_process(const void *a, const void *b)
+{
+	const struct ms_proc_key *x = &((const struct proc_row *)a)->key;
+	const struct ms_proc_key *y = &((const struct proc_row *)b)->key;
+
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	return x->start_ns < y->start_ns ? -1 : x->start_ns > y->start_ns;
+}
+
+/* A process that changed cgroups has a row in each (the kernel charges its
+ * pages where they were allocated): the container table keeps them apart,
+ * the process table shows the process once, under the cgroup where it holds
+ * the most, with its bytes from all of them. Runs after the containers are
+ * grouped; t->procs is sorted by resident again after. */
+static void one_row_per_process(struct record_totals *t)
+{
+	size_t out = 0;
+
+	qsort(t->procs, t->nprocs, sizeof(*t->procs), by_process);
+	for (size_t i = 0; i < t->nprocs; i++) {
+		struct proc_row *row = &t->procs[i], *keep = out ? &t->procs[out - 1] : NULL;
+
+		if (keep && keep->key.tgid == row->key.tgid && keep->key.start_ns == row->key.start_ns) {
+			struct ms_proc_stats sum = keep->st;
+			uint32_t ncgroups = keep->ncgroups + 1;
+
+			sum.alloc_bytes += row->st.alloc_bytes;
+			sum.free_bytes += row->st.free_bytes;
+			sum.alloc_events += row->st.alloc_events;
+			sum.free_events += row->st.free_events;
+			if (resident(row->st.alloc_bytes, row->st.free_bytes) >
+			    resident(keep->st.alloc_bytes, keep->st.free_bytes))
+				*keep = *row;
+			keep->st = sum;
+			keep->ncgroups = ncgroups;
+			continue;
+		}
+		t->procs[out] = *row;
+		t->procs[out].ncgroups = 1;
+		out++;
+	}
+	t->nprocs = out;
+	qsort(t->procs, t->nprocs, sizeof(*t->procs), by_proc_resident);
+}
+
 struct record_totals *record_totals__collect(const struct record_ctx *c)
 {
 	struct record_totals *t = calloc(1, sizeof(*t));
@@ -197,6 +244,7 @@ struct record_totals *record_totals__collect(const struct record_ctx *c)
 		record_totals__free(t);
 		return NULL;
 	}
+	one_row_per_process(t);
 	tracer__proc_stats(c->tracer, MS_SLOT_OVERFLOW, &t->overflow);
 	proc_exits__total(c->exits, &t->exited);
 	t->alloc_events += t->overflow.alloc_events + t->exited.st.alloc_events;
@@ -400,6 +448,8 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 		json_str(&j, "container", p->label);
 		json_str(&j, "container_name", p->name[0] ? p->name : NULL);
 		json_u64(&j, "cgroup_id", p->key.cgid);
+		if (p->ncgroups > 1)	/* it moved: bytes from every cgroup it used */
+			json_u64(&j, "cgroups", p->ncgroups);
 		json_bytes(&j, p->st.alloc_bytes, p->st.free_bytes, res);
 		json_end(&j);
 	}

@@ -288,3 +288,49 @@ Test(moved, process_named_after_exec)
 	cr_expect_null(strstr(json, "\"comm\": \"sh\""), "the pre-exec name labels a row:\n%s", json);
 	free(json);
 }
+
+/* A process that moves to another cgroup has pages charged in both: the
+ * container table keeps both, the process table lists the process once. */
+Test(moved, a_process_that_changed_cgroups_is_listed_once)
+{
+	struct test_cgroup second;
+	char out[300], err[300], report[300], script[1200], ready[300], pid_key[64];
+	char *rec_argv[] = { (char *)memscope_bin(), "record", "-c", cg.rel, "-c", second.rel,
+			     "-d", "120", "-o", out, "--report", report, NULL };
+	char *sh_argv[] = { "/bin/sh", "-c", script, NULL };
+	pid_t rec, sh;
+	char *json, *p, *end;
+	int status, rows = 0;
+
+	cr_assert_eq(tcg_create(&second, "moved2", 0), 0, "cannot create a second test cgroup");
+	snprintf(out, sizeof(out), "%s", scratch_path("twice.folded"));
+	snprintf(err, sizeof(err), "%s", scratch_path("twice.err"));
+	snprintf(report, sizeof(report), "%s", scratch_path("twice.json"));
+	snprintf(ready, sizeof(ready), "%s", scratch_path("twice.ready"));
+	snprintf(script, sizeof(script),
+		 "echo $$ > %s; i=0; s=; while [ $i -lt 3000 ]; do s=\"$s$i\"; i=$((i+1)); done; "
+		 "echo $$ > %s; exec %s -l 16 -c 0 -h 60 -r %s", cg.procs, second.procs,
+		 WORKLOAD("leaker"), ready);
+	rec = spawn(rec_argv, NULL, err);
+	cr_assert(wait_for_text(err, "recording", 60), "memscope did not start:\n%s", read_text(err));
+	sh = spawn(sh_argv, NULL, NULL);
+	cr_assert(wait_for_file(ready, 60), "leaker did not start");
+	kill(rec, SIGINT);
+	status = wait_exit(rec, 60);
+	kill(sh, SIGKILL);
+	waitpid(sh, NULL, 0);
+	tcg_destroy(&second);
+	cr_assert_eq(status, 0, "memscope record failed:\n%s", read_text(err));
+	json = read_text(report);
+	cr_assert(json, "no report");
+	/* Rows of the process table only (the class split lists processes too). */
+	snprintf(pid_key, sizeof(pid_key), "\"pid\": %d,", sh);
+	end = strstr(json, "\"oom_kills\"");
+	for (p = strstr(json, "\"processes\": ["); p && (p = strstr(p, pid_key)) && (!end || p < end);
+	     p += strlen(pid_key))
+		rows++;
+	cr_expect_eq(rows, 1, "pid %d listed %d times:\n%s", sh, rows, json);
+	cr_expect(strstr(json, "\"cgroups\": 2"), "the row does not say it spans two cgroups");
+	cr_expect(strstr(json, "\"comm\": \"leaker\""), "not named leaker");
+	free(json);
+}

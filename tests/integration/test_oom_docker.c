@@ -258,7 +258,7 @@ static char *report_facts(const char *file, pid_t pid)
 		"  console.log([r.victim.pid, r.constraint, r.constraint_source, r.cgroup.path,"
 		"    r.cgroup.limit_bytes, r.cgroup.limit_kind, r.victim.container_name,"
 		"    r.kernel && r.kernel.oom_memcg, r.classes.v8_heap_bytes || 0,"
-		"    r.classes.native_bytes].join(' '));"
+		"    r.classes.native_bytes, (r.growth && r.growth.verdict) || 'none'].join(' '));"
 		"}";
 	char pid_text[16], *argv[] = { "/usr/bin/node", "-e", (char *)script, (char *)file,
 				       pid_text, NULL };
@@ -372,6 +372,8 @@ static void killed_in_docker(enum workload w, bool memsw)
 	char *ms_args[] = { "oom", "--json", "-o", out, NULL };
 	char id[128], oom_memcg[PATH_MAX], want[3 * PATH_MAX], needle[64], *rec, *facts;
 	unsigned long long v8 = 0, native = 0;
+	char *verdict;
+	int at = 0;
 	pid_t victim;
 
 	snprintf(out, sizeof(out), "%s", scratch_path("oom.json"));
@@ -393,14 +395,21 @@ static void killed_in_docker(enum workload w, bool memsw)
 		 oom_memcg, memsw ? "memory+swap" : "memory", ctr_name, oom_memcg);
 	cr_expect(facts && !strncmp(facts, want, strlen(want)),
 		  "want '%s...', the report says '%s'", want, facts);
-	cr_assert(facts && sscanf(facts + strlen(want), "%llu %llu", &v8, &native) == 2,
+	cr_assert(facts && sscanf(facts + strlen(want), "%llu %llu %n", &v8, &native, &at) == 2,
 		  "no class figures in '%s'", facts);
+	verdict = facts + strlen(want) + at;
+	verdict[strcspn(verdict, "\n")] = '\0';
 	if (w == NODE_V8)
 		cr_expect_gt(v8, native, "a V8 heap leak: v8-heap %llu B, native %llu B", v8,
 			     native);
 	else
 		cr_expect(v8 == 0 && native > 200 * MIB, "a native leak: v8-heap %llu B, "
 			  "native %llu B", v8, native);
+	/* One verdict per report: the growth line agrees with the class split. */
+	cr_expect(!strncmp(verdict, w == NODE_V8 ? "V8 heap growth" : "native growth",
+			   w == NODE_V8 ? 14 : 13),
+		  "the growth verdict is '%s' for a %s leak", verdict,
+		  w == NODE_V8 ? "V8 heap" : "native");
 	free(facts);
 	free(rec);
 }
