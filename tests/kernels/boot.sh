@@ -1,0 +1,28 @@
+#!/bin/sh
+# Boots one kernel with the matrix initramfs under qemu, the serial console
+# to LOG, and kills the guest after TIMEOUT seconds: a guest that hangs (in
+# early boot, as a nested KVM guest does on some hosts, or in a test) is a
+# failure the caller sees, never a hung `make test`.
+#
+# usage: boot.sh VMLINUZ INITRD LOG kvm|tcg TIMEOUT_S [KERNEL_ARGS]
+# Exit status: qemu's, or 124 when the timeout killed it.
+set -eu
+
+vmlinuz=$1 initrd=$2 log=$3 accel=$4 limit=$5 extra=${6:-}
+
+case $accel in
+kvm) accel_args="-accel kvm -cpu host,-arch-capabilities" ;;
+# thread=multi: one host thread per vCPU; -cpu max gives the guest the
+# instructions node and glibc's string functions look for.
+tcg) accel_args="-accel tcg,thread=multi -cpu max" ;;
+*) echo "boot.sh: accel is kvm or tcg" >&2; exit 2 ;;
+esac
+
+# loglevel=3: the OOM killer's report stays in dmesg (the test reads it
+# there) instead of interleaving with the MATRIX lines on the console.
+# panic=-1 and -no-reboot: a guest that panics ends at once.
+# shellcheck disable=SC2086
+exec timeout -k 5 "$limit" qemu-system-x86_64 $accel_args -smp 2 -m 2048 \
+	-nodefaults -display none -no-reboot -serial "file:$log" \
+	-kernel "$vmlinuz" -initrd "$initrd" \
+	-append "console=ttyS0 loglevel=3 panic=-1 rdinit=/init $extra"
