@@ -29,6 +29,14 @@ const volatile bool filter_cgroups_on = false;
  * 2^order / sample_every (always from sample_every pages up), and only the
  * sampled ones draw a random number. */
 const volatile __u32 sample_every = 256;
+/* Optional parts, each switched off by user space when this kernel's
+ * verifier refuses it (the verifier then drops the dead code): the core,
+ * page accounting, loads without them. */
+const volatile bool user_stacks = true;
+const volatile bool oom_snapshot = true;
+/* Test-only (MEMSCOPE_REFUSE): parts that must look refused by the verifier,
+ * so the loader's fallbacks run on a kernel that accepts everything. */
+const volatile __u32 refuse = 0;
 
 /* Written by user space at run time (the .bss is mmapped). */
 __u64 vmemmap_base;		/* 0 until calibrated; unused by the classic tracepoints (they pass the pfn) */
@@ -134,6 +142,15 @@ struct {
 	__type(value, __u8);
 	__uint(max_entries, 1024);
 } filter_cgroups SEC(".maps");
+
+/* An instruction every verifier rejects (a read above the frame): placed
+ * behind a `refuse` bit, it makes one feature's code fail to load exactly as
+ * a kernel that cannot verify it would. Dead, and removed, when the bit is 0. */
+static __always_inline void refused_if(__u32 feature)
+{
+	if (refuse & feature)
+		asm volatile("r0 = *(u64 *)(r10 + 8)" ::: "r0");
+}
 
 static __always_inline void count_drop(enum ms_drop d)
 {
@@ -290,18 +307,24 @@ __u64 kcache_hits, kcache_checks, kcache_mismatches;
  * lives in the caller's frame on the task's stack. */
 static __always_inline __u64 kstack_depth(void *ctx, struct task_struct *task)
 {
-	__u64 here = 0;
+	__u64 here = 0, base = 0;
 	void *p = ctx;
 
-	/* Read back through the helper: the verifier lets no pointer become
-	 * a number otherwise. */
+	/* Both read back through the helper, so both are plain numbers: the
+	 * verifier lets no pointer become one otherwise, and some 6.18 builds
+	 * type task->stack as untrusted memory, where a difference of two such
+	 * pointers stays a pointer and its 32-bit spill is refused. */
 	bpf_probe_read_kernel(&here, sizeof(here), &p);
-	return here - (__u64)task->stack;
+	bpf_probe_read_kernel(&base, sizeof(base), &task->stack);
+	return here - base;
 }
 
 static __always_inline __s32 walk_kstack(void *ctx)
 {
-	__s32 id = bpf_get_stackid(ctx, &kstacks, 0);
+	__s32 id;
+
+	refused_if(MS_FEAT_KERNEL_STACKS);
+	id = bpf_get_stackid(ctx, &kstacks, 0);
 
 	if (id < 0)
 		count_drop(MS_DROP_KSTACK);
@@ -320,6 +343,7 @@ static __always_inline __s32 kernel_stack_id(void *ctx, struct task_struct *task
 	/* Off the task's stack (an interrupt stack): no stable depth. */
 	if (!kstack_cache || depth >= MS_KSTACK_MAX_DEPTH)
 		return walk_kstack(ctx);
+	refused_if(MS_FEAT_KSTACK_CACHE);
 	where = depth << 32 | (__u64)gfp << 8 | (order & 0xff);
 	idx = ((uip ^ where) * 0x9E3779B97F4A7C15ULL) >> (64 - MS_KCACHE_BITS);
 	e = bpf_map_lookup_elem(&kcache, &idx);
@@ -376,7 +400,7 @@ static __always_inline __u32 emit_sample(void *ctx, struct ms_proc_key *key, __u
 					 __u64 pfn, __u32 order, __u32 gfp)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	bool user = !(task->flags & 0x00200000 /* PF_KTHREAD */) && task->mm;
+	bool user = user_stacks && !(task->flags & 0x00200000 /* PF_KTHREAD */) && task->mm;
 	struct ms_sample *s;
 	struct pt_regs *regs;
 	__u32 id;
@@ -403,6 +427,7 @@ static __always_inline __u32 emit_sample(void *ctx, struct ms_proc_key *key, __u
 
 	s->ip = s->sp = s->bp = 0;
 	if (user) {
+		refused_if(MS_FEAT_USER_STACKS);
 		regs = (struct pt_regs *)bpf_task_pt_regs(task);
 		s->ip = BPF_CORE_READ(regs, ip);
 		s->sp = BPF_CORE_READ(regs, sp);
@@ -457,6 +482,7 @@ static __always_inline void on_alloc(void *ctx, __u64 pfn, __u32 order, __u32 gf
 	__u32 slot, idx, sample = 0, zero = 0;
 	__u64 *rec, old;
 
+	refused_if(MS_FEAT_PAGE_ACCOUNTING);
 	c = bpf_map_lookup_elem(&cache, &zero);
 	if (!c)
 		return;
@@ -600,12 +626,40 @@ int page_free_batched_tp(struct trace_event_raw_mm_page_free_batched *ctx)
 	return 0;
 }
 
-/* Only loaded where mark_victim passes the task (Linux 6.8+), so rss_stat is
- * always the per-CPU counter array of 6.2+. */
+/* Before Linux 6.2 (f1a7941243c1, "mm: convert mm's rss stats into
+ * percpu_counter") the counters were one struct of atomics; since, an array
+ * of per-CPU counters whose `count` is the folded value. mark_victim passes
+ * the task since 6.8, and stable kernels took that back to 6.1, so both
+ * layouts reach this program. */
+struct mm_rss_stat___pre62 {
+	atomic_long_t count[MS_NR_RSS];
+} __attribute__((preserve_access_index));
+
+struct mm_struct___pre62 {
+	struct mm_rss_stat___pre62 rss_stat;
+} __attribute__((preserve_access_index));
+
+/* One layout per function, not inlined: in one body clang computes both
+ * layouts' offsets before the branch, and the one this kernel lacks is a
+ * failed relocation the verifier then meets on the live path. */
+static __noinline long mm_counter_pre62(struct mm_struct *mm, int i)
+{
+	return BPF_CORE_READ((struct mm_struct___pre62 *)mm, rss_stat.count[i].counter);
+}
+
+static __noinline long mm_counter_percpu(struct mm_struct *mm, int i)
+{
+	return BPF_CORE_READ(mm, rss_stat[i].count);
+}
+
 static __always_inline __u64 mm_counter(struct mm_struct *mm, int i)
 {
-	long v = BPF_CORE_READ(mm, rss_stat[i].count);
+	long v;
 
+	if (bpf_core_type_exists(struct mm_rss_stat___pre62))
+		v = mm_counter_pre62(mm, i);
+	else
+		v = mm_counter_percpu(mm, i);
 	return v > 0 ? v : 0;
 }
 
@@ -637,6 +691,7 @@ static __always_inline void on_oom_victim(struct task_struct *victim)
 	struct ms_oom_event *e;
 	struct mm_struct *mm;
 
+	refused_if(MS_FEAT_OOM);
 	e = bpf_ringbuf_reserve(&oom_events, sizeof(*e), 0);
 	if (!e) {
 		count_drop(MS_DROP_RINGBUF);
@@ -654,10 +709,15 @@ static __always_inline void on_oom_victim(struct task_struct *victim)
 	e->oom_score_adj = BPF_CORE_READ(victim, signal, oom_score_adj);
 	BPF_CORE_READ_STR_INTO(&e->victim_comm, victim, comm);
 	bpf_get_current_comm(e->trigger_comm, sizeof(e->trigger_comm));
-	mm = BPF_CORE_READ(victim, mm);
-	for (int i = 0; i < MS_NR_RSS; i++)
-		e->rss_pages[i] = mm ? mm_counter(mm, i) : 0;
-	read_memcg_chain(e, task_memcg_css(victim));
+	__builtin_memset(e->rss_pages, 0, sizeof(e->rss_pages));
+	e->nchain = 0;
+	if (oom_snapshot) {
+		refused_if(MS_FEAT_OOM_SNAPSHOT);
+		mm = BPF_CORE_READ(victim, mm);
+		for (int i = 0; i < MS_NR_RSS; i++)
+			e->rss_pages[i] = mm ? mm_counter(mm, i) : 0;
+		read_memcg_chain(e, task_memcg_css(victim));
+	}
 
 	e->victim_slot = MS_SLOT_NONE;
 	e->frozen = 0;
@@ -691,8 +751,10 @@ int BPF_PROG(oom_victim_raw, struct task_struct *victim)
 SEC("tracepoint/oom/mark_victim")
 int oom_victim_tp(struct trace_event_raw_mark_victim *ctx)
 {
-	struct ms_oom_event *e = bpf_ringbuf_reserve(&oom_events, sizeof(*e), 0);
+	struct ms_oom_event *e;
 
+	refused_if(MS_FEAT_OOM);
+	e = bpf_ringbuf_reserve(&oom_events, sizeof(*e), 0);
 	if (!e) {
 		count_drop(MS_DROP_RINGBUF);
 		return 0;

@@ -86,6 +86,18 @@ struct ms_sample {
 	__u8 snap[MS_STACK_SNAP];
 };
 
+/* The parts of memscope.bpf.c the loader can switch off one by one when a
+ * kernel refuses them (bits of the `refuse` test switch). Page accounting is
+ * the core: without it nothing loads. */
+enum ms_feature {
+	MS_FEAT_PAGE_ACCOUNTING	= 1u << 0,
+	MS_FEAT_KERNEL_STACKS	= 1u << 1,
+	MS_FEAT_KSTACK_CACHE	= 1u << 2,
+	MS_FEAT_USER_STACKS	= 1u << 3,
+	MS_FEAT_OOM		= 1u << 4,
+	MS_FEAT_OOM_SNAPSHOT	= 1u << 5,
+};
+
 /* slot_flags bits */
 #define MS_SLOT_FROZEN	1u	/* an OOM victim: keep its page records as evidence */
 

@@ -13,9 +13,10 @@
 
 #define VMLINUX_BTF "/sys/kernel/btf/vmlinux"
 
-bool kfeatures__disabled(const char *name)
+/* name is an item of the comma-separated list in environment variable env. */
+static bool listed(const char *env, const char *name)
 {
-	const char *list = getenv("MEMSCOPE_DISABLE");
+	const char *list = getenv(env);
 	size_t len = strlen(name);
 
 	for (const char *p = list; p && *p;) {
@@ -26,6 +27,16 @@ bool kfeatures__disabled(const char *name)
 		p = *end ? end + 1 : end;
 	}
 	return false;
+}
+
+bool kfeatures__disabled(const char *name)
+{
+	return listed("MEMSCOPE_DISABLE", name);
+}
+
+bool kfeatures__refused_for_test(const char *name)
+{
+	return listed("MEMSCOPE_REFUSE", name);
 }
 
 int kfeatures__require_btf(void)

@@ -8,6 +8,10 @@
 #include <stdbool.h>
 
 bool kfeatures__disabled(const char *name);
+/* MEMSCOPE_REFUSE (same form, feature names as --report gives them) makes
+ * the named BPF parts fail verification on purpose, so the tests can watch
+ * the loader give up exactly those on a kernel that would accept them. */
+bool kfeatures__refused_for_test(const char *name);
 /* 0, or -EOPNOTSUPP after printing why memscope cannot run. */
 int kfeatures__require_btf(void);
 bool kfeatures__has_raw_tp(void);

@@ -12,6 +12,7 @@
 #include "cgroups.h"
 #include "cgstat.h"
 #include "container.h"
+#include "feature_state.h"
 #include "hmap.h"
 #include "json.h"
 #include "log.h"
@@ -638,10 +639,15 @@ struct memsplit *memsplit__start(const struct memsplit_opts *o, double now)
 		return NULL;
 	}
 	if (o->v8) {
+		char why[160];
+
 		s->v8 = v8__open();
-		if (!s->v8)
-			log_notice("cannot load the V8 uprobes (%s): no v8-heap class, V8 heaps "
-				   "count as native", strerror(errno));
+		snprintf(why, sizeof(why), "cannot load the V8 uprobes (%s): no v8-heap class, "
+			 "V8 heaps count as native", strerror(errno));
+		if (s->v8)
+			features__on(FEATURE_V8, NULL);
+		else
+			features__off(FEATURE_V8, why);
 	}
 	discover(s, false);
 	read_all(s, now);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "container.h"
+#include "feature_state.h"
 #include "hmap.h"
 #include "metrics.h"
 #include "promtext.h"
@@ -305,6 +306,24 @@ static void tracer_kills(struct promtext *p, const struct metrics_page *m,
 	hmap__free(shown);
 }
 
+/* One series per feature this run tried: 0 where the kernel refused it. */
+static void feature_states(struct promtext *p)
+{
+	bool any = false;
+
+	for (int f = 0; f < FEATURE_COUNT; f++) {
+		if (features__state(f) == FEATURE_UNSET)
+			continue;
+		if (!any)
+			promtext__family(p, "memscope_feature_enabled", PROMTEXT_GAUGE,
+					 "1 while a part of memscope is on; 0 where this kernel "
+					 "refused it or it was not requested (memscope's log says why).");
+		any = true;
+		promtext__sample(p, &(struct prom_label){ "feature", features__name(f) }, 1,
+				 features__state(f) == FEATURE_ON);
+	}
+}
+
 static void tracer_figures(struct promtext *p, const struct metrics_page *m)
 {
 	const struct metrics_tracer *t = m->tracer;
@@ -312,6 +331,7 @@ static void tracer_figures(struct promtext *p, const struct metrics_page *m)
 	one(p, "memscope_bpf_tracer_up", PROMTEXT_GAUGE,
 	    "1 while memscope's BPF programs are attached (they need root); the "
 	    "memscope_bpf_* series below come from them.", t && t->running);
+	feature_states(p);
 	if (!t || !t->running)
 		return;
 	promtext__family(p, "memscope_bpf_lost_events_total", PROMTEXT_COUNTER,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cgroups.h"
+#include "feature_state.h"
 #include "hmap.h"
 #include "json.h"
 #include "memsplit.h"
@@ -275,6 +276,18 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 	json_str(&j, "mode", res ? "outstanding" : "allocated");
 	json_u64(&j, "sample_every", t->c->sample_every);
 	json_str(&j, "hook", tracer__hook(t->c->tracer) == HOOK_RAW_TP ? "raw_tp" : "tracepoint");
+
+	/* What the kernel let this run load: a feature it refused is off, with why. */
+	json_obj(&j, "features");
+	for (int f = 0; f < FEATURE_COUNT; f++) {
+		if (features__state(f) == FEATURE_UNSET)
+			continue;
+		json_obj(&j, features__name(f));
+		json_bool(&j, "on", features__state(f) == FEATURE_ON);
+		json_str(&j, "why", features__why(f));
+		json_end(&j);
+	}
+	json_end(&j);
 
 	json_obj(&j, "events");
 	json_u64(&j, "alloc_events", t->alloc_events);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "feature_state.h"
 #include "growth.h"
 #include "hmap.h"
 #include "log.h"
@@ -116,11 +117,14 @@ static void open_source(struct timeline *tl, const struct timeline_opts *o)
 		return;
 	}
 	tl->me = memcg_events__open(o->hier, why, sizeof(why));
-	if (tl->me)
+	if (tl->me) {
 		snprintf(tl->why, sizeof(tl->why), "the kernel has them");
-	else
-		snprintf(tl->why, sizeof(tl->why), "no memcg tracepoints: %s",
-			 why[0] ? why : strerror(errno));
+		features__on(FEATURE_MEMCG_EVENTS, NULL);
+		return;
+	}
+	snprintf(tl->why, sizeof(tl->why), "no memcg tracepoints: %s",
+		 why[0] ? why : strerror(errno));
+	features__off(FEATURE_MEMCG_EVENTS, why[0] ? why : strerror(errno));
 }
 
 struct timeline *timeline__new(const struct timeline_opts *o)

@@ -13,7 +13,9 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "feature_state.h"
 #include "kfeatures.h"
+#include "load_plan.h"
 #include "log.h"
 #include "memscope.skel.h"
 #include "pfn.h"
@@ -24,7 +26,8 @@ struct tracer {
 	struct ring_buffer *rb;
 	enum tracer_hook hook;
 	struct tracer_handlers h;
-	const char *oom_hook;
+	struct load_plan plan;		/* what is loaded */
+	char off_why[FEATURE_COUNT][256];	/* why the plan gave a part up */
 	struct page_records *records;	/* NULL without free tracking */
 	size_t max_pfn;
 	uint64_t page_size;
@@ -36,10 +39,54 @@ struct tracer {
 	uint32_t consumed;		/* samples read by the current poll */
 };
 
+/* What the last refused load said: which program, and the verifier's own
+ * reason (the last line of its log), so the one notice names the cause. */
+static struct {
+	char prog[64];
+	char reason[160];
+} refusal;
+
+static void note_refusal(const char *msg)
+{
+	const char *p = strstr(msg, "prog '"), *end, *last = NULL, *last_end = NULL;
+	char name[64];
+
+	/* "libbpf: prog 'NAME': BPF program load failed: ..." */
+	if (p && sscanf(p, "prog '%63[^']'", name) == 1 && strstr(p, "load failed")) {
+		snprintf(refusal.prog, sizeof(refusal.prog), "%s", name);
+		return;
+	}
+	if (!strstr(msg, "-- BEGIN PROG LOAD LOG --"))
+		return;
+	/* The verifier's verdict is its last line but the statistics. */
+	for (p = strstr(msg, "-- BEGIN PROG LOAD LOG --"); (p = strchr(p, '\n')); p = end) {
+		end = strchrnul(++p, '\n');
+		if (end == p || !strncmp(p, "-- END", 6) || !strncmp(p, "processed ", 10) ||
+		    !strncmp(p, "verification time", 17) || !strncmp(p, "stack depth", 11))
+			continue;
+		last = p;
+		last_end = end;
+		if (!*end)
+			break;
+	}
+	if (last)
+		snprintf(refusal.reason, sizeof(refusal.reason), "%.*s", (int)(last_end - last), last);
+}
+
 /* libbpf's own chatter (and the verifier log) only with -v: without it the
- * one line we print on failure says what to do. */
+ * one line we print on failure says what to do. Warnings are read either
+ * way, for what a refused load says. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+	static char buf[64 << 10];
+	va_list copy;
+
+	if (level == LIBBPF_WARN) {
+		va_copy(copy, ap);
+		vsnprintf(buf, sizeof(buf), fmt, copy);
+		va_end(copy);
+		note_refusal(buf);
+	}
 	if (!log_verbose() || level == LIBBPF_DEBUG)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
@@ -80,18 +127,19 @@ static int fill_filters(struct tracer *t, const struct tracer_opts *o)
 	return 0;
 }
 
-/* oom:mark_victim passes the victim task since Linux 6.8, only its pid before:
+/* oom:mark_victim passes the victim task since Linux 6.8 (and in stable
+ * kernels that took the change back, 6.1 among them), only its pid before:
  * the raw tracepoint needs the task, the classic one works with either. */
-static const char *choose_oom_program(void)
+static enum oom_hook best_oom_hook(void)
 {
 	const struct btf_type *t;
 	const struct btf_param *p;
+	enum oom_hook hook = OOM_HOOK_NONE;
 	struct btf *btf;
-	const char *hook = NULL;
 	int id;
 
-	if (kfeatures__disabled("oom"))
-		return NULL;
+	if (kfeatures__disabled("oom") || kfeatures__disabled("raw_tp"))
+		return OOM_HOOK_NONE;
 	btf = btf__load_vmlinux_btf();
 	id = btf ? btf__find_by_name_kind(btf, "btf_trace_mark_victim", BTF_KIND_TYPEDEF) : -1;
 	if (id > 0) {
@@ -101,13 +149,11 @@ static const char *choose_oom_program(void)
 		if (t && btf_is_func_proto(t) && btf_vlen(t) >= 2) {
 			p = btf_params(t);
 			t = btf__type_by_id(btf, btf__resolve_type(btf, p[1].type));
-			if (t && btf_is_ptr(t) && !kfeatures__disabled("raw_tp"))
-				hook = "raw_tp";
+			if (t && btf_is_ptr(t))
+				hook = OOM_HOOK_RAW_TP;
 		}
 	}
 	btf__free(btf);
-	if (!hook && kfeatures__tracepoint_exists("oom", "mark_victim"))
-		hook = "tracepoint";
 	return hook;
 }
 
@@ -115,23 +161,39 @@ static void choose_programs(struct tracer *t)
 {
 	struct memscope_bpf *skel = t->skel;
 	bool btf = t->hook == HOOK_RAW_TP;
+	/* Without free tracking the free hooks would only cost. */
+	bool frees = t->track_frees;
 
 	bpf_program__set_autoload(skel->progs.page_alloc_raw, btf);
-	bpf_program__set_autoload(skel->progs.page_free_raw, btf);
-	bpf_program__set_autoload(skel->progs.page_free_batched_raw, btf);
+	bpf_program__set_autoload(skel->progs.page_free_raw, btf && frees);
+	bpf_program__set_autoload(skel->progs.page_free_batched_raw, btf && frees);
 	bpf_program__set_autoload(skel->progs.page_alloc_tp, !btf);
-	bpf_program__set_autoload(skel->progs.page_free_tp, !btf);
-	bpf_program__set_autoload(skel->progs.page_free_batched_tp, !btf);
-	/* Without free tracking the free hooks would only cost. */
-	if (!t->track_frees) {
-		bpf_program__set_autoload(skel->progs.page_free_raw, false);
-		bpf_program__set_autoload(skel->progs.page_free_batched_raw, false);
-		bpf_program__set_autoload(skel->progs.page_free_tp, false);
-		bpf_program__set_autoload(skel->progs.page_free_batched_tp, false);
-	}
-	bpf_program__set_autoload(skel->progs.oom_victim_raw, t->oom_hook && !strcmp(t->oom_hook, "raw_tp"));
-	bpf_program__set_autoload(skel->progs.oom_victim_tp,
-				  t->oom_hook && !strcmp(t->oom_hook, "tracepoint"));
+	bpf_program__set_autoload(skel->progs.page_free_tp, !btf && frees);
+	bpf_program__set_autoload(skel->progs.page_free_batched_tp, !btf && frees);
+	bpf_program__set_autoload(skel->progs.oom_victim_raw, t->plan.oom == OOM_HOOK_RAW_TP);
+	bpf_program__set_autoload(skel->progs.oom_victim_tp, t->plan.oom == OOM_HOOK_TRACEPOINT);
+}
+
+/* MEMSCOPE_REFUSE's names as the BPF side's feature bits. */
+static uint32_t refused_for_test(void)
+{
+	static const struct {
+		enum feature f;
+		uint32_t bit;
+	} bits[] = {
+		{ FEATURE_PAGE_ACCOUNTING, MS_FEAT_PAGE_ACCOUNTING },
+		{ FEATURE_KERNEL_STACKS, MS_FEAT_KERNEL_STACKS },
+		{ FEATURE_KSTACK_CACHE, MS_FEAT_KSTACK_CACHE },
+		{ FEATURE_USER_STACKS, MS_FEAT_USER_STACKS },
+		{ FEATURE_OOM, MS_FEAT_OOM },
+		{ FEATURE_OOM_SNAPSHOT, MS_FEAT_OOM_SNAPSHOT },
+	};
+	uint32_t mask = 0;
+
+	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+		if (kfeatures__refused_for_test(features__name(bits[i].f)))
+			mask |= bits[i].bit;
+	return mask;
 }
 
 /* sizeof(struct page) on this kernel, from its BTF; 0 if unknown. */
@@ -176,8 +238,11 @@ static int configure(struct tracer *t, const struct tracer_opts *o)
 		skel->rodata->page_struct_shift = __builtin_ctzll(t->page_struct);
 	skel->rodata->max_slots = slots;
 	skel->rodata->track_frees = o->track_frees;
-	skel->rodata->kernel_stacks = o->kernel_stacks;
-	skel->rodata->kstack_cache = !kfeatures__disabled("kstack_cache");
+	skel->rodata->kernel_stacks = t->plan.kernel_stacks;
+	skel->rodata->kstack_cache = t->plan.kstack_cache;
+	skel->rodata->user_stacks = t->plan.user_stacks;
+	skel->rodata->oom_snapshot = t->plan.oom_snapshot;
+	skel->rodata->refuse = refused_for_test();
 	skel->rodata->filter_tgids_on = o->n_tgids > 0;
 	skel->rodata->filter_cgroups_on = o->n_cgids > 0;
 	skel->rodata->sample_every = o->sample_every ? o->sample_every : 1;
@@ -322,20 +387,124 @@ static void destroy_bpf(struct tracer *t)
 	t->attached = false;
 }
 
+/* Keeps the verifier's reason for each part the last fallback gave up. */
+static void note_given_up(struct tracer *t, const struct load_plan *before)
+{
+	const struct load_plan *p = &t->plan;
+	const struct {
+		enum feature f;
+		bool dropped;
+	} parts[] = {
+		{ FEATURE_KERNEL_STACKS, before->kernel_stacks && !p->kernel_stacks },
+		{ FEATURE_KSTACK_CACHE, before->kstack_cache && !p->kstack_cache },
+		{ FEATURE_USER_STACKS, before->user_stacks && !p->user_stacks },
+		{ FEATURE_OOM, before->oom != OOM_HOOK_NONE && p->oom == OOM_HOOK_NONE },
+		{ FEATURE_OOM_SNAPSHOT, before->oom_snapshot && !p->oom_snapshot },
+		{ FEATURE_PAGE_ACCOUNTING, before->raw_tp && !p->raw_tp },
+	};
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		if (parts[i].dropped)
+			snprintf(t->off_why[parts[i].f], sizeof(t->off_why[0]),
+				 "refused by this kernel's verifier (%.63s%s%.150s)", refusal.prog,
+				 refusal.reason[0] ? ": " : "", refusal.reason);
+}
+
+/* Loads the plan's programs, giving up optional parts one at a time while
+ * the kernel refuses them. -errno with one message when the core itself is
+ * refused. */
+static int load_degrading(struct tracer *t, const struct tracer_opts *o)
+{
+	struct load_plan before;
+	enum load_culprit culprit;
+	int err;
+
+	for (;;) {
+		t->skel = memscope_bpf__open();
+		if (!t->skel)
+			return -errno;
+		if ((err = configure(t, o)))
+			return err;
+		memset(&refusal, 0, sizeof(refusal));
+		if (!(err = memscope_bpf__load(t->skel))) {
+			if (!load_plan__loaded(&t->plan))
+				return 0;
+			/* Loaded without some parts: try one of them back. */
+			memscope_bpf__destroy(t->skel);
+			t->skel = NULL;
+			continue;
+		}
+		culprit = load_plan__culprit(refusal.prog[0] ? refusal.prog : NULL);
+		log_debug("BPF program %s refused (%s): %s", refusal.prog[0] ? refusal.prog : "?",
+			  strerror(-err), refusal.reason);
+		memscope_bpf__destroy(t->skel);
+		t->skel = NULL;
+		before = t->plan;
+		if (!load_plan__degrade(&t->plan, culprit)) {
+			log_error("the kernel refused memscope's BPF programs (%s%s%s)%s",
+				  strerror(-err), refusal.reason[0] ? ": " : "", refusal.reason,
+				  log_verbose() ? "" : "; rerun with -v for the verifier log");
+			return err;
+		}
+		note_given_up(t, &before);
+		t->hook = t->plan.raw_tp ? HOOK_RAW_TP : HOOK_TRACEPOINT;
+	}
+}
+
+/* After a load, what the plan gave up compared with what was wanted. */
+static void report_features(const struct tracer *t, const struct load_wants *w)
+{
+	const struct load_plan *p = &t->plan;
+	char hook[260];
+
+	snprintf(hook, sizeof(hook), "%s%s", t->hook == HOOK_RAW_TP ? "raw_tp" : "tracepoint",
+		 t->off_why[FEATURE_PAGE_ACCOUNTING][0] ? "; raw_tp " : "");
+	if (t->off_why[FEATURE_PAGE_ACCOUNTING][0])
+		snprintf(hook + strlen(hook), sizeof(hook) - strlen(hook), "%s",
+			 t->off_why[FEATURE_PAGE_ACCOUNTING]);
+	features__on(FEATURE_PAGE_ACCOUNTING, hook);
+	if (!w->kernel_stacks)
+		features__not_requested(FEATURE_KERNEL_STACKS);
+	else if (!p->kernel_stacks)
+		features__off(FEATURE_KERNEL_STACKS, t->off_why[FEATURE_KERNEL_STACKS]);
+	else
+		features__on(FEATURE_KERNEL_STACKS, NULL);
+	if (!w->kernel_stacks || !w->kstack_cache)
+		features__not_requested(FEATURE_KSTACK_CACHE);
+	else if (!p->kstack_cache)
+		features__off(FEATURE_KSTACK_CACHE, p->kernel_stacks ? t->off_why[FEATURE_KSTACK_CACHE]
+			      : "needs kernel_stacks");
+	else
+		features__on(FEATURE_KSTACK_CACHE, NULL);
+	if (!w->user_stacks)
+		features__not_requested(FEATURE_USER_STACKS);
+	else if (!p->user_stacks)
+		features__off(FEATURE_USER_STACKS, t->off_why[FEATURE_USER_STACKS]);
+	else
+		features__on(FEATURE_USER_STACKS, NULL);
+	if (p->oom != OOM_HOOK_NONE)
+		features__on(FEATURE_OOM, p->oom == OOM_HOOK_RAW_TP ? "raw_tp" : "tracepoint");
+	else if (kfeatures__disabled("oom"))
+		features__not_requested(FEATURE_OOM);
+	else
+		features__off(FEATURE_OOM, t->off_why[FEATURE_OOM][0] ? t->off_why[FEATURE_OOM]
+			      : "no oom:mark_victim tracepoint: OOM kills will not be reported");
+	if (p->oom_snapshot)
+		features__on(FEATURE_OOM_SNAPSHOT, NULL);
+	else if (p->oom == OOM_HOOK_NONE)
+		features__off(FEATURE_OOM_SNAPSHOT, "needs oom");
+	else
+		features__off(FEATURE_OOM_SNAPSHOT, t->off_why[FEATURE_OOM_SNAPSHOT][0]
+			      ? t->off_why[FEATURE_OOM_SNAPSHOT]
+			      : "mark_victim passes only the victim's pid before Linux 6.8");
+}
+
 static int load_and_attach(struct tracer *t, const struct tracer_opts *o)
 {
 	int err;
 
-	t->skel = memscope_bpf__open();
-	if (!t->skel)
-		return -errno;
-	if ((err = configure(t, o)))
+	if ((err = load_degrading(t, o)))
 		return err;
-	if ((err = memscope_bpf__load(t->skel))) {
-		log_error("the kernel refused memscope's BPF programs (%s)%s", strerror(-err),
-			  log_verbose() ? "" : ": rerun with -v for the verifier log");
-		return err;
-	}
 	if ((err = fill_filters(t, o)))
 		return err;
 	if (o->track_frees &&
@@ -360,6 +529,7 @@ static int load_and_attach(struct tracer *t, const struct tracer_opts *o)
 
 int tracer__start(const struct tracer_opts *o, const struct tracer_handlers *h, struct tracer **out)
 {
+	struct load_wants wants;
 	struct tracer *t;
 	uint64_t max_pfn;
 	int err;
@@ -394,10 +564,18 @@ int tracer__start(const struct tracer_opts *o, const struct tracer_handlers *h, 
 		goto fail;
 	}
 
-	t->oom_hook = choose_oom_program();
-	if (!t->oom_hook)
-		log_notice("no usable oom:mark_victim tracepoint: OOM kills will not be reported");
-	t->hook = kfeatures__has_raw_tp() ? HOOK_RAW_TP : HOOK_TRACEPOINT;
+	wants = (struct load_wants){
+		.raw_tp = kfeatures__has_raw_tp(),
+		.classic_tp = kfeatures__tracepoint_exists("kmem", "mm_page_alloc"),
+		.kernel_stacks = o->kernel_stacks,
+		.kstack_cache = !kfeatures__disabled("kstack_cache"),
+		.user_stacks = !kfeatures__disabled("user_stacks"),
+		.oom = best_oom_hook(),
+		.oom_tracepoint = !kfeatures__disabled("oom") &&
+				  kfeatures__tracepoint_exists("oom", "mark_victim"),
+	};
+	load_plan__init(&t->plan, &wants);
+	t->hook = t->plan.raw_tp ? HOOK_RAW_TP : HOOK_TRACEPOINT;
 	if (t->hook == HOOK_RAW_TP) {
 		err = load_and_attach(t, o);
 		if (!err)
@@ -407,6 +585,8 @@ int tracer__start(const struct tracer_opts *o, const struct tracer_handlers *h, 
 		log_notice("cannot map struct page to pfn here (%s): using the classic kmem "
 			   "tracepoints, which cost more per page", strerror(-err));
 		destroy_bpf(t);
+		wants.raw_tp = false;
+		load_plan__init(&t->plan, &wants);
 		t->hook = HOOK_TRACEPOINT;
 	} else {
 		log_notice("raw tracepoints unavailable: using the classic kmem tracepoints, "
@@ -417,6 +597,7 @@ int tracer__start(const struct tracer_opts *o, const struct tracer_handlers *h, 
 	if ((err = load_and_attach(t, o)))
 		goto fail;
 done:
+	report_features(t, &wants);
 	*out = t;
 	return 0;
 fail:
@@ -425,7 +606,17 @@ fail:
 }
 
 enum tracer_hook tracer__hook(const struct tracer *t) { return t->hook; }
-const char *tracer__oom_hook(const struct tracer *t) { return t->oom_hook; }
+const char *tracer__oom_hook(const struct tracer *t)
+{
+	switch (t->plan.oom) {
+	case OOM_HOOK_RAW_TP:
+		return "raw_tp";
+	case OOM_HOOK_TRACEPOINT:
+		return "tracepoint";
+	default:
+		return NULL;
+	}
+}
 
 void tracer__thaw_slot(struct tracer *t, uint32_t slot)
 {

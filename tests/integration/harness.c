@@ -244,7 +244,13 @@ static int for_each_folded(const char *file, void (*fn)(void *, char *, uint64_t
 	return 0;
 }
 
-struct sum_ctx { const char *needle; uint64_t sum; int lines, bad; const char *label; bool all; };
+struct sum_ctx {
+	const char *needle, *needle2;
+	uint64_t sum;
+	int lines, bad;
+	const char *label;
+	bool all;
+};
 
 static void sum_line(void *c, char *stack, uint64_t v, bool ok)
 {
@@ -255,7 +261,7 @@ static void sum_line(void *c, char *stack, uint64_t v, bool ok)
 		s->bad++;
 		return;
 	}
-	if (!s->needle || strstr(stack, s->needle))
+	if ((!s->needle || strstr(stack, s->needle)) && (!s->needle2 || strstr(stack, s->needle2)))
 		s->sum += v;
 	if (s->label) {
 		size_t l = strlen(s->label);
@@ -268,6 +274,14 @@ static void sum_line(void *c, char *stack, uint64_t v, bool ok)
 uint64_t folded_sum(const char *file, const char *needle)
 {
 	struct sum_ctx s = { .needle = needle };
+
+	for_each_folded(file, sum_line, &s);
+	return s.sum;
+}
+
+uint64_t folded_sum_both(const char *file, const char *needle, const char *needle2)
+{
+	struct sum_ctx s = { .needle = needle, .needle2 = needle2 };
 
 	for_each_folded(file, sum_line, &s);
 	return s.sum;

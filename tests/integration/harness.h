@@ -39,6 +39,8 @@ char *read_text(const char *file);	/* malloc'd, NULL if unreadable */
 
 /* Sum of values of folded lines that contain `needle` (NULL: all lines). */
 uint64_t folded_sum(const char *file, const char *needle);
+/* The same for lines that contain both needles. */
+uint64_t folded_sum_both(const char *file, const char *needle, const char *needle2);
 /* Number of folded lines; lines not of the form "stack<space>digits". */
 int folded_lines(const char *file, int *malformed);
 /* Every line's first frame equals label. */
