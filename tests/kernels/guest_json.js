@@ -24,7 +24,7 @@ case 'features': {
     process.exit(1);
   }
   for (const [name, f] of Object.entries(features))
-    console.log(`${name} ${f.on ? 'on' : 'off'} ${f.on ? '' : (f.why || '?').replace(/\n/g, ' ')}`);
+    console.log(`${name} ${f.on ? 'on' : 'off'} ${(f.why || (f.on ? '' : '?')).replace(/\n/g, ' ')}`);
   break;
 }
 case 'verdict': {

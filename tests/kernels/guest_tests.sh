@@ -125,32 +125,76 @@ t_record() {
 }
 
 # ---- 6. the features memscope turned off, as --report and stderr say -------
+# A feature turned off gets one stderr line "memscope: NAME off: WHY" (the
+# loader's log_notice; "memscope: notice: NAME off:" accepted as well).
+NOTICE='^memscope: \(notice: \)\{0,1\}'
+# features_agree JSON ERR: each feature off in record's --report JSON has its
+# notice line in ERR, each notice its feature off, and the core is on. Prints
+# the features to $T/features; the disagreements, if any, on stdout.
+features_agree() {
+	if ! /usr/bin/node guest_json.js features "$1" > $T/features 2>$T/features.err; then
+		echo " $(cat $T/features.err)"
+		return
+	fi
+	for name in $(awk '$2 == "off" { print $1 }' $T/features); do
+		grep -q "${NOTICE}$name off: " "$2" || printf ' no-notice:%s' "$name"
+	done
+	for name in $(sed -n "s/${NOTICE}\\([a-z0-9_]*\\) off: .*/\\2/p" "$2"); do
+		grep -q "^$name off" $T/features || printf ' notice-but-on:%s' "$name"
+	done
+	grep -q '^page_accounting on' $T/features || printf ' core-off'
+}
+
+# Runs after record and oom: record reports its features in --report; the
+# memcg tracepoints only oom uses, so theirs come from oom's notice and report.
 t_features() {
 	if [ ! -s $T/rec.json ]; then
 		fail features "no --report from record"
 		return
 	fi
-	if ! /usr/bin/node guest_json.js features $T/rec.json > $T/features 2>$T/features.err; then
-		fail features "$(cat $T/features.err)"
-		return
+	bad=$(features_agree $T/rec.json $T/rec.err)
+	if grep -q '"source":"memcg tracepoints"' $T/oom.json 2>/dev/null; then
+		echo "memcg_events on oom" >> $T/features
+	elif grep -q "${NOTICE}memcg_events off: " $T/oom.err 2>/dev/null; then
+		echo "memcg_events off $(sed -n "s/${NOTICE}memcg_events off: //p" $T/oom.err | head -n 1)" >> $T/features
+	else
+		bad="$bad memcg_events-unreported"
+		log_tail features $T/oom.err
 	fi
 	while read -r name state why; do
 		say "feature $name $state $why"
 	done < $T/features
-	bad=""
-	# Each feature off has its notice line, and each notice its feature off.
-	for name in $(awk '$2 == "off" { print $1 }' $T/features); do
-		grep -q "^memscope: notice: $name off: " $T/rec.err || bad="$bad no-notice:$name"
-	done
-	for name in $(sed -n 's/^memscope: notice: \([a-z0-9_]*\) off: .*/\1/p' $T/rec.err); do
-		grep -q "^$name off" $T/features || bad="$bad notice-but-on:$name"
-	done
-	grep -q '^page_accounting on' $T/features || bad="$bad core-off"
 	off=$(awk '$2 == "off" { printf "%s%s", s, $1; s = "," }' $T/features)
 	if [ -z "$bad" ]; then
 		pass features "off: ${off:-none}"
 	else
 		fail features "off: ${off:-none};$bad"
+	fi
+}
+
+# ---- 7. optional parts refused: record still runs, one notice each ---------
+# MEMSCOPE_REFUSE plants a real verifier rejection in the parts it names
+# (user/kfeatures.c), so this kernel's verifier and the loader's fallback
+# are what is tested.
+REFUSE=kstack_cache,oom_snapshot
+t_degrade() {
+	MEMSCOPE_REFUSE=$REFUSE timeout 120 $MS record -c /mx-rec -d 3 -o $T/deg.folded \
+		--report $T/deg.json 2>$T/deg.err
+	status=$?
+	if [ $status -ne 0 ]; then
+		fail degrade "record with $REFUSE refused exited $status"
+		log_tail degrade $T/deg.err
+		return
+	fi
+	bad=$(features_agree $T/deg.json $T/deg.err)
+	for name in $(echo $REFUSE | tr , ' '); do
+		grep -q "^$name off" $T/features || bad="$bad $name-not-off"
+	done
+	if [ -z "$bad" ]; then
+		pass degrade "refused $REFUSE: recorded, $(grep -c "${NOTICE}[a-z0-9_]* off: " $T/deg.err) notice lines"
+	else
+		fail degrade "refused $REFUSE:$bad"
+		log_tail degrade $T/deg.err
 	fi
 }
 
@@ -272,8 +316,9 @@ say "info kernel $(uname -r)"
 say "info cgroup $(awk '$2 == "/sys/fs/cgroup" { print $3 }' /proc/mounts) controllers: $(cat $CG/cgroup.subtree_control)"
 say "info cpu $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 timed t_record
-timed t_features
 timed t_top
 timed t_oom
+timed t_features
+timed t_degrade
 timed t_check
 timed t_v8
