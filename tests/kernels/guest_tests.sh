@@ -115,7 +115,7 @@ t_record() {
 	fi
 	leak=$(folded_sum $T/rec.folded ';leak_fn;')
 	unlabelled=$(awk '{ split($1, f, ";"); if (f[1] != "/mx-rec") n++ } END { print n + 0 }' $T/rec.folded)
-	detail="leak_fn $((leak / MIB)) MiB of $LEAK_MIB, $unlabelled lines not under /mx-rec"
+	detail="leak_fn $(awk -v b="$leak" 'BEGIN { printf "%.1f", b / 1048576 }') MiB of $LEAK_MIB (±10%), $unlabelled lines not under /mx-rec"
 	if [ "$unlabelled" -eq 0 ] && within "$leak" $((LEAK_MIB * MIB)) 10; then
 		pass record "$detail"
 	else

@@ -65,4 +65,10 @@ while read -r id pkg version distro; do
 	echo "matrix: $id done in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", b - a }') s (qemu exit $rc)"
 done < "$dir/list"
 
+# The host's row: its kernel is tested by the rest of `make test`; what its
+# memscope turns on and off comes from one short recording here.
+./memscope record -d 1 -o /dev/null --report "$logs/host-report.json" \
+	>/dev/null 2>"$logs/host-report.err" || echo "matrix: memscope record on the host failed" \
+	"(see $logs/host-report.err)"
+
 exec node "$here/matrix.js" "$dir"
