@@ -34,6 +34,10 @@ const volatile __u32 sample_every = 256;
  * page accounting, loads without them. */
 const volatile bool user_stacks = true;
 const volatile bool oom_snapshot = true;
+const volatile bool split_pages = true;
+/* khugepaged's huge pages go to the process whose pages they replace (the
+ * collapse program tells whose); off with that program. */
+const volatile bool track_collapse = true;
 /* Test-only (MEMSCOPE_REFUSE): parts that must look refused by the verifier,
  * so the loader's fallbacks run on a kernel that accepts everything. */
 const volatile __u32 refuse = 0;
@@ -56,6 +60,20 @@ __u64 healed_frees;
 __u32 next_slot = MS_FIRST_SLOT;
 __u64 next_sample_id = 1;
 __u64 drops[MS_NR_DROPS];
+struct ms_moves moves;
+/* khugepaged, once it has allocated, and the huge page it allocated last:
+ * when the collapse ends (mm_collapse_huge_page), the page goes to the
+ * owner of the mm it collapsed. */
+__u64 khugepaged_task;
+struct {
+	__u64 pfn;
+	__u32 order;
+	__u32 slot;		/* khugepaged's own */
+	__u32 owner;		/* who it went to; 0 while pending */
+	__u32 pending;
+	__u32 seen_slot;	/* a sample among the pages khugepaged freed meanwhile */
+	__u32 seen_sample;
+} collapse;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -199,6 +217,22 @@ static __always_inline bool cgroup_selected(struct cgroup *cg)
 	return false;
 }
 
+/* Notes khugepaged's task the first time it allocates, whatever the
+ * filters: the huge pages it allocates are for processes it collapses. */
+static __always_inline void spot_khugepaged(struct task_struct *task)
+{
+	static const char name[] = "khugepaged";
+	char comm[MS_COMM_LEN];
+
+	if (!track_collapse || khugepaged_task || !(task->flags & 0x00200000 /* PF_KTHREAD */))
+		return;
+	bpf_get_current_comm(comm, sizeof(comm));
+	for (int i = 0; i < sizeof(name); i++)
+		if (comm[i] != name[i])
+			return;
+	khugepaged_task = (__u64)task;
+}
+
 static __always_inline __u32 new_slot(struct ms_proc_key *key)
 {
 	struct ms_proc_info info = {}, *old;
@@ -249,6 +283,7 @@ static __always_inline __u32 current_slot(struct cpu_cache *c, struct ms_proc_ke
 	c->cgid = key->cgid;
 	c->tgid = key->tgid;
 	c->start_ns = key->start_ns;
+	spot_khugepaged(task);
 
 	if ((filter_tgids_on && !bpf_map_lookup_elem(&filter_tgids, &key->tgid)) ||
 	    (filter_cgroups_on && !cgroup_selected(cg))) {
@@ -463,15 +498,88 @@ static __always_inline __u32 emit_sample(void *ctx, struct ms_proc_key *key, __u
 	return id;
 }
 
-static __always_inline void uncharge(__u64 r)
+static __always_inline struct ms_proc_stats *slot_stats(__u32 slot)
 {
-	__u32 slot = ms_rec_slot(r);
-	struct ms_proc_stats *st = bpf_map_lookup_elem(&proc_stats, &slot);
+	return bpf_map_lookup_elem(&proc_stats, &slot);
+}
+
+/* 2^order pages of slot's are gone. */
+static __always_inline void uncharge_pages(__u32 slot, __u32 order)
+{
+	struct ms_proc_stats *st = slot_stats(slot);
 
 	if (!st)
 		return;
-	st->free_bytes += (__u64)1 << (page_shift + ms_rec_order(r));
+	st->free_bytes += (__u64)1 << (page_shift + order);
 	st->free_events++;
+}
+
+/* What a record stands for: 2^order pages, or one for a split head. */
+static __always_inline __u32 rec_pages_order(__u64 r)
+{
+	return ms_rec_split(r) ? 0 : ms_rec_order(r);
+}
+
+static __always_inline void uncharge(__u64 r)
+{
+	uncharge_pages(ms_rec_slot(r), rec_pages_order(r));
+}
+
+static __always_inline __u64 *rec_of(__u64 pfn)
+{
+	__u32 idx = pfn;
+
+	if (pfn >= max_pfn)
+		return NULL;
+	return bpf_map_lookup_elem(&pages, &idx);
+}
+
+struct tails_ctx {
+	__u64 head;
+	__u64 rec;		/* written to each tail (0 clears) */
+};
+
+static long write_tail(__u64 i, struct tails_ctx *t)
+{
+	__u64 *rec = rec_of(t->head + 1 + i);
+
+	if (rec)
+		*rec = t->rec;
+	return 0;
+}
+
+/* Marks (or clears) the tail pages of a 2^order allocation at head. */
+static __always_inline void set_tails(__u64 head, __u32 order, __u32 slot, bool clear)
+{
+	struct tails_ctx t = { .head = head };
+
+	if (!split_pages || !order || order >= MS_REC_TAIL)
+		return;
+	refused_if(MS_FEAT_SPLIT_PAGES);
+	t.rec = clear ? 0 : ms_rec_make(slot, MS_REC_TAIL, order);
+	bpf_loop((1u << order) - 1, write_tail, &t, 0);
+}
+
+/* khugepaged allocated a huge page: the target of the collapse whose frees
+ * come next. Recorded here when its slot is filtered out. */
+static __always_inline void note_collapse_target(__u64 pfn, __u32 order, __u32 slot)
+{
+	__u64 *rec;
+
+	if (slot == MS_SLOT_NONE) {
+		rec = rec_of(pfn);
+		if (!rec)
+			return;
+		*rec = ms_rec_make(slot, order, 0);
+		set_tails(pfn, order, slot, false);
+	}
+	collapse.pfn = pfn;
+	collapse.order = order;
+	collapse.slot = slot;
+	collapse.owner = 0;
+	collapse.pending = 1;
+	collapse.seen_slot = 0;
+	collapse.seen_sample = 0;
 }
 
 static __always_inline void on_alloc(void *ctx, __u64 pfn, __u32 order, __u32 gfp)
@@ -487,8 +595,14 @@ static __always_inline void on_alloc(void *ctx, __u64 pfn, __u32 order, __u32 gf
 	if (!c)
 		return;
 	slot = current_slot(c, &key);
-	if (slot == MS_SLOT_NONE)
+	if (slot == MS_SLOT_NONE) {
+		/* Filtered out, but khugepaged's huge pages may be about to
+		 * hold a traced process's memory: kept under slot 0, which no
+		 * process has, until a collapse hands them over. */
+		if (track_collapse && track_frees && order && c->task == khugepaged_task)
+			note_collapse_target(pfn, order, MS_SLOT_NONE);
 		return;
+	}
 	st = bpf_map_lookup_elem(&proc_stats, &slot);
 	if (!st)
 		return;
@@ -509,25 +623,160 @@ static __always_inline void on_alloc(void *ctx, __u64 pfn, __u32 order, __u32 gf
 		return;
 	old = *rec;
 	*rec = ms_rec_make(slot, order, sample);
+	/* A live record here means its free was missed: settle it now. The
+	 * tails of a whole page go with it; a split head's are pieces of
+	 * their own and stay. */
 	if (ms_rec_live(old)) {
 		__sync_fetch_and_add(&healed_frees, 1);
-		uncharge(old);
+		if (ms_rec_tail(old)) {
+			uncharge_pages(ms_rec_slot(old), 0);
+		} else {
+			uncharge(old);
+			if (!ms_rec_split(old))
+				set_tails(pfn, ms_rec_order(old), 0, true);
+		}
 	}
+	set_tails(pfn, order, slot, false);
+	if (track_collapse && order && c->task == khugepaged_task)
+		note_collapse_target(pfn, order, slot);
 }
 
-static __always_inline void on_free(__u64 pfn)
+/* The huge page khugepaged allocated for a collapse becomes owner's. Its
+ * bytes leave khugepaged's count and are credited back to the owner's
+ * frees, so the owner's resident total stays the same across the frees of
+ * the small pages it replaces, whichever task frees them. */
+static __always_inline bool hand_over_collapse(__u32 owner, __u32 sample)
 {
-	__u32 idx = pfn, slot, *flags;
+	__u32 order = collapse.order;
+	struct ms_proc_stats *st;
+	__u64 *hrec = rec_of(collapse.pfn), h, bytes;
+
+	collapse.pending = 0;
+	if (!hrec)
+		return false;
+	h = *hrec;
+	if (!ms_rec_live(h) || ms_rec_tail(h) || ms_rec_slot(h) != collapse.slot ||
+	    ms_rec_order(h) != order) {
+		__sync_fetch_and_add(&moves.unattributed, 1);
+		return false;
+	}
+	*hrec = ms_rec_make(owner, order, sample);
+	set_tails(collapse.pfn, order, owner, false);
+	bytes = (__u64)1 << (page_shift + order);
+	if ((st = slot_stats(collapse.slot)))
+		st->alloc_bytes -= bytes;
+	if ((st = slot_stats(owner)))
+		st->free_bytes -= bytes;
+	collapse.owner = owner;
+	collapse.pending = 1;
+	__sync_fetch_and_add(&moves.collapsed, 1ULL << order);
+	return true;
+}
+
+/* khugepaged frees a page of another owner while a collapse is under way:
+ * most likely one of the pages the huge page replaces. Its sample is kept
+ * for the huge page, used only if the collapse's owner turns out to be the
+ * page's (khugepaged also frees slab and reclaimed pages of others). After
+ * the hand-over, a huge page still without a stack takes one the same way. */
+static __always_inline void note_collapse_free(__u64 r)
+{
+	__u32 owner = ms_rec_slot(r), sample = ms_rec_sample(r);
+	__u64 *hrec;
+
+	if (!collapse.pending || !sample || owner == collapse.slot)
+		return;
+	if (!collapse.owner) {
+		if (!collapse.seen_sample) {
+			collapse.seen_slot = owner;
+			collapse.seen_sample = sample;
+		}
+		return;
+	}
+	hrec = rec_of(collapse.pfn);
+	if (hrec && collapse.owner == owner && ms_rec_live(*hrec) && !ms_rec_sample(*hrec) &&
+	    ms_rec_slot(*hrec) == owner)
+		*hrec = ms_rec_make(owner, collapse.order, sample);
+}
+
+struct heir_ctx {
+	__u64 head;
+	__u32 last;		/* tails: head + 1 .. head + last */
+	__u32 sample;
+	__u32 slot;
+};
+
+/* From the group's end, the first tail still held takes the sample. */
+static long pass_sample(__u64 i, struct heir_ctx *h)
+{
+	__u64 *rec = rec_of(h->head + h->last - i), r;
+
+	if (!rec)
+		return 1;
+	r = *rec;
+	if (!ms_rec_live(r) || !ms_rec_tail(r) || ms_rec_slot(r) != h->slot)
+		return 0;
+	*rec = ms_rec_make(h->slot, 0, h->sample);
+	return 1;
+}
+
+/* The head of a split page freed before its tails: the sample it carries
+ * (the stack of the whole allocation) goes to a piece still held, so the
+ * stack stays with the bytes. */
+static __always_inline void pass_sample_on(__u64 head, __u64 r)
+{
+	struct heir_ctx h = { .head = head, .last = (1u << ms_rec_order(r)) - 1,
+			      .sample = ms_rec_sample(r), .slot = ms_rec_slot(r) };
+
+	if (h.sample && ms_rec_order(r) < MS_REC_TAIL)
+		bpf_loop(h.last, pass_sample, &h, 0);
+}
+
+/* A piece of a higher-order page freed on its own: the page was split.
+ * The head now stands for itself only, and this piece is uncharged. */
+static __always_inline void free_tail(__u64 pfn, __u64 *rec, __u64 r, __u32 order)
+{
+	__u32 horder = ms_rec_head_order(r);
+	__u64 *hrec = rec_of(pfn & ~((1ULL << horder) - 1)), h;
+
+	if (hrec) {
+		h = *hrec;
+		if (ms_rec_live(h) && !ms_rec_tail(h) && ms_rec_order(h) == horder &&
+		    ms_rec_slot(h) == ms_rec_slot(r))
+			*hrec = h | MS_REC_SPLIT;
+	}
+	*rec = 0;
+	set_tails(pfn, order, 0, true);
+	uncharge_pages(ms_rec_slot(r), order);
+	__sync_fetch_and_add(&moves.split, 1ULL << order);
+}
+
+static __always_inline void on_free(__u64 pfn, __u32 order)
+{
+	__u32 slot, *flags;
 	__u64 *rec, r;
 
-	if (pfn >= max_pfn)
-		return;
-	rec = bpf_map_lookup_elem(&pages, &idx);
+	rec = rec_of(pfn);
 	if (!rec)
 		return;
 	r = *rec;
 	if (!ms_rec_live(r))
 		return;	/* allocated before we started, or already freed */
+	if (track_collapse && khugepaged_task &&
+	    (__u64)bpf_get_current_task_btf() == khugepaged_task)
+		note_collapse_free(r);
+	if (ms_rec_tail(r)) {
+		if (split_pages)
+			free_tail(pfn, rec, r, order);
+		return;
+	}
+	/* Less than the page was allocated as: the head of a split page,
+	 * freed alone; its tails are uncharged as they go. */
+	if (order < ms_rec_order(r) || ms_rec_split(r)) {
+		if (split_pages)
+			pass_sample_on(pfn, r);
+		r = ms_rec_make(ms_rec_slot(r), order, ms_rec_sample(r));
+	} else
+		set_tails(pfn, ms_rec_order(r), 0, true);
 	if (any_frozen) {
 		slot = ms_rec_slot(r);
 		flags = bpf_map_lookup_elem(&slot_flags, &slot);
@@ -587,7 +836,7 @@ int BPF_PROG(page_free_raw, struct page *page, unsigned int order)
 	if (!vmemmap_base)
 		calibrate(page, order, &calib_free_n, calib_free_ptrs, MS_CALIB_FREES);
 	else
-		on_free(page_pfn(page));
+		on_free(page_pfn(page), order);
 	return 0;
 }
 
@@ -597,7 +846,7 @@ int BPF_PROG(page_free_batched_raw, struct page *page)
 	if (!vmemmap_base)
 		calibrate(page, 0, &calib_batched_n, calib_batched_ptrs, MS_CALIB_FREES);
 	else if (track_frees)
-		on_free(page_pfn(page));
+		on_free(page_pfn(page), 0);
 	return 0;
 }
 
@@ -614,7 +863,7 @@ SEC("tracepoint/kmem/mm_page_free")
 int page_free_tp(struct trace_event_raw_mm_page_free *ctx)
 {
 	if (track_frees)
-		on_free(ctx->pfn);
+		on_free(ctx->pfn, ctx->order);
 	return 0;
 }
 
@@ -622,7 +871,199 @@ SEC("tracepoint/kmem/mm_page_free_batched")
 int page_free_batched_tp(struct trace_event_raw_mm_page_free_batched *ctx)
 {
 	if (track_frees)
-		on_free(ctx->pfn);
+		on_free(ctx->pfn, 0);
+	return 0;
+}
+
+/* ---- pages that migration and compaction move ----------------------------
+ * Migration replaces each pte of the old page by a migration entry
+ * (set_migration_pte: the old pfn, in swap-entry form), copies, and puts
+ * the new page in the same pte (remove_migration_pte: the new pfn), all in
+ * the migrating task, before the old page is freed. Paired by (task,
+ * address), the record moves from the old frame to the new one, so the old
+ * page's free takes nothing from its owner and the new page keeps it.
+ * Compaction's target pages never pass mm_page_alloc, so this is the only
+ * way their owner is known. */
+struct move_key {
+	__u64 addr;
+	__u32 tid;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct move_key);
+	__type(value, __u64);		/* old pfn */
+	__uint(max_entries, 16384);
+} moving SEC(".maps");
+
+/* x86-64 pte layouts (arch/x86/include/asm/pgtable_64.h): a swap entry
+ * keeps its offset inverted above 5 type bits and below bit 9, and a
+ * migration entry's offset is the pfn (with young/dirty bits above the pfn
+ * bits, which the mask drops); a present pte has the pfn in bits 12-51,
+ * inverted when the pte is PROT_NONE (the L1TF mitigation). */
+#define X86_SWP_TYPE_BITS	5
+#define X86_SWP_OFFSET_SHIFT	(9 + X86_SWP_TYPE_BITS)
+#define X86_PTE_PFN_MASK	0x000ffffffffff000ULL
+#define X86_PAGE_PRESENT	0x1ULL
+#define X86_PAGE_PROTNONE	0x100ULL
+#define MS_SWP_PFN_BITS		34	/* 64 TiB of RAM */
+
+static __always_inline __u64 migration_entry_pfn(__u64 pte)
+{
+	__u64 offset = (~pte << X86_SWP_TYPE_BITS) >> X86_SWP_OFFSET_SHIFT;
+
+	return offset & ((1ULL << MS_SWP_PFN_BITS) - 1);
+}
+
+static __always_inline __u64 present_pte_pfn(__u64 pte)
+{
+	if ((pte & (X86_PAGE_PRESENT | X86_PAGE_PROTNONE)) == X86_PAGE_PROTNONE)
+		pte = ~pte;
+	return (pte & X86_PTE_PFN_MASK) >> 12;
+}
+
+static __always_inline void migration_start(__u64 addr, __u64 entry)
+{
+	struct move_key key = { .addr = addr, .tid = (__u32)bpf_get_current_pid_tgid() };
+	__u64 pfn = migration_entry_pfn(entry);
+
+	refused_if(MS_FEAT_MOVED_PAGES);
+	bpf_map_update_elem(&moving, &key, &pfn, BPF_ANY);
+}
+
+static __always_inline void migration_done(__u64 addr, __u64 pte, __u32 order)
+{
+	struct move_key key = { .addr = addr, .tid = (__u32)bpf_get_current_pid_tgid() };
+	__u64 *oldp = bpf_map_lookup_elem(&moving, &key), old_pfn, new_pfn, *orec, *nrec, o, n;
+	__u32 moved;
+
+	if (!oldp)
+		return;
+	old_pfn = *oldp;
+	bpf_map_delete_elem(&moving, &key);
+	new_pfn = present_pte_pfn(pte);
+	if (old_pfn == new_pfn)
+		return;		/* failed: the old page is back in place */
+	orec = rec_of(old_pfn);
+	nrec = rec_of(new_pfn);
+	if (!orec || !nrec) {
+		__sync_fetch_and_add(&moves.unattributed, 1);
+		return;
+	}
+	o = *orec;
+	if (!ms_rec_live(o))
+		return;		/* not ours, or moved already through another mapping */
+	n = *nrec;
+	/* A target the migrating task allocated through mm_page_alloc was
+	 * charged to it: that charge goes, the page is the owner's. */
+	if (ms_rec_live(n) && !ms_rec_tail(n)) {
+		uncharge(n);
+		if (!ms_rec_split(n))
+			set_tails(new_pfn, ms_rec_order(n), 0, true);
+	}
+	if (ms_rec_tail(o) || ms_rec_split(o) || order < ms_rec_order(o)) {
+		/* A piece of a split page moves alone and stands for itself
+		 * there (its group's alignment means nothing at the new frame). */
+		*nrec = ms_rec_make(ms_rec_slot(o), order, ms_rec_sample(o));
+		moved = 1u << order;
+	} else {
+		*nrec = o;
+		set_tails(new_pfn, ms_rec_order(o), ms_rec_slot(o), false);
+		set_tails(old_pfn, ms_rec_order(o), 0, true);
+		moved = 1u << ms_rec_order(o);
+	}
+	*orec = 0;
+	__sync_fetch_and_add(&moves.migrated, moved);
+}
+
+SEC("raw_tp/set_migration_pte")
+int BPF_PROG(move_set_pte, unsigned long addr, unsigned long pte, int order)
+{
+	migration_start(addr, pte);
+	return 0;
+}
+
+SEC("raw_tp/remove_migration_pte")
+int BPF_PROG(move_remove_pte, unsigned long addr, unsigned long pte, int order)
+{
+	migration_done(addr, pte, order > 0 && order < MS_REC_TAIL ? order : 0);
+	return 0;
+}
+
+SEC("raw_tp/set_migration_pmd")
+int BPF_PROG(move_set_pmd, unsigned long addr, unsigned long pmd)
+{
+	migration_start(addr, pmd);
+	return 0;
+}
+
+SEC("raw_tp/remove_migration_pmd")
+int BPF_PROG(move_remove_pmd, unsigned long addr, unsigned long pmd)
+{
+	migration_done(addr, pmd, 9 /* HPAGE_PMD_ORDER */);
+	return 0;
+}
+
+/* khugepaged finished a collapse in mm: the huge page is the mm owner's
+ * (the small pages it replaces are freed before or after this, by
+ * khugepaged or a task draining a batch: each uncharges their owner, which
+ * the hand-over credited in advance). An owner memscope does not trace
+ * (filtered out, or nothing allocated since the start) takes it from
+ * khugepaged all the same: it is not khugepaged's memory. */
+SEC("raw_tp/mm_collapse_huge_page")
+int BPF_PROG(move_collapse_done, struct mm_struct *mm, int isolated, int status)
+{
+	struct ms_proc_key key = {};
+	struct ms_proc_info *info;
+	struct task_struct *owner;
+
+	refused_if(MS_FEAT_MOVED_PAGES);
+	if (!collapse.pending || collapse.owner || (__u64)bpf_get_current_task_btf() != khugepaged_task)
+		return 0;
+	if (status != 1 /* SCAN_SUCCEED */)
+		return 0;	/* the huge page goes back; its free uncharges khugepaged */
+	owner = bpf_core_field_exists(mm->owner) ? BPF_CORE_READ(mm, owner) : NULL;
+	if (owner) {
+		key.tgid = BPF_CORE_READ(owner, tgid);
+		key.start_ns = BPF_CORE_READ(owner, group_leader, start_time);
+		key.cgid = BPF_CORE_READ(task_memcg(owner), kn, id);
+		info = bpf_map_lookup_elem(&procs, &key);
+		if (info && hand_over_collapse(info->slot, collapse.seen_slot == info->slot ?
+						   collapse.seen_sample : 0))
+			return 0;
+	}
+	/* Untraced owner: out of khugepaged's count, and out of the records. */
+	if (collapse.pending && !collapse.owner) {
+		__u64 *hrec = rec_of(collapse.pfn);
+
+		collapse.pending = 0;
+		if (hrec && ms_rec_live(*hrec) && ms_rec_slot(*hrec) == collapse.slot) {
+			uncharge(*hrec);
+			set_tails(collapse.pfn, ms_rec_order(*hrec), 0, true);
+			*hrec = 0;
+		}
+		__sync_fetch_and_add(&moves.unattributed, 1);
+	}
+	return 0;
+}
+
+/* ---- the process name follows exec ----------------------------------------
+ * A slot takes the comm of the first allocation it sees, often the shell's
+ * before it execs the program: exec renames it. */
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(exec_rename, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct ms_proc_key key = {};
+	struct ms_proc_info *info;
+
+	refused_if(MS_FEAT_EXEC_NAMES);
+	key.tgid = BPF_CORE_READ(p, tgid);
+	key.start_ns = BPF_CORE_READ(p, group_leader, start_time);
+	key.cgid = BPF_CORE_READ(task_memcg(p), kn, id);
+	info = bpf_map_lookup_elem(&procs, &key);
+	if (info)
+		bpf_probe_read_kernel_str(info->comm, sizeof(info->comm), &p->comm);
 	return 0;
 }
 

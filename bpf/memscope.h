@@ -31,7 +31,10 @@
 #define MS_REC_ORDER_SHIFT	32
 #define MS_REC_ORDER_MASK	0xfULL
 #define MS_REC_SLOT_SHIFT	36
-#define MS_REC_SLOT_MASK	0x7ffffffULL
+#define MS_REC_SLOT_MASK	0x3ffffffULL
+/* A head whose tails the kernel split off: it stands for itself only now,
+ * and keeps its order so its sample can be handed to a piece still held. */
+#define MS_REC_SPLIT		(1ULL << 62)
 /* Set instead of clearing the record when an OOM victim's page is freed, so
  * the evidence of what it held survives until user space has read it. */
 #define MS_REC_FREED		(1ULL << 63)
@@ -39,9 +42,17 @@
 	((((__u64)(slot) & MS_REC_SLOT_MASK) << MS_REC_SLOT_SHIFT) | \
 	 (((__u64)(order) & MS_REC_ORDER_MASK) << MS_REC_ORDER_SHIFT) | (__u64)(__u32)(sample))
 #define ms_rec_slot(r)	 ((__u32)(((r) >> MS_REC_SLOT_SHIFT) & MS_REC_SLOT_MASK))
+#define ms_rec_split(r)	 (((r) & MS_REC_SPLIT) != 0)
 #define ms_rec_live(r)	 ((r) && !((r) & MS_REC_FREED))
 #define ms_rec_order(r)	 ((__u32)(((r) >> MS_REC_ORDER_SHIFT) & MS_REC_ORDER_MASK))
-#define ms_rec_sample(r) ((__u32)(r))
+/* The pages after the first of a higher-order allocation carry a tail
+ * record: the owner's slot, this order, and the head's order in place of a
+ * sample. When the kernel splits the page (a THP partly unmapped, a
+ * split_page()), each piece is uncharged as it is freed. */
+#define MS_REC_TAIL	 MS_REC_ORDER_MASK
+#define ms_rec_tail(r)	 (ms_rec_order(r) == MS_REC_TAIL)
+#define ms_rec_head_order(r) ((__u32)(r) & MS_REC_ORDER_MASK)
+#define ms_rec_sample(r) (ms_rec_tail(r) ? 0 : (__u32)(r))
 
 /* Key of the `procs` hash: a process in a memory cgroup. start_ns tells a
  * recycled pid from the process that had it before. */
@@ -96,6 +107,17 @@ enum ms_feature {
 	MS_FEAT_USER_STACKS	= 1u << 3,
 	MS_FEAT_OOM		= 1u << 4,
 	MS_FEAT_OOM_SNAPSHOT	= 1u << 5,
+	MS_FEAT_SPLIT_PAGES	= 1u << 6,	/* pieces of split higher-order pages */
+	MS_FEAT_MOVED_PAGES	= 1u << 7,	/* migration, compaction, khugepaged's collapses */
+	MS_FEAT_EXEC_NAMES	= 1u << 8,	/* the process name follows exec */
+};
+
+/* Pages that changed frame and kept (or lost) their owner, in .bss. */
+struct ms_moves {
+	__u64 collapsed;	/* pages khugepaged collapsed, handed to their owner */
+	__u64 migrated;		/* pages migration or compaction moved, owner kept */
+	__u64 split;		/* pieces of split higher-order pages freed alone */
+	__u64 unattributed;	/* moves seen whose owner could not be carried over */
 };
 
 /* slot_flags bits */

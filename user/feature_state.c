@@ -13,6 +13,9 @@ static const char *const names[FEATURE_COUNT] = {
 	[FEATURE_USER_STACKS] = "user_stacks",
 	[FEATURE_OOM] = "oom",
 	[FEATURE_OOM_SNAPSHOT] = "oom_snapshot",
+	[FEATURE_SPLIT_PAGES] = "split_pages",
+	[FEATURE_MOVED_PAGES] = "moved_pages",
+	[FEATURE_EXEC_NAMES] = "exec_names",
 	[FEATURE_MEMCG_EVENTS] = "memcg_events",
 	[FEATURE_V8] = "v8",
 };

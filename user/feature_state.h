@@ -15,6 +15,9 @@ enum feature {
 	FEATURE_USER_STACKS,
 	FEATURE_OOM,			/* kills seen by oom:mark_victim */
 	FEATURE_OOM_SNAPSHOT,		/* victim's RSS and memcg counters at the kill */
+	FEATURE_SPLIT_PAGES,		/* pieces of split higher-order pages */
+	FEATURE_MOVED_PAGES,		/* migration, compaction, khugepaged's collapses */
+	FEATURE_EXEC_NAMES,		/* a process is named after exec */
 	FEATURE_MEMCG_EVENTS,		/* memcg state tracepoints for the timeline */
 	FEATURE_V8,			/* uprobes on V8's page layer */
 	FEATURE_COUNT,

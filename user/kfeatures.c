@@ -6,6 +6,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "kfeatures.h"
@@ -53,6 +54,21 @@ bool kfeatures__has_raw_tp(void)
 	if (kfeatures__disabled("raw_tp"))
 		return false;
 	return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL) == 1;
+}
+
+bool kfeatures__has_raw_tracepoint(const char *name)
+{
+	char type[128];
+	struct btf *btf;
+	bool found;
+
+	if (kfeatures__disabled("raw_tp"))
+		return false;
+	snprintf(type, sizeof(type), "btf_trace_%s", name);
+	btf = btf__load_vmlinux_btf();
+	found = btf && btf__find_by_name_kind(btf, type, BTF_KIND_TYPEDEF) > 0;
+	btf__free(btf);
+	return found;
 }
 
 static bool tracepoint_exists(const char *root, const char *category, const char *name)

@@ -15,6 +15,8 @@ bool kfeatures__refused_for_test(const char *name);
 /* 0, or -EOPNOTSUPP after printing why memscope cannot run. */
 int kfeatures__require_btf(void);
 bool kfeatures__has_raw_tp(void);
+/* The kernel's BTF has the tracepoint `name` (what a raw_tp program attaches to). */
+bool kfeatures__has_raw_tracepoint(const char *name);
 /* The tracepoint is listed in tracefs (only looks; does not mount). */
 bool kfeatures__tracepoint_exists(const char *category, const char *name);
 /* Makes sure tracefs is mounted and the tracepoint exists; prints on failure. */

@@ -3,7 +3,7 @@
 #include "load_plan.h"
 
 /* The optional parts inside the page programs, as the plan switches them. */
-enum part { PART_KSTACK_CACHE, PART_USER_STACKS, PART_KERNEL_STACKS, NR_PARTS };
+enum part { PART_KSTACK_CACHE, PART_USER_STACKS, PART_SPLIT_PAGES, PART_KERNEL_STACKS, NR_PARTS };
 
 static bool wanted(const struct load_plan *p, enum part part)
 {
@@ -12,6 +12,8 @@ static bool wanted(const struct load_plan *p, enum part part)
 		return p->w.kernel_stacks && p->w.kstack_cache;
 	case PART_USER_STACKS:
 		return p->w.user_stacks;
+	case PART_SPLIT_PAGES:
+		return p->w.split_pages;
 	default:
 		return p->w.kernel_stacks;
 	}
@@ -25,6 +27,9 @@ static void set_part(struct load_plan *p, enum part part, bool on)
 		break;
 	case PART_USER_STACKS:
 		p->user_stacks = on;
+		break;
+	case PART_SPLIT_PAGES:
+		p->split_pages = on;
 		break;
 	default:
 		p->kernel_stacks = on;
@@ -50,6 +55,8 @@ void load_plan__init(struct load_plan *p, const struct load_wants *w)
 	if (p->oom == OOM_HOOK_NONE && w->oom_tracepoint)
 		p->oom = OOM_HOOK_TRACEPOINT;
 	p->oom_snapshot = p->oom == OOM_HOOK_RAW_TP;
+	p->moved_pages = w->moved_pages;
+	p->exec_names = w->exec_names;
 }
 
 /* A refused page program: first each wanted part alone (one culprit costs
@@ -100,7 +107,8 @@ static bool degrade_page(struct load_plan *p)
 bool load_plan__loaded(struct load_plan *p)
 {
 	/* Kernel stacks first (the cache needs them), the cache last. */
-	static const enum part order[] = { PART_KERNEL_STACKS, PART_USER_STACKS, PART_KSTACK_CACHE };
+	static const enum part order[] = { PART_KERNEL_STACKS, PART_USER_STACKS, PART_SPLIT_PAGES,
+					   PART_KSTACK_CACHE };
 
 	if (p->phase == PLAN_ALL_OFF) {
 		p->phase = PLAN_RESTORING;
@@ -108,7 +116,7 @@ bool load_plan__loaded(struct load_plan *p)
 	}
 	if (p->phase != PLAN_RESTORING)
 		return false;
-	while (p->next < NR_PARTS) {
+	while (p->next < (int)(sizeof(order) / sizeof(order[0]))) {
 		enum part part = order[p->next++];
 
 		if (!wanted(p, part) || (p->refused & (1u << part)))
@@ -149,6 +157,16 @@ bool load_plan__degrade(struct load_plan *p, enum load_culprit culprit)
 	case CULPRIT_OOM_RAW_TP:
 	case CULPRIT_OOM_TRACEPOINT:
 		return degrade_oom(p);
+	case CULPRIT_MOVED_PAGES:
+		if (!p->moved_pages)
+			return false;
+		p->moved_pages = false;
+		return true;
+	case CULPRIT_EXEC:
+		if (!p->exec_names)
+			return false;
+		p->exec_names = false;
+		return true;
 	default:
 		return false;
 	}
@@ -164,5 +182,9 @@ enum load_culprit load_plan__culprit(const char *prog)
 		return CULPRIT_OOM_RAW_TP;
 	if (!strcmp(prog, "oom_victim_tp"))
 		return CULPRIT_OOM_TRACEPOINT;
+	if (!strncmp(prog, "move_", 5))
+		return CULPRIT_MOVED_PAGES;
+	if (!strncmp(prog, "exec_", 5))
+		return CULPRIT_EXEC;
 	return CULPRIT_OTHER;
 }

@@ -18,16 +18,27 @@ struct load_wants {
 	bool user_stacks;
 	enum oom_hook oom;		/* best hook the kernel's BTF allows */
 	bool oom_tracepoint;		/* the classic oom:mark_victim exists */
+	bool split_pages;		/* pieces of split pages (free tracking) */
+	bool moved_pages;		/* migration and collapse tracepoints exist */
+	bool exec_names;		/* sched_process_exec exists */
 };
 
 /* Which program the kernel refused. */
-enum load_culprit { CULPRIT_PAGE, CULPRIT_OOM_RAW_TP, CULPRIT_OOM_TRACEPOINT, CULPRIT_OTHER };
+enum load_culprit {
+	CULPRIT_PAGE,
+	CULPRIT_OOM_RAW_TP,
+	CULPRIT_OOM_TRACEPOINT,
+	CULPRIT_MOVED_PAGES,
+	CULPRIT_EXEC,
+	CULPRIT_OTHER,
+};
 
 struct load_plan {
 	bool raw_tp;
-	bool kernel_stacks, kstack_cache, user_stacks;
+	bool kernel_stacks, kstack_cache, user_stacks, split_pages;
 	enum oom_hook oom;
 	bool oom_snapshot;
+	bool moved_pages, exec_names;
 	/* private: where the page programs' fallbacks stand */
 	struct load_wants w;
 	enum { PLAN_SINGLES, PLAN_ALL_OFF, PLAN_RESTORING, PLAN_DONE } phase;

@@ -344,6 +344,16 @@ static void tracer_figures(struct promtext *p, const struct metrics_page *m)
 			 (double)t->drops.recursion_misses);
 	promtext__sample(p, &(struct prom_label){ "reason", "oom_queue_full" }, 1,
 			 (double)t->oom_queue_dropped);
+	promtext__sample(p, &(struct prom_label){ "reason", "pages_moved_unattributed" }, 1,
+			 (double)t->drops.moves.unattributed);
+	promtext__family(p, "memscope_bpf_pages_moved_total", PROMTEXT_COUNTER,
+			 "Pages that changed frame and kept their owner, by how (khugepaged's "
+			 "collapses, migration and compaction, pieces of split pages).");
+	promtext__sample(p, &(struct prom_label){ "how", "collapsed" }, 1,
+			 (double)t->drops.moves.collapsed);
+	promtext__sample(p, &(struct prom_label){ "how", "migrated" }, 1,
+			 (double)t->drops.moves.migrated);
+	promtext__sample(p, &(struct prom_label){ "how", "split" }, 1, (double)t->drops.moves.split);
 	tracer_kills(p, m, t);
 }
 

@@ -250,10 +250,15 @@ void record_totals__print(const struct record_totals *t, FILE *out)
 		", missed frees settled when the page was reused=%" PRIu64
 		", leaf unwinds failed=%" PRIu64 ", frames unresolved=%" PRIu64
 		", samples dropped (no memory)=%" PRIu64
-		", page record scans failed=%" PRIu64 "\n",
+		", page record scans failed=%" PRIu64
+		", moved pages whose owner was lost=%" PRIu64 "\n",
 		t->drops.recursion_misses, t->drops.healed_frees,
 		t->rs.leaf_unwind_failed, t->rs.frames_unresolved,
-		t->rs.samples_dropped_nomem, t->rs.record_scans_failed);
+		t->rs.samples_dropped_nomem, t->rs.record_scans_failed, t->drops.moves.unattributed);
+	if (t->drops.moves.collapsed || t->drops.moves.migrated || t->drops.moves.split)
+		fprintf(out, "moved pages (owner kept): %" PRIu64 " collapsed into huge pages, %" PRIu64
+			" migrated or compacted, %" PRIu64 " freed in pieces after a split\n",
+			t->drops.moves.collapsed, t->drops.moves.migrated, t->drops.moves.split);
 }
 
 static void json_bytes(struct json *j, uint64_t alloc, uint64_t freed, bool res)
@@ -309,6 +314,15 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 	json_u64(&j, "samples_dropped_nomem", t->rs.samples_dropped_nomem);
 	json_u64(&j, "page_record_scans_failed", t->rs.record_scans_failed);
 	json_u64(&j, "overflow_alloc_bytes", t->overflow.alloc_bytes);
+	json_u64(&j, "pages_moved_unattributed", t->drops.moves.unattributed);
+	json_end(&j);
+
+	/* Pages that changed frame and kept their owner. */
+	json_obj(&j, "moved_pages");
+	json_u64(&j, "collapsed", t->drops.moves.collapsed);
+	json_u64(&j, "migrated", t->drops.moves.migrated);
+	json_u64(&j, "split", t->drops.moves.split);
+	json_u64(&j, "unattributed", t->drops.moves.unattributed);
 	json_end(&j);
 
 	json_arr(&j, "containers");

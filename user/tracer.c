@@ -17,6 +17,7 @@
 #include "kfeatures.h"
 #include "load_plan.h"
 #include "log.h"
+#include "memscope.h"
 #include "memscope.skel.h"
 #include "pfn.h"
 #include "tracer.h"
@@ -172,6 +173,12 @@ static void choose_programs(struct tracer *t)
 	bpf_program__set_autoload(skel->progs.page_free_batched_tp, !btf && frees);
 	bpf_program__set_autoload(skel->progs.oom_victim_raw, t->plan.oom == OOM_HOOK_RAW_TP);
 	bpf_program__set_autoload(skel->progs.oom_victim_tp, t->plan.oom == OOM_HOOK_TRACEPOINT);
+	bpf_program__set_autoload(skel->progs.move_set_pte, t->plan.moved_pages);
+	bpf_program__set_autoload(skel->progs.move_remove_pte, t->plan.moved_pages);
+	bpf_program__set_autoload(skel->progs.move_set_pmd, t->plan.moved_pages);
+	bpf_program__set_autoload(skel->progs.move_remove_pmd, t->plan.moved_pages);
+	bpf_program__set_autoload(skel->progs.move_collapse_done, t->plan.moved_pages);
+	bpf_program__set_autoload(skel->progs.exec_rename, t->plan.exec_names);
 }
 
 /* MEMSCOPE_REFUSE's names as the BPF side's feature bits. */
@@ -187,6 +194,9 @@ static uint32_t refused_for_test(void)
 		{ FEATURE_USER_STACKS, MS_FEAT_USER_STACKS },
 		{ FEATURE_OOM, MS_FEAT_OOM },
 		{ FEATURE_OOM_SNAPSHOT, MS_FEAT_OOM_SNAPSHOT },
+		{ FEATURE_SPLIT_PAGES, MS_FEAT_SPLIT_PAGES },
+		{ FEATURE_MOVED_PAGES, MS_FEAT_MOVED_PAGES },
+		{ FEATURE_EXEC_NAMES, MS_FEAT_EXEC_NAMES },
 	};
 	uint32_t mask = 0;
 
@@ -242,6 +252,8 @@ static int configure(struct tracer *t, const struct tracer_opts *o)
 	skel->rodata->kstack_cache = t->plan.kstack_cache;
 	skel->rodata->user_stacks = t->plan.user_stacks;
 	skel->rodata->oom_snapshot = t->plan.oom_snapshot;
+	skel->rodata->split_pages = t->plan.split_pages;
+	skel->rodata->track_collapse = t->plan.moved_pages;
 	skel->rodata->refuse = refused_for_test();
 	skel->rodata->filter_tgids_on = o->n_tgids > 0;
 	skel->rodata->filter_cgroups_on = o->n_cgids > 0;
@@ -401,6 +413,9 @@ static void note_given_up(struct tracer *t, const struct load_plan *before)
 		{ FEATURE_OOM, before->oom != OOM_HOOK_NONE && p->oom == OOM_HOOK_NONE },
 		{ FEATURE_OOM_SNAPSHOT, before->oom_snapshot && !p->oom_snapshot },
 		{ FEATURE_PAGE_ACCOUNTING, before->raw_tp && !p->raw_tp },
+		{ FEATURE_SPLIT_PAGES, before->split_pages && !p->split_pages },
+		{ FEATURE_MOVED_PAGES, before->moved_pages && !p->moved_pages },
+		{ FEATURE_EXEC_NAMES, before->exec_names && !p->exec_names },
 	};
 
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
@@ -451,6 +466,17 @@ static int load_degrading(struct tracer *t, const struct tracer_opts *o)
 	}
 }
 
+/* A part that is on, refused (with the verifier's reason) or never
+ * possible here (with `absent`). */
+static void optional(enum feature f, bool wanted, bool on, const char (*off_why)[256],
+		     const char *absent)
+{
+	if (on)
+		features__on(f, NULL);
+	else
+		features__off(f, wanted && off_why[f][0] ? off_why[f] : absent);
+}
+
 /* After a load, what the plan gave up compared with what was wanted. */
 static void report_features(const struct tracer *t, const struct load_wants *w)
 {
@@ -489,6 +515,14 @@ static void report_features(const struct tracer *t, const struct load_wants *w)
 	else
 		features__off(FEATURE_OOM, t->off_why[FEATURE_OOM][0] ? t->off_why[FEATURE_OOM]
 			      : "no oom:mark_victim tracepoint: OOM kills will not be reported");
+	optional(FEATURE_SPLIT_PAGES, w->split_pages, p->split_pages, t->off_why,
+		 "needs free tracking (--mode outstanding)");
+	optional(FEATURE_MOVED_PAGES, w->moved_pages, p->moved_pages, t->off_why,
+		 t->track_frees ? "no migration or collapse tracepoints: pages that migration, "
+		 "compaction or khugepaged move leave their owner"
+		 : "needs free tracking (--mode outstanding)");
+	optional(FEATURE_EXEC_NAMES, w->exec_names, p->exec_names, t->off_why,
+		 "no sched_process_exec tracepoint: processes keep their pre-exec name");
 	if (p->oom_snapshot)
 		features__on(FEATURE_OOM_SNAPSHOT, NULL);
 	else if (p->oom == OOM_HOOK_NONE)
@@ -573,6 +607,15 @@ int tracer__start(const struct tracer_opts *o, const struct tracer_handlers *h, 
 		.oom = best_oom_hook(),
 		.oom_tracepoint = !kfeatures__disabled("oom") &&
 				  kfeatures__tracepoint_exists("oom", "mark_victim"),
+		.split_pages = o->track_frees && !kfeatures__disabled("split_pages"),
+		.moved_pages = o->track_frees && !kfeatures__disabled("moved_pages") &&
+			     kfeatures__has_raw_tracepoint("set_migration_pte") &&
+			     kfeatures__has_raw_tracepoint("remove_migration_pte") &&
+			     kfeatures__has_raw_tracepoint("set_migration_pmd") &&
+			     kfeatures__has_raw_tracepoint("remove_migration_pmd") &&
+			     kfeatures__has_raw_tracepoint("mm_collapse_huge_page"),
+		.exec_names = !kfeatures__disabled("exec_names") &&
+			      kfeatures__has_raw_tracepoint("sched_process_exec"),
 	};
 	load_plan__init(&t->plan, &wants);
 	t->hook = t->plan.raw_tp ? HOOK_RAW_TP : HOOK_TRACEPOINT;
@@ -775,6 +818,11 @@ void tracer__drops(struct tracer *t, struct tracer_drops *out)
 	out->kcache_checks = __atomic_load_n(&t->skel->bss->kcache_checks, __ATOMIC_RELAXED);
 	out->kcache_mismatches = __atomic_load_n(&t->skel->bss->kcache_mismatches,
 						 __ATOMIC_RELAXED);
+	out->moves.collapsed = __atomic_load_n(&t->skel->bss->moves.collapsed, __ATOMIC_RELAXED);
+	out->moves.migrated = __atomic_load_n(&t->skel->bss->moves.migrated, __ATOMIC_RELAXED);
+	out->moves.split = __atomic_load_n(&t->skel->bss->moves.split, __ATOMIC_RELAXED);
+	out->moves.unattributed = __atomic_load_n(&t->skel->bss->moves.unattributed,
+						  __ATOMIC_RELAXED);
 }
 
 void tracer__free(struct tracer *t)

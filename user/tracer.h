@@ -35,6 +35,12 @@ struct tracer_drops {
 	/* Kernel stacks taken from the per-CPU cache instead of walked, the
 	 * uses that walked again to check, and how many of those differed. */
 	uint64_t kcache_hits, kcache_checks, kcache_mismatches;
+	/* Pages that changed frame: collapsed by khugepaged, moved by
+	 * migration or compaction, freed in pieces after a split, and moves
+	 * whose owner could not be carried over. */
+	struct {
+		uint64_t collapsed, migrated, split, unattributed;
+	} moves;
 };
 
 struct tracer;

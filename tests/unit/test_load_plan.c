@@ -6,20 +6,26 @@
 #include "load_plan.h"
 
 enum { R_CACHE = 1, R_USER = 2, R_KSTACK = 4, R_CORE_RAW = 8, R_CORE_TP = 16,
-       R_OOM_SNAP = 32, R_OOM_RAW = 64, R_OOM_TP = 128 };
+       R_OOM_SNAP = 32, R_OOM_RAW = 64, R_OOM_TP = 128, R_MOVED = 256, R_MOVES = 512,
+       R_EXEC = 1024 };
 
 /* Which program a kernel with these refusals rejects first (libbpf loads
  * the page programs before the OOM ones), CULPRIT_OTHER when all load. */
 static enum load_culprit refuses(const struct load_plan *p, unsigned r)
 {
 	if ((p->kstack_cache && (r & R_CACHE)) || (p->user_stacks && (r & R_USER)) ||
-	    (p->kernel_stacks && (r & R_KSTACK)) || (p->raw_tp && (r & R_CORE_RAW)) ||
+	    (p->kernel_stacks && (r & R_KSTACK)) || (p->split_pages && (r & R_MOVED)) ||
+	    (p->raw_tp && (r & R_CORE_RAW)) ||
 	    (!p->raw_tp && (r & R_CORE_TP)))
 		return CULPRIT_PAGE;
 	if (p->oom == OOM_HOOK_RAW_TP && ((r & R_OOM_RAW) || (p->oom_snapshot && (r & R_OOM_SNAP))))
 		return CULPRIT_OOM_RAW_TP;
 	if (p->oom == OOM_HOOK_TRACEPOINT && (r & R_OOM_TP))
 		return CULPRIT_OOM_TRACEPOINT;
+	if (p->moved_pages && (r & R_MOVES))
+		return CULPRIT_MOVED_PAGES;
+	if (p->exec_names && (r & R_EXEC))
+		return CULPRIT_EXEC;
 	return CULPRIT_OTHER;
 }
 
@@ -46,30 +52,31 @@ static int settle(struct load_plan *p, const struct load_wants *w, unsigned r)
 
 static const struct load_wants all = {
 	.raw_tp = true, .classic_tp = true, .kernel_stacks = true, .kstack_cache = true,
-	.user_stacks = true, .oom = OOM_HOOK_RAW_TP, .oom_tracepoint = true,
+	.user_stacks = true, .oom = OOM_HOOK_RAW_TP, .oom_tracepoint = true, .split_pages = true,
+	.moved_pages = true, .exec_names = true,
 };
 
 struct page_case {
 	unsigned refused;
-	bool raw_tp, kernel_stacks, kstack_cache, user_stacks;
+	bool raw_tp, kernel_stacks, kstack_cache, user_stacks, split_pages;
 	int max_loads;
 };
 
 Test(load_plan, each_refusal_costs_only_itself)
 {
 	static const struct page_case cases[] = {
-		{ 0, true, true, true, true, 1 },
-		{ R_CACHE, true, true, false, true, 2 },
-		{ R_USER, true, true, true, false, 3 },
-		{ R_KSTACK, true, false, false, true, 4 },
-		{ R_CACHE | R_USER, true, true, false, false, 10 },
-		{ R_KSTACK | R_USER, true, false, false, false, 10 },
-		{ R_CACHE | R_USER | R_KSTACK, true, false, false, false, 10 },
+		{ 0, true, true, true, true, true, 1 },
+		{ R_CACHE, true, true, false, true, true, 2 },
+		{ R_USER, true, true, true, false, true, 3 },
+		{ R_MOVED, true, true, true, true, false, 4 },
+		{ R_KSTACK, true, false, false, true, true, 5 },
+		{ R_CACHE | R_USER, true, true, false, false, true, 12 },
+		{ R_KSTACK | R_USER, true, false, false, false, true, 12 },
+		{ R_CACHE | R_USER | R_KSTACK | R_MOVED, true, false, false, false, false, 12 },
 		/* Raw hooks refused whatever is off: the classic ones, all on. */
-		{ R_CORE_RAW, false, true, true, true, 7 },
-		{ R_CORE_RAW | R_USER, false, true, true, false, 10 },
+		{ R_CORE_RAW, false, true, true, true, true, 8 },
+		{ R_CORE_RAW | R_USER, false, true, true, false, true, 12 },
 	};
-
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct page_case *c = &cases[i];
 		struct load_plan p;
@@ -81,6 +88,7 @@ Test(load_plan, each_refusal_costs_only_itself)
 		cr_expect_eq(p.kernel_stacks, c->kernel_stacks, "case %zu: kernel_stacks", i);
 		cr_expect_eq(p.kstack_cache, c->kstack_cache, "case %zu: kstack_cache", i);
 		cr_expect_eq(p.user_stacks, c->user_stacks, "case %zu: user_stacks", i);
+		cr_expect_eq(p.split_pages, c->split_pages, "case %zu: split_pages", i);
 		cr_expect_eq(p.oom, OOM_HOOK_RAW_TP, "case %zu: the OOM hook went with it", i);
 		cr_expect(p.oom_snapshot, "case %zu", i);
 	}
@@ -144,12 +152,24 @@ Test(load_plan, page_and_oom_refusals_together)
 	cr_expect(p.oom == OOM_HOOK_RAW_TP && !p.oom_snapshot);
 }
 
+Test(load_plan, separate_programs_go_alone)
+{
+	struct load_plan p;
+
+	cr_expect_eq(settle(&p, &all, R_MOVES | R_EXEC), 3);
+	cr_expect(!p.moved_pages && !p.exec_names);
+	cr_expect(p.raw_tp && p.kernel_stacks && p.kstack_cache && p.user_stacks && p.split_pages);
+	cr_expect(p.oom == OOM_HOOK_RAW_TP && p.oom_snapshot);
+}
+
 Test(load_plan, culprit_from_program_name)
 {
 	cr_expect_eq(load_plan__culprit("page_alloc_raw"), CULPRIT_PAGE);
 	cr_expect_eq(load_plan__culprit("page_free_batched_tp"), CULPRIT_PAGE);
 	cr_expect_eq(load_plan__culprit("oom_victim_raw"), CULPRIT_OOM_RAW_TP);
 	cr_expect_eq(load_plan__culprit("oom_victim_tp"), CULPRIT_OOM_TRACEPOINT);
+	cr_expect_eq(load_plan__culprit("move_set_pte"), CULPRIT_MOVED_PAGES);
+	cr_expect_eq(load_plan__culprit("exec_rename"), CULPRIT_EXEC);
 	cr_expect_eq(load_plan__culprit("something_else"), CULPRIT_OTHER);
 	cr_expect_eq(load_plan__culprit(NULL), CULPRIT_OTHER);
 }

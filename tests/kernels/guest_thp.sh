@@ -1,0 +1,118 @@
+# Pages the kernel moves, on a kernel with transparent huge pages "always"
+# (Debian's and RHEL's default): khugepaged's collapses, compaction, and
+# huge pages split by a partial munmap must keep their owner. Sourced by
+# guest_tests.sh (busybox sh), which provides say/pass/fail, the waits and
+# $MS, $W, $CG, $T, MIB.
+# Tolerances: leak_fn within ±10% of what the workload keeps; the cgroup's
+# resident total within 5% (+1 MiB) of its memory.current.
+
+THP=/sys/kernel/mm/transparent_hugepage
+THP_MIB=40
+
+vmstat() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
+
+# report_num JSON LABEL KEY: the first "KEY": N after the container LABEL's
+# line in a --report file (pretty-printed, one key a line).
+report_num() {
+	awk -v l="\"label\": \"$2\"" -v k="\"$3\": " '
+		index($0, l) { found = 1 }
+		found && index($0, k) { sub(/.*": /, ""); sub(/,$/, ""); print; exit }' "$1"
+}
+
+# moved_num JSON KEY: a counter of the report's "moved_pages" object.
+moved_num() {
+	awk -v k="\"$2\": " '
+		index($0, "\"moved_pages\": {") { found = 1 }
+		found && index($0, k) { sub(/.*": /, ""); sub(/,$/, ""); print; exit }' "$1"
+}
+
+# thp_run NAME MODE: starts memscope record on the whole guest and thpleak
+# MODE in cgroup /mx-NAME; sets $rec, $work. Returns 1 if record did not start.
+thp_run() {
+	mkcg "$1"
+	rm -f $T/"$1".ready
+	$MS record -d 600 -o $T/"$1".folded --report $T/"$1".json 2>$T/"$1".err &
+	rec=$!
+	if ! wait_text $T/"$1".err recording 120 $rec; then
+		stop $rec
+		fail "$1" "memscope record did not start: $(grep -m1 error $T/"$1".err)"
+		log_tail "$1" $T/"$1".err
+		return 1
+	fi
+	$W/thpleak -m "$2" -g $CG/mx-"$1"/cgroup.procs -l $THP_MIB -r $T/"$1".ready -h 600 &
+	work=$!
+	return 0
+}
+
+# thp_check NAME EXPECT_MIB EXTRA: ends the recording, compares the owner's
+# bytes with the workload's and the cgroup's; EXTRA is a further condition
+# (a shell test string) that must hold.
+thp_check() {
+	kill -INT $rec
+	reap $rec 180
+	status=$?
+	usage=$(cat $CG/mx-"$1"/memory.current)
+	stop $work
+	resident=$(report_num $T/"$1".json /mx-"$1" resident_bytes)
+	leak=$(folded_sum $T/"$1".folded ';leak_fn;')
+	khuge=$(awk '/"comm": "khugepaged"/ { f = 1 } f && /"resident_bytes"/ { sub(/.*": /, ""); sub(/,$/, ""); print; exit }' $T/"$1".json)
+	detail="resident $((${resident:-0} / MIB)) MiB, leak_fn $((leak / MIB)) MiB, cgroup $((usage / MIB)) MiB, expected $2 MiB, khugepaged holds $((${khuge:-0} / MIB)) MiB, moved: collapsed $(moved_num $T/"$1".json collapsed) migrated $(moved_num $T/"$1".json migrated) split $(moved_num $T/"$1".json split) unattributed $(moved_num $T/"$1".json unattributed); $4"
+	if [ $status -eq 0 ] && [ -n "$resident" ] && within "$leak" $(($2 * MIB)) 10 &&
+	   within "$resident" "$usage" 5 && [ "${khuge:-0}" -lt $MIB ] && eval "$3"; then
+		pass "$1" "$detail"
+	else
+		fail "$1" "exit $status, $detail"
+		log_tail "$1" $T/"$1".err
+	fi
+}
+
+# ---- khugepaged collapses a leak of 64 KiB malloc blocks ---------------------
+t_thp_collapse() {
+	echo always > $THP/enabled
+	echo 100 > $THP/khugepaged/scan_sleep_millisecs
+	echo 32768 > $THP/khugepaged/pages_to_scan
+	before=$(vmstat thp_collapse_alloc)
+	thp_run thp_collapse blocks || return
+	wait_file $T/thp_collapse.ready 120
+	# Until khugepaged has collapsed most of the leak (or 90 s went by).
+	n=0
+	while [ $n -lt 900 ] && [ $(( $(vmstat thp_collapse_alloc) - before )) -lt $((THP_MIB / 2 * 3 / 4)) ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	sleep 2
+	collapses=$(( $(vmstat thp_collapse_alloc) - before ))
+	thp_check thp_collapse $THP_MIB "[ $collapses -gt 0 ]" "thp_collapse_alloc +$collapses"
+}
+
+# ---- compaction moves the leak's small pages ---------------------------------
+t_thp_compact() {
+	thp_run thp_compact small || return
+	wait_file $T/thp_compact.ready 120
+	before=$(vmstat pgmigrate_success)
+	for i in 1 2 3; do
+		echo 1 > /proc/sys/vm/compact_memory
+		sleep 0.3
+	done
+	sleep 1
+	migrated_vm=$(( $(vmstat pgmigrate_success) - before ))
+	thp_check thp_compact $THP_MIB '[ "$(moved_num $T/thp_compact.json migrated)" -gt 0 ]' \
+		"pgmigrate_success +$migrated_vm"
+}
+
+# ---- a partial munmap splits the huge pages ----------------------------------
+t_thp_split() {
+	thp_run thp_split split || return
+	wait_file $T/thp_split.ready 120
+	# The unmapped halves wait on the deferred split queue; a limit below
+	# the leak makes the kernel split and free them now.
+	echo $((THP_MIB * MIB * 3 / 4)) > $CG/mx-thp_split/memory.max
+	n=0
+	while [ $n -lt 100 ] && [ "$(cat $CG/mx-thp_split/memory.current)" -gt $((THP_MIB * MIB * 3 / 4)) ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	sleep 1
+	thp_check thp_split $((THP_MIB / 2)) \
+		"[ $(cat $CG/mx-thp_split/memory.current) -lt $((THP_MIB * MIB * 3 / 4)) ]" "split by the limit"
+}
