@@ -339,6 +339,7 @@ $(BUILD)/tests/unit/test_pprof.o $(BUILD)/asan/tests/unit/test_pprof.o: $(BUILD)
 KERNEL_DEB_PKGS := qemu-system-x86 busybox-static cpio nodejs
 KDIR            := $(BUILD)/kernels
 KERNEL_GUEST    := tests/kernels/init tests/kernels/guest_tests.sh tests/kernels/guest_json.js \
+                   tests/kernels/guest_thp.sh \
                    tests/kernels/initramfs.sh $(wildcard tests/workloads/*.js)
 
 .PHONY: test-kernels kernels-deps kernels-table

@@ -322,3 +322,8 @@ timed t_features
 timed t_degrade
 timed t_check
 timed t_v8
+# Last: they switch THP to "always" and tune khugepaged for the whole guest.
+. ./guest_thp.sh
+timed t_thp_collapse
+timed t_thp_compact
+timed t_thp_split

@@ -32,7 +32,7 @@ cp tests/workloads/*.js "$root/mx/tests/workloads/"
 add_binary "$(readlink -f /usr/bin/node)" /usr/bin/node
 install -m 0755 tests/kernels/init "$root/init"
 install -m 0755 tests/kernels/guest_tests.sh "$root/mx/guest_tests.sh"
-cp tests/kernels/guest_json.js "$root/mx/guest_json.js"
+cp tests/kernels/guest_json.js tests/kernels/guest_thp.sh "$root/mx/"
 # getpwuid and friends, for tools that name the user.
 echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
 echo 'root:x:0:' > "$root/etc/group"

@@ -13,7 +13,8 @@ const os = require('os');
 const path = require('path');
 
 // In the order the table shows them; the names guest_tests.sh reports.
-const TESTS = ['record', 'oom', 'top', 'check', 'v8', 'features', 'degrade'];
+const TESTS = ['record', 'oom', 'top', 'check', 'v8', 'features', 'degrade',
+  'thp_collapse', 'thp_compact', 'thp_split'];
 const TEST_TITLES = {
   record: 'record: C leak in leak_fn ±10%',
   oom: 'oom: victim and limit as the kernel logs',
@@ -22,6 +23,9 @@ const TEST_TITLES = {
   v8: 'record: V8 heap growth verdict',
   features: 'features off = notices on stderr',
   degrade: 'optional parts refused: still records, one notice each',
+  thp_collapse: 'khugepaged collapses a leak: owner kept (leak_fn ±10%)',
+  thp_compact: 'compaction migrates a leak: owner kept',
+  thp_split: 'huge pages split by munmap: owner kept',
 };
 
 function readMeta(file) {
@@ -221,6 +225,7 @@ function markdown(file) {
   const words = {
     record: 'record', oom: 'oom', top: 'top', check: 'check', v8: 'V8 verdict',
     features: 'features reported', degrade: 'degrades per feature',
+    thp_collapse: 'THP collapse', thp_compact: 'compaction', thp_split: 'THP split',
   };
   const works = (k) => {
     const ok = TESTS.filter((t) => k.tests[t].result === 'pass').map((t) => words[t]);

@@ -11,7 +11,8 @@ const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 
-const TESTS = ['record', 'oom', 'top', 'check', 'v8', 'features', 'degrade'];
+const TESTS = ['record', 'oom', 'top', 'check', 'v8', 'features', 'degrade',
+  'thp_collapse', 'thp_compact', 'thp_split'];
 let failures = 0;
 
 function expect(ok, what) {
