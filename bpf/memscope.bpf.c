@@ -673,17 +673,18 @@ static __always_inline bool hand_over_collapse(__u32 owner, __u32 sample)
 	return true;
 }
 
-/* khugepaged frees a page of another owner while a collapse is under way:
- * most likely one of the pages the huge page replaces. Its sample is kept
- * for the huge page, used only if the collapse's owner turns out to be the
- * page's (khugepaged also frees slab and reclaimed pages of others). After
- * the hand-over, a huge page still without a stack takes one the same way. */
+/* A sampled page freed while a collapse is under way: most likely one of
+ * the small pages the huge page replaces (freed by khugepaged, or by
+ * whichever task drains the batch they went to). Its sample is kept for
+ * the huge page, used only if the collapse's owner turns out to be the
+ * page's. After the hand-over, a huge page still without a stack takes one
+ * of its owner's pages freed the same way. */
 static __always_inline void note_collapse_free(__u64 r)
 {
 	__u32 owner = ms_rec_slot(r), sample = ms_rec_sample(r);
 	__u64 *hrec;
 
-	if (!collapse.pending || !sample || owner == collapse.slot)
+	if (!sample || owner == collapse.slot)
 		return;
 	if (!collapse.owner) {
 		if (!collapse.seen_sample) {
@@ -761,8 +762,7 @@ static __always_inline void on_free(__u64 pfn, __u32 order)
 	r = *rec;
 	if (!ms_rec_live(r))
 		return;	/* allocated before we started, or already freed */
-	if (track_collapse && khugepaged_task &&
-	    (__u64)bpf_get_current_task_btf() == khugepaged_task)
+	if (track_collapse && collapse.pending)
 		note_collapse_free(r);
 	if (ms_rec_tail(r)) {
 		if (split_pages)
