@@ -43,7 +43,7 @@ function readMeta(file) {
 function guestLines(file) {
   let text = '';
   try {
-    text = fs.readFileSync(file, 'latin1');
+    text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     return [];
   }
