@@ -51,7 +51,7 @@ wait_file() {
 reap() {
 	n=0
 	while kill -0 "$1" 2>/dev/null && [ $n -lt $(($2 * 10)) ]; do
-		# A zombie answers kill -0 too: ps shows its state.
+		# A zombie answers kill -0 too: its state in /proc says it ended.
 		[ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" = Z ] && break
 		sleep 0.1
 		n=$((n + 1))
