@@ -275,7 +275,10 @@ DEB_PKGS += tmux
 
 # ---- oom kill forensics ----
 # The OOM tests grow a node program's V8 heap and check the JSON with node.
-DEB_PKGS += nodejs
+# docker.io: tests/integration/test_oom_docker.c runs a private dockerd (its
+# own data and exec root, socket and containerd namespace under /tmp; no
+# iptables, no bridge, vfs storage) and has the kernel kill containers in it.
+DEB_PKGS += nodejs docker.io
 
 # ---- JIT frame names (issue 3) ----
 # The JIT tests run node --perf-basic-prof, also in namespaces made by unshare.

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "ctrnames.h"
 #include "log.h"
 #include "memsplit.h"
 #include "oom_report.h"
@@ -23,6 +24,7 @@
 #define DEFAULT_SAMPLE	256
 #define MAX_FILTERS	64
 #define POLL_MS		200
+#define KMSG_DRAIN_MAX	65536	/* records read per poll, at most */
 
 struct oom_opts {
 	bool json;
@@ -40,6 +42,8 @@ struct oom_cmd {
 	size_t n_filter;
 	int fd;				/* where reports go */
 	uint64_t kills;
+	struct oom_kmsg *kmsg;		/* the kernel's account of each kill; NULL: none */
+	struct ctrnames names;		/* Docker names */
 };
 
 static const char usage[] =
@@ -112,7 +116,7 @@ static void on_kill(void *ctx, const struct ms_oom_event *e)
 	struct oom_cmd *c = ctx;
 	struct oom_sources src = {
 		.rc = &c->s.rc, .hier = c->s.have_hier ? &c->s.hier : NULL, .tl = c->tl,
-		.proc_root = "/proc",
+		.proc_root = "/proc", .kmsg = c->kmsg, .names = &c->names,
 	};
 	struct oom_report *r = oom_report__collect(&src, e);
 	int err;
@@ -188,6 +192,9 @@ static int run(struct oom_cmd *c, const uint64_t *cgids, size_t n_cgids)
 		   strcmp(hook, "raw_tp") ? ": victim pid only, no evidence" : "");
 	while (!cli_stop_requested()) {
 		session__poll(&c->s, POLL_MS);
+		/* Keeps up with the log, so a kill's records are never overwritten
+		 * by the time it is reported. */
+		oom_kmsg__drain(c->kmsg, KMSG_DRAIN_MAX);
 		if (c->tl)
 			timeline__tick(c->tl, cli_now());
 		if (c->s.rc.split)
@@ -233,9 +240,17 @@ int cmd_oom(int argc, char **argv)
 	}
 	if ((err = setup_filters(&c, cgids, &n_cgids)))
 		goto out;
+	/* At the log's end now: kills from before memscope are not reported. */
+	c.kmsg = oom_kmsg__open(NULL);
+	if (!c.kmsg)
+		log_notice("cannot read the kernel's log /dev/kmsg (%s): limits will be inferred "
+			   "from usage, not taken from the kernel's record of each kill",
+			   strerror(errno));
 	cli_install_stop_signals();
 	err = run(&c, cgids, n_cgids);
 out:
+	oom_kmsg__free(c.kmsg);
+	ctrnames__free(&c.names);
 	memsplit__free(c.s.rc.split);
 	session__close(&c.s);
 	timeline__free(c.tl);

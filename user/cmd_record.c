@@ -13,6 +13,7 @@
 #include "cgroups.h"
 #include "cli.h"
 #include "commands.h"
+#include "ctrnames.h"
 #include "folded.h"
 #include "log.h"
 #include "memsplit.h"
@@ -61,6 +62,8 @@ struct record_kills {
 	struct oom_report *r[MAX_KILLS];
 	size_t n;
 	uint64_t dropped;
+	struct oom_kmsg *kmsg;		/* the kernel's account of each kill; NULL: none */
+	struct ctrnames names;		/* Docker names, for the kills and the tables */
 };
 
 static const char usage[] =
@@ -279,7 +282,7 @@ static int write_report(const struct record_totals *t, const char *path)
 /* Everything is written even when one output fails: losing the folded file
  * must not also lose the totals. */
 static int write_outputs(const struct record_ctx *c, const struct record_opts *o,
-			 const struct record_kills *k)
+			 struct record_kills *k)
 {
 	struct record_totals *t;
 	int err = o->pprof ? write_pprof(c, o->output) : write_folded(c, o->output), err2 = 0;
@@ -288,6 +291,7 @@ static int write_outputs(const struct record_ctx *c, const struct record_opts *o
 	if (!t)
 		return -ENOMEM;
 	record_totals__set_kills(t, k->r, k->n);
+	record_totals__name_containers(t, &k->names, cli_now());
 	record_totals__print(t, stderr);
 	if (c->split && memsplit__report(c->split, c) == 0)
 		memsplit__print(c->split, stderr);
@@ -318,7 +322,7 @@ static void on_kill(void *ctx, const struct ms_oom_event *e)
 	struct record_kills *k = ctx;
 	struct oom_sources src = {
 		.rc = &k->s->rc, .hier = k->s->have_hier ? &k->s->hier : NULL,
-		.proc_root = "/proc",
+		.proc_root = "/proc", .kmsg = k->kmsg, .names = &k->names,
 	};
 	struct oom_report *r;
 
@@ -376,6 +380,7 @@ static int run(const struct record_opts *o, struct session *s, struct record_kil
 			break;
 		}
 		session__poll(s, 100);
+		oom_kmsg__drain(k->kmsg, 65536);
 		if (s->rc.split)
 			memsplit__tick(s->rc.split, cli_now());
 	}
@@ -411,9 +416,15 @@ int cmd_record(int argc, char **argv)
 	k.n_paths = n_cgids;
 	if (err)
 		goto out;
+	/* At the log's end now, like oom: a kill in the window has its record. */
+	k.kmsg = oom_kmsg__open(NULL);
+	if (!k.kmsg)
+		log_debug("no /dev/kmsg (%s): OOM kill limits will be inferred", strerror(errno));
 	cli_install_stop_signals();
 	err = run(&o, &s, &k, cgids, n_cgids);
 out:
+	oom_kmsg__free(k.kmsg);
+	ctrnames__free(&k.names);
 	memsplit__free(s.rc.split);
 	session__close(&s);
 	for (size_t i = 0; i < k.n; i++)

@@ -20,6 +20,7 @@
 #include "cgroups.h"
 #include "cli.h"
 #include "commands.h"
+#include "ctrnames.h"
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
@@ -27,6 +28,8 @@
 #include "selfstat.h"
 #include "session.h"
 #include "topview.h"
+#include "v8.h"
+#include "v8_census.h"
 
 #define DEFAULT_LISTEN		"127.0.0.1:9464"
 #define DEFAULT_INTERVAL_S	5.0
@@ -51,9 +54,12 @@ struct serve {
 	const struct serve_opts *o;
 	struct cg_hier hier;
 	struct topview *tv;
+	struct ctrnames names;		/* Docker names: the container_name label */
 	struct httpd *http;
 	struct session s;
 	bool tracing;
+	struct v8 *v8;			/* V8 heaps: only with the tracer's capabilities */
+	struct v8_census *census;
 	struct metrics_tracer mt;
 	struct metrics_ctr *ctrs;
 	size_t ctrs_cap;
@@ -227,6 +233,27 @@ static void start_bpf_stats(struct serve *sv)
 			   strerror(errno));
 }
 
+/* V8 heaps per container, as `top` and `record` measure them: uprobes on
+ * node's V8 and its chunk scan need the capabilities the tracer keeps, so
+ * only with it. Without them v8_heap is left out and native is all anon. */
+static void start_v8(struct serve *sv)
+{
+	if (!sv->tracing)
+		return;
+	sv->v8 = v8__open();
+	if (!sv->v8) {
+		log_notice("cannot load the V8 uprobes (%s): no v8_heap class", strerror(errno));
+		return;
+	}
+	sv->census = v8_census__new(sv->v8, "/proc");
+	if (!sv->census) {
+		v8__free(sv->v8);
+		sv->v8 = NULL;
+		return;
+	}
+	topview__set_v8(sv->tv, sv->census);
+}
+
 /* The tracer dropped them when it attached; without it, do it here. Either
  * way before the HTTP thread is made: capabilities are per thread. */
 static void drop_privileges(const struct serve *sv)
@@ -322,7 +349,8 @@ static void collect(struct serve *sv)
 	if ((err = topview__scan(sv->tv)))
 		log_debug("serve: cannot walk %s: %s", sv->hier.mount, strerror(-err));
 	topview__sample(sv->tv, t0);
-	topview__update(sv->tv, NULL);
+	ctrnames__refresh(&sv->names, t0, false);
+	topview__update(sv->tv, &sv->names.list);
 	rows = topview__rows(sv->tv, &n);
 	if (read_charged(sv, rows, n)) {
 		log_debug("serve: out of memory: the last page stays");
@@ -411,6 +439,7 @@ int cmd_serve(int argc, char **argv)
 		((struct sockaddr_in *)&sa)->sin_port = htons(httpd__port(sv.http));
 	httpd__format_addr((struct sockaddr *)&sa, where, sizeof(where));
 	start_tracer(&sv);
+	start_v8(&sv);
 	start_bpf_stats(&sv);
 	drop_privileges(&sv);
 	collect(&sv);
@@ -435,5 +464,8 @@ out:
 	metrics__tracer_free(&sv.mt);
 	free(sv.ctrs);
 	topview__free(sv.tv);
+	ctrnames__free(&sv.names);
+	v8_census__free(sv.census);
+	v8__free(sv.v8);
 	return err;
 }

@@ -17,17 +17,18 @@
 #include "cgroups.h"
 #include "cli.h"
 #include "commands.h"
+#include "ctrnames.h"
 #include "docker.h"
 #include "log.h"
 #include "topview.h"
+#include "v8.h"
+#include "v8_census.h"
 
 #define MAX_FILTERS		64
 /* Samples every half second: a 10 s window fits 21 points, enough for a
  * slope that 2 s refreshes do not make jump, and each sample reads only two
  * or three small files per row. */
 #define SAMPLE_PERIOD_S		0.5
-#define DOCKER_TIMEOUT_MS	1000
-#define DOCKER_RETRY_S		10.0
 
 struct top_opts {
 	double interval, window;
@@ -45,7 +46,9 @@ static const char usage[] =
 "resident memory by kind (anon, file, shmem, kernel), the growth rate as the\n"
 "least-squares slope over the window, whether it grew monotonically, OOM kills,\n"
 "and a verdict (native growth, V8 heap growth, page cache, shmem, kernel,\n"
-"shrinking, stable). Needs no BPF; run it as root to see every process.\n"
+"shrinking, stable). As root it also measures node's V8 heaps (uprobes, as\n"
+"`record`), telling V8 heap growth from native; without root it says \"anon\n"
+"growth\" instead, and sees only your own processes.\n"
 "\n"
 "  -i, --interval SECS  refresh every SECS (default 2)\n"
 "  -w, --window SECS    fit the growth over the last SECS (default 10)\n"
@@ -183,41 +186,6 @@ static int set_filters(const struct top_opts *o, const struct cg_hier *hier,
 	return rc;
 }
 
-/* ---- Docker names ------------------------------------------------------------ */
-
-struct names {
-	struct docker_list list;
-	double last_try;
-	bool tried;
-};
-
-/* Asks the engine again, at most every DOCKER_RETRY_S; without a socket,
- * rows show container ids and that is all. */
-static void names_refresh(struct names *nm, double now)
-{
-	struct docker_list fresh;
-	char sock[256];
-	int err;
-
-	if (nm->tried && now - nm->last_try < DOCKER_RETRY_S)
-		return;
-	nm->tried = true;
-	nm->last_try = now;
-	err = docker__socket_path(getenv("DOCKER_HOST"), sock, sizeof(sock));
-	if (err || access(sock, F_OK)) {
-		log_debug("top: no Docker engine socket (%s): showing container ids",
-			  err ? strerror(-err) : sock);
-		return;
-	}
-	err = docker__fetch(sock, DOCKER_TIMEOUT_MS, &fresh);
-	if (err) {
-		log_debug("top: Docker engine at %s: %s", sock, strerror(-err));
-		return;
-	}
-	docker__list_free(&nm->list);
-	nm->list = fresh;
-}
-
 /* ---- the terminal ------------------------------------------------------------ */
 
 static volatile sig_atomic_t resized;
@@ -302,10 +270,12 @@ struct view {
 	const struct top_opts *o;
 	const struct cg_hier *hier;
 	struct topview *tv;
-	struct names names;
+	struct ctrnames names;	/* Docker names, shared with the other commands */
 	bool live;		/* the interactive view on a terminal */
 	bool procs;
 	double started;
+	struct v8 *v8;			/* NULL: not root, or no uprobes */
+	struct v8_census *census;
 };
 
 static void title(const struct view *v, struct top_row *const *rows, size_t n, char *buf,
@@ -377,7 +347,7 @@ static void paint(struct view *v)
 static void refresh(struct view *v)
 {
 	if (topview__has_unnamed_container(v->tv))
-		names_refresh(&v->names, cli_now());
+		ctrnames__refresh(&v->names, cli_now(), false);
 	/* Rows that just appeared get figures now, not zeros until next time. */
 	topview__scan(v->tv);
 	if (topview__has_unsampled(v->tv))
@@ -483,6 +453,27 @@ static int run(struct view *v)
 	return 0;
 }
 
+/* V8 heaps need the uprobes `record` uses, so root; without them top still
+ * works, and says "anon growth" where it cannot tell V8 from native. */
+static void open_v8(struct view *v)
+{
+	if (geteuid() != 0) {
+		log_debug("top: not root, no V8 heap figures");
+		return;
+	}
+	v->v8 = v8__open();
+	if (!v->v8) {
+		log_notice("cannot load the V8 uprobes (%s): anon growth is not split into V8 "
+			   "heap and native", strerror(errno));
+		return;
+	}
+	v->census = v8_census__new(v->v8, "/proc");
+	if (!v->census) {
+		v8__free(v->v8);
+		v->v8 = NULL;
+	}
+}
+
 int cmd_top(int argc, char **argv)
 {
 	struct top_opts o;
@@ -500,15 +491,16 @@ int cmd_top(int argc, char **argv)
 		return cli_error("no memory cgroup hierarchy is mounted (%s): top reads memory "
 				 "cgroups", strerror(-err));
 	v.procs = o.procs || o.n_pids;
+	open_v8(&v);
 	v.tv = topview__new(&(struct topview_opts){
 		.hier = hier, .proc_root = "/proc", .window = o.window,
-		.period = fmin(SAMPLE_PERIOD_S, o.interval), .procs = v.procs,
+		.period = fmin(SAMPLE_PERIOD_S, o.interval), .procs = v.procs, .v8 = v.census,
 	});
 	if (!v.tv)
 		return cli_error("cannot start: %s", strerror(errno));
 	if ((err = set_filters(&o, &hier, v.tv)))
 		goto out;
-	names_refresh(&v.names, cli_now());
+	ctrnames__refresh(&v.names, cli_now(), false);
 	cli_install_stop_signals();
 	/* A closed pipe (| head) ends the output: see it as a write error, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
@@ -522,7 +514,9 @@ int cmd_top(int argc, char **argv)
 	if (err)
 		log_error("cannot read %s: %s", hier.mount, strerror(-err));
 out:
-	docker__list_free(&v.names.list);
+	ctrnames__free(&v.names);
 	topview__free(v.tv);
+	v8_census__free(v.census);
+	v8__free(v.v8);
 	return err;
 }

@@ -17,8 +17,10 @@
 #define HEADERS_MAX	65536	/* status line + headers */
 #define KEY_MAX		16	/* the keys we want are shorter */
 
+/* all=1: a container that just stopped (an OOM kill's victim was its main
+ * process) is still named. */
 static const char request[] =
-	"GET /containers/json HTTP/1.1\r\n"
+	"GET /containers/json?all=1 HTTP/1.1\r\n"
 	"Host: docker\r\n"
 	"User-Agent: memscope\r\n"
 	"Accept: application/json\r\n"

@@ -199,51 +199,15 @@ bool growth__monotonic(const struct growth *g)
 	return monotonic(&s);
 }
 
-double growth__threshold(double span_s)
+size_t growth__copy(const struct growth *g, double *t, double *v, size_t max)
 {
-	double noise = GROWTH_NOISE_BYTES / MIB * 60.0 / span_s;
+	size_t n = 0;
 
-	return span_s > 0 && noise > GROWTH_STABLE_MIB_MIN ? noise : GROWTH_STABLE_MIB_MIN;
-}
-
-/* NaN (unknown) counts as not growing. */
-static double rate(double r)
-{
-	return isfinite(r) ? r : 0;
-}
-
-enum growth_verdict growth__verdict(const struct growth_split *s, double threshold)
-{
-	enum growth_verdict best = GROWTH_STABLE;
-	double best_rate = -INFINITY, v8, native;
-
-	if (!s)
-		return GROWTH_STABLE;
-	if (!(threshold > 0))
-		threshold = GROWTH_STABLE_MIB_MIN;
-	if (rate(s->total) <= -threshold)
-		return GROWTH_SHRINKING;
-	/* A known V8 heap is part of anon: the rest of anon is native. */
-	v8 = rate(s->v8);
-	native = rate(s->anon) - fmax(v8, 0);
-	const struct {
-		enum growth_verdict verdict;
-		double rate;
-	} classes[] = {
-		{ GROWTH_NATIVE, native },
-		{ GROWTH_V8, v8 },
-		{ GROWTH_PAGE_CACHE, rate(s->file) },
-		{ GROWTH_SHMEM, rate(s->shmem) },
-		{ GROWTH_KERNEL, rate(s->kernel) },
-	};
-
-	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
-		if (classes[i].rate >= threshold && classes[i].rate > best_rate) {
-			best = classes[i].verdict;
-			best_rate = classes[i].rate;
-		}
+	for (; g && n < g->count && n < max; n++) {
+		t[n] = g->t[slot(g, n)];
+		v[n] = g->v[slot(g, n)];
 	}
-	return best;
+	return n;
 }
 
 const char *growth__verdict_name(enum growth_verdict v)
@@ -256,6 +220,7 @@ const char *growth__verdict_name(enum growth_verdict v)
 		[GROWTH_SHMEM] = "shmem",
 		[GROWTH_KERNEL] = "kernel",
 		[GROWTH_SHRINKING] = "shrinking",
+		[GROWTH_ANON] = "anon growth",
 	};
 
 	return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v] : "unknown";

@@ -1,7 +1,7 @@
 /* Is a memory figure growing, how fast, how steadily, and which kind of
  * memory is it? A ring of the last (time, bytes) samples per figure, a
- * least-squares slope over them, a monotonic test, and the verdict `top`
- * prints from the slopes of the classes (anon, file, shmem, kernel, V8 heap).
+ * least-squares slope over them, a monotonic test, and the names of the
+ * verdicts (verdict.h judges which one applies).
  *
  *	struct growth *g = growth__new(64);
  *	growth__add(g, now, usage);	every sample
@@ -52,8 +52,11 @@ bool growth__monotonic(const struct growth *g);
 double growth__fit(const double *t, const double *v, size_t n);
 bool growth__is_monotonic(const double *v, size_t n);
 
-/* Slopes (MiB/min) of the classes of one cgroup's memory. v8 is NaN until the
- * V8 heap is known (issue 3); then it is part of anon. */
+/* Copies the samples oldest first into t and v (max each); returns how many. */
+size_t growth__copy(const struct growth *g, double *t, double *v, size_t max);
+
+/* Slopes (MiB/min) of the classes of one cgroup's memory, as `top` shows
+ * them. v8 is NaN until the V8 heap is known; then it is part of anon. */
 struct growth_split {
 	double total;
 	double anon, file, shmem, kernel;	/* kernel includes socket buffers */
@@ -68,20 +71,11 @@ enum growth_verdict {
 	GROWTH_SHMEM,
 	GROWTH_KERNEL,
 	GROWTH_SHRINKING,
+	GROWTH_ANON,		/* anon, not split: no V8 heap figures (top without root) */
 };
 
-/* The slope (MiB/min) under which a series spanning span_s seconds is flat:
- * GROWTH_STABLE_MIB_MIN, or more over short spans, where GROWTH_NOISE_BYTES
- * of jitter alone (per-cpu charge batches come and go) makes that slope. */
-double growth__threshold(double span_s);
-
-/* Shrinking when the total falls faster than threshold (MiB/min; <= 0:
- * GROWTH_STABLE_MIB_MIN); else the class that grows the most, if one grows
- * faster than threshold; else stable. A class can grow while the total stays
- * flat (anon pushing page cache out under a limit): that is growth too. */
-enum growth_verdict growth__verdict(const struct growth_split *s, double threshold);
 /* "stable", "native growth", "V8 heap growth", "page cache", "shmem", "kernel",
- * "shrinking". */
+ * "shrinking", "anon growth". */
 const char *growth__verdict_name(enum growth_verdict v);
 
 #endif

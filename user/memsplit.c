@@ -17,12 +17,14 @@
 #include "json.h"
 #include "log.h"
 #include "memsplit.h"
+#include "procname.h"
 #include "procstatus.h"
 #include "readfile.h"
 #include "record_output.h"
 #include "recorder.h"
 #include "tracer.h"
 #include "v8.h"
+#include "verdict.h"
 
 #define MIB		(1024.0 * 1024.0)
 #define LABEL_LEN	256
@@ -39,6 +41,7 @@ struct series {
 	double *v[MEM_NR_CLASSES];	/* NULL for classes not measured */
 	size_t n;
 	double every, last_t;
+	double judge_from;	/* readings before are not judged (startup) */
 };
 
 struct sproc {
@@ -74,8 +77,7 @@ struct row {
 	bool container;
 	size_t idx;		/* into procs or conts */
 	double growth[MEM_NR_CLASSES];
-	struct memsplit_judgement j;
-	bool plateaued;
+	struct verdict j;
 	size_t n_stacks;
 	struct stack_row stacks[MEMSPLIT_TOP_STACKS];
 };
@@ -107,91 +109,6 @@ static const struct {
 	{ MEM_CLASS_KERNEL, "kernel", "KERNEL" },
 };
 #define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
-
-/* ---- the verdict ---------------------------------------------------------------- */
-
-/* MiB/min the floor of sign * v still rises over the last two thirds of the
- * readings; 0 when it does not, NaN with too few readings. sign -1: how fast
- * the ceiling of v falls. */
-static double floor_rate(const double *t, const double *v, size_t n, double sign)
-{
-	double mins[MEMSPLIT_SEGMENTS], maxs[MEMSPLIT_SEGMENTS], ranges[MEMSPLIT_SEGMENTS];
-	double tc[MEMSPLIT_SEGMENTS];
-	size_t idx_first = n, m = 0, k;
-	double from, rise;
-
-	if (n < 2)
-		return NAN;
-	from = t[n - 1] - (t[n - 1] - t[0]) * 2 / 3;
-	for (size_t i = 0; i < n; i++) {
-		if (t[i] < from || !isfinite(v[i]))
-			continue;
-		if (idx_first == n)
-			idx_first = i;
-		m++;
-	}
-	if (m < 2)
-		return NAN;
-	k = m < MEMSPLIT_SEGMENTS ? m : MEMSPLIT_SEGMENTS;
-	for (size_t j = 0, i = idx_first; j < k; j++) {
-		size_t want = (j + 1) * m / k - j * m / k, got = 0;
-		double lo = INFINITY, hi = -INFINITY, tsum = 0;
-
-		for (; i < n && got < want; i++) {
-			if (t[i] < from || !isfinite(v[i]))
-				continue;
-			lo = fmin(lo, sign * v[i]);
-			hi = fmax(hi, sign * v[i]);
-			tsum += t[i];
-			got++;
-		}
-		mins[j] = lo;
-		maxs[j] = hi;
-		ranges[j] = hi - lo;
-		tc[j] = tsum / (got ? got : 1);
-	}
-	rise = mins[k - 1] - mins[0];
-	/* A sawtooth's segments each swing by about its height, and minima
-	 * that catch a trough in one segment but not in the next can look
-	 * monotonic: rising by more than the largest swing, with the peaks
-	 * rising too, rules that out. */
-	for (size_t j = 1; j < k; j++)
-		ranges[0] = fmax(ranges[0], ranges[j]);
-	if (!growth__is_monotonic(mins, k) || !growth__is_monotonic(maxs, k) ||
-	    rise <= ranges[0] || tc[k - 1] <= tc[0])
-		return 0;
-	return rise / MIB / ((tc[k - 1] - tc[0]) / 60);
-}
-
-void memsplit__judge(const double *t, const double *const v[MEM_NR_CLASSES], size_t n,
-		     struct memsplit_judgement *out)
-{
-	double total[MEMSPLIT_SAMPLES_MAX];
-	struct growth_split sp;
-
-	n = n < MEMSPLIT_SAMPLES_MAX ? n : MEMSPLIT_SAMPLES_MAX;
-	for (int c = 0; c < MEM_NR_CLASSES; c++)
-		out->rate[c] = c != MEM_CLASS_NONE && v[c] ? floor_rate(t, v[c], n, 1) : NAN;
-	/* Shrinking, the same way: the ceiling of everything measured falls
-	 * steadily, by more than it swings. */
-	for (size_t i = 0; i < n; i++) {
-		total[i] = 0;
-		for (int c = 1; c < MEM_NR_CLASSES; c++)
-			if (v[c] && isfinite(v[c][i]))
-				total[i] += v[c][i];
-	}
-	sp = (struct growth_split){
-		.total = -floor_rate(t, total, n, -1),
-		.v8 = out->rate[MEM_CLASS_V8_HEAP],
-		.file = out->rate[MEM_CLASS_FILE],
-		.shmem = out->rate[MEM_CLASS_SHMEM],
-		.kernel = out->rate[MEM_CLASS_KERNEL],
-	};
-	/* growth.h takes anon with the V8 heap in it. */
-	sp.anon = (isfinite(out->rate[MEM_CLASS_NATIVE]) ? out->rate[MEM_CLASS_NATIVE] : 0) +
-		  (isfinite(sp.v8) ? fmax(sp.v8, 0) : 0);
-	out->verdict = growth__verdict(&sp, 0);
-}
 
 /* ---- series ----------------------------------------------------------------- */
 
@@ -268,9 +185,25 @@ static void series_add(struct series *s, double now, const double *vals)
 	s->last_t = now;
 }
 
-static void judge_series(const struct series *s, struct memsplit_judgement *j)
+static void judge_series(const struct series *s, struct verdict *v)
 {
-	memsplit__judge(s->t, (const double *const *)s->v, s->n, j);
+	const double *from[MEM_NR_CLASSES] = { NULL };
+	size_t k = 0;
+
+	while (k < s->n && s->t[k] < s->judge_from)
+		k++;
+	for (int c = 0; c < MEM_NR_CLASSES; c++)
+		from[c] = s->v[c] ? s->v[c] + k : NULL;
+	verdict__judge(s->t + k, from, s->n - k, v);
+}
+
+/* A process or cgroup first seen after the window opened is judged from
+ * MEMSPLIT_SETTLE_S later: what a program allocates to start up (node's
+ * first heap, its libraries) is not growth of the service. */
+static void first_reading(const struct memsplit *s, struct series *se, double now)
+{
+	if (!se->n)
+		se->judge_from = now > s->start ? now + MEMSPLIT_SETTLE_S : -INFINITY;
 }
 
 /* ---- readings ------------------------------------------------------------------- */
@@ -429,19 +362,15 @@ static bool pid_wanted(const struct memsplit *s, int pid)
 	return s->o.n_pids == 0;
 }
 
+/* The process's name, not its main thread's (procname.h: node 24 calls
+ * that one "MainThread"). */
 static void read_comm(const struct memsplit *s, int pid, char *comm, size_t len)
 {
-	char path[PATH_MAX];
-	ssize_t n;
+	char name[PROCNAME_LEN];
 
-	snprintf(path, sizeof(path), "%s/%d/comm", s->o.proc_root, pid);
-	n = readfile__at(AT_FDCWD, path, comm, len);
-	if (n < 0)
-		n = 0;
-	while (n > 0 && comm[n - 1] == '\n')
-		n--;
-	comm[n] = '\0';
-	for (ssize_t i = 0; i < n; i++)
+	procname__read_now(s->o.proc_root, (uint32_t)pid, name);
+	snprintf(comm, len, "%s", name);
+	for (size_t i = 0; comm[i]; i++)
 		if (!isprint((unsigned char)comm[i]))
 			comm[i] = '?';
 }
@@ -596,6 +525,7 @@ static void read_all(struct memsplit *s, double now)
 			memcpy(p->base, v, sizeof(v));
 			p->have_base = true;
 		}
+		first_reading(s, &p->s, now);
 		series_add(&p->s, now, v);
 		if (v8_sum && p->cont != SIZE_MAX)
 			v8_sum[p->cont] += v[MEM_CLASS_V8_HEAP];
@@ -617,6 +547,7 @@ static void read_all(struct memsplit *s, double now)
 				memcpy(c->base, v, sizeof(v));
 			c->have_base = true;
 		}
+		first_reading(s, &c->s, now);
 		series_add(&c->s, now, v);
 	}
 	free(v8_sum);
@@ -714,15 +645,35 @@ static void growth_of(const double *base, const double *last, double *out)
 		out[c] = last[c] - base[c];
 }
 
-static void judge_row(struct row *r, const struct series *s)
+/* With -v, a row's readings as the rule saw them, so a verdict can be
+ * checked by hand: "t v8-heap native file shmem kernel" in MiB per line. */
+static void dump_series(const struct memsplit *s, const char *what, const struct series *se)
 {
-	double up = 0;
+	char line[256];
 
-	judge_series(s, &r->j);
-	for (int c = 1; c < MEM_NR_CLASSES; c++)
-		if (isfinite(r->growth[c]) && r->growth[c] > 0)
-			up += r->growth[c];
-	r->plateaued = r->j.verdict == GROWTH_STABLE && up >= MEMSPLIT_PLATEAU_BYTES;
+	if (!log_verbose())
+		return;
+	log_debug("readings of %s (t s, then MiB: v8-heap native file shmem kernel):", what);
+	for (size_t i = 0; i < se->n; i++) {
+		int at = snprintf(line, sizeof(line), "%.2f", se->t[i] - s->start);
+
+		for (int c = 1; c < MEM_NR_CLASSES && at > 0 && (size_t)at < sizeof(line); c++)
+			at += snprintf(line + at, sizeof(line) - at, " %.2f",
+				       se->v[c] ? se->v[c][i] / MIB : NAN);
+		log_debug("  %s", line);
+	}
+}
+
+static void judge_row(const struct memsplit *s, struct row *r, const struct series *se)
+{
+	char what[LABEL_LEN + 32];
+
+	if (r->container)
+		snprintf(what, sizeof(what), "%s", s->conts[r->idx].label);
+	else
+		snprintf(what, sizeof(what), "pid %d", s->procs[r->idx].pid);
+	dump_series(s, what, se);
+	judge_series(se, &r->j);
 }
 
 struct slot_set {
@@ -896,7 +847,7 @@ int memsplit__report(struct memsplit *s, const struct record_ctx *c)
 		r = &s->rows[s->nrows++];
 		r->idx = pi;
 		growth_of(p->base, p->last, r->growth);
-		judge_row(r, &p->s);
+		judge_row(s, r, &p->s);
 		if (r->j.verdict == GROWTH_NATIVE && c->recorder)
 			top_stacks(s, c, ss.slots, r);
 		if (p->cont != SIZE_MAX)
@@ -912,7 +863,7 @@ int memsplit__report(struct memsplit *s, const struct record_ctx *c)
 		r->container = true;
 		r->idx = i;
 		growth_of(ct->base, ct->last, r->growth);
-		judge_row(r, &ct->s);
+		judge_row(s, r, &ct->s);
 		if (r->j.verdict == GROWTH_NATIVE && c->recorder)
 			top_stacks(s, c, ss.slots, r);
 	}
@@ -965,12 +916,10 @@ static void hint(const struct memsplit *s, const struct row *r, char *buf, size_
 	}
 }
 
-static void verdict_text(const struct row *r, char *buf, size_t len)
+/* Stop times count from the window's start, whenever the row was first seen. */
+static void verdict_text(const struct memsplit *s, const struct row *r, char *buf, size_t len)
 {
-	if (r->plateaued)
-		snprintf(buf, len, "stable (plateaued)");
-	else
-		snprintf(buf, len, "%s", growth__verdict_name(r->j.verdict));
+	verdict__text(&r->j, VERDICT_SINCE, s->start, buf, len);
 }
 
 static const char *signed_mib(char *buf, size_t len, double bytes)
@@ -1012,7 +961,7 @@ void memsplit__print(const struct memsplit *s, FILE *out)
 		fprintf(out, "%-40.40s", name);
 		for (size_t k = 0; k < NCOLUMNS; k++)
 			fprintf(out, " %8s", signed_mib(num, sizeof(num), r->growth[columns[k].cls]));
-		verdict_text(r, v, sizeof(v));
+		verdict_text(s, r, v, sizeof(v));
 		hint(s, r, h, sizeof(h));
 		fprintf(out, "  %s%s%s\n", v, h[0] ? ": " : "", h);
 		/* A container's stacks are its processes': shown under them. */
@@ -1036,11 +985,28 @@ static void json_classes(struct json *j, const char *key, const double *v, bool 
 	json_end(j);
 }
 
+/* The rule's figures: how far each class's floor rose, how much it swings,
+ * and when growth stopped (seconds into the window, null: still growing). */
+static void json_verdict(const struct memsplit *s, struct json *j, const struct verdict *v)
+{
+	double rise[MEM_NR_CLASSES], swing[MEM_NR_CLASSES];
+
+	for (int c = 0; c < MEM_NR_CLASSES; c++) {
+		rise[c] = v->cls[c].known ? v->cls[c].rise : NAN;
+		swing[c] = v->cls[c].known ? v->cls[c].swing : NAN;
+	}
+	json_classes(j, "floor_rise_bytes", rise, true);
+	json_classes(j, "swing_bytes", swing, true);
+	json_str(j, "verdict", growth__verdict_name(v->verdict));
+	json_bool(j, "still_growing", verdict__is_growth(v) && !isfinite(v->stopped_at));
+	json_double(j, "stopped_growing_at_s", verdict__is_growth(v) ? v->stopped_at - s->start : NAN);
+}
+
 static void json_row(const struct memsplit *s, const struct row *r, struct json *j)
 {
 	char v[64], h[512];
 
-	verdict_text(r, v, sizeof(v));
+	verdict_text(s, r, v, sizeof(v));
 	hint(s, r, h, sizeof(h));
 	json_obj(j, NULL);
 	if (r->container) {
@@ -1059,9 +1025,7 @@ static void json_row(const struct memsplit *s, const struct row *r, struct json 
 		json_u64(j, "v8_committed_bytes", s->v8 ? v8__committed(s->v8, p->pid) : 0);
 	}
 	json_classes(j, "growth_bytes", r->growth, true);
-	json_classes(j, "floor_rate_mib_per_min", r->j.rate, false);
-	json_str(j, "verdict", growth__verdict_name(r->j.verdict));
-	json_bool(j, "plateaued", r->plateaued);
+	json_verdict(s, j, &r->j);
 	json_str(j, "summary", v);
 	json_str(j, "hint", h[0] ? h : NULL);
 	json_arr(j, "top_native_stacks");

@@ -13,14 +13,12 @@
  * cgroups first seen after the window opened start from zero (everything
  * they hold was allocated in it).
  *
- * The verdict looks at the floor of each class over the last two thirds of
- * the window, cut into MEMSPLIT_SEGMENTS segments: a class still grows when
- * the minima and the maxima of the segments both rise (growth.h's monotonic
- * test) and the floor rose by more than the class swings within any one
- * segment, so a garbage collector's sawtooth is not growth but a heap that
- * keeps its garbage collected at a higher level each time is. Shrinking is
- * the same test on the total, falling. A class that grew earlier in the
- * window and no longer does is `stable`, flagged plateaued.
+ * The verdict on each row's readings is verdict.h's rule: the class whose
+ * floor rose the most, by far more than it swings, names it, with the time
+ * it stopped growing when it did; a garbage collector's sawtooth is not
+ * growth, a heap that keeps its garbage collected at a higher level is. A
+ * process or cgroup first seen after the window opened is judged from
+ * MEMSPLIT_SETTLE_S later: its startup is not growth of the service.
  *
  * Like session.c, this sits where a command would print: it warns about a
  * process whose V8 it cannot see into, and notes what a missing piece (no
@@ -42,8 +40,7 @@
 #define MEMSPLIT_DISCOVER_S	1.0		/* new processes are looked for this often */
 #define MEMSPLIT_PROCS_MAX	65536
 #define MEMSPLIT_SAMPLES_MAX	1024		/* per series; older ones are thinned out */
-#define MEMSPLIT_SEGMENTS	4
-#define MEMSPLIT_PLATEAU_BYTES	(8.0 * 1024 * 1024)
+#define MEMSPLIT_SETTLE_S	2.0		/* a new process's startup, not judged */
 #define MEMSPLIT_TOP_STACKS	3
 #define MEMSPLIT_SHOWN		20		/* processes printed to stderr */
 
@@ -52,18 +49,6 @@ struct cgroups;
 struct json;
 struct recorder;
 struct record_ctx;
-
-/* ---- the verdict, pure ----------------------------------------------------- */
-
-struct memsplit_judgement {
-	double rate[MEM_NR_CLASSES];	/* MiB/min the floor still rises; NaN: unknown */
-	enum growth_verdict verdict;
-};
-
-/* v[c] (NULL for a class not measured) holds n readings at times t
- * (ascending); NaN readings are skipped. */
-void memsplit__judge(const double *t, const double *const v[MEM_NR_CLASSES], size_t n,
-		     struct memsplit_judgement *out);
 
 /* ---- the recording's split ---------------------------------------------------- */
 

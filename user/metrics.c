@@ -81,15 +81,25 @@ void metrics__tracer_free(struct metrics_tracer *t)
 
 /* Labels of a container's series, with room for one or two more after them. */
 struct ctr_labels {
-	struct prom_label l[5];
+	struct prom_label l[6];
 	size_t n;
 };
 
+/* The container label stays the short id (or the cgroup path) when the
+ * engine names the container: series keep their identity across a rename,
+ * and join the kill counts, which are keyed by id at the kill. */
+static const char *stable_label(const struct top_row *r)
+{
+	return r->name[0] && r->short_id[0] ? r->short_id : r->label;
+}
+
 static void ctr_labels(const struct top_row *r, struct ctr_labels *cl)
 {
-	cl->l[0] = (struct prom_label){ "container", r->label };
+	cl->l[0] = (struct prom_label){ "container", stable_label(r) };
 	cl->l[1] = (struct prom_label){ "cgroup", r->path };
 	cl->n = 2;
+	if (r->name[0])
+		cl->l[cl->n++] = (struct prom_label){ "container_name", r->name };
 }
 
 static void sample_with(struct promtext *p, const struct ctr_labels *cl, const char *name,
@@ -286,10 +296,12 @@ static void tracer_kills(struct promtext *p, const struct metrics_page *m,
 			 "container.");
 	for (size_t i = 0; i < m->n_ctrs; i++) {
 		const struct top_row *r = m->ctrs[i].row;
-		const struct prom_label l[] = { { "container", r->label }, { "cgroup", r->path } };
+		const struct prom_label l[] = { { "container", stable_label(r) },
+						{ "cgroup", r->path } };
 		const uint64_t *n;
 
-		if (!sampled(&m->ctrs[i]) || !(len = kill_key(r->path, r->label, key, sizeof(key))))
+		if (!sampled(&m->ctrs[i]) ||
+		    !(len = kill_key(r->path, stable_label(r), key, sizeof(key))))
 			continue;
 		n = t->kills ? hmap__find(t->kills, key, len) : NULL;
 		promtext__sample(p, l, 2, n ? (double)*n : 0);

@@ -10,8 +10,10 @@
 #include "cgstat.h"
 #include "cli.h"
 #include "container.h"
+#include "ctrnames.h"
 #include "growth.h"
 #include "json.h"
+#include "log.h"
 #include "memsplit.h"
 #include "oom_report.h"
 #include "procstatus.h"
@@ -240,10 +242,12 @@ void oom_report__set_limit(struct oom_report *r, const struct oom_cgroup *chain,
 	const struct oom_cgroup *c = at >= 0 ? &chain[at] : n ? &chain[0] : NULL;
 
 	r->constraint = at >= 0 ? OOM_MEMCG : OOM_GLOBAL;
+	r->source = OOM_SOURCE_INFERRED;
 	if (!c)
 		return;
 	snprintf(r->cgroup, sizeof(r->cgroup), "%s", c->path);
 	r->limit = c->limit;
+	r->limit_kind = c->limit != CGSTAT_UNLIMITED ? OOM_LIMIT_MEMORY : OOM_LIMIT_UNKNOWN;
 	r->usage = c->usage > c->recent ? c->usage : c->recent;
 	r->peak = c->peak;
 	r->have_charged = c->st.have & (CGSTAT_ANON | CGSTAT_FILE);
@@ -252,6 +256,78 @@ void oom_report__set_limit(struct oom_report *r, const struct oom_cgroup *chain,
 	r->charged[TIMELINE_KERNEL] = c->st.kernel;
 	r->charged[TIMELINE_SOCK] = c->st.sock;
 	r->charged[TIMELINE_SHMEM] = c->st.shmem;
+}
+
+/* Which limit a memory cgroup OOM hit. v1 charges memory+swap first (when
+ * swap is accounted): a memsw counter at its limit was the one. */
+static enum oom_limit_kind kernel_limit_kind(const struct oom_kmsg_kill *k)
+{
+	const struct oom_kmsg_counter *sw = &k->memsw;
+
+	if (sw->have && sw->limit < CGSTAT_LIMIT_HUGE && reaches(sw->usage, sw->limit))
+		return OOM_LIMIT_MEMSW;
+	return k->memory.have ? OOM_LIMIT_MEMORY : OOM_LIMIT_UNKNOWN;
+}
+
+int oom_report__set_kernel(struct oom_report *r, const struct oom_kmsg_kill *k,
+			   const struct oom_cgroup *chain, size_t n)
+{
+	const struct oom_cgroup *at = NULL;
+	const char *limiting;
+
+	if (!k || k->pid != r->victim.pid)
+		return -ESRCH;
+	/* A cgroup or a comm with commas in it can shift the fields: what the
+	 * record says must agree with what memscope knows before it wins. */
+	if (k->task_memcg[0] && r->victim.cgroup[0] && strcmp(k->task_memcg, r->victim.cgroup))
+		return -EINVAL;
+	if (k->constraint == OOM_KMSG_MEMCG &&
+	    (!k->oom_memcg[0] || !k->task_memcg[0] ||
+	     !topview__is_under(k->task_memcg, k->oom_memcg)))
+		return -EINVAL;
+
+	limiting = k->constraint == OOM_KMSG_MEMCG ? k->oom_memcg : k->task_memcg;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(chain[i].path, limiting))
+			at = &chain[i];
+	/* Without a memcg limit the report still shows the victim's cgroup. */
+	if (k->constraint != OOM_KMSG_MEMCG && !at && n)
+		at = &chain[0];
+
+	r->source = OOM_SOURCE_KMSG;
+	r->estimated = false;
+	r->have_kernel = true;
+	r->kernel = *k;
+	r->constraint = k->constraint == OOM_KMSG_MEMCG ? OOM_MEMCG :
+			k->constraint == OOM_KMSG_CPUSET ? OOM_CPUSET :
+			k->constraint == OOM_KMSG_MEMORY_POLICY ? OOM_MEMPOLICY : OOM_GLOBAL;
+	snprintf(r->cgroup, sizeof(r->cgroup), "%s", at ? at->path : limiting);
+	r->limit = at ? at->limit : CGSTAT_UNLIMITED;
+	r->usage = at ? (at->usage > at->recent ? at->usage : at->recent) : 0;
+	r->peak = at ? at->peak : 0;
+	r->limit_kind = OOM_LIMIT_UNKNOWN;
+	if (k->constraint == OOM_KMSG_MEMCG) {
+		/* The kernel's counters at the kill beat files read after it. */
+		r->limit_kind = kernel_limit_kind(k);
+		if (r->limit_kind == OOM_LIMIT_MEMSW) {
+			r->limit = k->memsw.limit;
+			r->usage = k->memsw.usage;
+		} else if (r->limit_kind == OOM_LIMIT_MEMORY) {
+			r->limit = k->memory.limit;
+			r->usage = k->memory.usage;
+		}
+	} else if (r->limit != CGSTAT_UNLIMITED) {
+		r->limit_kind = OOM_LIMIT_MEMORY;
+	}
+	r->have_charged = at && (at->st.have & (CGSTAT_ANON | CGSTAT_FILE));
+	if (r->have_charged) {
+		r->charged[TIMELINE_ANON] = at->st.anon;
+		r->charged[TIMELINE_FILE] = at->st.file;
+		r->charged[TIMELINE_KERNEL] = at->st.kernel;
+		r->charged[TIMELINE_SOCK] = at->st.sock;
+		r->charged[TIMELINE_SHMEM] = at->st.shmem;
+	}
+	return 0;
 }
 
 bool oom_report__in_cgroups(const struct oom_report *r, const char *const *paths, size_t n)
@@ -300,24 +376,19 @@ static uint64_t native_bytes(const struct oom_report *r)
 	return anon > r->v8_heap ? anon - r->v8_heap : 0;
 }
 
-static enum growth_verdict growth_verdict(const struct timeline_growth *g)
+/* verdict.h's rule, the one record and top use, judged when collected
+ * (oom_report__collect: up to the kill, anon split by the V8 heap held). */
+enum growth_verdict oom_report__verdict(const struct oom_report *r)
 {
-	struct growth_split s = {
-		.total = g->slope,
-		.anon = g->kind_slope[TIMELINE_ANON],
-		.file = g->kind_slope[TIMELINE_FILE],
-		.shmem = g->kind_slope[TIMELINE_SHMEM],
-		.kernel = g->kind_slope[TIMELINE_KERNEL] + g->kind_slope[TIMELINE_SOCK],
-		.v8 = NAN,
-	};
-
-	return growth__verdict(&s, growth__threshold(g->seconds));
+	return r->growth.verdict.verdict;
 }
 
 static void print_task(FILE *f, const char *what, const struct oom_task *t)
 {
 	fprintf(f, "  %-12s pid %u (%s)", what, t->pid, t->comm[0] ? t->comm : "?");
-	if (t->container[0] && strcmp(t->container, t->cgroup))
+	if (t->name[0])
+		fprintf(f, ", container %s (%s)", t->name, t->container);
+	else if (t->container[0] && strcmp(t->container, t->cgroup))
 		fprintf(f, ", container %s", t->container);
 	if (t->cgroup[0])
 		fprintf(f, ", cgroup %s", t->cgroup);
@@ -325,13 +396,45 @@ static void print_task(FILE *f, const char *what, const struct oom_task *t)
 		fprintf(f, ", cgroup id %" PRIu64, t->cgid);
 }
 
+static const char *constraint_name(enum oom_constraint c)
+{
+	switch (c) {
+	case OOM_MEMCG:
+		return "memcg";
+	case OOM_CPUSET:
+		return "cpuset";
+	case OOM_MEMPOLICY:
+		return "mempolicy";
+	case OOM_GLOBAL:
+		break;
+	}
+	return "global";
+}
+
+static const char *source_name(enum oom_source s)
+{
+	return s == OOM_SOURCE_KMSG ? "kmsg" : "inferred";
+}
+
+static const char *limit_kind_name(enum oom_limit_kind k)
+{
+	return k == OOM_LIMIT_MEMSW ? "memory+swap" : k == OOM_LIMIT_MEMORY ? "memory" : NULL;
+}
+
 static void print_limit(const struct oom_report *r, FILE *f)
 {
 	char a[32], b[32], c[32];
 
 	if (r->constraint == OOM_MEMCG)
-		fprintf(f, "  %-12s memory cgroup %s: limit %s, usage %s", "constraint", r->cgroup,
-			fmt_bytes(r->limit, a, sizeof(a)), fmt_bytes(r->usage, b, sizeof(b)));
+		fprintf(f, "  %-12s memory cgroup %s: limit %s%s%s, usage %s", "constraint",
+			r->cgroup, fmt_bytes(r->limit, a, sizeof(a)),
+			r->limit_kind == OOM_LIMIT_MEMSW ? " of memory+swap" : "",
+			r->limit_kind == OOM_LIMIT_MEMORY && r->source == OOM_SOURCE_KMSG ?
+				" of memory" : "",
+			fmt_bytes(r->usage, b, sizeof(b)));
+	else if (r->constraint != OOM_GLOBAL)
+		fprintf(f, "  %-12s %s (the allowed NUMA nodes ran out, not a cgroup limit)",
+			"constraint", constraint_name(r->constraint));
 	else if (r->cgroup[0])
 		fprintf(f, "  %-12s global (no memory cgroup limit reached); %s: %s%s, usage %s",
 			"constraint", r->cgroup,
@@ -345,7 +448,11 @@ static void print_limit(const struct oom_report *r, FILE *f)
 	if (r->estimated)
 		fputs(" (usage read as the victim's pages were freed: limit told by peak + RSS)",
 		      f);
-	fputc('\n', f);
+	if (r->source == OOM_SOURCE_KMSG)
+		fprintf(f, "; the kernel's log (record %llu)\n",
+			(unsigned long long)r->kernel.seq);
+	else
+		fputs("; inferred from usage against limit (no kernel record of this kill)\n", f);
 	if (!r->have_charged)
 		return;
 	fprintf(f, "  %-12s", "charged");
@@ -368,7 +475,7 @@ static void print_growth(const struct oom_report *r, FILE *f)
 		fmt_bytes(g->end, b, sizeof(b)), g->seconds);
 	if (isfinite(g->slope))
 		fprintf(f, ", %+.1f MiB/min (%s)", g->slope,
-			growth__verdict_name(growth_verdict(g)));
+			growth__verdict_name(oom_report__verdict(r)));
 	fprintf(f, "; %s of %s, %zu point%s\n", r->growth_source, g->path, g->points,
 		g->points == 1 ? "" : "s");
 }
@@ -395,11 +502,34 @@ static void print_frame(FILE *f, const char *name)
 		fprintf(f, "%.*s", (int)len, name);
 }
 
-/* One stack as a line: user frames leaf first; kernel frames when there are
+/* A frame with no name of its own ("[v8 jit]", "[jit]", "[unknown]"). */
+static bool unnamed(const char *frame)
+{
+	size_t len = strlen(frame);
+
+	return len > 2 && frame[0] == '[' && frame[len - 1] == ']';
+}
+
+/* How many frames, down from frames[end - 1] to frames[lo], repeat the same
+ * unnamed frame (1 for a named one): eight interpreter or JIT frames in a row
+ * say no more than one, and would push the named callers off the line. */
+static size_t unnamed_run(char *const *frames, size_t lo, size_t end)
+{
+	size_t run = 1;
+
+	if (!unnamed(frames[end - 1]))
+		return 1;
+	while (end - run > lo && !strcmp(frames[end - 1 - run], frames[end - 1]))
+		run++;
+	return run;
+}
+
+/* One stack as a line: user frames leaf first, runs of an unnamed frame as
+ * one ("[v8 jit] x8"); kernel frames when there are
  * no user frames. The first two frames are the container and the comm. */
 static void print_stack(const struct oom_stack *s, FILE *f)
 {
-	const char *frames[MAX_FRAMES];
+	char *frames[MAX_FRAMES];
 	char *copy = strdup(s->folded), *save = NULL, a[32];
 	size_t n = 0, shown = 0, user = 0, end;
 
@@ -419,12 +549,19 @@ static void print_stack(const struct oom_stack *s, FILE *f)
 	}
 	/* user frames are [2, user); without any, the kernel's [2, n) */
 	end = user > 2 ? user : n;
-	for (size_t i = end; i-- > 2 && shown < TEXT_FRAMES; shown++) {
-		if (shown)
+	size_t i = end;
+
+	while (i > 2 && shown < TEXT_FRAMES) {
+		size_t run = unnamed_run(frames, 2, i);
+
+		if (shown++)
 			fputs(" < ", f);
-		print_frame(f, frames[i]);
+		print_frame(f, frames[i - 1]);
+		if (run > 1)
+			fprintf(f, " x%zu", run);
+		i -= run;
 	}
-	if (end > 2 && end - 2 > TEXT_FRAMES)
+	if (i > 2)
 		fputs(" < ...", f);
 	if (!shown)
 		fputs("(no frames)", f);
@@ -439,6 +576,7 @@ void oom_report__print_text(const struct oom_report *r, FILE *f)
 	fmt_time(r->time_ns, false, when, sizeof(when));
 	fprintf(f, "OOM kill at %s: pid %u (%s) in %s\n", when, r->victim.pid,
 		r->victim.comm[0] ? r->victim.comm : "?",
+		r->victim.name[0] ? r->victim.name :
 		r->victim.container[0] ? r->victim.container : "an unknown cgroup");
 	print_task(f, "victim", &r->victim);
 	fprintf(f, ", oom_score_adj %d\n", r->oom_score_adj);
@@ -481,6 +619,7 @@ static void json_task(struct json *j, const char *key, const struct oom_task *t)
 	json_u64(j, "pid", t->pid);
 	json_str(j, "comm", t->comm[0] ? t->comm : NULL);
 	json_str(j, "container", t->container[0] ? t->container : NULL);
+	json_str(j, "container_name", t->name[0] ? t->name : NULL);
 	json_str(j, "cgroup", t->cgroup[0] ? t->cgroup : NULL);
 	if (t->cgid)
 		json_u64(j, "cgroup_id", t->cgid);
@@ -512,11 +651,39 @@ static void json_growth(struct json *j, const struct oom_report *r)
 	json_u64(j, "start_bytes", g->start);
 	json_u64(j, "end_bytes", g->end);
 	json_double(j, "slope_mib_per_min", g->slope);
-	json_str(j, "verdict", isfinite(g->slope) ? growth__verdict_name(growth_verdict(g)) : NULL);
+	json_str(j, "verdict", isfinite(g->slope) ? growth__verdict_name(oom_report__verdict(r)) : NULL);
 	json_obj(j, "slope_by_kind");
 	for (int k = 0; k < TIMELINE_KINDS; k++)
 		json_double(j, timeline__kind_name(k), g->kind_slope[k]);
 	json_end(j);
+	json_end(j);
+}
+
+/* The kernel's summary as it logged it, so a reader can hold the report
+ * against dmesg. */
+static void json_kernel(struct json *j, const struct oom_report *r)
+{
+	const struct oom_kmsg_kill *k = &r->kernel;
+
+	if (!r->have_kernel) {
+		json_null(j, "kernel");
+		return;
+	}
+	json_obj(j, "kernel");
+	json_u64(j, "seq", k->seq);
+	json_str(j, "constraint", oom_kmsg__constraint_name(k->constraint));
+	json_str(j, "oom_memcg", k->oom_memcg[0] ? k->oom_memcg : NULL);
+	json_str(j, "task_memcg", k->task_memcg[0] ? k->task_memcg : NULL);
+	json_str(j, "task", k->task);
+	json_u64(j, "pid", k->pid);
+	if (k->memory.have) {
+		json_u64(j, "memory_usage_bytes", k->memory.usage);
+		json_u64(j, "memory_limit_bytes", k->memory.limit);
+	}
+	if (k->memsw.have) {
+		json_u64(j, "memsw_usage_bytes", k->memsw.usage);
+		json_u64(j, "memsw_limit_bytes", k->memsw.limit);
+	}
 	json_end(j);
 }
 
@@ -535,11 +702,13 @@ void oom_report__json(struct json *j, const char *key, const struct oom_report *
 	json_task(j, "trigger", &r->trigger);
 	json_end(j);
 
-	json_str(j, "constraint", r->constraint == OOM_MEMCG ? "memcg" : "global");
+	json_str(j, "constraint", constraint_name(r->constraint));
+	json_str(j, "constraint_source", source_name(r->source));
 	json_bool(j, "constraint_estimated", r->estimated);
 	json_obj(j, "cgroup");
 	json_str(j, "path", r->cgroup[0] ? r->cgroup : NULL);
 	json_bytes_or_null(j, "limit_bytes", r->limit, r->limit != CGSTAT_UNLIMITED);
+	json_str(j, "limit_kind", limit_kind_name(r->limit_kind));
 	json_bytes_or_null(j, "usage_bytes", r->usage, r->cgroup[0]);
 	json_bytes_or_null(j, "peak_bytes", r->peak, r->peak);
 	if (r->have_charged) {
@@ -549,6 +718,8 @@ void oom_report__json(struct json *j, const char *key, const struct oom_report *
 		json_end(j);
 	}
 	json_end(j);
+
+	json_kernel(j, r);
 
 	json_obj(j, "rss");
 	json_u64(j, "anon_bytes", r->rss[MS_RSS_ANON]);
@@ -751,8 +922,13 @@ static void name_task(const struct oom_sources *src, struct oom_task *t, uint64_
 		if (path)
 			snprintf(t->cgroup, sizeof(t->cgroup), "%s", path);
 	}
-	if (t->cgroup[0] && !container__label(t->cgroup, t->container, sizeof(t->container)))
+	if (t->cgroup[0] && !container__label(t->cgroup, t->container, sizeof(t->container))) {
+		const char *name = ctrnames__name(src->names, t->cgroup, cli_now());
+
+		if (name)
+			copy_printable(t->name, sizeof(t->name), name, strlen(name));
 		return;
+	}
 	t->container[0] = '\0';
 	if (t->cgid)
 		snprintf(t->container, sizeof(t->container), "[cgroup %" PRIu64 "]", t->cgid);
@@ -775,22 +951,40 @@ static void use_counters_at_kill(struct oom_cgroup *chain, size_t n,
 	}
 }
 
+/* How long a report waits for the kernel's summary of its kill. It is
+ * logged before the victim is marked, so it is normally there already; short,
+ * because in a burst the kernel rate-limits its records and every kill whose
+ * record was dropped waits this long. */
+#define KMSG_WAIT_MS	100
+
 static void find_limit(const struct oom_sources *src, struct oom_report *r,
 		       const struct ms_oom_event *e, uint64_t page_size)
 {
 	struct oom_cgroup *chain = calloc(OOM_CHAIN_MAX, sizeof(*chain));
+	const struct oom_kmsg_kill *kill;
+	bool have_chain = false;
 	size_t n = 0;
 
 	if (!chain)
 		return;
-	if (!oom_report__read_chain(src->hier, r->victim.cgroup,
+	/* Cgroup files first: the victim's pages leave its cgroup within
+	 * milliseconds, the kernel's log keeps. */
+	if (src->hier && r->victim.cgroup[0] &&
+	    !oom_report__read_chain(src->hier, r->victim.cgroup,
 				    r->trigger.cgroup[0] ? r->trigger.cgroup : NULL, chain,
 				    OOM_CHAIN_MAX, &n)) {
 		for (size_t i = 0; i < n; i++)
 			chain[i].recent = recent_usage(src, chain[i].path);
 		use_counters_at_kill(chain, n, e, page_size);
-		oom_report__set_limit(r, chain, n);
+		have_chain = true;
 	}
+	kill = oom_kmsg__await(src->kmsg, r->victim.pid, KMSG_WAIT_MS);
+	if (kill && oom_report__set_kernel(r, kill, chain, n))
+		log_notice("OOM kill of pid %u: the kernel's record contradicts its cgroup %s "
+			   "(task_memcg=%s): limit inferred instead", r->victim.pid,
+			   r->victim.cgroup, kill->task_memcg);
+	if (r->source != OOM_SOURCE_KMSG && have_chain)
+		oom_report__set_limit(r, chain, n);
 	free(chain);
 }
 
@@ -901,8 +1095,7 @@ struct oom_report *oom_report__collect(const struct oom_sources *src,
 		r->v8_heap = v8 < r->rss[MS_RSS_ANON] ? v8 : r->rss[MS_RSS_ANON];
 	}
 	/* Limits first: the victim's pages leave its cgroup within milliseconds. */
-	if (src->hier && r->victim.cgroup[0])
-		find_limit(src, r, e, page_size);
+	find_limit(src, r, e, page_size);
 	if (r->evidence && rc && rc->tracer && rc->recorder &&
 	    read_evidence(src, r, e->victim_slot) == -ENOMEM) {
 		oom_report__free(r);
@@ -914,6 +1107,10 @@ struct oom_report *oom_report__collect(const struct oom_sources *src,
 		r->have_growth = true;
 		snprintf(r->growth_source, sizeof(r->growth_source), "%s",
 			 timeline__source(src->tl));
+		/* Judged up to the kill (later points show the victim's pages
+		 * freed), the V8 heap at the kill splitting the anon growth. */
+		timeline__judge(src->tl, r->victim.cgroup, r->v8_heap ? (double)r->v8_heap : NAN,
+				timeline__time_of_boot_ns(e->boot_ns), &r->growth.verdict);
 	}
 	return r;
 }

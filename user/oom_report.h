@@ -4,12 +4,21 @@
  * memscope sees the kill (the victim's memory is gone milliseconds later),
  * printed for people or as one JSON object on one line for log shippers:
  *
- *   OOM kill at 2025-06-02 14:03:11.482 UTC: pid 4242 (leaker), container 3f4e5a6b7c8d
- *     constraint  memory cgroup /docker/3f4e..: limit 64.0 MiB, usage 63.9 MiB
+ *   OOM kill at 2026-12-07 02:53:42.169 UTC: pid 31126 (node) in leaky-api
+ *     victim       pid 31126 (node), container leaky-api (752b5be03b01), cgroup /docker/752b..
+ *     constraint   memory cgroup /docker/752b..: limit 256.0 MiB of memory+swap, usage
+ *                  256.0 MiB, peak 256.0 MiB; the kernel's log (record 3132)
  *     ...
- *   {"time":"2025-06-02T14:03:11.482Z","victim":{"pid":4242,"comm":"leaker",...},...}
+ *   {"time":"2026-12-07T02:53:42.169Z",...,"constraint":"memcg","constraint_source":"kmsg",...}
  *
- * Which limit: the victim's memory cgroup and its ancestors (up to
+ * Which limit: the kernel says so itself. Its log's summary of the kill
+ * (oom_kmsg.h) names the constraint, the cgroup whose limit was hit
+ * (oom_memcg) and the victim's (task_memcg), with that cgroup's counters at
+ * the kill; it is believed when it is about this victim's pid and oom_memcg
+ * holds task_memcg, the victim's cgroup as memscope knows it
+ * (constraint_source "kmsg"). Only without it (no /dev/kmsg, or the kernel's
+ * rate limit dropped the record) is the limit inferred (constraint_source
+ * "inferred"): the victim's memory cgroup and its ancestors (up to
  * OOM_CHAIN_MAX of them, the root excluded) that have a limit and hold the
  * task whose allocation triggered the kill are candidates; the deepest whose
  * usage (right after the kill, or at the timeline's last point) is within
@@ -27,7 +36,9 @@
 #include <stdio.h>
 
 #include "cgroups.h"
+#include "growth.h"
 #include "memscope.h"
+#include "oom_kmsg.h"
 #include "timeline.h"
 
 #define OOM_TOP_STACKS	5
@@ -41,6 +52,21 @@
 enum oom_constraint {
 	OOM_GLOBAL,		/* no memory cgroup limit was hit */
 	OOM_MEMCG,		/* a memory cgroup's limit */
+	OOM_CPUSET,		/* the nodes of the victim's cpuset (kernel's word only) */
+	OOM_MEMPOLICY,		/* the nodes of a memory policy (kernel's word only) */
+};
+
+/* Where the constraint and the limiting cgroup come from. */
+enum oom_source {
+	OOM_SOURCE_INFERRED,	/* usage against limit (oom_report__limiting) */
+	OOM_SOURCE_KMSG,	/* the kernel's oom-kill summary in its log */
+};
+
+/* Which of a cgroup's limits was hit. */
+enum oom_limit_kind {
+	OOM_LIMIT_UNKNOWN,
+	OOM_LIMIT_MEMORY,	/* v1 memory.limit_in_bytes, v2 memory.max */
+	OOM_LIMIT_MEMSW,	/* v1 memory.memsw.limit_in_bytes: memory + swap */
 };
 
 struct oom_task {
@@ -49,6 +75,7 @@ struct oom_task {
 	uint64_t cgid;			/* 0 when unknown */
 	char cgroup[PATH_MAX];		/* "" when unknown */
 	char container[PATH_MAX];	/* short container id, else the cgroup path */
+	char name[128];			/* the engine's name for it; "" unknown */
 };
 
 struct oom_stack {
@@ -63,10 +90,12 @@ struct oom_report {
 	int32_t oom_score_adj;
 
 	enum oom_constraint constraint;
+	enum oom_source source;
 	bool estimated;			/* decided from peak + RSS: pages already freed */
 	char cgroup[PATH_MAX];		/* the limiting cgroup; global: the victim's, or "" */
+	enum oom_limit_kind limit_kind;
 	uint64_t limit;			/* CGSTAT_UNLIMITED when none */
-	uint64_t usage;			/* read right after the kill; 0 unknown */
+	uint64_t usage;			/* at the kill (kmsg), or read right after; 0 unknown */
 	uint64_t peak;			/* the cgroup's high watermark; 0 unknown */
 	uint64_t charged[TIMELINE_KINDS];	/* that cgroup's charge by kind */
 	bool have_charged;
@@ -79,6 +108,9 @@ struct oom_report {
 	uint64_t evidence_bytes;	/* all of its sampled pages, not only the top stacks */
 	size_t n_stacks;
 	struct oom_stack stacks[OOM_TOP_STACKS];	/* largest first */
+
+	bool have_kernel;
+	struct oom_kmsg_kill kernel;	/* the kernel's summary, as logged */
 
 	bool have_growth;
 	struct timeline_growth growth;	/* the container's, before the kill */
@@ -124,6 +156,17 @@ int oom_report__limiting(const struct oom_cgroup *chain, size_t n, uint64_t vict
 /* Fills constraint, cgroup, limit, usage, peak and charge from the chain. */
 void oom_report__set_limit(struct oom_report *r, const struct oom_cgroup *chain, size_t n);
 
+/* The same from the kernel's summary k of this kill: 0, or -ESRCH (about
+ * another pid), -EINVAL (it contradicts what memscope knows: task_memcg is not
+ * the victim's cgroup, or oom_memcg does not hold it), and r is untouched.
+ * chain (may be empty) gives peak and charge of the limiting cgroup. */
+int oom_report__set_kernel(struct oom_report *r, const struct oom_kmsg_kill *k,
+			   const struct oom_cgroup *chain, size_t n);
+
+/* The report's growth verdict: the one place it is decided, which the text
+ * and the JSON both print. Meaningful when r->have_growth. */
+enum growth_verdict oom_report__verdict(const struct oom_report *r);
+
 /* Is the victim in (or below) one of these cgroup paths? n == 0: yes. */
 bool oom_report__in_cgroups(const struct oom_report *r, const char *const *paths, size_t n);
 
@@ -142,12 +185,15 @@ int oom_report__write(const struct oom_report *r, bool json, int fd);
 /* ---- collecting ------------------------------------------------------------ */
 
 struct record_ctx;
+struct ctrnames;
 
 struct oom_sources {
 	const struct record_ctx *rc;	/* tracer, recorder, symbols, cgroups */
 	const struct cg_hier *hier;	/* NULL: no cgroup figures */
 	const struct timeline *tl;	/* NULL: no growth; its clock is cli_now() */
 	const char *proc_root;		/* "/proc": names of victims the event left unnamed */
+	struct oom_kmsg *kmsg;		/* NULL: the limit is inferred */
+	struct ctrnames *names;		/* NULL: containers by id only */
 };
 
 /* Reads the cgroup at path (relative to the hierarchy) and its ancestors

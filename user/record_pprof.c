@@ -127,8 +127,8 @@ static int64_t clamp(uint64_t x)
 static int add_bucket(void *ctx, const struct rec_bucket *b, const struct record_values *vals)
 {
 	struct conv *v = ctx;
-	char container[FRAME_LEN], comm[MS_COMM_LEN + 1];
-	struct pprof_label labels[4];
+	char container[FRAME_LEN], comm[MS_COMM_LEN + 1], thread[MS_COMM_LEN + 1];
+	struct pprof_label labels[5];
 	int64_t values[2] = { clamp(vals->outstanding), clamp(vals->alloc) };
 	uint32_t *tgid = hmap__find(v->pids, &b->slot, sizeof(b->slot));
 	const char *cls = memclass__name(b->cls);
@@ -144,6 +144,10 @@ static int add_bucket(void *ctx, const struct rec_bucket *b, const struct record
 	if (tgid)
 		labels[nl++] = (struct pprof_label){ .key = "pid", .num = *tgid };
 	labels[nl++] = (struct pprof_label){ .key = "comm", .str = comm };
+	/* The allocating thread, when it goes by another name than its process. */
+	snprintf(thread, sizeof(thread), "%.*s", MS_COMM_LEN, b->thread);
+	if (thread[0] && strcmp(thread, comm))
+		labels[nl++] = (struct pprof_label){ .key = "thread", .str = thread };
 	if (cls)
 		labels[nl++] = (struct pprof_label){ .key = "class", .str = cls };
 	return pprof__add_sample(v->p, v->locs, nlocs, values, 2, labels, nl);

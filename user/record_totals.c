@@ -4,12 +4,14 @@
 #include <string.h>
 
 #include "cgroups.h"
+#include "ctrnames.h"
 #include "feature_state.h"
 #include "hmap.h"
 #include "json.h"
 #include "memsplit.h"
 #include "oom_report.h"
 #include "proc_exits.h"
+#include "procname.h"
 #include "record_totals.h"
 #include "recorder.h"
 #include "tracer.h"
@@ -21,10 +23,12 @@ struct proc_row {
 	struct ms_proc_info info;
 	struct ms_proc_stats st;
 	char label[LABEL_LEN];
+	char name[DOCKER_NAME_MAX];	/* the engine's name of its container; "" */
 };
 
 struct container_row {
 	char label[LABEL_LEN];
+	char name[DOCKER_NAME_MAX];	/* the engine's name; "" unknown */
 	uint64_t cgid;		/* of the first process seen; containers may span cgroups */
 	uint64_t alloc, freed;
 	uint32_t procs;
@@ -51,6 +55,18 @@ static int64_t resident(uint64_t alloc, uint64_t freed)
 	return (int64_t)(alloc - freed);
 }
 
+/* The BPF table holds the comm of the thread that first allocated (before
+ * an exec, the shell's): the table names the process (procname.h). */
+static void process_name(const struct ms_proc_key *key, struct ms_proc_info *info)
+{
+	char thread[MS_COMM_LEN + 1], name[PROCNAME_LEN];
+
+	snprintf(thread, sizeof(thread), "%.*s", MS_COMM_LEN, info->comm);
+	procname__read("/proc", key->tgid, key->start_ns, thread, name);
+	memset(info->comm, 0, sizeof(info->comm));
+	memcpy(info->comm, name, strnlen(name, MS_COMM_LEN));
+}
+
 static void collect_proc(void *ctx, const struct ms_proc_key *key, const struct ms_proc_info *info)
 {
 	struct record_totals *t = ctx;
@@ -68,6 +84,7 @@ static void collect_proc(void *ctx, const struct ms_proc_key *key, const struct 
 	row = &t->procs[t->nprocs];
 	row->key = *key;
 	row->info = *info;
+	process_name(key, &row->info);
 	if (tracer__proc_stats(t->c->tracer, info->slot, &row->st))
 		return;
 	record_output__label(t->c->cgroups, key->cgid, row->label, sizeof(row->label));
@@ -189,6 +206,30 @@ struct record_totals *record_totals__collect(const struct record_ctx *c)
 	return t;
 }
 
+/* Printable ASCII: the engine's names are its users' to choose. */
+static void copy_name(char *dst, size_t cap, const char *src)
+{
+	size_t o = 0;
+
+	for (; src && *src && o + 1 < cap; src++)
+		dst[o++] = *src >= 0x20 && *src < 0x7f ? *src : '?';
+	dst[o] = '\0';
+}
+
+void record_totals__name_containers(struct record_totals *t, struct ctrnames *nm, double now)
+{
+	struct cgroups *cg = t->c->cgroups;
+
+	if (!cg)
+		return;
+	for (size_t i = 0; i < t->ncontainers; i++)
+		copy_name(t->containers[i].name, sizeof(t->containers[i].name),
+			  ctrnames__name(nm, cgroups__path(cg, t->containers[i].cgid), now));
+	for (size_t i = 0; i < t->nprocs; i++)
+		copy_name(t->procs[i].name, sizeof(t->procs[i].name),
+			  ctrnames__name(nm, cgroups__path(cg, t->procs[i].key.cgid), now));
+}
+
 void record_totals__set_kills(struct record_totals *t, struct oom_report *const *kills, size_t n)
 {
 	t->kills = kills;
@@ -215,7 +256,7 @@ void record_totals__print(const struct record_totals *t, FILE *out)
 	for (size_t i = 0; i < t->ncontainers; i++) {
 		const struct container_row *c = &t->containers[i];
 
-		fprintf(out, "%-40s %6u %12s %12s %13s\n", c->label, c->procs,
+		fprintf(out, "%-40s %6u %12s %12s %13s\n", c->name[0] ? c->name : c->label, c->procs,
 			mib(a, sizeof(a), c->alloc), res ? mib(f, sizeof(f), c->freed) : "",
 			res ? mib(r, sizeof(r), resident(c->alloc, c->freed)) : "");
 	}
@@ -225,7 +266,8 @@ void record_totals__print(const struct record_totals *t, FILE *out)
 		const struct proc_row *p = &t->procs[i];
 
 		fprintf(out, "%-8u %-16.*s %-24.24s %12s %13s\n", p->key.tgid, MS_COMM_LEN,
-			p->info.comm, p->label, mib(a, sizeof(a), p->st.alloc_bytes),
+			p->info.comm, p->name[0] ? p->name : p->label,
+			mib(a, sizeof(a), p->st.alloc_bytes),
 			res ? mib(r, sizeof(r), resident(p->st.alloc_bytes, p->st.free_bytes)) : "");
 	}
 	if (t->nprocs > shown)
@@ -332,6 +374,7 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 
 		json_obj(&j, NULL);
 		json_str(&j, "label", c->label);
+		json_str(&j, "name", c->name[0] ? c->name : NULL);
 		json_str(&j, "cgroup", path);
 		json_u64(&j, "cgroup_id", c->cgid);
 		json_u64(&j, "processes", c->procs);
@@ -355,6 +398,7 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 		json_u64(&j, "pid", p->key.tgid);
 		json_strn(&j, "comm", p->info.comm, strnlen(p->info.comm, MS_COMM_LEN));
 		json_str(&j, "container", p->label);
+		json_str(&j, "container_name", p->name[0] ? p->name : NULL);
 		json_u64(&j, "cgroup_id", p->key.cgid);
 		json_bytes(&j, p->st.alloc_bytes, p->st.free_bytes, res);
 		json_end(&j);

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -6,6 +7,7 @@
 #include "hmap.h"
 #include "log.h"
 #include "memclass.h"
+#include "procname.h"
 #include "recorder.h"
 
 /* Interning key of a bucket: everything that makes two samples the same line
@@ -16,6 +18,7 @@ struct bucket_key {
 	int32_t kstack_id;
 	uint8_t cls;
 	char comm[MS_COMM_LEN];
+	char thread[MS_COMM_LEN];
 	struct uframe frames[MS_MAX_USTACK + 1];
 };
 
@@ -24,10 +27,22 @@ struct live_sample {
 	uint64_t weight;
 	uint64_t seq;		/* arrival order, for pruning */
 	uint32_t seen_epoch;
+	uint32_t missed;	/* scans in a row that did not find its page */
 };
+
+/* A process's name for each thread name seen (procname.h): read from /proc
+ * once per thread name, not per sample. An exec renames every thread, so a
+ * new thread name is also how a new program in the same process shows. */
+#define PROC_NAMES	8
 
 struct proc_seen {
 	uint64_t start_ns;
+	bool mapped;			/* its mappings were noted */
+	uint32_t n_names, next_name;	/* next_name: the entry replaced when full */
+	struct {
+		char thread[MS_COMM_LEN];
+		char name[MS_COMM_LEN];
+	} names[PROC_NAMES];
 };
 
 /* Per slot, outstanding mode only. */
@@ -42,6 +57,7 @@ struct recorder {
 	bool outstanding;
 	bool keep_freed;		/* no bucket collection */
 	struct usyms *usyms;
+	const char *proc_root;		/* where process names are read */
 	struct hmap *bucket_ids;	/* struct bucket_key prefix -> uint32_t index */
 	struct rec_bucket *buckets;
 	size_t nbuckets, cap;
@@ -75,6 +91,7 @@ struct recorder *recorder__new(uint32_t sample_every, uint64_t page_size, bool o
 	r->page_size = page_size;
 	r->outstanding = outstanding;
 	r->usyms = usyms;
+	r->proc_root = "/proc";
 	r->bucket_ids = hmap__new(sizeof(uint32_t));
 	r->live = hmap__new(sizeof(struct live_sample));
 	r->procs = hmap__new(sizeof(struct proc_seen));
@@ -87,22 +104,60 @@ struct recorder *recorder__new(uint32_t sample_every, uint64_t page_size, bool o
 	return r;
 }
 
-/* Snapshot a process's mappings the first time it shows up (or when its pid
- * now belongs to another process): it may be gone when we symbolize. */
-static void note_process(struct recorder *r, const struct ms_sample *s)
+/* The entry of the sample's process, made anew when its pid now belongs to
+ * another process. NULL: out of memory. */
+static struct proc_seen *proc_of(struct recorder *r, const struct ms_sample *s)
 {
 	bool created;
 	struct proc_seen *p = hmap__upsert(r->procs, &s->tgid, sizeof(s->tgid), &created);
 
-	if (!p)
-		return;
-	if (!created && p->start_ns == s->start_ns)
-		return;
-	if (!created)
+	if (!p || (!created && p->start_ns == s->start_ns))
+		return p;
+	if (!created && p->mapped)
 		usyms__forget_pid(r->usyms, s->tgid);
+	memset(p, 0, sizeof(*p));
 	p->start_ns = s->start_ns;
+	return p;
+}
+
+/* Snapshot a process's mappings the first time it shows up with user
+ * frames: it may be gone when we symbolize. */
+static void note_process(struct recorder *r, const struct ms_sample *s, struct proc_seen *p)
+{
+	if (!p || p->mapped)
+		return;
+	p->mapped = true;
 	if (usyms__add_pid(r->usyms, s->tgid))
 		log_debug("pid %u exited before its mappings could be read", s->tgid);
+}
+
+/* The process's name for the COMM frame, not the allocating thread's. */
+static void process_name(struct recorder *r, const struct ms_sample *s, struct proc_seen *p,
+			 char out[MS_COMM_LEN])
+{
+	char thread[MS_COMM_LEN + 1], name[PROCNAME_LEN];
+	uint32_t at;
+
+	snprintf(thread, sizeof(thread), "%.*s", MS_COMM_LEN, s->comm);
+	for (uint32_t i = 0; p && i < p->n_names; i++) {
+		if (!strncmp(p->names[i].thread, s->comm, MS_COMM_LEN)) {
+			memcpy(out, p->names[i].name, MS_COMM_LEN);
+			return;
+		}
+	}
+	procname__read(r->proc_root, s->tgid, s->start_ns, thread, name);
+	memset(out, 0, MS_COMM_LEN);
+	memcpy(out, name, strnlen(name, MS_COMM_LEN));
+	if (!p)
+		return;
+	at = p->n_names < PROC_NAMES ? p->n_names++ : p->next_name++ % PROC_NAMES;
+	memcpy(p->names[at].thread, s->comm, MS_COMM_LEN);
+	memcpy(p->names[at].name, out, MS_COMM_LEN);
+}
+
+void recorder__set_proc_root(struct recorder *r, const char *proc_root)
+{
+	r->proc_root = proc_root;
 }
 
 size_t recorder__forget_exited(struct recorder *r, bool (*gone)(uint32_t tgid, uint64_t start_ns))
@@ -164,6 +219,7 @@ static size_t key_of(const struct rec_bucket *b, uint8_t cls, struct bucket_key 
 	key->kstack_id = b->kstack_id;
 	key->cls = cls;
 	memcpy(key->comm, b->comm, sizeof(key->comm));
+	memcpy(key->thread, b->thread, sizeof(key->thread));
 	memcpy(key->frames, b->frames, b->nframes * sizeof(key->frames[0]));
 	return key_len(b->nframes);
 }
@@ -244,6 +300,7 @@ static struct rec_bucket *intern_bucket(struct recorder *r, const struct bucket_
 	b->kstack_id = k->kstack_id;
 	b->cls = k->cls;
 	memcpy(b->comm, k->comm, sizeof(b->comm));
+	memcpy(b->thread, k->thread, sizeof(b->thread));
 	*slot = *id = at;
 	return b;
 nomem:
@@ -294,6 +351,7 @@ void recorder__on_sample(struct recorder *r, const struct ms_sample *s)
 	uint64_t ips[MS_MAX_USTACK + 1];
 	struct bucket_key key;
 	struct live_sample *ls;
+	struct proc_seen *p;
 	struct rec_bucket *b;
 	size_t n = s->ustack_len;
 	uint64_t weight;
@@ -311,9 +369,11 @@ void recorder__on_sample(struct recorder *r, const struct ms_sample *s)
 	key.cgid = s->cgid;
 	key.slot = s->slot;
 	key.kstack_id = s->kstack_id;
-	memcpy(key.comm, s->comm, sizeof(key.comm));
+	p = proc_of(r, s);
+	process_name(r, s, p, key.comm);
+	memcpy(key.thread, s->comm, sizeof(key.thread));
 	if (n) {
-		note_process(r, s);
+		note_process(r, s, p);
 		n = repair_leaf(r, s, ips, n);
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -344,6 +404,7 @@ void recorder__on_sample(struct recorder *r, const struct ms_sample *s)
 	ls->weight = weight;
 	ls->seq = ++r->seq;
 	ls->seen_epoch = r->epoch;
+	ls->missed = 0;
 }
 
 /* Calls fn for every sampled page record: still allocated, or (with
@@ -382,8 +443,11 @@ static void mark_seen(struct recorder *r, struct live_sample *ls, uint64_t pfn, 
 	ls->seen_epoch = r->epoch;
 }
 
-void recorder__prune(struct recorder *r, struct page_records *pr)
+void recorder__prune(struct recorder *r, struct page_records *pr, uint64_t (*moves)(void *ctx),
+		     void *ctx)
 {
+	uint64_t moved_before = moves ? moves(ctx) : 0;
+	uint32_t misses_needed;
 	uint64_t before = r->seq;	/* samples that arrive during the scan are kept */
 	const void *key;
 	size_t it = 0;
@@ -398,10 +462,18 @@ void recorder__prune(struct recorder *r, struct page_records *pr)
 		r->stats.record_scans_failed++;
 		return;
 	}
+	misses_needed = moves && moves(ctx) != moved_before ? 2 : 1;
 	while (hmap__next(r->live, &it, &key, NULL, &val)) {
 		struct live_sample *ls = val;
 
-		if (ls->seen_epoch != r->epoch && ls->seq <= before) {
+		if (ls->seen_epoch == r->epoch || ls->seq > before) {
+			ls->missed = 0;
+			continue;
+		}
+		/* Missing from a scan while pages moved may be a page that
+		 * moved from a frame the scan had not reached to one it had
+		 * passed: then only a second miss in a row frees it. */
+		if (++ls->missed >= misses_needed) {
 			release_sample(r, ls->bucket);
 			hmap__delete(r->live, key, sizeof(uint32_t));
 		}

@@ -24,7 +24,8 @@ struct rec_bucket {
 	uint32_t slot;
 	int32_t kstack_id;
 	uint8_t cls;			/* enum mem_class; MEM_CLASS_NONE until settled */
-	char comm[MS_COMM_LEN];
+	char comm[MS_COMM_LEN];		/* the process's name (procname.h) */
+	char thread[MS_COMM_LEN];	/* the allocating thread's, as BPF saw it */
 	uint32_t nframes;
 	struct uframe *frames;		/* leaf first; frames[i > 0] are return addresses */
 	uint64_t alloc_bytes;		/* weighted estimate */
@@ -49,10 +50,17 @@ struct recorder;
 struct recorder *recorder__new(uint32_t sample_every, uint64_t page_size, bool outstanding,
 			       struct usyms *usyms);
 void recorder__on_sample(struct recorder *r, const struct ms_sample *s);
+/* Where process names are read ("/proc", the default; tests use fixtures). */
+void recorder__set_proc_root(struct recorder *r, const char *proc_root);
 /* Forget samples whose pages are all freed, so a long recording stays small.
  * In outstanding mode a bucket left with no such sample adds nothing to the
  * output: it is collected (marked dead, its index reused by a later bucket). */
-void recorder__prune(struct recorder *r, struct page_records *pr);
+/* moves (may be NULL: pages never move) counts the pages the kernel has
+ * moved so far; read around the scan, it tells whether a sample missing
+ * from this scan may just have moved from a frame not yet scanned to one
+ * already passed: such a sample is freed only when a second scan misses it. */
+void recorder__prune(struct recorder *r, struct page_records *pr, uint64_t (*moves)(void *ctx),
+		     void *ctx);
 /* Outstanding mode, but the stacks whose pages are all freed are kept too,
  * for an output that also shows what was allocated (pprof's alloc_space):
  * memory then grows with the stacks of every process seen. */

@@ -106,9 +106,15 @@ static void on_oom(void *ctx, const struct ms_oom_event *e)
 		tracer__thaw_slot(s->rc.tracer, e->victim_slot);
 }
 
+static uint64_t pages_moved(void *tracer)
+{
+	return tracer__pages_moved(tracer);
+}
+
 static void prune(struct session *s, double now)
 {
-	recorder__prune(s->rc.recorder, tracer__page_records(s->rc.tracer));
+	recorder__prune(s->rc.recorder, tracer__page_records(s->rc.tracer), pages_moved,
+			s->rc.tracer);
 	s->last_prune = now;
 	s->live_after_prune = recorder__nlive(s->rc.recorder);
 }

@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "cli.h"
 #include "feature_state.h"
 #include "growth.h"
 #include "hmap.h"
@@ -492,5 +494,56 @@ int timeline__growth(const struct timeline *tl, const char *cgroup_path,
 	}
 	free(t);
 	free(v);
+	return timeline__judge(tl, cgroup_path, NAN, NAN, &out->verdict);
+}
+
+double timeline__time_of_boot_ns(uint64_t boot_ns)
+{
+	struct timespec bt;
+	double mono;
+
+	/* Both clocks read together: they differ by the time suspended. */
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	mono = cli_now();
+	return mono - ((double)bt.tv_sec + bt.tv_nsec / 1e9 - (double)boot_ns / 1e9);
+}
+
+int timeline__judge(const struct timeline *tl, const char *cgroup_path, double v8_end,
+		    double until, struct verdict *out)
+{
+	enum { T, ANON, NATIVE, V8, FILE_, SHMEM, KERNEL, NCOLS };
+	const struct series *s = find(tl, cgroup_path);
+	const double *v[MEM_NR_CLASSES] = { NULL };
+	double *col[NCOLS];
+	double *buf;
+	size_t n;
+
+	if (!s || !s->n)
+		return -ENOENT;
+	n = s->n;
+	while (n > 1 && point_at(s, tl->cap, n - 1)->t > until)
+		n--;
+	buf = malloc(n * NCOLS * sizeof(*buf));
+	if (!buf)
+		return -ENOMEM;
+	for (int c = 0; c < NCOLS; c++)
+		col[c] = buf + c * n;
+	for (size_t i = 0; i < n; i++) {
+		const struct timeline_point *p = point_at(s, tl->cap, i);
+
+		col[T][i] = p->t;
+		col[ANON][i] = (double)p->kind[TIMELINE_ANON];
+		col[FILE_][i] = (double)p->kind[TIMELINE_FILE];
+		col[SHMEM][i] = (double)p->kind[TIMELINE_SHMEM];
+		col[KERNEL][i] = (double)p->kind[TIMELINE_KERNEL] + (double)p->kind[TIMELINE_SOCK];
+	}
+	verdict__split_anon(col[ANON], n, col[ANON][n - 1] - v8_end, col[NATIVE], col[V8]);
+	v[MEM_CLASS_NATIVE] = col[NATIVE];
+	v[MEM_CLASS_V8_HEAP] = isfinite(v8_end) ? col[V8] : NULL;
+	v[MEM_CLASS_FILE] = col[FILE_];
+	v[MEM_CLASS_SHMEM] = col[SHMEM];
+	v[MEM_CLASS_KERNEL] = col[KERNEL];
+	verdict__judge(col[T], v, n, out);
+	free(buf);
 	return 0;
 }

@@ -25,6 +25,7 @@
 
 #include "cgroups.h"
 #include "cgstat.h"
+#include "verdict.h"
 
 #define TIMELINE_POINTS		300	/* default: 5 minutes at one point a second */
 #define TIMELINE_POINTS_MAX	86400
@@ -66,6 +67,9 @@ struct timeline_growth {
 	double slope;		/* usage, MiB/min, least squares; NaN with < 2 points */
 	double kind_slope[TIMELINE_KINDS];
 	struct timeline_point last;
+	/* verdict.h's rule on the kinds, anon all native (timeline__judge
+	 * splits it when the V8 heap is known). */
+	struct verdict verdict;
 };
 
 struct timeline;
@@ -110,5 +114,16 @@ ssize_t timeline__points(const struct timeline *tl, const char *cgroup_path,
 /* Start, end and slopes of that series. 0, -ENOENT, -ENOMEM. */
 int timeline__growth(const struct timeline *tl, const char *cgroup_path,
 		     struct timeline_growth *out);
+
+/* verdict.h's rule on that series up to time until (its points' clock; NaN:
+ * all of them), by kind: native, file, shmem, kernel (kernel + sock); anon
+ * split into native and V8 heap when v8_end, the V8 heap's bytes at the last
+ * point judged, is known (verdict__split_anon), all native when it is NaN.
+ * An OOM report judges up to the kill: later points show the victim's pages
+ * freed, which is not what grew. 0, -ENOENT, -ENOMEM. */
+int timeline__judge(const struct timeline *tl, const char *cgroup_path, double v8_end,
+		    double until, struct verdict *out);
+/* A CLOCK_BOOTTIME instant (a BPF event's) on the points' clock. */
+double timeline__time_of_boot_ns(uint64_t boot_ns);
 
 #endif

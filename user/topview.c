@@ -9,6 +9,7 @@
 #include "hmap.h"
 #include "json.h"
 #include "log.h"
+#include "procname.h"
 #include "topview.h"
 
 #define SAMPLE_FIELDS	(CGSTAT_USAGE | CGSTAT_ANON | CGSTAT_FILE | CGSTAT_SHMEM | \
@@ -254,7 +255,6 @@ static struct top_row *row_new(struct topview *tv, const char *path)
 	r->label = r->short_id[0] ? r->short_id : r->path;
 	r->v8 = NAN;
 	r->slope = NAN;
-	r->threshold = GROWTH_STABLE_MIB_MIN;
 	r->limit = CGSTAT_UNLIMITED;
 	r->split = (struct growth_split){ NAN, NAN, NAN, NAN, NAN, NAN };
 	r->shown = true;
@@ -426,6 +426,22 @@ int topview__scan(struct topview *tv)
 
 /* ---- figures ---------------------------------------------------------------- */
 
+/* The V8 heap resident in the row's processes (the first TOP_ROW_PIDS_MAX),
+ * capped by its anon; NaN when not measured. A V8 process that cannot be
+ * probed counts nothing: its heap stays in native, as in `record`. */
+static double row_v8(struct topview *tv, struct top_row *r)
+{
+	uint64_t sum = 0, bytes;
+
+	if (!tv->o.v8)
+		return NAN;
+	for (size_t i = 0; i < r->n_pids; i++)
+		if (v8_census__bytes(tv->o.v8, r->pids[i], &bytes))
+			sum += bytes;
+	r->v8 = (double)(sum < r->own.anon ? sum : r->own.anon);
+	return r->v8;
+}
+
 void topview__sample(struct topview *tv, double t)
 {
 	char dir[PATH_MAX];
@@ -451,6 +467,7 @@ void topview__sample(struct topview *tv, double t)
 	for (size_t i = 0; i < tv->n_rows; i++)
 		if (tv->rows[i]->parent)
 			topview__subtract(&tv->rows[i]->parent->own, &tv->rows[i]->raw);
+	v8_census__poll(tv->o.v8);
 	for (size_t i = 0; i < tv->n_rows; i++) {
 		struct top_row *r = tv->rows[i];
 		const double v[TOP_S_COUNT] = {
@@ -459,11 +476,14 @@ void topview__sample(struct topview *tv, double t)
 			[TOP_S_FILE] = (double)r->own.file,
 			[TOP_S_SHMEM] = (double)r->own.shmem,
 			[TOP_S_KERNEL] = (double)r->own.kernel + (double)r->own.sock,
+			[TOP_S_V8] = row_v8(tv, r),
 		};
 
 		if (!r->raw.have)
 			continue;
 		for (int s = 0; s < TOP_S_COUNT; s++) {
+			if (s == TOP_S_V8 && !tv->o.v8)
+				continue;
 			growth__add(r->series[s], t, v[s]);
 			/* Half a period of slack: a timer a few ms late must not
 			 * cost the window its first sample. */
@@ -493,6 +513,7 @@ static int cmp_proc(const void *a, const void *b)
 static void read_procs(struct topview *tv, struct top_row *r)
 {
 	bool list = tv->o.procs || tv->n_filter_pids;
+	char name[PROCNAME_LEN];
 
 	r->rss = 0;
 	r->n_proc_list = 0;
@@ -511,7 +532,10 @@ static void read_procs(struct topview *tv, struct top_row *r)
 		p = &r->procs[r->n_proc_list++];
 		p->pid = r->pids[i];
 		p->inner_pid = procstatus__inner_pid(&ps);
-		snprintf(p->name, sizeof(p->name), "%s", ps.name);
+		/* The process's name: its main thread may have renamed itself
+		 * (node 24: "MainThread"), and Name: is that thread's. */
+		procname__read_now(tv->o.proc_root, (uint32_t)p->pid, name);
+		snprintf(p->name, sizeof(p->name), "%s", name[0] ? name : ps.name);
 		p->rss = ps.vm_rss;
 		p->anon = ps.rss_anon;
 		p->file = ps.rss_file;
@@ -521,8 +545,23 @@ static void read_procs(struct topview *tv, struct top_row *r)
 		qsort(r->procs, r->n_proc_list, sizeof(*r->procs), cmp_proc);
 }
 
-static void fit_growth(struct top_row *r)
+/* The slopes `top` shows, and the verdict, the same rule as `record`'s on the
+ * same window. Without V8 heaps measured, anon cannot be split: its growth
+ * is "anon growth", not a guess at native. */
+static void fit_growth(struct topview *tv, struct top_row *r)
 {
+	static const enum mem_class cls[TOP_S_COUNT] = {
+		[TOP_S_ANON] = MEM_CLASS_NATIVE, [TOP_S_FILE] = MEM_CLASS_FILE,
+		[TOP_S_SHMEM] = MEM_CLASS_SHMEM, [TOP_S_KERNEL] = MEM_CLASS_KERNEL,
+		[TOP_S_V8] = MEM_CLASS_V8_HEAP,
+	};
+	size_t cap = growth__count(r->series[TOP_S_USAGE]), n = cap;
+	const double *v[MEM_NR_CLASSES] = { NULL };
+	double *t = malloc((cap + 1) * sizeof(double));
+	double *vals = malloc((cap + 1) * TOP_S_COUNT * sizeof(double));
+	double *col[TOP_S_COUNT] = { NULL };
+	size_t got[TOP_S_COUNT] = { 0 };
+
 	r->slope = growth__slope(r->series[TOP_S_USAGE]);
 	r->monotonic = growth__monotonic(r->series[TOP_S_USAGE]);
 	r->split = (struct growth_split){
@@ -531,10 +570,36 @@ static void fit_growth(struct top_row *r)
 		.file = growth__slope(r->series[TOP_S_FILE]),
 		.shmem = growth__slope(r->series[TOP_S_SHMEM]),
 		.kernel = growth__slope(r->series[TOP_S_KERNEL]),
-		.v8 = NAN,
+		.v8 = tv->o.v8 ? growth__slope(r->series[TOP_S_V8]) : NAN,
 	};
-	r->threshold = growth__threshold(growth__span(r->series[TOP_S_USAGE]));
-	r->verdict = growth__verdict(&r->split, r->threshold);
+	if (!t || !vals)
+		n = 0;	/* no memory: no verdict this refresh */
+	/* Every series gets a sample at the same times (topview__sample), the
+	 * V8 heap's only since it is measured: the newest n are aligned. */
+	for (int s = TOP_S_ANON; n && s < TOP_S_COUNT; s++) {
+		if (s == TOP_S_V8 && !tv->o.v8)
+			continue;
+		col[s] = vals + s * (cap + 1);
+		got[s] = growth__copy(r->series[s], t, col[s], cap);
+		n = got[s] < n ? got[s] : n;
+		v[cls[s]] = col[s];
+	}
+	for (int s = TOP_S_ANON; n && s < TOP_S_COUNT; s++)
+		if (col[s])
+			memmove(col[s], col[s] + got[s] - n, n * sizeof(double));
+	/* The times: anon's, into the unused usage column's room. */
+	if (n && growth__copy(r->series[TOP_S_ANON], t, vals, cap) == got[TOP_S_ANON])
+		memmove(t, t + got[TOP_S_ANON] - n, n * sizeof(double));
+	/* The V8 heap is anonymous memory: the rest of anon is native. */
+	for (size_t i = 0; col[TOP_S_V8] && i < n; i++)
+		col[TOP_S_ANON][i] = fmax(col[TOP_S_ANON][i] - col[TOP_S_V8][i], 0);
+	verdict__judge(t, v, n, &r->verdict);
+	if (!tv->o.v8 && r->verdict.verdict == GROWTH_NATIVE)
+		r->verdict.verdict = GROWTH_ANON;
+	verdict__text(&r->verdict, VERDICT_AGO, r->verdict.last, r->verdict_text,
+		      sizeof(r->verdict_text));
+	free(t);
+	free(vals);
 }
 
 static void set_label(struct topview *tv, struct top_row *r, const struct docker_list *dl)
@@ -568,8 +633,7 @@ static bool passes_filter(const struct topview *tv, const struct top_row *r)
 /* Its memory grows, and one kind of memory explains it. */
 static bool growing(const struct top_row *r)
 {
-	return isfinite(r->slope) && r->slope >= r->threshold && r->verdict != GROWTH_STABLE &&
-	       r->verdict != GROWTH_SHRINKING;
+	return isfinite(r->slope) && verdict__is_growth(&r->verdict);
 }
 
 /* Growing rows first, fastest first; then the rest, largest first, so rows
@@ -603,13 +667,19 @@ void topview__update(struct topview *tv, const struct docker_list *dl)
 			r->limit = ctl.have & CGSTAT_LIMIT ? ctl.limit : CGSTAT_UNLIMITED;
 			r->oom_kills = ctl.oom_kills;
 		}
-		fit_growth(r);
+		fit_growth(tv, r);
 		read_procs(tv, r);
 		set_label(tv, r, dl);
 		r->shown = passes_filter(tv, r);
 	}
 	if (tv->n_rows)
 		qsort(tv->rows, tv->n_rows, sizeof(*tv->rows), cmp_row);
+}
+
+void topview__set_v8(struct topview *tv, struct v8_census *v8)
+{
+	if (tv)
+		tv->o.v8 = v8;
 }
 
 int topview__set_filter(struct topview *tv, const char *const *paths, size_t n_paths,
@@ -792,7 +862,7 @@ static void row_cells(const struct top_row *r, struct cells *c)
 	c->text[TOP_COL_MONO] = !growing(r) ? "-" : r->monotonic ? "yes" : "no";
 	snprintf(c->buf[TOP_COL_OOM], sizeof(c->buf[0]), "%llu", (unsigned long long)r->oom_kills);
 	c->text[TOP_COL_OOM] = c->buf[TOP_COL_OOM];
-	c->text[TOP_COL_VERDICT] = isfinite(r->slope) ? growth__verdict_name(r->verdict) : "-";
+	c->text[TOP_COL_VERDICT] = isfinite(r->slope) ? r->verdict_text : "-";
 }
 
 static void proc_label(const struct top_proc *p, char *buf, size_t len)
@@ -954,7 +1024,8 @@ static void json_row(struct json *j, const struct top_row *r, bool procs)
 	json_rate(j, "growth_mib_per_min", r->slope);
 	json_bool(j, "monotonic", r->monotonic);
 	json_u64(j, "oom_kills", r->oom_kills);
-	json_str(j, "verdict", isfinite(r->slope) ? growth__verdict_name(r->verdict) : NULL);
+	json_str(j, "verdict", isfinite(r->slope) ? growth__verdict_name(r->verdict.verdict) : NULL);
+	json_str(j, "summary", isfinite(r->slope) ? r->verdict_text : NULL);
 	json_u64(j, "samples", growth__count(r->series[TOP_S_USAGE]));
 	json_rate(j, "sampled_s", growth__span(r->series[TOP_S_USAGE]));
 	json_obj(j, "class_growth_mib_per_min");

@@ -30,6 +30,8 @@
 #include "docker.h"
 #include "growth.h"
 #include "procstatus.h"
+#include "v8_census.h"
+#include "verdict.h"
 
 #define TOP_WALK_DEPTH		64		/* deeper cgroups: not shown */
 #define TOP_WALK_DIRS		(1u << 20)	/* cgroups looked at per scan */
@@ -42,9 +44,15 @@ struct topview_opts {
 	double window;		/* seconds of samples the slopes fit */
 	double period;		/* seconds between samples (sizes the rings) */
 	bool procs;		/* keep each row's processes (for -P) */
+	struct v8_census *v8;	/* V8 heaps (needs root); NULL: not measured, and
+				 * what grows in anon is "anon growth" */
 };
 
-enum top_series { TOP_S_USAGE, TOP_S_ANON, TOP_S_FILE, TOP_S_SHMEM, TOP_S_KERNEL, TOP_S_COUNT };
+enum top_series {
+	TOP_S_USAGE, TOP_S_ANON, TOP_S_FILE, TOP_S_SHMEM, TOP_S_KERNEL,
+	TOP_S_V8,		/* only with opts.v8 */
+	TOP_S_COUNT,
+};
 
 struct top_proc {
 	pid_t pid;
@@ -75,10 +83,10 @@ struct top_row {
 
 	struct growth *series[TOP_S_COUNT];	/* own figures over the window */
 	double slope;		/* own usage, MiB/min; NaN until 2 samples */
-	double threshold;	/* slopes under it are noise (growth__threshold) */
 	struct growth_split split;
 	bool monotonic;
-	enum growth_verdict verdict;
+	struct verdict verdict;	/* of the classes over the window (verdict.h) */
+	char verdict_text[64];	/* "native growth (stopped growing 4 s ago)" */
 
 	struct top_proc *procs;	/* with opts.procs (or a -p filter): largest first */
 	size_t n_proc_list;
@@ -107,6 +115,10 @@ void topview__update(struct topview *tv, const struct docker_list *dl);
  * and holding one of these pids; n == 0 lifts that filter. Copies both. */
 int topview__set_filter(struct topview *tv, const char *const *paths, size_t n_paths,
 			const pid_t *pids, size_t n_pids);
+
+/* V8 heaps from now on (opts.v8 set later: serve knows whether it may only
+ * once its tracer attached). */
+void topview__set_v8(struct topview *tv, struct v8_census *v8);
 
 /* Whether the next updates keep each row's processes (the -P toggle). */
 void topview__set_procs(struct topview *tv, bool procs);

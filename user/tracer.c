@@ -798,6 +798,12 @@ const char *tracer__drop_text(int drop)
 	return drop >= 0 && drop < MS_NR_DROPS ? drop_names[drop].text : NULL;
 }
 
+uint64_t tracer__pages_moved(const struct tracer *t)
+{
+	return __atomic_load_n(&t->skel->bss->moves.migrated, __ATOMIC_RELAXED) +
+	       __atomic_load_n(&t->skel->bss->moves.collapsed, __ATOMIC_RELAXED);
+}
+
 void tracer__drops(struct tracer *t, struct tracer_drops *out)
 {
 	struct bpf_program *prog;

@@ -198,3 +198,38 @@ Test(record, leak_and_churn_batched_hook_kept)
 	setenv("MEMSCOPE_DISABLE", "batched_drop", 1);
 	run_leak_and_churn(NULL, "batched");
 }
+
+/* Threads named otherwise than their process (node 24's "MainThread" and
+ * "V8Worker"): the COMM frame is the process's name all the same. Both the
+ * allocating thread and the main thread renamed themselves with prctl, so
+ * neither the sample's comm nor /proc/PID/comm says "namedthreads". */
+Test(record, comm_is_the_process_not_the_thread)
+{
+	char out[PATH_MAX], err[PATH_MAX], ready[PATH_MAX];
+	char *argv[] = { WORKLOAD("namedthreads"), cg.procs, "64", ready, NULL };
+	uint64_t named, total;
+	pid_t rec, w;
+	int status;
+
+	strcpy(out, scratch_path("named.folded"));
+	strcpy(err, scratch_path("named.err"));
+	strcpy(ready, scratch_path("named.ready"));
+	rec = start_record(out, err, "6", NULL);
+	w = spawn(argv, NULL, NULL);
+	cr_assert(wait_for_file(ready, 60), "the workload did not allocate");
+	status = wait_exit(rec, 60);
+	kill(w, SIGKILL);
+	waitpid(w, NULL, 0);
+	cr_assert_eq(status, 0, "memscope record failed (status %d):\n%s", status, read_text(err));
+
+	named = folded_sum(out, ";namedthreads;");
+	total = folded_sum(out, NULL);
+	cr_log_info("named: %.1f MiB under namedthreads of %.1f MiB", named / (double)MIB,
+		    total / (double)MIB);
+	cr_expect_geq(named, 64 * MIB * 0.9, "the thread's 64 MiB not under the process's name:\n%s",
+		      read_text(out));
+	cr_expect_eq(folded_sum(out, ";allocator;"), 0, "a COMM frame names the thread");
+	cr_expect_eq(folded_sum(out, ";MainThread;"), 0, "a COMM frame names the main thread");
+	cr_expect(strstr(read_text(err), "namedthreads"), "the process table names it:\n%s",
+		  read_text(err));
+}

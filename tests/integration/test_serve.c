@@ -467,6 +467,38 @@ Test(serve, page_passes_promtool_and_only_metrics_are_served)
 	}
 }
 
+/* Issue 16: with its tracer (root), serve measures node's V8 heap as top and
+ * record do, and the v8_heap class has the heap's figure. */
+Test(serve, node_heap_is_the_v8_heap_class)
+{
+	const char *errf = scratch_path("serve-v8.err"), *start = scratch_path("serve-v8.start");
+	char cmd[4 * PATH_MAX], needle[PATH_MAX * 2], *page, *at;
+	char *node[] = { "/bin/sh", "-c", cmd, NULL };
+	uint16_t port;
+	double v8 = 0;
+
+	if (system("command -v node >/dev/null 2>&1"))
+		cr_skip_test("node is not installed");
+	cr_assert_eq(tcg_create(&grow_cg, "srvv8", 0), 0, "cannot create a test memory cgroup");
+	/* 1 MiB of small objects every 100 ms; it moves itself into the cgroup. */
+	snprintf(cmd, sizeof(cmd), "exec node --max-old-space-size=4096 tests/workloads/v8grow.js "
+		 "%s %s 1 100", grow_cg.procs, start);
+	track(spawn(node, NULL, NULL));
+	cr_assert(wait_for_text(grow_cg.procs, "\n", 30), "node did not join its cgroup");
+	cr_assert_eq(close(creat(start, 0600)), 0);
+	start_serve(NULL, errf, &port);
+	usleep(3 * 1000 * 1000);
+	page = get(port, "/metrics");
+	snprintf(needle, sizeof(needle), "memscope_container_resident_bytes{container=\"%s\","
+		 "cgroup=\"%s\",class=\"v8_heap\"} ", grow_cg.rel, grow_cg.rel);
+	at = strstr(page, needle);
+	cr_assert_not_null(at, "no %s in the page:\n%s\n%s", needle, page, read_text(errf));
+	v8 = strtod(at + strlen(needle), NULL);
+	cr_log_info("serve: v8_heap %.1f MiB", v8 / MIB);
+	cr_expect_gt(v8, 16.0 * MIB, "v8_heap %.1f MiB", v8 / MIB);
+	free(page);
+}
+
 /* Runs memscope as nobody, stderr to errf (opened while still root). */
 static pid_t spawn_as_nobody(char *const argv[], const char *errf)
 {

@@ -4,6 +4,8 @@
  * The interactive view is driven in a real terminal: a private tmux server
  * with a fixed-size window, read with capture-pane. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -140,6 +142,36 @@ static char *first_label(const char *json)
 }
 
 TestSuite(top, .init = setup, .fini = teardown, .timeout = 120);
+
+/* Issue 16: as root, top measures node's V8 heap the way record does, so a
+ * heap that grows is "V8 heap growth", and the V8 column has a figure. */
+Test(top, node_heap_growth_is_v8_as_root)
+{
+	char start[PATH_MAX], cmd[4 * PATH_MAX];
+	char *node[] = { "/bin/sh", "-c", cmd, NULL };
+	char *args[] = { "--once", "--json", "--window", WINDOW, "-c", grow_cg.rel, NULL };
+	char *json, *row;
+
+	if (system("command -v node >/dev/null 2>&1"))
+		cr_skip_test("node is not installed");
+	snprintf(start, sizeof(start), "%s", scratch_path("v8top.start"));
+	/* 1 MiB of small objects every 100 ms: 10 MiB/s of heap. */
+	snprintf(cmd, sizeof(cmd), "exec node --max-old-space-size=4096 tests/workloads/v8grow.js "
+		 "%s %s 1 100", grow_cg.procs, start);
+	workloads[n_workloads++] = spawn(node, NULL, NULL);
+	/* node moves itself into the cgroup: top lists it from then on. */
+	cr_assert(wait_for_text(grow_cg.procs, "\n", 30), "node did not join its cgroup");
+	cr_assert_eq(close(creat(start, 0600)), 0);
+	json = run_top(args);
+	cr_assert_not_null(json);
+	row = row_of(json, grow_cg.rel);
+	cr_assert_not_null(row, "no row for %s:\n%s", grow_cg.rel, json);
+	cr_log_info("node under top: %s", row);
+	cr_expect(field_is(row, "verdict", "\"V8 heap growth\""), "%s", row);
+	cr_expect_gt(strtoull(field(row, "v8_heap"), NULL, 10), 16 * MIB, "%s", row);
+	free(row);
+	free(json);
+}
 
 Test(top, once_json_growth_and_verdicts)
 {

@@ -5,8 +5,11 @@
  *   - a Map that keeps every report: V8 heap growth, the v8-heap class
  *     within 15% of node's total_physical_size growth;
  *   - Buffers kept: native growth, native within 15% of arrayBuffers growth;
- *   - a bounded LRU under the same load: stable (or plateaued), judged while
- *     the load goes on.
+ *   - a bounded LRU under the same load: stable, judged while the load goes
+ *     on;
+ *   - issue 16's verdicts: a load that ends early is growth that stopped,
+ *     the same five times in a row; 100 MiB of heap (or of Buffers) kept 3 s
+ *     into a 14 s window, then held, is growth.
  * The first two run both with memscope started before node and attached to
  * a node that already holds a heap of 100 MiB or more. The folded stacks'
  * [v8-heap] / [native] frames must split the same way (the classes of the
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -27,6 +31,14 @@
 #define PREFILL_MIB	"120"
 
 static struct test_cgroup cg;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 static void setup(void)
 {
@@ -43,6 +55,7 @@ static void teardown(void)
 }
 
 TestSuite(v8_record, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(v8_verdicts, .init = setup, .fini = teardown, .timeout = 120);
 
 /* ---- reading JSON without a JSON library ------------------------------------ */
 
@@ -159,6 +172,9 @@ struct run {
 	const char *mib, *seconds;
 	bool attach;		/* memscope starts after node built its prefill */
 	double stop_after;	/* > 0: end the window this long into the load */
+	double go_after;	/* > 0: memscope first, the load starts this long after node */
+	double idle;		/* > 0: the window goes on this long after the load ended
+				 * (and at least as long as the load took) */
 	char out[PATH_MAX], err[PATH_MAX], folded[PATH_MAX], report[PATH_MAX];
 	char node_out[PATH_MAX], node_err[PATH_MAX], go[PATH_MAX];
 	pid_t node;
@@ -174,7 +190,7 @@ static pid_t start_node(struct run *r)
 	char cmd[4 * PATH_MAX], go[PATH_MAX + 8] = "";
 	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
 
-	if (r->attach)
+	if (r->attach || r->go_after > 0)
 		snprintf(go, sizeof(go), " --go %s", r->go);
 	snprintf(cmd, sizeof(cmd),
 		 "echo $$ > %s && exec node tests/workloads/%s.js --mib %s --seconds %s --out %s "
@@ -215,11 +231,19 @@ static void paths(struct run *r, const char *tag)
 /* Runs the workload under memscope, then reads both sides' figures. */
 static void run(struct run *r, const char *tag)
 {
+	double opened, loaded;
 	pid_t rec;
 	int status;
 
 	paths(r, tag);
-	if (r->attach) {
+	if (r->go_after > 0) {
+		rec = start_memscope(r);
+		r->node = start_node(r);
+		cr_assert(wait_for_text(r->node_out, "\"phase\":\"ready\"", 60),
+			  "node did not start");
+		usleep(r->go_after * 1e6);
+		cr_assert_eq(close(creat(r->go, 0600)), 0);
+	} else if (r->attach) {
 		r->node = start_node(r);
 		cr_assert(wait_for_text(r->node_out, "\"phase\":\"ready\"", 60),
 			  "node did not build its prefill");
@@ -232,6 +256,7 @@ static void run(struct run *r, const char *tag)
 		rec = start_memscope(r);
 		r->node = start_node(r);
 	}
+	opened = now();
 	if (r->stop_after > 0) {
 		/* A service in its steady state: the window closes under load. */
 		cr_assert(wait_for_text(r->node_out, "\"phase\":\"start\"", 60));
@@ -239,8 +264,11 @@ static void run(struct run *r, const char *tag)
 	} else {
 		cr_assert(wait_for_text(r->node_out, "\"phase\":\"end\"", 60),
 			  "node did not finish:\n%s", read_text(r->node_err));
-		/* Let the last readings see the end state, then close the window. */
-		usleep(1500 * 1000);
+		/* Let the last readings see the end state, then close the window:
+		 * after r->idle, or as long again as the load took, so that how
+		 * long the flat tail is does not depend on how busy the host is. */
+		loaded = now() - opened;
+		usleep((r->idle <= 0 ? 1.5 : r->idle > loaded ? r->idle : loaded) * 1e6);
 	}
 	kill(rec, SIGINT);
 	status = wait_exit(rec, 60);
@@ -345,6 +373,77 @@ Test(v8_record, bounded_lru_is_stable)
 	run(&r, "lru");
 	cr_expect_str_eq(r.verdict, "stable", "LRU judged '%s'\n%s", r.summary, read_text(r.err));
 	free_run(&r);
+}
+
+/* ---- issue 16: verdicts right on every run ------------------------------------- */
+
+/* 300 MiB of JS objects in 5 s, then the load ends and the window goes on:
+ * growth that stopped, never "stable", never "native". */
+static void early_end(int i, char *verdict, size_t len)
+{
+	struct run r = { .workload = "v8_map_cache", .mib = "300", .seconds = "5", .idle = 8 };
+	char tag[32];
+
+	snprintf(tag, sizeof(tag), "early-end-%d", i);
+	run(&r, tag);
+	cr_log_info("run %d: %s (v8-heap %+.1f MiB, native %+.1f MiB)", i, r.summary,
+		    r.v8 / MIB, r.native / MIB);
+	cr_expect_str_eq(r.verdict, "V8 heap growth", "run %d: '%s'\n%s", i, r.summary,
+			 read_text(r.err));
+	cr_expect(strstr(r.summary, "stopped growing at t="), "run %d: '%s'", i, r.summary);
+	snprintf(verdict, len, "%s", r.verdict);
+	free_run(&r);
+}
+
+Test(v8_verdicts, load_that_ends_early_five_times_the_same, .timeout = 600)
+{
+	char first[64], again[64];
+
+	early_end(0, first, sizeof(first));
+	for (int i = 1; i < 5; i++) {
+		early_end(i, again, sizeof(again));
+		cr_expect_str_eq(again, first, "run %d differs from run 0", i);
+	}
+}
+
+/* 100 MiB kept 3 s into the window, in about a second, then held until the
+ * window closes 14 s after it opened. */
+static void late_hundred(const char *workload, const char *want,
+			 double node_says(const struct run *))
+{
+	struct run r = { .workload = workload, .mib = "100", .seconds = "1", .go_after = 3,
+			 .idle = 10 };
+	double grew;
+
+	run(&r, workload);
+	grew = node_says(&r);
+	cr_expect_str_eq(r.verdict, want, "'%s'\n%s", r.summary, read_text(r.err));
+	/* That the workload did its part: node's used heap counts garbage
+	 * until a collection, so it lands anywhere from ~65 to ~120 MiB. */
+	cr_expect_geq(grew, 50 * MIB, "node kept only %.1f MiB", grew / MIB);
+	free_run(&r);
+}
+
+/* What node says it kept over the load: live objects (committed pages can
+ * come from space V8 had reserved before), or Buffers. */
+static double heap_growth(const struct run *r)
+{
+	return r->end.used - r->start.used;
+}
+
+static double buffer_growth(const struct run *r)
+{
+	return r->end.array_buffers - r->start.array_buffers;
+}
+
+Test(v8_verdicts, hundred_mib_of_heap_late_in_the_window_is_growth)
+{
+	late_hundred("v8_map_cache", "V8 heap growth", heap_growth);
+}
+
+Test(v8_verdicts, hundred_mib_of_buffers_late_in_the_window_is_growth)
+{
+	late_hundred("v8_buffers", "native growth", buffer_growth);
 }
 
 /* A binary that embeds V8 without its OS layer's symbols: said per process,

@@ -100,6 +100,23 @@ t_thp_compact() {
 		"pgmigrate_success +$migrated_vm"
 }
 
+# ---- page migration moves the whole leak to the other NUMA node --------------
+# Deterministic, unlike compaction (which moves what its scanners meet): the
+# guest has two nodes (boot.sh), and move_pages(2) migrates every page as
+# NUMA balancing or memory offlining would.
+t_thp_migrate() {
+	thp_run thp_migrate migrate || return
+	if ! wait_file $T/thp_migrate.ready 120; then
+		stop $rec $work
+		fail thp_migrate "thpleak could not migrate its pages (one NUMA node?)"
+		return
+	fi
+	moved=$(cat $T/thp_migrate.ready)
+	thp_check thp_migrate $THP_MIB \
+		'[ "$(moved_num $T/thp_migrate.json migrated)" -ge $((moved * 9 / 10)) ]' \
+		"move_pages moved $moved pages"
+}
+
 # ---- a partial munmap splits the huge pages ----------------------------------
 t_thp_split() {
 	thp_run thp_split split || return

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +13,13 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 
+#include "ctrnames.h"
 #include "docker.h"
 #include "fixture_tree.h"
 
 #define ID_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define ID_B "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+#define ID_C "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" /* not listed */
 
 /* Shaped like Docker Engine API 1.43's answer, with the fields memscope skips. */
 static const char containers_json[] =
@@ -295,7 +298,7 @@ static pid_t serve(enum behaviour how, const char *status, const char *body)
 		pause();
 	if (how == ANSWER) {
 		char head[256];
-		bool good = !strncmp(req, "GET /containers/json HTTP/1.1\r\n", 31) &&
+		bool good = !strncmp(req, "GET /containers/json?all=1 HTTP/1.1\r\n", 37) &&
 			    strstr(req, "\r\nHost: ");
 		size_t blen = strlen(body);
 
@@ -378,4 +381,32 @@ Test(docker, fetch_without_engine, .init = server_setup, .fini = server_teardown
 	close(listen_fd);
 	listen_fd = -1;
 	cr_assert_eq(docker__fetch(sock_path, 500, &l), -ECONNREFUSED);
+}
+
+/* The resolver every command uses: asks the engine on the first lookup, not
+ * again for a container it knows, at most once a second for one it does not,
+ * and keeps what it knew when the engine stops answering. */
+Test(docker, names_resolver, .init = server_setup, .fini = server_teardown)
+{
+	pid_t srv = serve(ANSWER, "200 OK", containers_json);
+	struct ctrnames nm = {};
+	char host[PATH_MAX + 8];
+	const char *name;
+
+	snprintf(host, sizeof(host), "unix://%s", sock_path);
+	setenv("DOCKER_HOST", host, 1);
+	name = ctrnames__name(&nm, "/docker/" ID_B, 100.0);
+	reap(srv);
+	cr_assert_not_null(name);
+	cr_expect_str_eq(name, "web");
+	/* Known: no question to the engine (nobody would answer it now). */
+	cr_expect_str_eq(ctrnames__name(&nm, "/system.slice/docker-" ID_B ".scope", 100.5), "web");
+	cr_expect_null(ctrnames__name(&nm, "/user.slice", 100.5), "not a container");
+	/* Unknown within the second: not asked again, so no wait either. */
+	cr_expect_null(ctrnames__name(&nm, "/docker/" ID_C, 100.6));
+	/* Later, the engine is asked and does not answer: what was known stays. */
+	cr_expect_null(ctrnames__name(&nm, "/docker/" ID_C, 102.0));
+	cr_expect_str_eq(ctrnames__name(&nm, "/docker/" ID_B, 102.0), "web");
+	unsetenv("DOCKER_HOST");
+	ctrnames__free(&nm);
 }

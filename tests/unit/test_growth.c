@@ -3,7 +3,6 @@
 #include <stdlib.h>
 
 #include <criterion/criterion.h>
-#include <criterion/parameterized.h>
 
 #include "growth.h"
 
@@ -135,69 +134,27 @@ Test(growth, not_monotonic)
 	cr_assert_not(growth__is_monotonic(v, 1));
 }
 
-/* ---- verdicts --------------------------------------------------------------- */
+/* ---- verdict names (verdict.h judges) ----------------------------------------- */
 
-struct verdict_case {
-	struct growth_split s;
-	enum growth_verdict want;
-};
-
-#define SPLIT(tot, an, fi, sh, ke, v8) { tot, an, fi, sh, ke, v8 }
-
-static struct verdict_case verdict_cases[] = {
-	{ SPLIT(100, 100, 0, 0, 0, NAN), GROWTH_NATIVE },
-	{ SPLIT(50, 0, 50, 0, 0, NAN), GROWTH_PAGE_CACHE },
-	{ SPLIT(8, 0.5, 0, 0, 8, NAN), GROWTH_KERNEL },
-	{ SPLIT(30, 0, 0, 30, 0, NAN), GROWTH_SHMEM },
-	/* A known V8 heap is part of anon: it wins when it is most of the growth... */
-	{ SPLIT(100, 100, 0, 0, 0, 90), GROWTH_V8 },
-	/* ...and native wins when anon grows outside it. */
-	{ SPLIT(100, 100, 0, 0, 0, 20), GROWTH_NATIVE },
-	/* Anon pushing page cache out under a limit: flat total, still a leak. */
-	{ SPLIT(0, 60, -60, 0, 0, NAN), GROWTH_NATIVE },
-	{ SPLIT(0.5, 0.4, 0.3, 0, 0.2, NAN), GROWTH_STABLE },
-	{ SPLIT(-0.5, -0.5, 0, 0, 0, NAN), GROWTH_STABLE },
-	{ SPLIT(-40, -40, 0, 0, 0, NAN), GROWTH_SHRINKING },
-	/* Cache dropped faster than anon grew: the total says shrinking. */
-	{ SPLIT(-40, 10, -50, 0, 0, NAN), GROWTH_SHRINKING },
-	{ SPLIT(NAN, NAN, NAN, NAN, NAN, NAN), GROWTH_STABLE },
-	/* The largest class wins. */
-	{ SPLIT(30, 10, 20, 0, 0, NAN), GROWTH_PAGE_CACHE },
-};
-
-ParameterizedTestParameters(growth, verdict)
+Test(growth, verdict_names)
 {
-	return cr_make_param_array(struct verdict_case, verdict_cases,
-				   sizeof(verdict_cases) / sizeof(verdict_cases[0]));
-}
-
-ParameterizedTest(struct verdict_case *c, growth, verdict)
-{
-	enum growth_verdict got = growth__verdict(&c->s, 0);
-
-	cr_assert_eq(got, c->want, "got %s, want %s", growth__verdict_name(got),
-		     growth__verdict_name(c->want));
-}
-
-Test(growth, threshold_follows_the_span)
-{
-	/* 512 KiB of jitter over 8 s would read as 3.75 MiB/min. */
-	cr_assert_float_eq(growth__threshold(8), 3.75, 1e-9);
-	cr_assert_float_eq(growth__threshold(600), GROWTH_STABLE_MIB_MIN, 1e-9);
-	cr_assert_float_eq(growth__threshold(0), GROWTH_STABLE_MIB_MIN, 1e-9);
-	cr_assert_float_eq(growth__threshold(-1), GROWTH_STABLE_MIB_MIN, 1e-9);
-}
-
-Test(growth, verdict_threshold_and_names)
-{
-	struct growth_split s = SPLIT(5, 5, 0, 0, 0, NAN);
-
-	cr_assert_eq(growth__verdict(&s, 10), GROWTH_STABLE);
-	cr_assert_eq(growth__verdict(&s, 1), GROWTH_NATIVE);
-	cr_assert_eq(growth__verdict(NULL, 1), GROWTH_STABLE);
 	cr_assert_str_eq(growth__verdict_name(GROWTH_NATIVE), "native growth");
 	cr_assert_str_eq(growth__verdict_name(GROWTH_V8), "V8 heap growth");
 	cr_assert_str_eq(growth__verdict_name(GROWTH_PAGE_CACHE), "page cache");
 	cr_assert_str_eq(growth__verdict_name(GROWTH_STABLE), "stable");
 	cr_assert_str_eq(growth__verdict_name((enum growth_verdict)99), "unknown");
+}
+
+Test(growth, copy_oldest_first)
+{
+	struct growth *g = growth__new(4);
+	double t[8], v[8];
+
+	for (int i = 0; i < 6; i++)
+		growth__add(g, i, i * 10);
+	cr_assert_eq(growth__copy(g, t, v, 8), 4, "the ring keeps 4");
+	cr_assert(t[0] == 2 && v[0] == 20 && t[3] == 5 && v[3] == 50);
+	cr_assert_eq(growth__copy(g, t, v, 2), 2, "bounded by max");
+	cr_assert_eq(growth__copy(NULL, t, v, 2), 0);
+	growth__free(g);
 }

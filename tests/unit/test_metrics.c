@@ -283,3 +283,22 @@ Test(metrics, loss_names)
 	for (int d = 0; d < MS_NR_DROPS; d++)
 		cr_expect_not_null(metrics__loss_name(d), "drop %d has no name", d);
 }
+
+/* The engine's name is a label of its own; the container label stays the id
+ * the kill counts are keyed by, so series keep their identity. */
+Test(metrics, engine_name_is_a_label)
+{
+	struct metrics_page m = { .ctrs = ctrs, .n_ctrs = 3, .per_process = true, .bpf_stats = -1 };
+	int rc;
+	char *page;
+
+	snprintf(rows[0].name, sizeof(rows[0].name), "leaky-api");
+	snprintf(rows[0].short_id, sizeof(rows[0].short_id), "0123456789ab");
+	rows[0].label = rows[0].name;	/* as topview sets it when the engine names it */
+	page = render(&m, &rc);
+#define N0 LABELS("0123456789ab", CTR) ",container_name=\"leaky-api\""
+	cr_expect_eq(value_of(page, "memscope_container_usage_bytes" N0 "}"), 900 * MIB);
+	cr_expect_eq(value_of(page, "memscope_process_resident_bytes" N0
+			      ",pid=\"4242\",comm=\"node\",class=\"anon\"}"), 200);
+	free(page);
+}

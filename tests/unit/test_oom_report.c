@@ -304,7 +304,9 @@ static struct oom_report *sample_report(void)
 	snprintf(r->growth_source, sizeof(r->growth_source), "memory.stat");
 	r->growth = (struct timeline_growth){ .path = "/docker/3f4e5a6b7c8d9e", .points = 31,
 					      .seconds = 30, .start = 4 * MIB, .end = 60 * MIB,
-					      .slope = 112, .kind_slope = { 112, 0, 0, 0, 0 } };
+					      .slope = 112, .kind_slope = { 112, 0, 0, 0, 0 },
+					      .verdict = { .verdict = GROWTH_NATIVE,
+							   .stopped_at = NAN } };
 	return r;
 }
 
@@ -318,7 +320,7 @@ Test(oom_report, text_report)
 	cr_expect(strstr(t, "  victim       pid 4242 (leaker), container 3f4e5a6b7c8d, cgroup "
 			    "/docker/3f4e5a6b7c8d9e, oom_score_adj 0\n"), "%s", t);
 	cr_expect(strstr(t, "memory cgroup /docker/3f4e5a6b7c8d9e: limit 64.0 MiB, usage "
-			    "64.0 MiB, peak 64.0 MiB\n"), "%s", t);
+			    "64.0 MiB, peak 64.0 MiB; inferred"), "%s", t);
 	cr_expect(strstr(t, "  victim rss   anon 60.0 MiB, file 2.0 MiB, shmem 0 B, swap 0 B\n"));
 	cr_expect(strstr(t, "  classes      native 60.0 MiB, file 2.0 MiB, shmem 0 B\n"), "%s", t);
 	cr_expect(strstr(t, "  growth       4.0 MiB -> 60.0 MiB in 30 s, +112.0 MiB/min "
@@ -348,7 +350,8 @@ Test(oom_report, text_without_evidence_or_limit)
 	r->constraint = OOM_GLOBAL;
 	t = printed(r, false);
 	cr_expect(strstr(t, "pid 77 (?) in an unknown cgroup\n"), "%s", t);
-	cr_expect(strstr(t, "  constraint   global (no memory cgroup limit reached)\n"), "%s", t);
+	cr_expect(strstr(t, "  constraint   global (no memory cgroup limit reached); inferred"),
+		  "%s", t);
 	cr_expect(strstr(t, "  growth       unknown"), "%s", t);
 	cr_expect(strstr(t, "  stacks       none: memscope had not seen pid 77 allocate\n"),
 		  "%s", t);
@@ -398,11 +401,11 @@ Test(oom_report, json_is_one_line)
 	cr_expect(strstr(j, "\"time\":\"2025-06-02T14:03:11.482Z\","
 			    "\"time_ns\":1748872991482000000,"), "%s", j);
 	cr_expect(strstr(j, "\"victim\":{\"pid\":4242,\"comm\":\"leaker\",\"container\":"
-			    "\"3f4e5a6b7c8d\",\"cgroup\":\"/docker/3f4e5a6b7c8d9e\","
+			    "\"3f4e5a6b7c8d\",\"container_name\":null,\"cgroup\":\"/docker/3f4e5a6b7c8d9e\","
 			    "\"cgroup_id\":77,"
 			    "\"oom_score_adj\":0}"), "%s", j);
-	cr_expect(strstr(j, "\"constraint\":\"memcg\",\"constraint_estimated\":false,"), "%s", j);
-	cr_expect(strstr(j, "\"limit_bytes\":67108864,\"usage_bytes\":67108864,"), "%s", j);
+	cr_expect(strstr(j, "\"constraint\":\"memcg\",\"constraint_source\":\"inferred\",\"constraint_estimated\":false,"), "%s", j);
+	cr_expect(strstr(j, "\"limit_bytes\":67108864,\"limit_kind\":null,\"usage_bytes\":67108864,"), "%s", j);
 	cr_expect(strstr(j, "\"classes\":{\"native_bytes\":62914560,"), "%s", j);
 	cr_expect(strstr(j, "\"stacks\":[{\"bytes\":61865984,"
 			    "\"stack\":\"3f4e5a6b7c8d;leaker;_start;"), "%s", j);
@@ -422,11 +425,11 @@ Test(oom_report, json_unknowns_are_null)
 	r->victim.pid = 5;
 	r->v8_heap = 0;
 	j = printed(r, true);
-	cr_expect(strstr(j, "\"comm\":null,\"container\":null,\"cgroup\":null,\"cgroup_id\":null"),
+	cr_expect(strstr(j, "\"comm\":null,\"container\":null,\"container_name\":null,\"cgroup\":null,\"cgroup_id\":null"),
 		  "%s", j);
 	cr_expect(strstr(j, "\"constraint\":\"global\""), "%s", j);
-	cr_expect(strstr(j, "\"cgroup\":{\"path\":null,\"limit_bytes\":null,\"usage_bytes\":null,"
-			    "\"peak_bytes\":null}"), "%s", j);
+	cr_expect(strstr(j, "\"cgroup\":{\"path\":null,\"limit_bytes\":null,\"limit_kind\":null,"
+			    "\"usage_bytes\":null,\"peak_bytes\":null}"), "%s", j);
 	cr_expect(strstr(j, "\"growth\":null}"), "%s", j);
 	cr_expect(strstr(j, "\"stacks\":[]"), "%s", j);
 	cr_expect_null(strstr(j, "v8_heap_bytes"));
@@ -619,4 +622,163 @@ Test(oom_chain, bad_input)
 	ftree_write(&tree, "/junk/memory.current", "1\n", (size_t)-1);
 	cr_assert_eq(oom_report__read_chain(&h, "/junk/deeper", NULL, chain, 1, &n), 0);
 	cr_expect_eq(n, 1);
+}
+
+/* ---- the kernel's account ------------------------------------------------------ */
+
+/* The victim of a Docker container with --memory 256m --memory-swap 256m, as
+ * the kernel logged the kill, and the chain memscope read. */
+static struct oom_kmsg_kill docker_kill(void)
+{
+	struct oom_kmsg_kill k = {
+		.seq = 812, .constraint = OOM_KMSG_MEMCG, .oom_memcg = "/docker/3f4e",
+		.task_memcg = "/docker/3f4e", .task = "node", .pid = 15744,
+		.memory = { .have = true, .usage = 256 * MIB, .limit = 256 * MIB, .failcnt = 9 },
+		.memsw = { .have = true, .usage = 256 * MIB, .limit = 256 * MIB, .failcnt = 3 },
+	};
+	return k;
+}
+
+static struct oom_report *docker_victim(void)
+{
+	struct oom_report *r = new_report();
+
+	r->victim = (struct oom_task){ .pid = 15744, .comm = "node", .cgroup = "/docker/3f4e" };
+	return r;
+}
+
+Test(oom_report, kernel_record_wins_over_inference)
+{
+	/* What broke inference: usage read after the kill far below the limit. */
+	struct oom_cgroup chain[1] = {
+		{ .path = "/docker/3f4e", .limit = 256 * MIB, .usage = 40 * MIB, .peak = 256 * MIB,
+		  .trigger_inside = true, .st = { .anon = 1 * MIB, .have = CGSTAT_ANON } },
+	};
+	struct oom_kmsg_kill k = docker_kill();
+	struct oom_report *r = docker_victim();
+	char *t, *j;
+
+	cr_assert_eq(oom_report__set_kernel(r, &k, chain, 1), 0);
+	cr_expect_eq(r->constraint, OOM_MEMCG);
+	cr_expect_eq(r->source, OOM_SOURCE_KMSG);
+	cr_expect_str_eq(r->cgroup, "/docker/3f4e");
+	cr_expect_eq(r->limit_kind, OOM_LIMIT_MEMSW, "v1 charges memory+swap first");
+	cr_expect_eq(r->limit, 256 * MIB);
+	cr_expect_eq(r->usage, 256 * MIB, "the kernel's usage at the kill");
+	cr_expect_eq(r->peak, 256 * MIB);
+	t = printed(r, false);
+	cr_expect(strstr(t, "memory cgroup /docker/3f4e: limit 256.0 MiB of memory+swap, usage "
+			    "256.0 MiB, peak 256.0 MiB; the kernel's log (record 812)\n"), "%s", t);
+	j = printed(r, true);
+	cr_expect(strstr(j, "\"constraint\":\"memcg\",\"constraint_source\":\"kmsg\","), "%s", j);
+	cr_expect(strstr(j, "\"limit_kind\":\"memory+swap\""), "%s", j);
+	cr_expect(strstr(j, "\"kernel\":{\"seq\":812,\"constraint\":\"memcg\",\"oom_memcg\":"
+			    "\"/docker/3f4e\",\"task_memcg\":\"/docker/3f4e\",\"task\":\"node\","
+			    "\"pid\":15744,"), "%s", j);
+	free(t);
+	free(j);
+	oom_report__free(r);
+}
+
+Test(oom_report, kernel_memory_limit_with_swap_room)
+{
+	struct oom_kmsg_kill k = docker_kill();
+	struct oom_report *r = docker_victim();
+
+	k.memsw.limit = 512 * MIB;	/* --memory-swap 512m: memory was the limit */
+	cr_assert_eq(oom_report__set_kernel(r, &k, NULL, 0), 0);
+	cr_expect_eq(r->limit_kind, OOM_LIMIT_MEMORY);
+	cr_expect_eq(r->limit, 256 * MIB);
+	cr_expect_str_eq(r->cgroup, "/docker/3f4e", "named even without its files");
+	oom_report__free(r);
+}
+
+Test(oom_report, kernel_global_oom)
+{
+	struct oom_cgroup chain[1] = {
+		{ .path = "/docker/3f4e", .limit = UNL, .usage = 3 * GIB, .trigger_inside = true },
+	};
+	struct oom_kmsg_kill k = docker_kill();
+	struct oom_report *r = docker_victim();
+
+	k.constraint = OOM_KMSG_NONE;
+	k.oom_memcg[0] = '\0';
+	k.memory.have = k.memsw.have = false;
+	cr_assert_eq(oom_report__set_kernel(r, &k, chain, 1), 0);
+	cr_expect_eq(r->constraint, OOM_GLOBAL);
+	cr_expect_eq(r->source, OOM_SOURCE_KMSG);
+	cr_expect_str_eq(r->cgroup, "/docker/3f4e");
+	cr_expect_eq(r->limit, UNL);
+	oom_report__free(r);
+}
+
+Test(oom_report, kernel_record_that_contradicts_is_refused)
+{
+	struct oom_kmsg_kill k = docker_kill();
+	struct oom_report *r = docker_victim();
+
+	k.pid = 15745;
+	cr_expect_eq(oom_report__set_kernel(r, &k, NULL, 0), -ESRCH);
+	k = docker_kill();
+	/* A comm or cgroup name with commas shifted the fields. */
+	snprintf(k.task_memcg, sizeof(k.task_memcg), "/docker/3f4e,task=x");
+	cr_expect_eq(oom_report__set_kernel(r, &k, NULL, 0), -EINVAL);
+	k = docker_kill();
+	snprintf(k.oom_memcg, sizeof(k.oom_memcg), "/other");
+	cr_expect_eq(oom_report__set_kernel(r, &k, NULL, 0), -EINVAL,
+		     "the limiting cgroup must hold the victim");
+	cr_expect_eq(r->source, OOM_SOURCE_INFERRED);
+	cr_expect_str_eq(r->cgroup, "");
+	oom_report__free(r);
+}
+
+Test(oom_report, inferred_says_so)
+{
+	struct oom_report *r = sample_report();
+	char *t = printed(r, false);
+
+	cr_expect(strstr(t, "; inferred from usage against limit (no kernel record of this kill)\n"),
+		  "%s", t);
+	free(t);
+	oom_report__free(r);
+}
+
+Test(oom_report, container_name_in_text_and_json)
+{
+	struct oom_report *r = sample_report();
+	char *t, *j;
+
+	snprintf(r->victim.name, sizeof(r->victim.name), "leaky-api");
+	t = printed(r, false);
+	j = printed(r, true);
+	cr_expect(strstr(t, ": pid 4242 (leaker) in leaky-api\n"), "%s", t);
+	cr_expect(strstr(t, "victim       pid 4242 (leaker), container leaky-api (3f4e5a6b7c8d)"),
+		  "%s", t);
+	cr_expect(strstr(j, "\"container\":\"3f4e5a6b7c8d\",\"container_name\":\"leaky-api\""),
+		  "%s", j);
+	free(t);
+	free(j);
+	oom_report__free(r);
+}
+
+/* Eight unnamed JIT frames are one, and the named frames around them show. */
+Test(oom_report, jit_runs_collapse)
+{
+	struct oom_report *r = new_report();
+	const char *frames[] = {
+		"ctr", "node", "_start", "uv_run", "[v8 jit]", "[v8 jit]", "[v8 jit]", "[v8 jit]",
+		"[v8 jit]", "[v8 jit]", "[v8 jit]", "[v8 jit]", "Builtins_InterpreterEntryTrampoline",
+		"[v8 jit]", "[v8 jit]", "v8::internal::Heap::AllocateRaw", "[unknown]",
+	};
+	char *t;
+
+	r->evidence = true;
+	cr_assert_eq(oom_report__add_stack(r, frames, sizeof(frames) / sizeof(frames[0]),
+					   36 * MIB), 0);
+	t = printed(r, false);
+	cr_expect(strstr(t, "36.0 MiB  [unknown] < v8::internal::Heap::AllocateRaw < [v8 jit] x2 < "
+			    "Builtins_InterpreterEntryTrampoline < [v8 jit] x8 < uv_run < _start\n"),
+		  "%s", t);
+	free(t);
+	oom_report__free(r);
 }

@@ -24,7 +24,22 @@ static void prune(struct recorder *r, const uint64_t *pages, size_t n)
 {
 	struct page_records *pr = page_records__from_array(pages, n);
 
-	recorder__prune(r, pr);
+	recorder__prune(r, pr, NULL, NULL);
+	page_records__free(pr);
+}
+
+/* A move counter that advances at every read: pages move during each scan. */
+static uint64_t always_moving(void *ctx)
+{
+	return ++*(uint64_t *)ctx;
+}
+
+static void prune_while_moving(struct recorder *r, const uint64_t *pages, size_t n)
+{
+	struct page_records *pr = page_records__from_array(pages, n);
+	static uint64_t moved;
+
+	recorder__prune(r, pr, always_moving, &moved);
 	page_records__free(pr);
 }
 
@@ -100,6 +115,29 @@ Test(recorder, prune_forgets_freed_samples_only)
 	pages[0] = ms_rec_make(2, 0, 1);
 	settle(r, pages, 4);
 	cr_assert_eq(recorder__bucket(r, 0)->outstanding_bytes, PAGE);
+	recorder__free(r);
+}
+
+/* Migration moved the sampled page from a frame the scan had not reached
+ * yet to one it had passed: one scan misses it, the sample must stay. */
+Test(recorder, prune_keeps_a_sample_whose_page_moved_during_a_scan)
+{
+	struct recorder *r = recorder__new(1, PAGE, true, NULL);
+	uint64_t pages[8] = {};
+	struct ms_sample s = sample(1, 2, 100, 1);
+
+	recorder__on_sample(r, &s);
+	prune_while_moving(r, pages, 8);	/* the scan saw neither frame hold it */
+	pages[6] = ms_rec_make(2, 0, 1);	/* where the page is now */
+	prune_while_moving(r, pages, 8);
+	settle(r, pages, 8);
+	cr_assert_eq(recorder__bucket(r, 0)->outstanding_bytes, PAGE);
+	/* Gone for good: missed by two scans in a row. */
+	pages[6] = 0;
+	prune_while_moving(r, pages, 8);
+	prune_while_moving(r, pages, 8);
+	settle(r, pages, 8);
+	cr_assert_eq(recorder__bucket(r, 0)->outstanding_bytes, 0);
 	recorder__free(r);
 }
 

@@ -117,6 +117,52 @@ Test(timeline, growth_fits_the_slope)
 	timeline__free(tl);
 }
 
+/* The OOM case of issue 19: the container's anon grew 13 -> 246 MiB before
+ * the kill, 240 MiB of it V8 heap at the kill: the verdict is V8's, not
+ * native, once the V8 heap is known; anon is native while it is not. */
+Test(timeline, judge_splits_anon_by_the_v8_heap)
+{
+	struct timeline *tl = new_tl(300, 4);
+	struct timeline_growth g;
+	struct verdict v;
+
+	for (int i = 0; i <= 15; i++) {
+		uint64_t anon = (13 + (uint64_t)i * 233 / 15) * MIB;
+		struct cgstat st = stat_of(anon + 41 * MIB, anon, 41 * MIB);
+
+		cr_assert_eq(timeline__add(tl, "/docker/61959bc6", 9, 100 + i, &st), 0);
+	}
+	cr_assert_eq(timeline__growth(tl, "/docker/61959bc6", &g), 0);
+	cr_expect_eq(g.verdict.verdict, GROWTH_NATIVE, "V8 unknown: anon is native");
+	cr_assert_eq(timeline__judge(tl, "/docker/61959bc6", 240.0 * MIB, NAN, &v), 0);
+	cr_expect_eq(v.verdict, GROWTH_V8, "got %s", growth__verdict_name(v.verdict));
+	cr_assert_eq(timeline__judge(tl, "/docker/61959bc6", 2.0 * MIB, NAN, &v), 0);
+	cr_expect_eq(v.verdict, GROWTH_NATIVE, "a small V8 heap leaves the growth native");
+	cr_expect_eq(timeline__judge(tl, "/nope", 0, NAN, &v), -ENOENT);
+	timeline__free(tl);
+}
+
+/* A point after the kill shows the victim's pages freed: judged up to the
+ * kill, the growth before it is what the report names. */
+Test(timeline, judge_stops_at_the_kill)
+{
+	struct timeline *tl = new_tl(300, 4);
+	struct verdict v;
+
+	for (int i = 0; i <= 5; i++) {
+		uint64_t anon = (i < 5 ? 1 + (uint64_t)i * 12 : 1) * MIB;
+		struct cgstat st = stat_of(anon, anon, 0);
+
+		cr_assert_eq(timeline__add(tl, "/leak", 3, 200 + i, &st), 0);
+	}
+	cr_assert_eq(timeline__judge(tl, "/leak", NAN, NAN, &v), 0);
+	cr_expect_eq(v.verdict, GROWTH_STABLE, "back where it began: %s",
+		     growth__verdict_name(v.verdict));
+	cr_assert_eq(timeline__judge(tl, "/leak", NAN, 204.5, &v), 0);
+	cr_expect_eq(v.verdict, GROWTH_NATIVE, "up to the kill: %s", growth__verdict_name(v.verdict));
+	timeline__free(tl);
+}
+
 Test(timeline, one_point_has_no_slope)
 {
 	struct timeline *tl = new_tl(10, 4);

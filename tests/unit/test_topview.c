@@ -320,7 +320,7 @@ Test(topview_model, rows_and_figures)
 	cr_assert(a && c && root);
 	cr_assert_eq(topview__rows(tv, &n)[0], a, "the growing row comes first");
 	cr_assert_float_eq(a->slope, 600.0, 1e-6);
-	cr_assert_eq(a->verdict, GROWTH_NATIVE);
+	cr_assert_eq(a->verdict.verdict, GROWTH_ANON, "no V8 figures: anon is not split");
 	cr_assert(a->monotonic);
 	cr_assert_eq(a->oom_kills, 2);
 	cr_assert_eq(a->limit, CGSTAT_UNLIMITED);
@@ -332,7 +332,7 @@ Test(topview_model, rows_and_figures)
 	cr_assert_eq(c->rss, (150 + 80) * 1024 * 1024ULL);
 	cr_assert_str_eq(c->label, "0123456789ab");
 	cr_assert_eq(c->ctr.runtime, CONTAINER_DOCKER);
-	cr_assert_eq(c->verdict, GROWTH_STABLE);
+	cr_assert_eq(c->verdict.verdict, GROWTH_STABLE);
 	/* The root: the sum of its classes, less every row below it. */
 	cr_assert_eq(root->own.usage, 1000000000 - 140 * MIB - 300 * MIB - 10 * MIB);
 	cr_assert_eq(root->parent, NULL);
@@ -431,7 +431,7 @@ Test(topview_model, table)
 	cr_assert(strstr(s, "MiB/min") && strstr(s, "VERDICT"));
 	cr_assert(strstr(s, "/system.slice/a.service"), "%s", s);
 	cr_assert(strstr(s, "+600.0"), "%s", s);
-	cr_assert(strstr(s, "native growth"), "%s", s);
+	cr_assert(strstr(s, "anon growth"), "%s", s);
 	cr_assert(strstr(s, "0123456789ab"), "%s", s);
 	cr_assert(strstr(s, "/evil?[2J"), "no terminal escapes from cgroup names: %s", s);
 	cr_assert_null(strchr(s, '\033'));
@@ -474,7 +474,7 @@ Test(topview_model, json)
 	cr_assert(!strncmp(s, head, sizeof(head) - 1), "%s", s);
 	cr_assert_eq(strchr(s, '\n'), s + strlen(s) - 1, "one line");
 	cr_assert(strstr(s, "\"growth_mib_per_min\":600,\"monotonic\":true,\"oom_kills\":2,"
-			    "\"verdict\":\"native growth\""), "%s", s);
+			    "\"verdict\":\"anon growth\""), "%s", s);
 	cr_assert(strstr(s, "\"limit\":null"));
 	cr_assert(strstr(s, "\"limit\":1073741824"));
 	cr_assert(strstr(s, "\"container_id\":\"" ID "\""));

@@ -11,6 +11,10 @@
  *                page); READY_FILE says how many KiB are still mapped.
  * MODE small:    leak_fn touches small pages and holds them (compaction may
  *                move them); READY_FILE is written at once.
+ * MODE migrate: leak_fn touches small pages, then move_pages(2) moves each to
+ *                the other NUMA node (page migration, as NUMA balancing and
+ *                memory offlining do); READY_FILE says how many moved. Needs
+ *                two nodes (exit 4 otherwise).
  * MODE blocks:   LEAK_MIB of 64 KiB malloc blocks, each touched by leak_fn
  *                (the heap grows by brk: under THP "always" khugepaged
  *                collapses it in the background); READY_FILE at once.
@@ -21,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define MIB (1024UL * 1024)
@@ -70,6 +75,37 @@ static void say(const char *file, long value)
 		perror(file);
 		exit(2);
 	}
+}
+
+/* Moves every page of [p, p + bytes) to the NUMA node it is not on. */
+static long migrate_all(char *p, size_t bytes)
+{
+	size_t n = bytes / 4096;
+	void **pages = calloc(n, sizeof(*pages));
+	int *nodes = calloc(n, sizeof(*nodes)), *status = calloc(n, sizeof(*status));
+	long moved = 0;
+
+	if (!pages || !nodes || !status)
+		exit(3);
+	for (size_t i = 0; i < n; i++)
+		pages[i] = p + i * 4096;
+	/* Where each page is now (nodes NULL asks). */
+	if (syscall(SYS_move_pages, 0, n, pages, NULL, status, 0)) {
+		perror("move_pages (query)");
+		exit(3);
+	}
+	for (size_t i = 0; i < n; i++)
+		nodes[i] = status[i] == 0 ? 1 : 0;
+	if (syscall(SYS_move_pages, 0, n, pages, nodes, status, 1 << 1 /* MPOL_MF_MOVE */) < 0) {
+		perror("move_pages");
+		exit(4);
+	}
+	for (size_t i = 0; i < n; i++)
+		moved += status[i] == nodes[i];
+	free(pages);
+	free(nodes);
+	free(status);
+	return moved;
 }
 
 /* bytes of anonymous memory aligned to a huge page. */
@@ -124,6 +160,18 @@ int main(int argc, char **argv)
 			munmap(p + off, HUGE / 2);
 		if (ready)
 			say(ready, (long)(bytes / 2 / 1024));
+	} else if (!strcmp(mode, "migrate")) {
+		long moved;
+
+		madvise(p, bytes, MADV_NOHUGEPAGE);
+		leak_fn(p, bytes);
+		moved = migrate_all(p, bytes);
+		if (moved == 0) {
+			fprintf(stderr, "thpleak: no page moved (one NUMA node?)\n");
+			return 4;
+		}
+		if (ready)
+			say(ready, moved);
 	} else if (!strcmp(mode, "blocks")) {
 		for (size_t done = 0; done < bytes; done += 64 * 1024) {
 			char *b = malloc(64 * 1024);
