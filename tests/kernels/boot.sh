@@ -27,7 +27,11 @@ esac
 # there) instead of interleaving with the MATRIX lines on the console.
 # panic=-1 and -no-reboot: a guest that panics ends at once.
 # shellcheck disable=SC2086
+# Two NUMA nodes of 1 GiB, one CPU each: guest_thp.sh's thp_migrate moves a
+# leak to the other node with move_pages(2).
 exec timeout -k 5 "$limit" qemu-system-x86_64 $accel_args -smp 2 -m 2048 \
+	-object memory-backend-ram,id=mem0,size=1G -object memory-backend-ram,id=mem1,size=1G \
+	-numa node,nodeid=0,cpus=0,memdev=mem0 -numa node,nodeid=1,cpus=1,memdev=mem1 \
 	-nodefaults -display none -no-reboot -serial "file:$log" \
 	-kernel "$vmlinuz" -initrd "$initrd" \
 	-append "console=ttyS0 loglevel=3 panic=-1 rdinit=/init $extra"

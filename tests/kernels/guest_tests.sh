@@ -326,4 +326,5 @@ timed t_v8
 . ./guest_thp.sh
 timed t_thp_collapse
 timed t_thp_compact
+timed t_thp_migrate
 timed t_thp_split

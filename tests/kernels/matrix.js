@@ -14,7 +14,7 @@ const path = require('path');
 
 // In the order the table shows them; the names guest_tests.sh reports.
 const TESTS = ['record', 'oom', 'top', 'check', 'v8', 'features', 'degrade',
-  'thp_collapse', 'thp_compact', 'thp_split'];
+  'thp_collapse', 'thp_compact', 'thp_migrate', 'thp_split'];
 const TEST_TITLES = {
   record: 'record: C leak in leak_fn ±10%',
   oom: 'oom: victim and limit as the kernel logs',
@@ -25,6 +25,7 @@ const TEST_TITLES = {
   degrade: 'optional parts refused: still records, one notice each',
   thp_collapse: 'khugepaged collapses a leak: owner kept (leak_fn ±10%)',
   thp_compact: 'compaction migrates a leak: owner kept',
+  thp_migrate: 'move_pages to the other NUMA node: owner kept',
   thp_split: 'huge pages split by munmap: owner kept',
 };
 
@@ -225,7 +226,8 @@ function markdown(file) {
   const words = {
     record: 'record', oom: 'oom', top: 'top', check: 'check', v8: 'V8 verdict',
     features: 'features reported', degrade: 'degrades per feature',
-    thp_collapse: 'THP collapse', thp_compact: 'compaction', thp_split: 'THP split',
+    thp_collapse: 'THP collapse', thp_compact: 'compaction', thp_migrate: 'NUMA migration',
+    thp_split: 'THP split',
   };
   const works = (k) => {
     const ok = TESTS.filter((t) => k.tests[t].result === 'pass').map((t) => words[t]);

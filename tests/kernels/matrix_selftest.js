@@ -12,7 +12,7 @@ const path = require('path');
 const { spawnSync } = require('child_process');
 
 const TESTS = ['record', 'oom', 'top', 'check', 'v8', 'features', 'degrade',
-  'thp_collapse', 'thp_compact', 'thp_split'];
+  'thp_collapse', 'thp_compact', 'thp_migrate', 'thp_split'];
 let failures = 0;
 
 function expect(ok, what) {
