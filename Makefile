@@ -99,6 +99,7 @@ test: deps
 	$(MAKE) --no-print-directory test-asan
 	$(MAKE) --no-print-directory test-fuzz
 	$(MAKE) --no-print-directory test-integration
+	$(MAKE) --no-print-directory test-kernels
 
 run: deps
 	$(MAKE) --no-print-directory memscope
@@ -330,3 +331,37 @@ $(BUILD)/user/pprof.o $(BUILD)/asan/user/pprof.o $(BUILD)/fuzz/obj/pprof.o \
 $(BUILD)/tests/unit/test_pprof.o $(BUILD)/asan/tests/unit/test_pprof.o: $(BUILD)/proto/pprof.pb-c.h
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/user/*.d $(BUILD)/tests/*/*.d)
+
+# ---- kernel matrix ----
+# `make test-kernels` (the last step of `make test`) boots Debian's own kernel
+# images under qemu and runs memscope's tests inside each, on pure cgroup v2:
+# tests/kernels/README.md. The kernels are resolved from apt at run time and
+# cached in build/kernels/debs; the table goes to build/kernels/matrix.json.
+# `make kernels-table` prints README's "Tested kernels" table from it.
+# Their own package list, so `make run` never installs qemu.
+KERNEL_DEB_PKGS := qemu-system-x86 busybox-static cpio nodejs
+KDIR            := $(BUILD)/kernels
+KERNEL_GUEST    := tests/kernels/init tests/kernels/guest_tests.sh tests/kernels/guest_json.js \
+                   tests/kernels/guest_thp.sh \
+                   tests/kernels/initramfs.sh $(wildcard tests/workloads/*.js)
+
+.PHONY: test-kernels kernels-deps kernels-table
+
+kernels-deps:
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(KERNEL_DEB_PKGS)"
+
+# busybox, memscope, the workloads and node with their libraries.
+$(KDIR)/initramfs.cpio: memscope $(WORKLOADS) $(KERNEL_GUEST)
+	@mkdir -p $(@D)
+	tests/kernels/initramfs.sh $@
+
+# matrix.js is checked on canned logs first: a matrix that cannot fail is no test.
+test-kernels: kernels-deps check-root
+	node tests/kernels/matrix_selftest.js
+	@$(MAKE) --no-print-directory memscope $(WORKLOADS)
+	tests/kernels/fetch.sh $(KDIR)
+	@$(MAKE) --no-print-directory $(KDIR)/initramfs.cpio
+	tests/kernels/matrix.sh $(KDIR)
+
+kernels-table:
+	@node tests/kernels/matrix.js --markdown $(KDIR)/matrix.json
