@@ -328,3 +328,4 @@ timed t_thp_collapse
 timed t_thp_compact
 timed t_thp_migrate
 timed t_thp_split
+! grep -q matrix.hold= /proc/cmdline || timed t_thp_hold

@@ -143,3 +143,36 @@ t_thp_split() {
 	thp_check thp_split $((THP_MIB / 2)) \
 		"[ $(cat $CG/mx-thp_split/memory.current) -lt $((THP_MIB * MIB * 3 / 4)) ]" "split by the limit"
 }
+
+# ---- a held leak through minutes of khugepaged (on demand) -------------------
+# Not part of the matrix run (it takes minutes): booted with matrix.hold=SECS
+# on the kernel command line (tests/kernels/boot.sh's KERNEL_ARGS), two
+# recordings start together over one held leak of malloc blocks, one ending
+# after 60 s, one after SECS; both must report the same resident bytes.
+t_thp_hold() {
+	secs=$(sed -n 's/.*matrix\.hold=\([0-9]*\).*/\1/p' /proc/cmdline)
+	[ -n "$secs" ] || return 0
+	echo always > $THP/enabled
+	echo 1000 > $THP/khugepaged/scan_sleep_millisecs
+	mkcg thp_hold
+	$MS record -c /mx-thp_hold -d 60 -o $T/hold1.folded --report $T/hold1.json 2>$T/hold1.err &
+	r1=$!
+	$MS record -c /mx-thp_hold -d "$secs" -o $T/hold5.folded --report $T/hold5.json 2>$T/hold5.err &
+	r5=$!
+	wait_text $T/hold1.err recording 120 $r1 && wait_text $T/hold5.err recording 120 $r5
+	before=$(vmstat thp_collapse_alloc)
+	$W/thpleak -m blocks -g $CG/mx-thp_hold/cgroup.procs -l $THP_MIB -h $((secs + 60)) &
+	work=$!
+	reap $r1 $((secs + 120))
+	reap $r5 $((secs + 120))
+	usage=$(cat $CG/mx-thp_hold/memory.current)
+	stop $work
+	a=$(report_num $T/hold1.json /mx-thp_hold resident_bytes)
+	b=$(report_num $T/hold5.json /mx-thp_hold resident_bytes)
+	detail="resident after 60 s $((${a:-0} / MIB)) MiB (${a:-none} B), after $secs s $((${b:-0} / MIB)) MiB (${b:-none} B), cgroup $((usage / MIB)) MiB, thp_collapse_alloc +$(( $(vmstat thp_collapse_alloc) - before ))"
+	if [ -n "$a" ] && [ -n "$b" ] && within "$b" "$a" 1 && within "$b" "$usage" 5; then
+		pass thp_hold "$detail"
+	else
+		fail thp_hold "$detail"
+	fi
+}
