@@ -85,10 +85,23 @@ $(BUILD)/fixtures/%: tests/fixtures/%.c | $(BUILD)/fixtures
 $(BUILD)/workloads/%: tests/workloads/%.c | $(BUILD)/workloads
 	$(CC) -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror $< -o $@
 
+# What tests/integration/test_attack.c plays against memscope: a file that
+# looks like V8 and its same-layout decoy, and a preload that times a swap.
+ATTACK := $(BUILD)/attack/fakev8.so $(BUILD)/attack/decoyv8.so $(BUILD)/attack/swap_shim.so
+
+$(BUILD)/attack/fakev8.so: tests/attack/fakev8.c | $(BUILD)/attack
+	$(CC) -O1 -fPIC -shared $(WARN) $< -o $@
+
+$(BUILD)/attack/decoyv8.so: tests/attack/fakev8.c | $(BUILD)/attack
+	$(CC) -O1 -fPIC -shared $(WARN) -DDECOY $< -o $@
+
+$(BUILD)/attack/swap_shim.so: tests/attack/swap_shim.c | $(BUILD)/attack
+	$(CC) -O2 -fPIC -shared $(WARN) $< -o $@ -ldl
+
 test-unit: $(BUILD)/tests/unit_tests $(FIXTURES)
 	$(BUILD)/tests/unit_tests --jobs 2
 
-test-integration: memscope $(BUILD)/tests/integration_tests $(WORKLOADS) check-root
+test-integration: memscope $(BUILD)/tests/integration_tests $(WORKLOADS) $(ATTACK) check-root
 	$(BUILD)/tests/integration_tests --jobs 1
 
 check-root:
@@ -104,7 +117,7 @@ run: deps
 	$(MAKE) --no-print-directory memscope
 	./memscope top
 
-$(BUILD) $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/integration $(BUILD)/fixtures $(BUILD)/workloads:
+$(BUILD) $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/integration $(BUILD)/fixtures $(BUILD)/workloads $(BUILD)/attack:
 	mkdir -p $@
 
 clean:
