@@ -254,3 +254,57 @@ Test(attack, mapped_device_node_is_not_opened)
 	cr_expect_eq(opens_by(in, ms), 0, "memscope opened the device node a process mapped");
 	unlink(dev);
 }
+
+/* Whoever can write the output directory plants a symlink where memscope
+ * will write (here to a file standing for a disk or a host file). */
+static void expect_symlink_refused(char *const argv[], const char *victim, const char *err)
+{
+	char *text;
+	int status;
+
+	status = wait_exit(track(spawn(argv, NULL, err)), 60);
+	text = read_text(err);
+	cr_expect(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) != 0,
+		  "%s wrote through a symlink: %s", argv[1], text);
+	cr_expect(text && strstr(text, "symbolic link"), "%s did not say why: %s", argv[1], text);
+	free(text);
+	text = read_text(victim);
+	cr_expect(text && !strcmp(text, "precious\n"), "%s changed the file behind the link",
+		  argv[1]);
+	free(text);
+}
+
+static void plant(const char *victim, const char *link)
+{
+	FILE *f = fopen(victim, "we");
+
+	cr_assert(f);
+	fputs("precious\n", f);
+	fclose(f);
+	unlink(link);
+	cr_assert_eq(symlink(victim, link), 0);
+}
+
+Test(attack, symlink_at_record_output)
+{
+	char *victim = strdup(scratch_path("victim")), *link = strdup(scratch_path("out.folded"));
+	char pid[16];
+	char *argv[] = { (char *)memscope_bin(), "record", "-p", pid, "-d", "1", "-o", link, NULL };
+
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	plant(victim, link);
+	expect_symlink_refused(argv, victim, scratch_path("record.err"));
+	free(victim);
+	free(link);
+}
+
+Test(attack, symlink_at_oom_output)
+{
+	char *victim = strdup(scratch_path("victim")), *link = strdup(scratch_path("oom.log"));
+	char *argv[] = { (char *)memscope_bin(), "oom", "-o", link, NULL };
+
+	plant(victim, link);
+	expect_symlink_refused(argv, victim, scratch_path("oom.err"));
+	free(victim);
+	free(link);
+}
