@@ -28,6 +28,7 @@
 #include "session.h"
 #include "topview.h"
 
+#define LIVENESS_MIN_S		60
 #define DEFAULT_LISTEN		"127.0.0.1:9464"
 #define DEFAULT_INTERVAL_S	5.0
 #define DEFAULT_WINDOW_S	120.0
@@ -414,6 +415,9 @@ int cmd_serve(int argc, char **argv)
 	start_bpf_stats(&sv);
 	drop_privileges(&sv);
 	collect(&sv);
+	/* Liveness fails when the refresh loop has missed three turns (a
+	 * minute at least, for a node busy enough to slow it). */
+	httpd__set_liveness(sv.http, fmax(3 * o.interval, LIVENESS_MIN_S));
 	if ((err = start_http(sv.http))) {
 		log_error("cannot serve HTTP on %s (libmicrohttpd refused)", where);
 		goto out;
@@ -423,7 +427,9 @@ int cmd_serve(int argc, char **argv)
 	log_notice("serving metrics on http://%s/metrics (cgroup v%d at %s%s); Ctrl-C to stop",
 		   where, sv.hier.version, sv.hier.mount, sv.tracing ? ", BPF tracer attached" : "");
 	run(&sv);
-	log_notice("stopped after %llu scrapes", (unsigned long long)httpd__scrapes(sv.http));
+	log_notice("stopped after %llu scrapes (%llu connections cut at the %d s deadline)",
+		   (unsigned long long)httpd__scrapes(sv.http),
+		   (unsigned long long)httpd__cut(sv.http), HTTPD_DEADLINE_S);
 out:
 	httpd__stop(sv.http);
 	if (sv.tracing) {
