@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,9 +359,27 @@ static void run(struct serve *sv)
 
 /* The HTTP thread must not take the stop signals: the main loop's sleep is
  * what they have to interrupt. */
+/* Runs in a thread of its own that first gives up every capability: the
+ * HTTP threads it starts inherit none, so a bug in request handling reached
+ * from the network holds uid 0 without capabilities, not the tracer's. */
+static void *launch_http(void *arg)
+{
+	struct httpd *h = arg;
+	int err = privs__drop_thread();
+
+	if (err) {
+		log_error("serve: cannot drop capabilities for the HTTP threads: %s",
+			  strerror(-err));
+		return (void *)(intptr_t)err;
+	}
+	return (void *)(intptr_t)httpd__serve(h);
+}
+
 static int start_http(struct httpd *h)
 {
 	sigset_t stop, old;
+	pthread_t t;
+	void *ret = NULL;
 	int err;
 
 	sigemptyset(&stop);
@@ -369,7 +388,9 @@ static int start_http(struct httpd *h)
 	sigaddset(&stop, SIGHUP);
 	sigaddset(&stop, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &stop, &old);
-	err = httpd__serve(h);
+	err = -pthread_create(&t, NULL, launch_http, h);
+	if (!err && !(err = -pthread_join(t, &ret)))
+		err = (int)(intptr_t)ret;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return err;
 }

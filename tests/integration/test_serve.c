@@ -8,6 +8,7 @@
  * capabilities only). */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -663,6 +664,61 @@ Test(serve, slow_clients_cannot_starve_a_scrape)
 	for (int i = 0; i < SLOW_CLIENTS; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+}
+
+/* The hex capability set "Cap<which>:" of /proc/PID/task/TID/status. */
+static unsigned long long task_caps(pid_t pid, const char *tid, const char *which)
+{
+	char path[128], key[16], *text, *p;
+	unsigned long long caps = ~0ULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid, tid);
+	snprintf(key, sizeof(key), "Cap%s:", which);
+	text = read_text(path);
+	p = text ? strstr(text, key) : NULL;
+	cr_assert(p && sscanf(p + strlen(key), "%llx", &caps) == 1, "%s: no %s", path, key);
+	free(text);
+	return caps;
+}
+
+/* Run as root with the tracer attached, the main thread keeps what tracing
+ * needs; the threads that answer the network hold no capability at all. */
+Test(serve, http_threads_hold_no_capabilities)
+{
+	const char *errf = scratch_path("caps.err");
+	char dir[64], path[400], *comm, *body;
+	int http_threads = 0, others = 0;
+	struct dirent *de;
+	uint16_t port;
+	pid_t pid;
+	DIR *d;
+
+	pid = start_serve(NULL, errf, &port);
+	body = get(port, "/metrics");	/* the HTTP threads are up and answering */
+	free(body);
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	d = opendir(dir);
+	cr_assert_not_null(d);
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/comm", dir, de->d_name);
+		comm = read_text(path);
+		if (atoi(de->d_name) == pid) {
+			cr_expect_neq(task_caps(pid, de->d_name, "Eff"), 0,
+				      "the main thread lost what tracing needs");
+		} else {
+			cr_expect_eq(task_caps(pid, de->d_name, "Eff"), 0, "thread %s (%s) has "
+				     "effective capabilities", de->d_name, comm ? comm : "?");
+			cr_expect_eq(task_caps(pid, de->d_name, "Prm"), 0, "thread %s (%s) has "
+				     "permitted capabilities", de->d_name, comm ? comm : "?");
+			others++;
+			http_threads += comm && !strncmp(comm, "MHD", 3);
+		}
+		free(comm);
+	}
+	closedir(d);
+	cr_expect_gt(http_threads, 0, "no libmicrohttpd thread found among %d", others);
 }
 
 Test(serve, bad_addresses_and_busy_ports)
