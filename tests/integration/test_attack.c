@@ -308,3 +308,46 @@ Test(attack, symlink_at_oom_output)
 	free(victim);
 	free(link);
 }
+
+/* A delegated subtree (a user's user@UID.service, a Delegate=yes service)
+ * names a cgroup like another's container: memscope top must not label it,
+ * nor alert on it, as that container. */
+#define VICTIM_ID	"abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
+
+Test(attack, delegated_cgroup_named_like_a_container)
+{
+	struct test_cgroup cg;
+	char svc[300], scope[400], procs[420], rel[400], pid[16], needle[900], *json, *row;
+	char *sleeper[] = { "/bin/sleep", "60", NULL };
+	char *argv[] = { (char *)memscope_bin(), "top", "--once", "--json", "--window", "1", NULL };
+	const char *out = scratch_path("spoof.json");
+	pid_t p;
+	FILE *f;
+
+	cr_assert_eq(tcg_create(&cg, "spoof", 0), 0, "cannot create a test memory cgroup");
+	snprintf(svc, sizeof(svc), "%s/evil.service", cg.dir);
+	snprintf(scope, sizeof(scope), "%s/docker-" VICTIM_ID ".scope", svc);
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", scope);
+	snprintf(rel, sizeof(rel), "%s/evil.service/docker-" VICTIM_ID ".scope", cg.rel);
+	cr_assert(!mkdir(svc, 0755) && !mkdir(scope, 0755), "mkdir: %s", strerror(errno));
+	p = track(spawn(sleeper, NULL, NULL));
+	snprintf(pid, sizeof(pid), "%d", (int)p);
+	f = fopen(procs, "we");
+	cr_assert(f && fputs(pid, f) >= 0 && !fclose(f), "cannot move pid %s into %s", pid, procs);
+
+	cr_expect_eq(wait_exit(track(spawn(argv, out, NULL)), 60), 0, "memscope top failed");
+	json = read_text(out);
+	snprintf(needle, sizeof(needle), "{\"label\":\"%s\",\"cgroup\":\"%s\"", rel, rel);
+	row = json ? strstr(json, needle) : NULL;
+	cr_expect_not_null(row, "no row labelled by its path for %s:\n%s", rel, json);
+	cr_expect_null(json ? strstr(json, "\"label\":\"abcdef012345\"") : NULL,
+		       "a delegated cgroup was labelled as container abcdef012345");
+	free(json);
+
+	kill(p, SIGKILL);
+	waitpid(p, NULL, 0);
+	for (int i = 0; i < 100 && rmdir(scope); i++)
+		usleep(20000);
+	rmdir(svc);
+	tcg_destroy(&cg);
+}
