@@ -235,7 +235,9 @@ BENCH_DEB_PKGS  := bpftrace linux-perf libjson-c-dev nodejs
 BENCH_OBJS      := $(patsubst bench/%.c,$(BUILD)/bench/obj/%.o,$(wildcard bench/*.c))
 BENCH_LIB_OBJS  := $(filter-out $(BUILD)/bench/obj/run.o,$(BENCH_OBJS))
 BENCH_REUSED    := $(BUILD)/user/json.o $(BUILD)/user/cli.o $(BUILD)/user/log.o \
-                   $(BUILD)/user/atomic_file.o $(BUILD)/tests/integration/harness.o
+                   $(BUILD)/user/atomic_file.o $(BUILD)/user/safe_open.o \
+                   $(BUILD)/user/safe_text.o $(BUILD)/user/utf8.o \
+                   $(BUILD)/tests/integration/harness.o
 BENCH_TEST_OBJS := $(patsubst bench/tests/%.c,$(BUILD)/bench/obj/tests/%.o,$(wildcard bench/tests/*.c))
 BENCH_WORKLOADS := $(patsubst bench/workloads/%.c,$(BUILD)/bench/%,$(wildcard bench/workloads/*.c))
 BENCH_LDLIBS     = $(shell pkg-config --libs libbpf json-c) -lm
