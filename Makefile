@@ -85,10 +85,23 @@ $(BUILD)/fixtures/%: tests/fixtures/%.c | $(BUILD)/fixtures
 $(BUILD)/workloads/%: tests/workloads/%.c | $(BUILD)/workloads
 	$(CC) -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror $< -o $@
 
+# What tests/integration/test_attack.c plays against memscope: a file that
+# looks like V8 and its same-layout decoy, and a preload that times a swap.
+ATTACK := $(BUILD)/attack/fakev8.so $(BUILD)/attack/decoyv8.so $(BUILD)/attack/swap_shim.so
+
+$(BUILD)/attack/fakev8.so: tests/attack/fakev8.c | $(BUILD)/attack
+	$(CC) -O1 -fPIC -shared $(WARN) $< -o $@
+
+$(BUILD)/attack/decoyv8.so: tests/attack/fakev8.c | $(BUILD)/attack
+	$(CC) -O1 -fPIC -shared $(WARN) -DDECOY $< -o $@
+
+$(BUILD)/attack/swap_shim.so: tests/attack/swap_shim.c | $(BUILD)/attack
+	$(CC) -O2 -fPIC -shared $(WARN) $< -o $@ -ldl
+
 test-unit: $(BUILD)/tests/unit_tests $(FIXTURES)
 	$(BUILD)/tests/unit_tests --jobs 2
 
-test-integration: memscope $(BUILD)/tests/integration_tests $(WORKLOADS) check-root
+test-integration: memscope $(BUILD)/tests/integration_tests $(WORKLOADS) $(ATTACK) check-root
 	$(BUILD)/tests/integration_tests --jobs 1
 
 check-root:
@@ -105,7 +118,7 @@ run: deps
 	$(MAKE) --no-print-directory memscope
 	./memscope top
 
-$(BUILD) $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/integration $(BUILD)/fixtures $(BUILD)/workloads:
+$(BUILD) $(BUILD)/user $(BUILD)/tests/unit $(BUILD)/tests/integration $(BUILD)/fixtures $(BUILD)/workloads $(BUILD)/attack:
 	mkdir -p $@
 
 clean:
@@ -223,7 +236,9 @@ BENCH_DEB_PKGS  := bpftrace linux-perf libjson-c-dev nodejs
 BENCH_OBJS      := $(patsubst bench/%.c,$(BUILD)/bench/obj/%.o,$(wildcard bench/*.c))
 BENCH_LIB_OBJS  := $(filter-out $(BUILD)/bench/obj/run.o,$(BENCH_OBJS))
 BENCH_REUSED    := $(BUILD)/user/json.o $(BUILD)/user/cli.o $(BUILD)/user/log.o \
-                   $(BUILD)/user/atomic_file.o $(BUILD)/tests/integration/harness.o
+                   $(BUILD)/user/atomic_file.o $(BUILD)/user/safe_open.o \
+                   $(BUILD)/user/safe_text.o $(BUILD)/user/utf8.o \
+                   $(BUILD)/tests/integration/harness.o
 BENCH_TEST_OBJS := $(patsubst bench/tests/%.c,$(BUILD)/bench/obj/tests/%.o,$(wildcard bench/tests/*.c))
 BENCH_WORKLOADS := $(patsubst bench/workloads/%.c,$(BUILD)/bench/%,$(wildcard bench/workloads/*.c))
 BENCH_LDLIBS     = $(shell pkg-config --libs libbpf json-c) -lm

@@ -143,13 +143,13 @@ int cmd_diff(int argc, char **argv)
 		goto out;
 	}
 	if ((err = atomic_file__open(&af, a.output))) {
-		log_error("cannot write %s: %s", a.output, strerror(-err));
+		log_error("cannot write %s: %s", a.output, atomic_file__strerror(err));
 		goto out;
 	}
 	err = folded_diff__write(before, after, a.mode, af.f, &st);
 	err = err ? (atomic_file__abort(&af), err) : atomic_file__commit(&af);
 	if (err) {
-		log_error("cannot write %s: %s", a.output, strerror(-err));
+		log_error("cannot write %s: %s", a.output, atomic_file__strerror(err));
 		goto out;
 	}
 	summary(&st);

@@ -174,13 +174,13 @@ int cmd_flamegraph(int argc, char **argv)
 	if (!a.opts.title && is_signed)
 		a.opts.title = "Memory change: growth under [grew], shrinkage under [shrank]";
 	if ((err = atomic_file__open(&af, a.output))) {
-		log_error("cannot write %s: %s", a.output, strerror(-err));
+		log_error("cannot write %s: %s", a.output, atomic_file__strerror(err));
 		goto out;
 	}
 	err = flamegraph__write_svg(fg, &a.opts, af.f, &st);
 	err = err ? (atomic_file__abort(&af), err) : atomic_file__commit(&af);
 	if (err) {
-		log_error("cannot write %s: %s", a.output, strerror(-err));
+		log_error("cannot write %s: %s", a.output, atomic_file__strerror(err));
 		goto out;
 	}
 	log_debug("%zu frames, %zu drawn (narrower than %.2f px merged), depth %u", st.frames,

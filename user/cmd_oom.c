@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "cli.h"
 #include "commands.h"
 #include "ctrnames.h"
@@ -217,10 +218,12 @@ int cmd_oom(int argc, char **argv)
 	if ((err = parse_args(argc, argv, &o)))
 		return err > 0 ? 0 : err;
 	if (o.output) {
-		c.fd = open(o.output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		/* No symlink followed, nothing but a regular file (or /dev/null)
+		 * appended to: whoever owns the directory chooses neither. */
+		c.fd = atomic_file__open_append(o.output);
 		if (c.fd < 0) {
-			err = -errno;
-			log_error("cannot open %s: %s", o.output, strerror(-err));
+			err = c.fd;
+			log_error("cannot open %s: %s", o.output, atomic_file__strerror(err));
 			return err;
 		}
 	}

@@ -242,7 +242,7 @@ static int write_folded(const struct record_ctx *c, const char *path)
 		err = err ? (atomic_file__abort(&af), err) : atomic_file__commit(&af);
 	}
 	if (err)
-		log_error("cannot write %s: %s", path, strerror(-err));
+		log_error("cannot write %s: %s", path, atomic_file__strerror(err));
 	else if (strcmp(path, "-"))
 		log_notice("wrote %zu stacks to %s", folded__count(f), path);
 	folded__free(f);
@@ -259,7 +259,7 @@ static int write_pprof(const struct record_ctx *c, const char *path)
 		err = err ? (atomic_file__abort(&af), err) : atomic_file__commit(&af);
 	}
 	if (err)
-		log_error("cannot write %s: %s", path, strerror(-err));
+		log_error("cannot write %s: %s", path, atomic_file__strerror(err));
 	else if (strcmp(path, "-"))
 		log_notice("wrote a pprof profile to %s", path);
 	return err;
@@ -275,7 +275,7 @@ static int write_report(const struct record_totals *t, const char *path)
 		err = atomic_file__commit(&af);
 	}
 	if (err)
-		log_error("cannot write %s: %s", path, strerror(-err));
+		log_error("cannot write %s: %s", path, atomic_file__strerror(err));
 	return err;
 }
 

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 #include "v8.h"
 #include "v8_census.h"
 
+#define LIVENESS_MIN_S		60
 #define DEFAULT_LISTEN		"127.0.0.1:9464"
 #define DEFAULT_INTERVAL_S	5.0
 #define DEFAULT_WINDOW_S	120.0
@@ -385,9 +387,27 @@ static void run(struct serve *sv)
 
 /* The HTTP thread must not take the stop signals: the main loop's sleep is
  * what they have to interrupt. */
+/* Runs in a thread of its own that first gives up every capability: the
+ * HTTP threads it starts inherit none, so a bug in request handling reached
+ * from the network holds uid 0 without capabilities, not the tracer's. */
+static void *launch_http(void *arg)
+{
+	struct httpd *h = arg;
+	int err = privs__drop_thread();
+
+	if (err) {
+		log_error("serve: cannot drop capabilities for the HTTP threads: %s",
+			  strerror(-err));
+		return (void *)(intptr_t)err;
+	}
+	return (void *)(intptr_t)httpd__serve(h);
+}
+
 static int start_http(struct httpd *h)
 {
 	sigset_t stop, old;
+	pthread_t t;
+	void *ret = NULL;
 	int err;
 
 	sigemptyset(&stop);
@@ -396,7 +416,9 @@ static int start_http(struct httpd *h)
 	sigaddset(&stop, SIGHUP);
 	sigaddset(&stop, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &stop, &old);
-	err = httpd__serve(h);
+	err = -pthread_create(&t, NULL, launch_http, h);
+	if (!err && !(err = -pthread_join(t, &ret)))
+		err = (int)(intptr_t)ret;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return err;
 }
@@ -443,6 +465,9 @@ int cmd_serve(int argc, char **argv)
 	start_bpf_stats(&sv);
 	drop_privileges(&sv);
 	collect(&sv);
+	/* Liveness fails when the refresh loop has missed three turns (a
+	 * minute at least, for a node busy enough to slow it). */
+	httpd__set_liveness(sv.http, fmax(3 * o.interval, LIVENESS_MIN_S));
 	if ((err = start_http(sv.http))) {
 		log_error("cannot serve HTTP on %s (libmicrohttpd refused)", where);
 		goto out;
@@ -452,7 +477,9 @@ int cmd_serve(int argc, char **argv)
 	log_notice("serving metrics on http://%s/metrics (cgroup v%d at %s%s); Ctrl-C to stop",
 		   where, sv.hier.version, sv.hier.mount, sv.tracing ? ", BPF tracer attached" : "");
 	run(&sv);
-	log_notice("stopped after %llu scrapes", (unsigned long long)httpd__scrapes(sv.http));
+	log_notice("stopped after %llu scrapes (%llu connections cut at the %d s deadline)",
+		   (unsigned long long)httpd__scrapes(sv.http),
+		   (unsigned long long)httpd__cut(sv.http), HTTPD_DEADLINE_S);
 out:
 	httpd__stop(sv.http);
 	if (sv.tracing) {

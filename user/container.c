@@ -177,6 +177,13 @@ static bool match_pod(const char *comp, size_t len, char *uid_out)
 	return wlen > 3 && !memcmp(word, "pod", 3) && copy_pod_uid(word + 3, wlen - 3, uid_out);
 }
 
+static bool is_service(const char *comp, size_t len)
+{
+	const char *mid;
+
+	return strip_affixes(comp, len, "", ".service", &mid) > 0;
+}
+
 int container__info(const char *path, struct container_info *out)
 {
 	const char *parent = NULL, *p = path;
@@ -195,6 +202,13 @@ int container__info(const char *path, struct container_info *out)
 			continue;
 		}
 		len = strcspn(p, "/");
+		/* systemd hands whole subtrees to services (user@UID.service,
+		 * Delegate=yes): names below are chosen by whoever runs the
+		 * service, who could name one docker-<victim>.scope. No
+		 * host runtime puts its containers there (rootless ones are
+		 * the user's, shown by path). */
+		if (is_service(p, len))
+			break;
 		/* Outermost container wins: it is the one the host's runtime knows. */
 		if (match_container(p, len, parent, parent_len, out))
 			break;

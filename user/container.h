@@ -12,7 +12,10 @@
  *	/machine.slice/libpod-<id>.scope	podman
  * A cgroup below a container's cgroup (/docker/<id>/child) belongs to that
  * container; with nested containers the outermost one, the one the host's
- * runtime knows, wins. Anything else is not a container ("plain").
+ * runtime knows, wins. Nothing below a systemd service is a container: a
+ * service owns its delegated subtree (user@UID.service) and could name a
+ * cgroup like another's container; rootless containers show by path.
+ * Anything else is not a container ("plain").
  */
 #ifndef MEMSCOPE_CONTAINER_H
 #define MEMSCOPE_CONTAINER_H

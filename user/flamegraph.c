@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "flamegraph.h"
+#include "safe_text.h"
 #include "utf8.h"
 #include "folded.h"
 #include "hmap.h"
@@ -109,11 +110,11 @@ static size_t utf8_decode(const unsigned char *s, uint32_t *cp)
 	return len;
 }
 
-/* What XML 1.0 may carry and a reader can see: controls and the two
- * non-characters XML forbids become U+FFFD. */
+/* What XML 1.0 may carry and a reader can see: controls (C0, DEL, C1)
+ * and the two non-characters XML forbids become U+FFFD. */
 static inline uint32_t displayable(uint32_t cp)
 {
-	if (cp < 0x20 || cp == 0x7f || cp == 0xfffe || cp == 0xffff)
+	if (safe_text__is_control(cp) || cp == 0xfffe || cp == 0xffff)
 		return REPLACEMENT;
 	return cp;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "folded.h"
+#include "safe_text.h"
 #include "textio.h"
 #include "hmap.h"
 
@@ -26,37 +27,35 @@ static inline uint64_t add_sat(uint64_t a, uint64_t b)
 	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
-static inline bool utf8_cont(unsigned char c)
-{
-	return (c & 0xc0) == 0x80;
-}
-
+/* Frames are separated by ';' and the count by a space: both, and every
+ * control (safe_text.h), become '_'; malformed UTF-8 becomes U+FFFD. Cut at
+ * a character boundary. */
 void folded__sanitize(const char *in, char *out, size_t len)
 {
-	size_t i = 0;
+	size_t n = in ? strlen(in) : 0, o = 0;
 
 	if (!len)
 		return;
-	for (; in && in[i] && i < len - 1; i++) {
-		unsigned char c = in[i];
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t used = safe_text__next(in + i, n - i, &cp), blen = used;
+		const char *bytes = in + i;
 
-		out[i] = (c <= ' ' || c == ';' || c == 0x7f) ? '_' : (char)c;
+		if (cp <= ' ' || cp == ';' || safe_text__is_control(cp)) {
+			bytes = "_";
+			blen = 1;
+		} else if (cp == SAFE_TEXT_REPLACEMENT) {
+			bytes = SAFE_TEXT_REPLACEMENT_UTF8;
+			blen = sizeof(SAFE_TEXT_REPLACEMENT_UTF8) - 1;
+		}
+		if (o + blen > len - 1)
+			break;
+		memcpy(out + o, bytes, blen);
+		o += blen;
+		i += used;
 	}
-	/*
-	 * Cut inside a multi-byte character: drop its lead byte and the
-	 * continuation bytes copied so far. Give up after 3 (the longest valid
-	 * tail), since then the input was not UTF-8 anyway.
-	 */
-	if (in && in[i] && utf8_cont(in[i])) {
-		size_t k = i;
-
-		while (k > 0 && i - k < 3 && utf8_cont(out[k - 1]))
-			k--;
-		if (k > 0 && (unsigned char)out[k - 1] >= 0xc0)
-			i = k - 1;
-	}
-	out[i] = '\0';
-	if (!i)
+	out[o] = '\0';
+	if (!o)
 		snprintf(out, len, "%s", UNKNOWN_FRAME);
 }
 

@@ -4,8 +4,11 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -19,17 +22,40 @@ static const char index_page[] =
 	"<!DOCTYPE html>\n<html><head><title>memscope</title></head><body>\n"
 	"<h1>memscope</h1>\n<p><a href=\"/metrics\">Metrics</a></p>\n</body></html>\n";
 static const char not_found_page[] = "404 not found: memscope serves /metrics\n";
+static const char live_page[] = "ok\n";
+static const char stale_page[] = "stale: no metrics published lately\n";
+
+#define REAP_PERIOD_MS	250
+
+/* An open connection, as the reaper sees it. */
+struct conn_slot {
+	int fd;			/* -1: free */
+	double accepted;	/* monotonic seconds */
+};
 
 struct httpd {
 	struct MHD_Daemon *daemon;	/* NULL until httpd__serve */
 	int fd;				/* the listening socket */
 	int family;
 	uint16_t port;
-	pthread_mutex_t lock;	/* page, len, scrapes */
+	pthread_mutex_t lock;	/* everything below */
 	char *page;
 	size_t len;
-	uint64_t scrapes;
+	uint64_t scrapes, cut;
+	double published, live_max_age;
+	struct conn_slot slots[HTTPD_CONNECTIONS_MAX];
+	pthread_t reaper;
+	bool reaping, stopping;
+	pthread_cond_t wake;
 };
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 enum httpd_route httpd__route(const char *method, const char *url)
 {
@@ -37,6 +63,8 @@ enum httpd_route httpd__route(const char *method, const char *url)
 		return HTTPD_NOT_FOUND;
 	if (!strcmp(url, "/metrics"))
 		return HTTPD_METRICS;
+	if (!strcmp(url, "/healthz"))
+		return HTTPD_HEALTHZ;
 	if (!strcmp(url, "/"))
 		return HTTPD_INDEX;
 	return HTTPD_NOT_FOUND;
@@ -135,6 +163,70 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const
 	return ret;
 }
 
+static bool is_live(struct httpd *h)
+{
+	bool live;
+
+	pthread_mutex_lock(&h->lock);
+	live = !h->live_max_age || mono_now() - h->published <= h->live_max_age;
+	pthread_mutex_unlock(&h->lock);
+	return live;
+}
+
+/* libmicrohttpd tells of every connection accepted and closed (CLOSED before
+ * it closes the fd), so the reaper never touches an fd reused since. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **ctx,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct httpd *h = cls;
+	struct conn_slot *slot = *ctx;
+
+	pthread_mutex_lock(&h->lock);
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		for (size_t i = 0; ci && i < HTTPD_CONNECTIONS_MAX && !*ctx; i++)
+			if (h->slots[i].fd < 0) {
+				h->slots[i] = (struct conn_slot){ ci->connect_fd, mono_now() };
+				*ctx = &h->slots[i];
+			}
+	} else if (slot) {
+		slot->fd = -1;
+		*ctx = NULL;
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Cuts connections past their deadline. shutdown() and not close(): the fd
+ * stays libmicrohttpd's, which sees the end of the stream and cleans up. */
+static void *reap(void *arg)
+{
+	struct httpd *h = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&h->lock);
+	while (!h->stopping) {
+		double now = mono_now();
+
+		for (size_t i = 0; i < HTTPD_CONNECTIONS_MAX; i++) {
+			struct conn_slot *s = &h->slots[i];
+
+			if (s->fd >= 0 && now - s->accepted > HTTPD_DEADLINE_S && s->accepted) {
+				shutdown(s->fd, SHUT_RDWR);
+				s->accepted = 0;	/* once */
+				h->cut++;
+			}
+		}
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += REAP_PERIOD_MS * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&h->wake, &h->lock, &until);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **req)
@@ -158,6 +250,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		resp = MHD_create_response_from_buffer(sizeof(index_page) - 1, (char *)index_page,
 						       MHD_RESPMEM_PERSISTENT);
 		return reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8", resp);
+	case HTTPD_HEALTHZ:
+		if (!is_live(h)) {
+			resp = MHD_create_response_from_buffer(sizeof(stale_page) - 1,
+							       (char *)stale_page,
+							       MHD_RESPMEM_PERSISTENT);
+			return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+				     resp);
+		}
+		resp = MHD_create_response_from_buffer(sizeof(live_page) - 1, (char *)live_page,
+						       MHD_RESPMEM_PERSISTENT);
+		return reply(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", resp);
 	case HTTPD_NOT_FOUND:
 		break;
 	}
@@ -211,13 +314,30 @@ struct httpd *httpd__listen(const struct sockaddr *addr, socklen_t len)
 	}
 	h->fd = fd;
 	h->family = addr->sa_family;
+	for (size_t i = 0; i < HTTPD_CONNECTIONS_MAX; i++)
+		h->slots[i].fd = -1;
 	pthread_mutex_init(&h->lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&h->wake, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	h->published = mono_now();
 	return h;
 }
 
+/* One internal thread polling every connection (epoll on Linux): answers
+ * are copies of a page in memory, so a slow client costs a socket and a
+ * slot, never a thread, and cannot hold up the others. A thread per
+ * connection would give each slow client a thread (and its stack); a pool
+ * would not answer faster what never waits. */
 int httpd__serve(struct httpd *h)
 {
 	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	int err;
 
 	if (!h)
 		return -EINVAL;
@@ -229,9 +349,19 @@ int httpd__serve(struct httpd *h)
 				     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				     MHD_OPTION_LISTEN_SOCKET, h->fd,
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTPD_CONNECTIONS_MAX,
+				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTPD_PER_CLIENT_MAX,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_TIMEOUT_S,
+				     MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 				     MHD_OPTION_END);
-	return h->daemon ? 0 : -EIO;
+	if (!h->daemon)
+		return -EIO;
+	if ((err = pthread_create(&h->reaper, NULL, reap, h))) {
+		MHD_stop_daemon(h->daemon);
+		h->daemon = NULL;
+		return -err;
+	}
+	h->reaping = true;
+	return 0;
 }
 
 uint16_t httpd__port(const struct httpd *h)
@@ -251,6 +381,7 @@ void httpd__publish(struct httpd *h, char *page, size_t len)
 	old = h->page;
 	h->page = page;
 	h->len = page ? len : 0;
+	h->published = mono_now();
 	pthread_mutex_unlock(&h->lock);
 	free(old);
 }
@@ -267,15 +398,44 @@ uint64_t httpd__scrapes(struct httpd *h)
 	return n;
 }
 
+uint64_t httpd__cut(struct httpd *h)
+{
+	uint64_t n;
+
+	if (!h)
+		return 0;
+	pthread_mutex_lock(&h->lock);
+	n = h->cut;
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
+void httpd__set_liveness(struct httpd *h, double max_age_s)
+{
+	if (!h)
+		return;
+	pthread_mutex_lock(&h->lock);
+	h->live_max_age = max_age_s;
+	pthread_mutex_unlock(&h->lock);
+}
+
 void httpd__stop(struct httpd *h)
 {
 	if (!h)
 		return;
+	if (h->reaping) {
+		pthread_mutex_lock(&h->lock);
+		h->stopping = true;
+		pthread_cond_signal(&h->wake);
+		pthread_mutex_unlock(&h->lock);
+		pthread_join(h->reaper, NULL);
+	}
 	/* A running daemon closes the listening socket too, though we opened it. */
 	if (h->daemon)
 		MHD_stop_daemon(h->daemon);
 	else
 		close(h->fd);
+	pthread_cond_destroy(&h->wake);
 	pthread_mutex_destroy(&h->lock);
 	free(h->page);
 	free(h);

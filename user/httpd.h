@@ -1,7 +1,8 @@
 /* The HTTP side of `memscope serve`, on libmicrohttpd: one listening socket
  * (loopback unless told otherwise) serving the last published metrics page
- * at GET /metrics and a one-link page at GET /; anything else is 404, so the
- * endpoint can never be made to show more than the metrics.
+ * at GET /metrics, liveness at GET /healthz and a one-link page at GET /;
+ * anything else is 404, so the endpoint can never be made to show more than
+ * the metrics. Clients get bounded shares (limits below).
  *
  * The page is rendered by the caller's loop and handed over whole with
  * httpd__publish; requests, answered from libmicrohttpd's own thread, copy
@@ -26,12 +27,21 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define HTTPD_CONNECTIONS_MAX	32
-#define HTTPD_TIMEOUT_S		10
+/* What one client, and all clients together, can hold: a client trickling
+ * bytes on many sockets takes HTTPD_PER_CLIENT_MAX of them, not the server.
+ * A connection is idle for HTTPD_TIMEOUT_S at most, and is cut
+ * HTTPD_DEADLINE_S after it was accepted whatever it sends: bytes trickled
+ * one by one reset an idle timeout, never the deadline. A scrape of a
+ * page of a few MiB over a pod network takes well under a second. */
+#define HTTPD_CONNECTIONS_MAX	64
+#define HTTPD_PER_CLIENT_MAX	4
+#define HTTPD_TIMEOUT_S		5
+#define HTTPD_DEADLINE_S	10
 
-enum httpd_route { HTTPD_NOT_FOUND, HTTPD_METRICS, HTTPD_INDEX };
+enum httpd_route { HTTPD_NOT_FOUND, HTTPD_METRICS, HTTPD_INDEX, HTTPD_HEALTHZ };
 
-/* Which page a request gets: GET or HEAD of "/metrics" or "/", else none. */
+/* Which page a request gets: GET or HEAD of "/metrics", "/healthz" or "/",
+ * else none. */
 enum httpd_route httpd__route(const char *method, const char *url);
 
 /* "127.0.0.1:9464", "0.0.0.0:9464", "[::1]:9464", "[::]:9464" (numeric
@@ -55,6 +65,12 @@ uint16_t httpd__port(const struct httpd *h);
 void httpd__publish(struct httpd *h, char *page, size_t len);
 /* Requests answered with a metrics page so far. */
 uint64_t httpd__scrapes(struct httpd *h);
+/* Connections cut at HTTPD_DEADLINE_S so far. */
+uint64_t httpd__cut(struct httpd *h);
+/* GET /healthz answers 503 once no page was published for max_age_s (0, the
+ * default: never): the refresh loop is stuck. It reads nothing else, BPF
+ * least of all, so a liveness probe cannot be starved by what starves it. */
+void httpd__set_liveness(struct httpd *h, double max_age_s);
 /* Stops answering, closes the socket, frees everything (h may be NULL). */
 void httpd__stop(struct httpd *h);
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "safe_text.h"
 
 void json_init(struct json *j, FILE *f, bool pretty)
 {
@@ -10,22 +11,29 @@ void json_init(struct json *j, FILE *f, bool pretty)
 	j->pretty = pretty;
 }
 
+/* Valid JSON whatever s holds: malformed UTF-8 becomes U+FFFD (parsers
+ * reject it or guess), controls C0, DEL and C1 are \u-escaped (a terminal
+ * showing the raw JSON must not act on ESC or CSI). */
 static void put_string(FILE *f, const char *s, size_t len)
 {
 	fputc('"', f);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = s[i];
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t used = safe_text__next(s + i, len - i, &cp);
 
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
+		if (cp == '"' || cp == '\\')
+			fprintf(f, "\\%c", (char)cp);
+		else if (cp == '\n')
 			fputs("\\n", f);
-		else if (c == '\t')
+		else if (cp == '\t')
 			fputs("\\t", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
+		else if (safe_text__is_control(cp))
+			fprintf(f, "\\u%04x", (unsigned)cp);
+		else if (cp == SAFE_TEXT_REPLACEMENT)
+			fputs(SAFE_TEXT_REPLACEMENT_UTF8, f);
 		else
-			fputc(c, f);
+			fwrite(s + i, 1, used, f);
+		i += used;
 	}
 	fputc('"', f);
 }

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "memsplit.h"
 #include "oom_report.h"
+#include "safe_text.h"
 #include "procstatus.h"
 #include "readfile.h"
 #include "record_output.h"
@@ -569,7 +570,49 @@ static void print_stack(const struct oom_stack *s, FILE *f)
 	free(copy);
 }
 
+static void print_text(const struct oom_report *r, FILE *f);
+
+static void clean_name(char *s, size_t cap)
+{
+	char *tmp = malloc(cap);
+
+	if (!tmp) {
+		s[0] = '\0';
+		return;
+	}
+	safe_text__copy(tmp, cap, s, (size_t)-1);
+	memcpy(s, tmp, cap);
+	free(tmp);
+}
+
+/* Cgroup and container names are printed in many places: the printer gets a
+ * copy with them made safe (no newline, ESC or C1), and what it writes goes
+ * through the sanitiser once more, its own newlines kept. */
 void oom_report__print_text(const struct oom_report *r, FILE *f)
+{
+	struct oom_report *c = malloc(sizeof(*c));
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = c ? open_memstream(&buf, &len) : NULL;
+
+	if (!m) {
+		free(c);
+		return;
+	}
+	*c = *r;	/* shallow: the printer only reads */
+	clean_name(c->cgroup, sizeof(c->cgroup));
+	clean_name(c->victim.cgroup, sizeof(c->victim.cgroup));
+	clean_name(c->victim.container, sizeof(c->victim.container));
+	clean_name(c->trigger.cgroup, sizeof(c->trigger.cgroup));
+	clean_name(c->trigger.container, sizeof(c->trigger.container));
+	print_text(c, m);
+	if (!fclose(m))
+		safe_text__fput_lines(buf, f);
+	free(buf);
+	free(c);
+}
+
+static void print_text(const struct oom_report *r, FILE *f)
 {
 	char when[64], a[32], b[32], c[32], d[32];
 

@@ -7,7 +7,7 @@
 
 #include "hmap.h"
 #include "pprof.h"
-#include "utf8.h"
+#include "safe_text.h"
 #include "proto/pprof.pb-c.h"
 
 typedef Perftools__Profiles__ValueType pb_value_type;
@@ -96,29 +96,11 @@ static int reserve(void *arr, size_t *cap, size_t n, size_t need, size_t elem)
 	return 0;
 }
 
-/* in as well-formed UTF-8 into out (PPROF_STRING_MAX + 1 bytes), cut at a
+/* in made safe (safe_text.h) into out (PPROF_STRING_MAX + 1 bytes), cut at a
  * character boundary. Returns the length. */
 static size_t clean_string(const char *in, char *out)
 {
-	const unsigned char *s = (const unsigned char *)in;
-	size_t n = strlen(in), at = 0;
-
-	for (size_t i = 0; i < n;) {
-		size_t len = utf8__seq_len(s + i, n - i);
-
-		if (at + (len ? len : 1) > PPROF_STRING_MAX)
-			break;
-		if (!len) {
-			out[at++] = '?';
-			i++;
-			continue;
-		}
-		memcpy(out + at, s + i, len);
-		at += len;
-		i += len;
-	}
-	out[at] = '\0';
-	return at;
+	return safe_text__copy(out, PPROF_STRING_MAX + 1, in, (size_t)-1);
 }
 
 /* Index of s in the string table, adding it; NULL and "" are 0. */

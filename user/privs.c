@@ -65,3 +65,18 @@ int privs__drop(void)
 		err = err ? err : -errno;
 	return err;
 }
+
+int privs__drop_thread(void)
+{
+	cap_t none = cap_init();	/* all clear */
+	int err = 0;
+
+	if (!none)
+		return -errno;
+	/* capset(2) changes the calling thread only (libcap without libpsx):
+	 * the threads this one creates next start with nothing either. */
+	if (cap_set_proc(none))
+		err = -errno;
+	cap_free(none);
+	return err;
+}

@@ -13,5 +13,9 @@ const char *privs__kept(void);
  * bounding sets. 0 or -errno; on failure nothing is half-dropped in a way
  * that matters (caps only ever go away). */
 int privs__drop(void);
+/* Every capability of the calling thread, and so of the threads it creates
+ * afterwards (an HTTP server's), gone; the process's other threads keep
+ * theirs. 0 or -errno. */
+int privs__drop_thread(void);
 
 #endif

@@ -5,7 +5,7 @@
 
 #include "hmap.h"
 #include "promtext.h"
-#include "utf8.h"
+#include "safe_text.h"
 
 int promtext__init(struct promtext *p, FILE *f)
 {
@@ -77,31 +77,29 @@ const char *promtext__format_value(double v, char *buf, size_t len)
 
 void promtext__escape(FILE *f, const char *s, size_t max, bool quoted)
 {
-	const unsigned char *u = (const unsigned char *)(s ? s : "");
-	size_t n = strnlen((const char *)u, max);
+	const char *u = s ? s : "";
+	size_t n = strnlen(u, max);
 
 	for (size_t i = 0; i < n;) {
-		size_t len = utf8__seq_len(u + i, n - i);
+		uint32_t cp;
+		size_t used = safe_text__next(u + i, n - i, &cp);
+		bool malformed = cp == SAFE_TEXT_REPLACEMENT && used == 1;
 
-		if (!len) {
-			/* A cut at max may split a character: drop its start, do not mangle it. */
-			if (n == max && strnlen((const char *)u + i, 4) > n - i)
-				break;
-			fputs("\xef\xbf\xbd", f);
-			i++;
-		} else if (u[i] == '\\') {
+		/* A cut at max may split a character: drop its start, do not mangle it. */
+		if (malformed && n == max && strnlen(u + i, 4) > n - i)
+			break;
+		if (cp == '\\')
 			fputs("\\\\", f);
-			i++;
-		} else if (u[i] == '\n') {
+		else if (cp == '\n')
 			fputs("\\n", f);
-			i++;
-		} else if (u[i] == '"' && quoted) {
+		else if (cp == '"' && quoted)
 			fputs("\\\"", f);
-			i++;
-		} else {
-			fwrite(u + i, 1, len, f);
-			i += len;
-		}
+		else if (malformed || safe_text__is_control(cp))
+			/* ESC, CR, C1...: nothing a label should carry to a terminal. */
+			fputs(SAFE_TEXT_REPLACEMENT_UTF8, f);
+		else
+			fwrite(u + i, 1, used, f);
+		i += used;
 	}
 }
 

@@ -1,15 +1,10 @@
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/magic.h>
-#include <linux/openat2.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +12,7 @@
 #include "log.h"
 #include "perfmap.h"
 #include "procmaps.h"
+#include "safe_open.h"
 #include "usyms.h"
 
 /* Mappings of one file are adjacent: how far back to look for a sibling
@@ -149,60 +145,6 @@ static bool is_file_mapping(const struct procmap *m)
 	return m->path && m->inode && procmap__is_exec(m);
 }
 
-/* fd is the file of mapping m. The device can differ on overlayfs: kernels
- * before 6.x print the underlying inode in /proc/PID/maps, while fstat sees
- * the overlay's device with the same inode number. */
-static bool same_file(int fd, const struct procmap *m)
-{
-	struct statfs sfs;
-	struct stat st;
-
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_ino != m->inode)
-		return false;
-	if (major(st.st_dev) == m->dev_major && minor(st.st_dev) == m->dev_minor)
-		return true;
-	return fstatfs(fd, &sfs) == 0 && sfs.f_type == OVERLAYFS_SUPER_MAGIC;
-}
-
-/* The file pid mapped at m, opened through the process. -errno. */
-static int open_mapped_file(int pid, const struct procmap *m)
-{
-	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC,
-		/* In the container's root, and no /proc magic links that
-		 * would lead back out of it. */
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	char path[64];
-	int fd, root;
-
-	/* The very file mapped: works for deleted files and in containers. */
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
-		 (unsigned long long)m->start, (unsigned long long)m->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (same_file(fd, m))
-			return fd;
-		close(fd);
-	}
-	if (m->deleted)
-		return -ENOENT;
-
-	snprintf(path, sizeof(path), "/proc/%d/root", pid);
-	root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0)
-		return -errno;
-	fd = (int)syscall(SYS_openat2, root, m->path, &how, sizeof(how));
-	if (fd < 0)
-		fd = -errno;
-	close(root);
-	if (fd >= 0 && !same_file(fd, m)) {
-		close(fd);
-		fd = -ESTALE;	/* replaced since it was mapped */
-	}
-	return fd;
-}
-
 static char *display_path(const struct procmap *m)
 {
 	size_t len = strlen(m->path) + (m->deleted ? strlen(DELETED_SUFFIX) : 0) + 1;
@@ -224,7 +166,7 @@ static uint32_t open_module(struct usyms *u, int pid, const struct procmap *m)
 	bool created;
 	int fd;
 
-	fd = open_mapped_file(pid, m);
+	fd = safe_open__mapped(pid, m);
 	if (fd >= 0)
 		ef = elf_file__open_fd(fd);
 	else
@@ -600,6 +542,7 @@ static struct elf_file *module_debug(struct module *mod)
 {
 	const char *bid, *dbg_bid;
 	char path[sizeof(USYMS_DEBUG_DIR) + 2 * ELF_FILE_BUILD_ID_MAX + 16];
+	struct stat st;
 	int fd;
 
 	if (mod->debug_done)
@@ -609,7 +552,13 @@ static struct elf_file *module_debug(struct module *mod)
 	if (!bid || strlen(bid) < 3)
 		return NULL;
 	snprintf(path, sizeof(path), "%s/%.2s/%s.debug", USYMS_DEBUG_DIR, bid, bid + 2);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* The host's debug directory: its build-id links are symlinks by
+	 * design, but what they lead to must still be a regular file. */
+	fd = open(path, SAFE_OPEN_READ_FLAGS);
+	if (fd >= 0 && !fstat(fd, &st) && !S_ISREG(st.st_mode)) {
+		close(fd);
+		fd = -1;
+	}
 	if (fd < 0)
 		return NULL;
 	mod->debug = elf_file__open_fd(fd);

@@ -16,6 +16,7 @@
 #include "memclass.h"
 #include "procmaps.h"
 #include "rangeset.h"
+#include "safe_open.h"
 #include "v8.h"
 #include "v8.skel.h"
 
@@ -326,26 +327,11 @@ static int attach(struct v8 *v, struct binary *b, const char *path, const uint64
 	return 0;
 }
 
-/* The file behind mapping m of pid, opened through the process's own view. */
-static int open_mapped(int pid, const struct procmap *m, char *path, size_t len)
-{
-	int fd;
-
-	snprintf(path, len, "/proc/%d/map_files/%llx-%llx", pid, (unsigned long long)m->start,
-		 (unsigned long long)m->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 || !m->path)
-		return fd;
-	if ((size_t)snprintf(path, len, "/proc/%d/root%s", pid, m->path) >= len)
-		return -1;
-	return open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-}
-
 static enum v8_runtime binary_kind(struct v8 *v, int pid, const struct procmap *m)
 {
 	struct binary_key key = { m->dev_major, m->dev_minor, m->inode };
 	uint64_t offsets[PROBES_MAX];
-	char path[PATH_MAX + 64];
+	char path[32];
 	struct binary *b;
 	bool created;
 	int fd, err;
@@ -355,9 +341,13 @@ static enum v8_runtime binary_kind(struct v8 *v, int pid, const struct procmap *
 		return b->kind;
 	if (hmap__count(v->binaries) >= V8_BINARIES_MAX)
 		return V8_RUNTIME_UNKNOWN;
-	fd = open_mapped(pid, m, path, sizeof(path));
+	/* Only the inode maps names, as a regular file, and the uprobes go
+	 * through this very fd: a path resolved again at attach time could
+	 * be another file by then (a MAP_FIXED remap, a renamed file). */
+	fd = safe_open__mapped(pid, m);
 	if (fd < 0)
 		return V8_RUNTIME_UNKNOWN;	/* not cached: another process may open it */
+	safe_open__fd_path(fd, path, sizeof(path));
 	b = hmap__upsert(v->binaries, &key, sizeof(key), &created);
 	if (!b) {
 		close(fd);

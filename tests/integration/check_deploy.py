@@ -2,7 +2,9 @@
 """Checks of deploy/ that need a YAML parser, run by tests/integration/test_serve.c:
 
   check_deploy.py daemonset FILE        the Kubernetes manifest parses and gives
-                                        memscope what it needs on a node
+                                        memscope what it needs on a node: liveness
+                                        on /healthz, a NetworkPolicy that admits
+                                        only the scraper
   check_deploy.py runtime-libs DOCKERFILE BINARY
                                         every library BINARY links against comes
                                         from a package the image's last stage installs
@@ -47,10 +49,12 @@ def check_daemonset(path):
     if ports.get("metrics") != port:
         problems.append("containerPort metrics %s is not the --listen port %s"
                         % (ports.get("metrics"), port))
-    for probe in ("livenessProbe", "readinessProbe"):
+    # Liveness on /healthz: a probe of /metrics can be starved by slow
+    # clients and restart memscope for nothing; readiness may ask for the page.
+    for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/metrics")):
         get = ctr.get(probe, {}).get("httpGet", {})
-        if get.get("path") != "/metrics" or get.get("port") not in ("metrics", port):
-            problems.append("%s is not an HTTP GET of /metrics on the metrics port" % probe)
+        if get.get("path") != path or get.get("port") not in ("metrics", port):
+            problems.append("%s is not an HTTP GET of %s on the metrics port" % (probe, path))
     mounts = {m["mountPath"]: m for m in ctr.get("volumeMounts", [])}
     volumes = {v["name"]: v for v in pod.get("volumes", [])}
     for need in ("/sys/kernel/btf", "/sys/fs/cgroup", "/sys/kernel/tracing"):
@@ -64,6 +68,41 @@ def check_daemonset(path):
     annotations = tmpl["metadata"].get("annotations", {})
     if annotations.get("prometheus.io/port") != str(port):
         problems.append("the prometheus.io/port annotation is not %s" % port)
+    problems += check_network_policy(docs, ds, port)
+    return problems
+
+
+def check_network_policy(docs, ds, port):
+    """Some NetworkPolicy selects memscope's pods and admits, on the metrics
+    port only, only pods chosen by label within a namespace chosen by label."""
+    labels = ds["spec"]["template"]["metadata"]["labels"]
+    namespace = ds["metadata"].get("namespace")
+    policies = [d for d in docs if d.get("kind") == "NetworkPolicy"
+                and d["metadata"].get("namespace") == namespace
+                and d["spec"].get("podSelector", {}).get("matchLabels", {}).items() <= labels.items()
+                and d["spec"].get("podSelector", {}).get("matchLabels")]
+    if not policies:
+        return ["no NetworkPolicy selects memscope's pods: any pod can connect"]
+    problems = []
+    for pol in policies:
+        spec = pol["spec"]
+        name = pol["metadata"]["name"]
+        if "Ingress" not in spec.get("policyTypes", ["Ingress"]):
+            problems.append("NetworkPolicy %s does not restrict ingress" % name)
+        rules = spec.get("ingress", [])
+        for rule in rules:
+            peers = rule.get("from")
+            if not peers:
+                problems.append("NetworkPolicy %s admits every source" % name)
+            for peer in peers or []:
+                if not isinstance(peer, dict) or "ipBlock" in peer or not peer.get("namespaceSelector", {}).get("matchLabels") \
+                        or not peer.get("podSelector", {}).get("matchLabels"):
+                    problems.append("NetworkPolicy %s admits %s: want pods by label in a "
+                                    "namespace by label" % (name, peer))
+            ports = [p.get("port") for p in rule.get("ports", [])]
+            if not ports or set(ports) - {port, "metrics"}:
+                problems.append("NetworkPolicy %s opens ports %s, not only %s"
+                                % (name, ports or "all", port))
     return problems
 
 

@@ -8,6 +8,7 @@
  * capabilities only). */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -100,19 +101,39 @@ static bool have(const char *prog)
 
 /* ---- a small HTTP client ------------------------------------------------------- */
 
-/* method path on 127.0.0.1:port; the body (malloc'd) and the status code, or
- * NULL when nothing answers. */
-static char *http(uint16_t port, const char *method, const char *path, int *status)
+/* A TCP socket connected to 127.0.0.1:port from source address from (NULL:
+ * any), or -1. All of 127/8 is loopback: other addresses are other clients. */
+static int connect_from(const char *from, uint16_t port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in src = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && from && (inet_pton(AF_INET, from, &src.sin_addr) != 1 ||
+				bind(fd, (struct sockaddr *)&src, sizeof(src)))) {
+		close(fd);
+		return -1;
+	}
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* method path on 127.0.0.1:port from address from (NULL: any); the body
+ * (malloc'd) and the status code, or NULL when nothing answers. */
+static char *http_from(const char *from, uint16_t port, const char *method, const char *path,
+		       int *status)
+{
 	char req[4096], *buf, *body;
 	size_t len = 0, cap = 1 << 20;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = connect_from(from, port);
 	int n;
 
 	*status = 0;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+	if (fd < 0) {
 		if (fd >= 0)
 			close(fd);
 		return NULL;
@@ -151,6 +172,11 @@ static char *http(uint16_t port, const char *method, const char *path, int *stat
 	}
 	memmove(buf, body + 4, strlen(body + 4) + 1);
 	return buf;
+}
+
+static char *http(uint16_t port, const char *method, const char *path, int *status)
+{
+	return http_from(NULL, port, method, path, status);
 }
 
 static char *get(uint16_t port, const char *path)
@@ -591,6 +617,142 @@ Test(serve, the_systemd_units_capabilities_are_enough_for_bpf)
 	free(page);
 }
 
+/* Slow clients (slowloris): SLOW_CLIENTS sockets from one address, each
+ * trickling a request line a byte at a time. A scrape from another address
+ * must still be answered at once (the issue asks 1 s; the bound is 5 s so
+ * that a loaded test machine does not flake), /healthz too, and the
+ * trickled connections must be cut by the deadline, however they trickle. */
+#define SLOW_CLIENTS	40
+#define SCRAPE_BOUND_S	5.0
+
+/* One byte more of a request that never ends on each open socket; closes
+ * (and forgets) those the server closed. Returns how many are still open. */
+static int trickle(int *fds, int n)
+{
+	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa";
+	static size_t at;
+	int open = 0;
+
+	at = (at + 1) % (sizeof(req) - 1);
+	for (int i = 0; i < n; i++) {
+		struct pollfd pfd = { .fd = fds[i], .events = POLLIN };
+		char c;
+
+		if (fds[i] < 0)
+			continue;
+		/* An answer (a 4xx) or the end of the stream: the server let go. */
+		if ((poll(&pfd, 1, 0) > 0 && read(fds[i], &c, 1) <= 0) ||
+		    send(fds[i], req + at, 1, MSG_NOSIGNAL) != 1) {
+			close(fds[i]);
+			fds[i] = -1;
+			continue;
+		}
+		open++;
+	}
+	return open;
+}
+
+Test(serve, slow_clients_cannot_starve_a_scrape)
+{
+	const char *errf = scratch_path("slow.err");
+	int fds[SLOW_CLIENTS], status, still_open = SLOW_CLIENTS;
+	uint16_t port;
+	double t, began;
+	char *body;
+
+	start_serve(NULL, errf, &port);
+	body = get(port, "/metrics");	/* the first page is published */
+	free(body);
+	for (int i = 0; i < SLOW_CLIENTS; i++) {
+		fds[i] = connect_from("127.0.0.1", port);
+		cr_assert_geq(fds[i], 0, "connect %d: %s", i, strerror(errno));
+	}
+	began = now();
+	trickle(fds, SLOW_CLIENTS);
+	usleep(300000);
+	trickle(fds, SLOW_CLIENTS);
+
+	t = now();
+	body = http_from("127.0.0.2", port, "GET", "/metrics", &status);
+	t = now() - t;
+	cr_expect(body && status == 200 && strstr(body, "memscope_"),
+		  "no scrape from another address during the attack: status %d", status);
+	cr_expect_leq(t, SCRAPE_BOUND_S, "the scrape took %.2f s", t);
+	cr_log_info("scrape during %d slow clients: %.3f s", SLOW_CLIENTS, t);
+	free(body);
+	body = http_from("127.0.0.3", port, "GET", "/healthz", &status);
+	cr_expect(body && status == 200 && !strcmp(body, "ok\n"), "/healthz: %d %s", status,
+		  body ? body : "");
+	free(body);
+
+	/* Trickling goes on: every connection is cut by the deadline (10 s from
+	 * accept; the bound allows for a loaded machine). */
+	while (still_open && now() - began < 10 + 10) {
+		usleep(500000);
+		still_open = trickle(fds, SLOW_CLIENTS);
+	}
+	cr_expect_eq(still_open, 0, "%d trickling connections outlived the deadline",
+		     still_open);
+	for (int i = 0; i < SLOW_CLIENTS; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* The hex capability set "Cap<which>:" of /proc/PID/task/TID/status. */
+static unsigned long long task_caps(pid_t pid, const char *tid, const char *which)
+{
+	char path[128], key[16], *text, *p;
+	unsigned long long caps = ~0ULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid, tid);
+	snprintf(key, sizeof(key), "Cap%s:", which);
+	text = read_text(path);
+	p = text ? strstr(text, key) : NULL;
+	cr_assert(p && sscanf(p + strlen(key), "%llx", &caps) == 1, "%s: no %s", path, key);
+	free(text);
+	return caps;
+}
+
+/* Run as root with the tracer attached, the main thread keeps what tracing
+ * needs; the threads that answer the network hold no capability at all. */
+Test(serve, http_threads_hold_no_capabilities)
+{
+	const char *errf = scratch_path("caps.err");
+	char dir[64], path[400], *comm, *body;
+	int http_threads = 0, others = 0;
+	struct dirent *de;
+	uint16_t port;
+	pid_t pid;
+	DIR *d;
+
+	pid = start_serve(NULL, errf, &port);
+	body = get(port, "/metrics");	/* the HTTP threads are up and answering */
+	free(body);
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	d = opendir(dir);
+	cr_assert_not_null(d);
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/comm", dir, de->d_name);
+		comm = read_text(path);
+		if (atoi(de->d_name) == pid) {
+			cr_expect_neq(task_caps(pid, de->d_name, "Eff"), 0,
+				      "the main thread lost what tracing needs");
+		} else {
+			cr_expect_eq(task_caps(pid, de->d_name, "Eff"), 0, "thread %s (%s) has "
+				     "effective capabilities", de->d_name, comm ? comm : "?");
+			cr_expect_eq(task_caps(pid, de->d_name, "Prm"), 0, "thread %s (%s) has "
+				     "permitted capabilities", de->d_name, comm ? comm : "?");
+			others++;
+			http_threads += comm && !strncmp(comm, "MHD", 3);
+		}
+		free(comm);
+	}
+	closedir(d);
+	cr_expect_gt(http_threads, 0, "no libmicrohttpd thread found among %d", others);
+}
+
 Test(serve, bad_addresses_and_busy_ports)
 {
 	const char *errf = scratch_path("bad.err");
@@ -667,6 +829,36 @@ Test(deploy, daemonset_manifest)
 	free(out);
 	cr_expect_eq(run(PYTHON " " CHECK_DEPLOY " daemonset " DAEMONSET, &out), 0, "%s", out);
 	free(out);
+}
+
+/* The checker catches a manifest whose liveness probe asks /metrics, one
+ * without its NetworkPolicy, and one whose policy admits any pod. */
+Test(deploy, daemonset_checker_catches_starvable_manifests)
+{
+	static const struct {
+		const char *sed, *complaint;
+	} cases[] = {
+		{ "s|path: /healthz|path: /metrics|", "livenessProbe is not an HTTP GET of /healthz" },
+		{ "s|kind: NetworkPolicy|kind: Other|", "no NetworkPolicy selects" },
+		/* The namespace's labels gone: any namespace's pods of that label. */
+		{ "/kubernetes.io\\/metadata.name: monitoring/d",
+		  "want pods by label in a namespace by label" },
+	};
+	char cmd[PATH_MAX * 2], *out;
+
+	if (run(PYTHON " -c 'import yaml'", &out)) {
+		free(out);
+		cr_skip_test("no PyYAML (python3-yaml)");
+	}
+	free(out);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "sed '%s' " DAEMONSET " > %s && " PYTHON " " CHECK_DEPLOY
+			 " daemonset %s", cases[i].sed, scratch_path("ds.yaml"),
+			 scratch_path("ds.yaml"));
+		cr_expect_neq(run(cmd, &out), 0, "case %zu passed: %s", i, out);
+		cr_expect(strstr(out, cases[i].complaint), "case %zu: %s", i, out);
+		free(out);
+	}
 }
 
 Test(deploy, dockerfile_installs_every_library_memscope_needs)

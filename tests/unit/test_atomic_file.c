@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "atomic_file.h"
@@ -85,6 +86,14 @@ static void assert_content(const char *path, const char *want)
 	cr_assert_str_eq(buf, want);
 }
 
+static mode_t current_umask(void)
+{
+	mode_t m = umask(0);
+
+	umask(m);
+	return m;
+}
+
 Test(atomic_file, commit_creates_file)
 {
 	struct atomic_file af;
@@ -107,7 +116,8 @@ Test(atomic_file, commit_creates_file)
 	cr_assert_null(af.f);
 	assert_content(path, "a;b 1\n");
 	cr_assert_eq(stat(path, &st), 0);
-	cr_assert_eq(st.st_mode & 07777, 0644);
+	/* The owner only: a report names every container on the host. */
+	cr_assert_eq(st.st_mode & 07777, 0600 & ~current_umask());
 	cr_assert_eq(dir_entries(name, sizeof(name)), 1);
 	cr_assert_str_eq(name, "out.folded");
 
@@ -316,4 +326,82 @@ Test(atomic_file, device_target_is_written_in_place)
 	atomic_file__abort(&af);
 	cr_assert_eq(stat("/dev/null", &st), 0);
 	cr_assert(S_ISCHR(st.st_mode));
+}
+
+/* Whoever can write the output directory plants a symlink at the target: it
+ * is neither followed nor replaced, and the file it names stays untouched. */
+Test(atomic_file, symlink_target_is_refused)
+{
+	struct atomic_file af;
+	char *victim = strdup(in_dir("victim")), *link = strdup(in_dir("out"));
+	int fd;
+
+	fd = open(victim, O_WRONLY | O_CREAT, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "keep", 4), 4);
+	close(fd);
+	cr_assert_eq(symlink(victim, link), 0);
+	cr_assert_eq(atomic_file__open(&af, link), -ELOOP);
+	cr_assert_null(af.f);
+	cr_assert_not_null(strstr(atomic_file__strerror(-ELOOP), "symbolic link"));
+	cr_assert_eq(atomic_file__open_append(link), -ELOOP);
+	assert_content(victim, "keep");
+	cr_assert_eq(dir_entries(NULL, 0), 2, "a temp file was left");
+	free(victim);
+	free(link);
+}
+
+/* A FIFO opened for writing blocks until a reader comes: refused unopened. */
+Test(atomic_file, fifo_target_is_refused, .timeout = 10)
+{
+	struct atomic_file af;
+	char *fifo = strdup(in_dir("fifo"));
+
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	cr_assert_eq(atomic_file__open(&af, fifo), -ENXIO);
+	cr_assert_eq(atomic_file__open_append(fifo), -ENXIO);
+	cr_assert_not_null(strstr(atomic_file__strerror(-ENXIO), "not a regular file"));
+	free(fifo);
+}
+
+/* A device node other than /dev/null (here /dev/zero's numbers) is refused. */
+Test(atomic_file, device_node_target_is_refused)
+{
+	struct atomic_file af;
+	char *dev = strdup(in_dir("zero"));
+	struct stat st;
+
+	if (geteuid() != 0)
+		cr_skip_test("mknod needs root");
+	cr_assert_eq(mknod(dev, S_IFCHR | 0600, makedev(1, 5)), 0);
+	cr_assert_eq(atomic_file__open(&af, dev), -ENXIO);
+	cr_assert_eq(atomic_file__open_append(dev), -ENXIO);
+	cr_assert_eq(lstat(dev, &st), 0);
+	cr_assert(S_ISCHR(st.st_mode), "the device node was replaced");
+	cr_assert_eq(dir_entries(NULL, 0), 1, "a temp file was left");
+	free(dev);
+}
+
+Test(atomic_file, append_creates_owner_only_then_appends)
+{
+	char *path = strdup(in_dir("oom.log"));
+	struct stat st;
+	int fd;
+
+	fd = atomic_file__open_append(path);
+	cr_assert_geq(fd, 0, "%s", strerror(-fd));
+	cr_assert_eq(write(fd, "one\n", 4), 4);
+	cr_assert_eq(fstat(fd, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0600 & ~current_umask());
+	cr_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+	fd = atomic_file__open_append(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "two\n", 4), 4);
+	close(fd);
+	assert_content(path, "one\ntwo\n");
+	fd = atomic_file__open_append("/dev/null");
+	cr_assert_geq(fd, 0, "/dev/null: %s", strerror(-fd));
+	close(fd);
+	free(path);
 }

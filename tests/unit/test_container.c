@@ -87,8 +87,16 @@ static struct ctr_case ctr_cases[] = {
 	CTR("/libpod-" ID_A ".scope", CONTAINER_PODMAN, ID_A),
 	CTR("/machine.slice/libpod-" ID_A ".scope", CONTAINER_PODMAN, ID_A),
 	CTR("/machine.slice/libpod-" ID_A ".scope/container", CONTAINER_PODMAN, ID_A),
-	CTR("/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" ID_B ".scope",
-	    CONTAINER_PODMAN, ID_B),
+	/* a user's delegated subtree names what it likes: never a host container,
+	 * so not one whose id it copied (rootless containers show by path) */
+	PLAIN("/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" ID_B ".scope"),
+	PLAIN("/user.slice/user-1000.slice/user@1000.service/app.slice/docker-" ID_A ".scope"),
+	PLAIN("/user.slice/user-1000.slice/user@1000.service/" ID_A),
+	PLAIN("/system.slice/ci-runner.service/docker-" ID_A ".scope"),
+	PLAIN("/system.slice/ci-runner.service/kubepods/burstable/pod" UID "/" ID_A),
+	/* a container's own subtree is delegated to it too: the outer one wins */
+	CTR("/system.slice/docker-" ID_A ".scope/x.service/docker-" ID_B ".scope",
+	    CONTAINER_DOCKER, ID_A),
 	CTR("/libpod_parent/libpod-" ID_A, CONTAINER_PODMAN, ID_A),
 	CTR("/libpod_parent/" ID_A, CONTAINER_PODMAN, ID_A),
 	/* monitors next to containers are not the container */

@@ -35,7 +35,9 @@ static const struct esc_case esc_cases[] = {
 	{ "\xed\xa0\x80", 100, FFFD FFFD FFFD, 3 },		/* UTF-16 surrogate */
 	{ "\xf4\x90\x80\x80", 100, FFFD FFFD FFFD FFFD, 4 },	/* past U+10FFFF */
 	{ "\xef\xbf\xbe", 100, FFFD, 1 },			/* U+FFFE, not XML */
-	{ "\xc2\x85", 100, "\xc2\x85", 1 },			/* C1 is allowed in XML 1.0 */
+	/* C1: allowed in XML 1.0, but U+009B is CSI to a terminal showing the SVG */
+	{ "\xc2\x85", 100, FFFD, 1 },
+	{ "a\xc2\x9b" "2Jb\x1b[2J", 100, "a" FFFD "2Jb" FFFD "[2J", 9 },
 	{ "", 100, "", 0 },
 	{ NULL, 100, "", 0 },
 	/* cut to max characters, never inside one */

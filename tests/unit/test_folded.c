@@ -27,8 +27,11 @@ Test(folded, sanitize)
 		{ "ab\xf0\x9f\x94\xa5z", 5, "ab" },	/* 4-byte sequence cut after 2 */
 		{ "ab\xf0\x9f\x94\xa5z", 6, "ab" },	/* ... and after 3 */
 		{ "ab\xf0\x9f\x94\xa5z", 7, "ab\xf0\x9f\x94\xa5" },
-		/* not UTF-8: nothing to protect, cut where it falls */
-		{ "\x80\x80\x80\x80\x80\x80", 5, "\x80\x80\x80\x80" },
+		/* not UTF-8: one U+FFFD a byte, as many as fit */
+		{ "\x80\x80\x80\x80\x80\x80", 5, "\xef\xbf\xbd" },
+		{ "a\xffz", 64, "a\xef\xbf\xbdz" },
+		/* C1 (U+009B is CSI) and ESC are controls: '_' like C0 */
+		{ "a\xc2\x9b" "2J\x1b[2J", 64, "a_2J_[2J" },
 		{ "\xc3\xa9", 2, "[" },			/* nothing left: placeholder, cut */
 	};
 

@@ -24,6 +24,9 @@ static struct route_case route_cases[] = {
 	{ "GET", "/metrics", HTTPD_METRICS },
 	{ "HEAD", "/metrics", HTTPD_METRICS },
 	{ "GET", "/", HTTPD_INDEX },
+	{ "GET", "/healthz", HTTPD_HEALTHZ },
+	{ "HEAD", "/healthz", HTTPD_HEALTHZ },
+	{ "GET", "/healthz/", HTTPD_NOT_FOUND },
 	{ "POST", "/metrics", HTTPD_NOT_FOUND },
 	{ "PUT", "/", HTTPD_NOT_FOUND },
 	{ "DELETE", "/metrics", HTTPD_NOT_FOUND },
@@ -195,6 +198,33 @@ Test(httpd, serves_the_published_page_and_nothing_else)
 	r = request(port, "GET /metrics HTTP/1.0\r\n\r\n");
 	free(r);
 	cr_expect_eq(httpd__scrapes(h), 5);
+	httpd__stop(h);
+}
+
+/* /healthz: 200 while pages keep coming, 503 once none came for the age set. */
+Test(httpd, healthz_fails_when_publishing_stops)
+{
+	struct httpd *h = start_loopback();
+	uint16_t port = httpd__port(h);
+	char *r;
+
+	r = request(port, "GET /healthz HTTP/1.0\r\n\r\n");
+	cr_expect(strstr(r, " 200 ") && strstr(r, "\r\n\r\nok\n"), "no age set: %s", r);
+	free(r);
+	httpd__set_liveness(h, 0.2);
+	httpd__publish(h, strdup("m 1\n"), 4);
+	r = request(port, "GET /healthz HTTP/1.0\r\n\r\n");
+	cr_expect_not_null(strstr(r, " 200 "), "just published: %s", r);
+	free(r);
+	usleep(400000);
+	r = request(port, "GET /healthz HTTP/1.0\r\n\r\n");
+	cr_expect_not_null(strstr(r, " 503 "), "nothing published for 0.4 s: %s", r);
+	free(r);
+	httpd__publish(h, strdup("m 2\n"), 4);
+	r = request(port, "GET /healthz HTTP/1.0\r\n\r\n");
+	cr_expect_not_null(strstr(r, " 200 "), "published again: %s", r);
+	free(r);
+	cr_expect_eq(httpd__scrapes(h), 0, "/healthz is not a scrape");
 	httpd__stop(h);
 }
 

@@ -250,21 +250,22 @@ struct string_case {
 };
 
 /* Names from a container's symbol tables and process names: whatever the
- * bytes, the string table holds well-formed UTF-8. */
+ * bytes, the string table holds well-formed UTF-8 without controls. */
 ParameterizedTestParameters(pprof, hostile_strings)
 {
 	static struct string_case cases[] = {
 		{ "leak_fn", "leak_fn" },
 		{ "caf\xc3\xa9", "caf\xc3\xa9" },
 		{ "\xf0\x9f\x94\xa5 fire", "\xf0\x9f\x94\xa5 fire" },
-		{ "bad\xff\xfe", "bad??" },
-		{ "\xc3", "?" },				/* truncated sequence */
-		{ "\xc0\xaf", "??" },				/* overlong '/' */
-		{ "\xe0\x80\xaf", "???" },			/* overlong, 3 bytes */
-		{ "\xed\xa0\x80", "???" },			/* UTF-16 surrogate */
-		{ "\xf4\x90\x80\x80", "????" },			/* past U+10FFFF */
-		{ "\xe2\x82", "??" },
-		{ "a\x80z", "a?z" },				/* lone continuation */
+		{ "bad\xff\xfe", "bad\xef\xbf\xbd\xef\xbf\xbd" },
+		{ "\xc3", "\xef\xbf\xbd" },				/* truncated sequence */
+		{ "\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd" },				/* overlong '/' */
+		{ "\xe0\x80\xaf", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },			/* overlong, 3 bytes */
+		{ "\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },			/* UTF-16 surrogate */
+		{ "\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },			/* past U+10FFFF */
+		{ "\xe2\x82", "\xef\xbf\xbd\xef\xbf\xbd" },
+		{ "a\x80z", "a\xef\xbf\xbdz" },				/* lone continuation */
+		{ "esc\x1b[2J\n\xc2\x9b", "esc\xef\xbf\xbd[2J\xef\xbf\xbd\xef\xbf\xbd" },
 	};
 
 	return cr_make_param_array(struct string_case, cases, sizeof(cases) / sizeof(cases[0]));

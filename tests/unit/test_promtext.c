@@ -141,7 +141,10 @@ static struct escape_case escape_cases[] = {
 	{ "a\\b", "a\\\\b", "a\\\\b" },
 	{ "say \"hi\"", "say \\\"hi\\\"", "say \"hi\"" },
 	{ "two\nlines", "two\\nlines", "two\\nlines" },
-	{ "tab\there", "tab\there", "tab\there" },
+	/* controls other than \n (escaped) become U+FFFD: tab, ESC, C1 CSI */
+	{ "tab\there", "tab\xef\xbf\xbdhere", "tab\xef\xbf\xbdhere" },
+	{ "\x1b[2Jx\xc2\x9b" "2J\r", "\xef\xbf\xbd[2Jx\xef\xbf\xbd" "2J\xef\xbf\xbd",
+	  "\xef\xbf\xbd[2Jx\xef\xbf\xbd" "2J\xef\xbf\xbd" },
 	{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
 	  "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
 	/* latin-1, overlong NUL, a surrogate, past U+10FFFF, a stray continuation byte */
