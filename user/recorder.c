@@ -531,6 +531,19 @@ static int classified_bucket(struct recorder *r, uint32_t base, uint8_t cls, uin
 	return intern_bucket(r, &key, b->nframes, id) ? 0 : -ENOMEM;
 }
 
+/* What a held page record stands for in the output: the sample's weight,
+ * or the page's own bytes when those are more. A huge page that khugepaged
+ * made out of small pages carries one of their samples (each stood for
+ * sample_every pages): the 2 MiB it holds now would otherwise count as one
+ * small sample's share, and the process's other stacks gain what it loses. */
+static uint64_t held_weight(const struct recorder *r, const struct live_sample *ls, uint64_t rec)
+{
+	uint32_t order = ms_rec_split(rec) || ms_rec_tail(rec) ? 0 : ms_rec_order(rec);
+	uint64_t bytes = r->page_size << order;
+
+	return bytes > ls->weight ? bytes : ls->weight;
+}
+
 static void add_outstanding(struct recorder *r, struct live_sample *ls, uint64_t pfn, uint64_t rec,
 			    void *ctx)
 {
@@ -538,11 +551,10 @@ static void add_outstanding(struct recorder *r, struct live_sample *ls, uint64_t
 	uint32_t id = ls->bucket;
 	uint8_t cls;
 
-	(void)rec;
 	cls = c && c->fn ? c->fn(c->ctx, pfn) : MEM_CLASS_NONE;
 	if (cls != MEM_CLASS_NONE && classified_bucket(r, ls->bucket, cls, &id))
 		r->stats.samples_dropped_nomem++;
-	r->buckets[id].outstanding_bytes += ls->weight;
+	r->buckets[id].outstanding_bytes += held_weight(r, ls, rec);
 }
 
 struct evidence {
@@ -561,7 +573,7 @@ static void add_evidence(struct recorder *r, struct live_sample *ls, uint64_t pf
 		return;
 	b = hmap__upsert(ev->bytes, &ls->bucket, sizeof(ls->bucket), NULL);
 	if (b)
-		*b += ls->weight;
+		*b += held_weight(r, ls, rec);
 }
 
 int recorder__slot_evidence(struct recorder *r, struct page_records *pr,

@@ -800,8 +800,10 @@ const char *tracer__drop_text(int drop)
 
 uint64_t tracer__pages_moved(const struct tracer *t)
 {
+	/* A split moves a sample too: from the freed head to a piece. */
 	return __atomic_load_n(&t->skel->bss->moves.migrated, __ATOMIC_RELAXED) +
-	       __atomic_load_n(&t->skel->bss->moves.collapsed, __ATOMIC_RELAXED);
+	       __atomic_load_n(&t->skel->bss->moves.collapsed, __ATOMIC_RELAXED) +
+	       __atomic_load_n(&t->skel->bss->moves.split, __ATOMIC_RELAXED);
 }
 
 void tracer__drops(struct tracer *t, struct tracer_drops *out)

@@ -85,7 +85,8 @@ uint32_t tracer__slots_used(const struct tracer *t);
 struct page_records *tracer__page_records(const struct tracer *t);
 int tracer__kstack(struct tracer *t, int32_t id, uint64_t *ips, size_t max, size_t *n);
 void tracer__drops(struct tracer *t, struct tracer_drops *out);
-/* Pages migrated or collapsed so far (each move changes a page's frame). */
+/* Pages migrated, collapsed or split so far (each may move a sample's
+ * record to another frame). */
 uint64_t tracer__pages_moved(const struct tracer *t);
 /* Names of an enum ms_drop: a key for JSON and metrics labels, and what it
  * means for people. NULL when out of range. */

@@ -141,6 +141,25 @@ Test(recorder, prune_keeps_a_sample_whose_page_moved_during_a_scan)
 	recorder__free(r);
 }
 
+/* khugepaged replaced small pages by a huge page that carries one of their
+ * samples: it holds 512 pages, more than the sample's share of 4. A split
+ * head and a tail stand for one page. */
+Test(recorder, a_huge_page_counts_its_own_bytes)
+{
+	struct recorder *r = recorder__new(4, PAGE, true, NULL);
+	uint64_t pages[4] = {};
+	struct ms_sample s = sample(1, 2, 100, 1);
+
+	recorder__on_sample(r, &s);
+	pages[0] = ms_rec_make(2, 9, 1);
+	settle(r, pages, 4);
+	cr_assert_eq(recorder__bucket(r, 0)->outstanding_bytes, 512 * PAGE);
+	pages[0] |= MS_REC_SPLIT;
+	settle(r, pages, 4);
+	cr_assert_eq(recorder__bucket(r, 0)->outstanding_bytes, 4 * PAGE, "the sample's share");
+	recorder__free(r);
+}
+
 Test(recorder, allocated_mode_ignores_page_records)
 {
 	struct recorder *r = recorder__new(64, PAGE, false, NULL);
