@@ -74,6 +74,16 @@ struct {
 	__u32 seen_slot;	/* a sample among the pages khugepaged freed meanwhile */
 	__u32 seen_sample;
 } collapse;
+/* The last huge pages handed over: the small pages they replace may be
+ * freed well after (a batch drained later), and one that carries a sample
+ * gives it to a huge page of the same owner still without one. */
+#define MS_COLLAPSE_RING 8
+struct {
+	__u64 pfn;
+	__u32 order;
+	__u32 owner;
+} collapse_given[MS_COLLAPSE_RING];
+__u32 collapse_given_n;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -647,7 +657,7 @@ static __always_inline void on_alloc(void *ctx, __u64 pfn, __u32 order, __u32 gf
  * the small pages it replaces, whichever task frees them. */
 static __always_inline bool hand_over_collapse(__u32 owner, __u32 sample)
 {
-	__u32 order = collapse.order;
+	__u32 order = collapse.order, i;
 	struct ms_proc_stats *st;
 	__u64 *hrec = rec_of(collapse.pfn), h, bytes;
 
@@ -669,34 +679,45 @@ static __always_inline bool hand_over_collapse(__u32 owner, __u32 sample)
 		st->free_bytes -= bytes;
 	collapse.owner = owner;
 	collapse.pending = 1;
+	i = collapse_given_n++ % MS_COLLAPSE_RING;
+	collapse_given[i].pfn = collapse.pfn;
+	collapse_given[i].order = order;
+	collapse_given[i].owner = owner;
 	__sync_fetch_and_add(&moves.collapsed, 1ULL << order);
 	return true;
 }
 
-/* A sampled page freed while a collapse is under way: most likely one of
- * the small pages the huge page replaces (freed by khugepaged, or by
- * whichever task drains the batch they went to). Its sample is kept for
- * the huge page, used only if the collapse's owner turns out to be the
- * page's. After the hand-over, a huge page still without a stack takes one
- * of its owner's pages freed the same way. */
+/* A sampled page freed while a collapse is under way, or after: most likely
+ * one of the small pages a huge page replaces (freed by khugepaged, or by
+ * whichever task drains the batch they went to). Before the hand-over its
+ * sample is kept for the huge page, used only if the collapse's owner turns
+ * out to be the page's; after, the newest huge page of the same owner still
+ * without a stack takes it. */
 static __always_inline void note_collapse_free(__u64 r)
 {
-	__u32 owner = ms_rec_slot(r), sample = ms_rec_sample(r);
+	__u32 owner = ms_rec_slot(r), sample = ms_rec_sample(r), n = collapse_given_n;
 	__u64 *hrec;
 
 	if (!sample || owner == collapse.slot)
 		return;
-	if (!collapse.owner) {
-		if (!collapse.seen_sample) {
-			collapse.seen_slot = owner;
-			collapse.seen_sample = sample;
-		}
+	if (collapse.pending && !collapse.owner && !collapse.seen_sample) {
+		collapse.seen_slot = owner;
+		collapse.seen_sample = sample;
 		return;
 	}
-	hrec = rec_of(collapse.pfn);
-	if (hrec && collapse.owner == owner && ms_rec_live(*hrec) && !ms_rec_sample(*hrec) &&
-	    ms_rec_slot(*hrec) == owner)
-		*hrec = ms_rec_make(owner, collapse.order, sample);
+	for (__u32 k = 0; k < MS_COLLAPSE_RING && k < n; k++) {
+		__u32 i = (n - 1 - k) % MS_COLLAPSE_RING;
+
+		if (collapse_given[i].owner != owner)
+			continue;
+		hrec = rec_of(collapse_given[i].pfn);
+		if (hrec && ms_rec_live(*hrec) && !ms_rec_tail(*hrec) && !ms_rec_sample(*hrec) &&
+		    ms_rec_slot(*hrec) == owner && ms_rec_order(*hrec) == collapse_given[i].order) {
+			*hrec = ms_rec_make(owner, collapse_given[i].order, sample) |
+				(*hrec & MS_REC_SPLIT);
+			return;
+		}
+	}
 }
 
 struct heir_ctx {
@@ -762,7 +783,7 @@ static __always_inline void on_free(__u64 pfn, __u32 order)
 	r = *rec;
 	if (!ms_rec_live(r))
 		return;	/* allocated before we started, or already freed */
-	if (track_collapse && collapse.pending)
+	if (track_collapse && (collapse.pending || collapse_given_n))
 		note_collapse_free(r);
 	if (ms_rec_tail(r)) {
 		if (split_pages)

@@ -69,6 +69,10 @@ thp_check() {
 	else
 		fail "$1" "exit $status, $detail"
 		log_tail "$1" $T/"$1".err
+		# Where the container's stacked bytes went, heaviest first.
+		awk -v c="/mx-$1;" 'index($0, c) == 1 { printf "%.1f MiB %s\n", $NF / 1048576,
+			substr($1, 1, 230) }' $T/"$1".folded | sort -rn > $T/"$1".stacks
+		log_tail "$1" $T/"$1".stacks 12
 	fi
 }
 
