@@ -86,6 +86,20 @@ int tcg_create(struct test_cgroup *cg, const char *tag, uint64_t limit)
 	return 0;
 }
 
+uint64_t tcg_usage(const struct test_cgroup *cg)
+{
+	char file[320], *text;
+	unsigned long long v = 0;
+
+	snprintf(file, sizeof(file), "%s/%s", cg->dir,
+		 cg->version == 1 ? "memory.usage_in_bytes" : "memory.current");
+	text = read_text(file);
+	if (text)
+		sscanf(text, "%llu", &v);
+	free(text);
+	return v;
+}
+
 void tcg_destroy(struct test_cgroup *cg)
 {
 	if (!cg->dir[0])
@@ -301,4 +315,25 @@ bool folded_all_labelled(const char *file, const char *label)
 	struct sum_ctx s = { .label = label, .all = true };
 
 	return for_each_folded(file, sum_line, &s) == 0 && s.all && s.lines > 0;
+}
+
+long long json_num_after(const char *json, const char *after, const char *key)
+{
+	char needle[128];
+	const char *p = after && json ? strstr(json, after) : json;
+	long long v = -1;
+
+	snprintf(needle, sizeof(needle), "\"%s\": ", key);
+	p = p ? strstr(p, needle) : NULL;
+	if (p)
+		sscanf(p + strlen(needle), "%lld", &v);
+	return v;
+}
+
+long long json_container_num(const char *json, const char *label, const char *key)
+{
+	char after[300];
+
+	snprintf(after, sizeof(after), "\"label\": \"%s\"", label);
+	return json_num_after(json, after, key);
 }

@@ -24,6 +24,8 @@ struct test_cgroup {
 /* limit 0: no limit. Returns 0 or -errno. */
 int tcg_create(struct test_cgroup *cg, const char *tag, uint64_t limit);
 void tcg_destroy(struct test_cgroup *cg);
+/* What the kernel charges the cgroup now (memory.current or usage_in_bytes). */
+uint64_t tcg_usage(const struct test_cgroup *cg);
 
 /* A private scratch directory, and a path inside it. */
 const char *scratch_dir(void);
@@ -45,5 +47,11 @@ uint64_t folded_sum_both(const char *file, const char *needle, const char *needl
 int folded_lines(const char *file, int *malformed);
 /* Every line's first frame equals label. */
 bool folded_all_labelled(const char *file, const char *label);
+
+/* The number after `"key": ` at or after the first `after` (NULL: from the
+ * start) in a JSON text memscope wrote (pretty or not); -1 when missing. */
+long long json_num_after(const char *json, const char *after, const char *key);
+/* The same after the container labelled label: its "resident_bytes", ... */
+long long json_container_num(const char *json, const char *label, const char *key);
 
 #endif

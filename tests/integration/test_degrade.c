@@ -56,34 +56,6 @@ static int feature_on(const char *json, const char *name)
 	return !strncmp(p + 6, "true", 4);
 }
 
-static int64_t resident_of(const char *json, const char *label)
-{
-	char needle[256];
-	const char *p;
-	long long v = -1;
-
-	snprintf(needle, sizeof(needle), "\"label\": \"%s\"", label);
-	p = json ? strstr(json, needle) : NULL;
-	p = p ? strstr(p, "\"resident_bytes\":") : NULL;
-	if (p)
-		sscanf(p, "\"resident_bytes\": %lld", &v);
-	return v;
-}
-
-static uint64_t cgroup_usage(void)
-{
-	char file[320], *text;
-	unsigned long long v = 0;
-
-	snprintf(file, sizeof(file), "%s/%s", cg.dir,
-		 cg.version == 1 ? "memory.usage_in_bytes" : "memory.current");
-	text = read_text(file);
-	if (text)
-		sscanf(text, "%llu", &v);
-	free(text);
-	return v;
-}
-
 Test(degrade, optional_parts_refused_core_still_exact)
 {
 	char out[300], err[300], report[300], ready[300], leak[16];
@@ -109,7 +81,7 @@ Test(degrade, optional_parts_refused_core_still_exact)
 	leaker = spawn(leak_argv, NULL, NULL);
 	cr_assert(wait_for_file(ready, 60), "leaker did not finish its work");
 	status = wait_exit(rec, 60);
-	usage = cgroup_usage();
+	usage = tcg_usage(&cg);
 	kill(leaker, SIGKILL);
 	waitpid(leaker, NULL, 0);
 	stderr_text = read_text(err);
@@ -136,7 +108,7 @@ Test(degrade, optional_parts_refused_core_still_exact)
 
 	/* The core is untouched: exact totals as on a kernel that took it all,
 	 * and the stacks that remain are kernel stacks under the cgroup. */
-	resident = resident_of(json, cg.rel);
+	resident = json_container_num(json, cg.rel, "resident_bytes");
 	cr_log_info("resident %.1f MiB by memscope, cgroup charged %.1f MiB",
 		    resident / (double)MIB, usage / (double)MIB);
 	cr_expect_geq(resident, (int64_t)(LEAK_MIB * MIB * 0.95), "leak lost: %lld",

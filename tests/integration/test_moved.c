@@ -49,20 +49,6 @@ static uint64_t vmstat(const char *key)
 	return v;
 }
 
-static uint64_t cgroup_usage(void)
-{
-	char file[320], *text;
-	unsigned long long v = 0;
-
-	snprintf(file, sizeof(file), "%s/%s", cg.dir,
-		 cg.version == 1 ? "memory.usage_in_bytes" : "memory.current");
-	text = read_text(file);
-	if (text)
-		sscanf(text, "%llu", &v);
-	free(text);
-	return v;
-}
-
 static bool try_write(const char *file, const char *val)
 {
 	FILE *f = fopen(file, "we");
@@ -76,22 +62,6 @@ static bool try_write(const char *file, const char *val)
 static void write_file(const char *file, const char *val)
 {
 	cr_assert(try_write(file, val), "cannot write %s to %s", val, file);
-}
-
-/* The first number after `"key": ` following `after` (NULL: anywhere). */
-static int64_t json_num(const char *json, const char *after, const char *key)
-{
-	char needle[128];
-	const char *p = json;
-	long long v = -1;
-
-	if (after)
-		p = p ? strstr(p, after) : NULL;
-	snprintf(needle, sizeof(needle), "\"%s\": ", key);
-	p = p ? strstr(p, needle) : NULL;
-	if (p)
-		sscanf(p + strlen(needle), "%lld", &v);
-	return v;
 }
 
 struct run {
@@ -131,7 +101,7 @@ static char *finish(struct run *r, uint64_t *usage)
 
 	kill(r->rec, SIGINT);
 	status = wait_exit(r->rec, 60);
-	*usage = cgroup_usage();
+	*usage = tcg_usage(&cg);
 	kill(r->work, SIGKILL);
 	waitpid(r->work, NULL, 0);
 	cr_assert_eq(status, 0, "memscope record failed:\n%s", read_text(r->err));
@@ -147,7 +117,7 @@ static void check_owner(struct run *r, const char *json, uint64_t usage, uint64_
 	uint64_t leak;
 
 	snprintf(label, sizeof(label), "\"label\": \"%s\"", cg.rel);
-	resident = json_num(json, label, "resident_bytes");
+	resident = json_num_after(json, label, "resident_bytes");
 	leak = folded_sum_both(r->out, cg.rel, ";leak_fn;");
 	cr_log_info("resident %.1f MiB, leak_fn %.1f MiB, cgroup %.1f MiB, expected %.1f MiB",
 		    resident / (double)MIB, leak / (double)MIB, usage / (double)MIB,
@@ -161,9 +131,9 @@ static void check_owner(struct run *r, const char *json, uint64_t usage, uint64_
 	cr_expect_leq(leak, expect * 1.1, "leak_fn has too much: %.1f MiB", leak / (double)MIB);
 	/* No kernel thread holds them instead (they may be listed, for what
 	 * they allocated, with nothing left). */
-	cr_expect_lt(json_num(json, "\"comm\": \"khugepaged\"", "resident_bytes"), (int64_t)MIB,
+	cr_expect_lt(json_num_after(json, "\"comm\": \"khugepaged\"", "resident_bytes"), (int64_t)MIB,
 		     "khugepaged holds memory");
-	cr_expect_lt(json_num(json, "\"comm\": \"kcompactd", "resident_bytes"), (int64_t)MIB,
+	cr_expect_lt(json_num_after(json, "\"comm\": \"kcompactd", "resident_bytes"), (int64_t)MIB,
 		     "kcompactd holds memory");
 }
 
@@ -191,7 +161,7 @@ Test(moved, khugepaged_collapse_keeps_owner)
 	cr_log_info("thp_collapse_alloc +%llu, AnonHugePages %s kB",
 		    (unsigned long long)(vmstat("thp_collapse_alloc") - before), read_text(r.ready));
 	cr_assert_gt(vmstat("thp_collapse_alloc"), before, "no collapse happened");
-	cr_expect_gt(json_num(json, "\"moved_pages\"", "collapsed"), 0, "no collapse seen");
+	cr_expect_gt(json_num_after(json, "\"moved_pages\"", "collapsed"), 0, "no collapse seen");
 	check_owner(&r, json, usage, LEAK_MIB * MIB);
 	free(json);
 }
@@ -212,12 +182,12 @@ Test(moved, compaction_keeps_owner)
 		usleep(300000);
 	}
 	json = finish(&r, &usage);
-	migrated = json_num(json, "\"moved_pages\"", "migrated");
+	migrated = json_num_after(json, "\"moved_pages\"", "migrated");
 	/* Whether compaction meets the leak is luck (the kernel matrix's
 	 * thp_migrate moves a whole leak on purpose): what must hold either
 	 * way is that the owner keeps its pages. */
 	cr_log_info("pages migrated with their owner: %lld", (long long)migrated);
-	cr_expect_eq(json_num(json, "\"moved_pages\"", "unattributed"), 0);
+	cr_expect_eq(json_num_after(json, "\"moved_pages\"", "unattributed"), 0);
 	check_owner(&r, json, usage, LEAK_MIB * MIB);
 	free(json);
 }
@@ -245,12 +215,12 @@ Test(moved, split_huge_pages_keep_what_is_mapped)
 			 cg.version == 1 ? "memory.limit_in_bytes" : "memory.max");
 		try_write(file, limit);
 	}
-	for (int i = 0; i < 50 && cgroup_usage() > LEAK_MIB * MIB * 3 / 4; i++)
+	for (int i = 0; i < 50 && tcg_usage(&cg) > LEAK_MIB * MIB * 3 / 4; i++)
 		usleep(100000);
 	usleep(500000);
 	json = finish(&r, &usage);
 	cr_assert_lt(usage, LEAK_MIB * MIB * 3 / 4, "the kernel did not split the huge pages");
-	cr_expect_gt(json_num(json, "\"moved_pages\"", "split"), 0, "no split seen");
+	cr_expect_gt(json_num_after(json, "\"moved_pages\"", "split"), 0, "no split seen");
 	check_owner(&r, json, usage, LEAK_MIB * MIB / 2);
 	free(json);
 }

@@ -59,14 +59,9 @@ static pid_t start_leaker(const char *ready, const char *hold)
 /* resident_bytes of the container labelled `label` in a --report file. */
 static int64_t report_resident(const char *file, const char *label)
 {
-	char *json = read_text(file), needle[256], *p;
-	long long v = -1;
+	char *json = read_text(file);
+	long long v = json_container_num(json, label, "resident_bytes");
 
-	snprintf(needle, sizeof(needle), "\"label\": \"%s\"", label);
-	p = json ? strstr(json, needle) : NULL;
-	p = p ? strstr(p, "\"resident_bytes\":") : NULL;
-	if (p)
-		sscanf(p, "\"resident_bytes\": %lld", &v);
 	free(json);
 	return v;
 }
@@ -82,21 +77,6 @@ static uint64_t report_u64(const char *file, const char *key)
 	if (p)
 		sscanf(p + strlen(needle), " %llu", &v);
 	free(json);
-	return v;
-}
-
-/* What the kernel charges the cgroup now (it was empty before the test). */
-static uint64_t cgroup_usage(void)
-{
-	char file[320], *text;
-	unsigned long long v = 0;
-
-	snprintf(file, sizeof(file), "%s/%s", cg.dir,
-		 cg.version == 1 ? "memory.usage_in_bytes" : "memory.current");
-	text = read_text(file);
-	if (text)
-		sscanf(text, "%llu", &v);
-	free(text);
 	return v;
 }
 
@@ -124,7 +104,7 @@ static void run_leak_and_churn(char **extra, const char *tag)
 	leaker = start_leaker(ready, "30");
 	cr_assert(wait_for_file(ready, 60), "leaker did not finish its work");
 	status = wait_exit(rec, 60);
-	usage = cgroup_usage();
+	usage = tcg_usage(&cg);
 	kill(leaker, SIGKILL);
 	waitpid(leaker, NULL, 0);
 	cr_assert(status == 0, "memscope record failed (status %d):\n%s", status, read_text(err));

@@ -35,21 +35,6 @@ static void teardown(void)
 	tcg_destroy(&cg);
 }
 
-/* The number after "key": at or after the first occurrence of after (NULL:
- * the start) in json; -1 when missing. */
-static long long json_num(const char *json, const char *after, const char *key)
-{
-	char needle[128];
-	const char *p = after && json ? strstr(json, after) : json;
-	long long v = -1;
-
-	snprintf(needle, sizeof(needle), "\"%s\": ", key);
-	p = p ? strstr(p, needle) : NULL;
-	if (p)
-		sscanf(p + strlen(needle), "%lld", &v);
-	return v;
-}
-
 TestSuite(record_churn, .init = setup, .fini = teardown, .timeout = 120);
 
 Test(record_churn, recycled_slots_keep_totals)
@@ -89,13 +74,13 @@ Test(record_churn, recycled_slots_keep_totals)
 
 	json = read_text(report);
 	cr_assert_not_null(json, "no report:\n%s", read_text(err));
-	procs_full = json_num(json, "\"losses\"", "procs_full");
+	procs_full = json_num_after(json, "\"losses\"", "procs_full");
 	snprintf(label, sizeof(label), "\"label\": \"%s\"", cg.rel);
-	cg_alloc = json_num(json, label, "alloc_bytes");
-	exited = json_num(json, label, "exited_processes");
+	cg_alloc = json_num_after(json, label, "alloc_bytes");
+	exited = json_num_after(json, label, "exited_processes");
 	snprintf(pid_key, sizeof(pid_key), "\"pid\": %d,", (int)holder);
-	hold_alloc = json_num(json, pid_key, "alloc_bytes");
-	hold_resident = json_num(json, pid_key, "resident_bytes");
+	hold_alloc = json_num_after(json, pid_key, "alloc_bytes");
+	hold_resident = json_num_after(json, pid_key, "resident_bytes");
 	cr_assert(strstr(json, pid_key), "the long-lived leaker is not in the report");
 	churn_alloc = (double)(cg_alloc - hold_alloc);
 	leak = folded_sum(out, ";leak_fn;");
