@@ -791,13 +791,14 @@ static __always_inline void on_free(__u64 pfn, __u32 order)
 		return;
 	}
 	/* Less than the page was allocated as: the head of a split page,
-	 * freed alone; its tails are uncharged as they go. */
-	if (order < ms_rec_order(r) || ms_rec_split(r)) {
-		if (split_pages)
-			pass_sample_on(pfn, r);
+	 * freed alone; its tails are uncharged as they go. Without tail
+	 * records (split_pages off) the whole page goes now, as it did. */
+	if (split_pages && (order < ms_rec_order(r) || ms_rec_split(r))) {
+		pass_sample_on(pfn, r);
 		r = ms_rec_make(ms_rec_slot(r), order, ms_rec_sample(r));
-	} else
+	} else {
 		set_tails(pfn, ms_rec_order(r), 0, true);
+	}
 	if (any_frozen) {
 		slot = ms_rec_slot(r);
 		flags = bpf_map_lookup_elem(&slot_flags, &slot);

@@ -466,15 +466,20 @@ static int load_degrading(struct tracer *t, const struct tracer_opts *o)
 	}
 }
 
-/* A part that is on, refused (with the verifier's reason) or never
- * possible here (with `absent`). */
-static void optional(enum feature f, bool wanted, bool on, const char (*off_why)[256],
+/* A part that is on; refused (the verifier's reason); not asked for (a
+ * MEMSCOPE_DISABLE name, or --mode allocated, which tracks no frees: no
+ * notice); or impossible on this kernel (absent says why). */
+static void optional(const struct tracer *t, enum feature f, bool wanted, bool on,
 		     const char *absent)
 {
 	if (on)
 		features__on(f, NULL);
+	else if (wanted && t->off_why[f][0])
+		features__off(f, t->off_why[f]);
+	else if (!t->track_frees || kfeatures__disabled(features__name(f)))
+		features__not_requested(f);
 	else
-		features__off(f, wanted && off_why[f][0] ? off_why[f] : absent);
+		features__off(f, absent);
 }
 
 /* After a load, what the plan gave up compared with what was wanted. */
@@ -515,13 +520,11 @@ static void report_features(const struct tracer *t, const struct load_wants *w)
 	else
 		features__off(FEATURE_OOM, t->off_why[FEATURE_OOM][0] ? t->off_why[FEATURE_OOM]
 			      : "no oom:mark_victim tracepoint: OOM kills will not be reported");
-	optional(FEATURE_SPLIT_PAGES, w->split_pages, p->split_pages, t->off_why,
-		 "needs free tracking (--mode outstanding)");
-	optional(FEATURE_MOVED_PAGES, w->moved_pages, p->moved_pages, t->off_why,
-		 t->track_frees ? "no migration or collapse tracepoints: pages that migration, "
-		 "compaction or khugepaged move leave their owner"
-		 : "needs free tracking (--mode outstanding)");
-	optional(FEATURE_EXEC_NAMES, w->exec_names, p->exec_names, t->off_why,
+	optional(t, FEATURE_SPLIT_PAGES, w->split_pages, p->split_pages, "");
+	optional(t, FEATURE_MOVED_PAGES, w->moved_pages, p->moved_pages,
+		 "no migration or collapse tracepoints: pages that migration, compaction or "
+		 "khugepaged move leave their owner");
+	optional(t, FEATURE_EXEC_NAMES, w->exec_names, p->exec_names,
 		 "no sched_process_exec tracepoint: processes keep their pre-exec name");
 	if (p->oom_snapshot)
 		features__on(FEATURE_OOM_SNAPSHOT, NULL);
