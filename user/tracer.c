@@ -507,12 +507,7 @@ static void report_features(const struct tracer *t, const struct load_wants *w)
 			      : "needs kernel_stacks");
 	else
 		features__on(FEATURE_KSTACK_CACHE, NULL);
-	if (!w->user_stacks)
-		features__not_requested(FEATURE_USER_STACKS);
-	else if (!p->user_stacks)
-		features__off(FEATURE_USER_STACKS, t->off_why[FEATURE_USER_STACKS]);
-	else
-		features__on(FEATURE_USER_STACKS, NULL);
+	optional(t, FEATURE_USER_STACKS, w->user_stacks, p->user_stacks, "");
 	if (p->oom != OOM_HOOK_NONE)
 		features__on(FEATURE_OOM, p->oom == OOM_HOOK_RAW_TP ? "raw_tp" : "tracepoint");
 	else if (kfeatures__disabled("oom"))
