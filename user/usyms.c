@@ -50,6 +50,7 @@ struct proc {
 	struct procmaps maps;
 	uint32_t *modules;	/* per mapping: module id, 0 = none */
 	uint64_t reread_ns;	/* last re-read after a miss, 0 = none yet */
+	uint64_t reread_gap_ns;	/* wait before the next one; 0 = none yet */
 	bool gone;		/* a re-read found the process exited */
 };
 
@@ -297,7 +298,9 @@ static void reread(struct usyms *u, int pid, struct proc *p)
 	struct proc fresh;
 	int err;
 
-	if (p->gone || now_ns() - p->reread_ns < USYMS_REREAD_NS)
+	uint64_t gap = p->reread_gap_ns;
+
+	if (p->gone || now_ns() - p->reread_ns < gap)
 		return;
 	err = snapshot(u, pid, p, &fresh);
 	if (err) {
@@ -307,6 +310,8 @@ static void reread(struct usyms *u, int pid, struct proc *p)
 		*p = fresh;
 	}
 	p->reread_ns = now_ns();
+	gap = gap ? gap * 2 : USYMS_REREAD_MIN_NS;
+	p->reread_gap_ns = gap < USYMS_REREAD_NS ? gap : USYMS_REREAD_NS;
 }
 
 /* The executable mapping of pid holding ip, re-reading the maps once on a

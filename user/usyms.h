@@ -33,7 +33,13 @@
 
 #define USYMS_MODULES_MAX	4096
 #define USYMS_DEBUG_DIR		"/usr/lib/debug/.build-id"
-/* After a miss, a pid's maps are re-read at most this often. */
+/* After a miss, a pid's maps are re-read, the first time at once, then
+ * after a gap that doubles from USYMS_REREAD_MIN_NS up to USYMS_REREAD_NS:
+ * a process just exec'd maps its libraries a few milliseconds after its
+ * first sample (ld.so), and a 1 s wait then left its leak's libc frames
+ * unresolved; a process whose misses never resolve (code in memory no maps
+ * line covers) costs one read a second. */
+#define USYMS_REREAD_MIN_NS	8000000ULL
 #define USYMS_REREAD_NS		1000000000ULL
 /* JIT names kept (count, bytes); later names print as "[v8 jit]" / "[jit]". */
 #define USYMS_JIT_NAMES_MAX	(1u << 20)
@@ -63,7 +69,7 @@ void usyms__forget_pid(struct usyms *u, int pid);
 /*
  * Map ip of pid to (module, ELF vaddr). Snapshots pid first if needed. When
  * ip is in no executable mapping of the snapshot, the maps are read again
- * (new mmap or dlopen; at most once per USYMS_REREAD_NS) and the lookup
+ * (new mmap or dlopen; rate-limited, see USYMS_REREAD_MIN_NS) and the lookup
  * retried. An ip in anonymous executable memory gives a JIT frame
  * (USYMS_JIT_MODULE), named now through pid's perf map; a return address
  * just past the end of a JIT function is looked up at ip - 1.

@@ -14,12 +14,24 @@ rm -rf "$root"
 mkdir -p "$root/bin" "$root/mx/build/workloads" "$root/mx/tests/workloads" \
 	"$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/etc" "$root/usr/bin" "$root/root"
 
+# Copies the host's detached debug file of ELF file $1 (by build id), so the
+# guest names a stripped library's internal functions (libc's _int_malloc,
+# from libc6-dbg, which the Makefile installs) as the host does.
+add_debug() {
+	bid=$(readelf -n "$1" 2>/dev/null | awk '/Build ID/ { print $3; exit }')
+	[ -n "$bid" ] || return 0
+	dbg=/usr/lib/debug/.build-id/$(echo "$bid" | cut -c1-2)/$(echo "$bid" | cut -c3-).debug
+	[ -f "$dbg" ] && [ ! -e "$root$dbg" ] && install -D -m 0644 "$(readlink -f "$dbg")" "$root$dbg"
+	return 0
+}
+
 # Copies an ELF binary to DEST (a path in the guest) with its libraries.
 add_binary() {
 	install -D -m 0755 "$1" "$root$2"
 	ldd "$1" | awk '/=>/ && $3 ~ /^\// {print $3} /^\t\/.*ld-linux/ {print $1}' |
 	while read -r lib; do
 		[ -e "$root$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
+		add_debug "$lib"
 	done
 }
 

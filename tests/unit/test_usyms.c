@@ -286,6 +286,32 @@ Test(usyms, rereads_maps_for_new_mappings)
 	usyms__free(u);
 }
 
+/* A process maps its libraries a few milliseconds after the miss that made
+ * us re-read its maps (ld.so after exec): a later miss re-reads them again
+ * well before a second has passed. */
+Test(usyms, reread_again_soon_after_a_miss)
+{
+	struct usyms *u = usyms__new();
+	struct uframe none, alias;
+	uint64_t anon_addr, alias_addr;
+	char line[256];
+	struct child c;
+
+	child_start(&c, SYMFIX_PIE);
+	cr_assert_eq(usyms__add_pid(u, c.pid), 0);
+	/* A miss: the maps are re-read now, and the next re-read waits. */
+	cr_assert_eq(usyms__resolve(u, c.pid, 0x1000, &none), -ENOENT);
+	cr_assert_eq(write(c.to, "map\n", 4), 4);
+	cr_assert_not_null(fgets(line, sizeof(line), c.from));
+	cr_assert_eq(sscanf(line, "mapped anon=%" SCNx64 " alias_leak_fn=%" SCNx64, &anon_addr,
+			    &alias_addr), 2, "%s", line);
+	usleep(100 * 1000);	/* past the first gaps, far below one second */
+	cr_assert_eq(usyms__resolve(u, c.pid, alias_addr, &alias), 0);
+	child_stop(&c);
+	assert_name(u, alias, false, "leak_fn");
+	usyms__free(u);
+}
+
 Test(usyms, leaf_caller_from_cfi)
 {
 	const uint64_t ra_value = 0x7f0000401234ULL;
