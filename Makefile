@@ -248,7 +248,7 @@ BENCH_LDLIBS     = $(shell pkg-config --libs libbpf json-c) -lm
 bench-deps:
 	@$(MAKE) --no-print-directory deps DEB_PKGS="$(BENCH_DEB_PKGS)"
 
-bench-tools: memscope $(BUILD)/bench/run $(BENCH_WORKLOADS) $(BUILD)/workloads/pagestorm \
+bench-tools: memscope $(BUILD)/bench/run $(BUILD)/bench/floor $(BENCH_WORKLOADS) $(BUILD)/workloads/pagestorm \
 	     $(BUILD)/workloads/leaker
 
 bench: deps bench-deps check-root
@@ -274,6 +274,18 @@ $(BUILD)/bench/obj/%.o: bench/%.c | $(SKELS)
 $(BUILD)/bench/run: $(BENCH_OBJS) $(BENCH_REUSED)
 	$(CC) $(CFLAGS) $^ -o $@ $(BENCH_LDLIBS)
 
+# The floor: counting programs on the same tracepoints (bench/floor/).
+$(BUILD)/bench/floor.bpf.o: bench/floor/floor.bpf.c | $(BUILD)
+	mkdir -p $(@D)
+	$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux $(DEPFLAGS) -c $< -o $@
+	llvm-strip -g $@ 2>/dev/null || true
+
+$(BUILD)/bench/floor.skel.h: $(BUILD)/bench/floor.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@
+
+$(BUILD)/bench/floor: bench/floor/floor.c $(BUILD)/bench/floor.skel.h
+	$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bench $(DEPFLAGS) $< -o $@ $(shell pkg-config --libs libbpf)
+
 $(BUILD)/bench/unit_tests: $(BENCH_TEST_OBJS) $(BENCH_LIB_OBJS) $(BENCH_REUSED)
 	$(CC) $(CFLAGS) $^ -o $@ $(BENCH_LDLIBS) -lcriterion
 
@@ -282,7 +294,7 @@ $(BUILD)/bench/%: bench/workloads/%.c
 	@mkdir -p $(@D)
 	$(CC) -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror $< -o $@
 
--include $(wildcard $(BUILD)/bench/obj/*.d $(BUILD)/bench/obj/tests/*.d)
+-include $(wildcard $(BUILD)/bench/*.d $(BUILD)/bench/obj/*.d $(BUILD)/bench/obj/tests/*.d)
 
 # ---- memscope top ----
 # tmux: the integration test drives the interactive view in a real terminal.

@@ -308,28 +308,53 @@ out:
 	return rc;
 }
 
-static void run_cfg(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg, int round)
+/* One timed run of cfg; the run, or NULL when it failed or could not run. */
+static const struct ov_run *run_cfg(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg,
+				    int round)
 {
 	char why[OV_WHY_LEN] = "";
 	struct ov_run *r = &cfg->runs[cfg->n_runs];
 	const char *name = cfg->tracer ? cfg->tracer->name : "untraced";
 	int rc;
 
-	if (!cfg->usable || cli_stop_requested())
-		return;
+	if (!cfg->usable || cli_stop_requested() || cfg->n_runs == OV_MAX_RUNS)
+		return NULL;
 	rc = run_once(c, ow, cfg, false, r, why, sizeof(why));
 	if (rc == -EAGAIN) {
 		log_notice("%s: %s cannot run: %s", ow->w->name, name, cfg->why);
-		return;
+		return NULL;
 	}
 	if (rc) {
 		cfg->n_failed++;
 		log_warn("%s round %d, %s: %s", ow->w->name, round + 1, name, why);
-		return;
+		return NULL;
 	}
 	cfg->n_runs++;
-	log_notice("%s round %d/%d, %-12s %.3f s wall, %.3f s cpu", ow->w->name, round + 1,
-		   c->o->rounds, name, r->wall_s, r->cpu_s);
+	log_notice("%s round %d, %-12s %.3f s wall, %.3f s cpu", ow->w->name, round + 1, name,
+		   r->wall_s, r->cpu_s);
+	return r;
+}
+
+/* An A/B pair: untraced, then cfg; keeps cfg's ratios when both ran. */
+static void run_pair(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg, int round)
+{
+	const struct ov_run *a = run_cfg(c, ow, &ow->cfg[0], round);
+	const struct ov_run *b = a ? run_cfg(c, ow, cfg, round) : NULL;
+
+	if (!b || cfg->n_pairs == OV_MAX_ROUNDS)
+		return;
+	cfg->pair_wall[cfg->n_pairs] = b->wall_s / a->wall_s;
+	cfg->pair_cpu[cfg->n_pairs++] = b->cpu_s / a->cpu_s;
+}
+
+/* Rounds the run arrays have room for: the untraced configuration runs
+ * once per tracer per round. */
+static int max_rounds(const struct ov_workload *ow)
+{
+	size_t k = ow->n_cfg > 1 ? ow->n_cfg - 1 : 1;
+	size_t n = OV_MAX_RUNS / k;
+
+	return n < OV_MAX_ROUNDS ? (int)n : OV_MAX_ROUNDS;
 }
 
 static void profile_cfg(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg)
@@ -354,7 +379,8 @@ static void profile_cfg(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cf
 		   cfg->tracer->name, cfg->prof.n_progs, cfg->prof.n_rows);
 }
 
-static void run_workload(struct ctx *c, struct ov_workload *ow)
+/* deadline: when this workload's share of the time cap runs out. */
+static void run_workload(struct ctx *c, struct ov_workload *ow, double deadline)
 {
 	char why[OV_WHY_LEN];
 	size_t k = ow->n_cfg - 1;	/* traced configurations */
@@ -371,14 +397,29 @@ static void run_workload(struct ctx *c, struct ov_workload *ow)
 
 		run_once(c, ow, &ow->cfg[0], false, &warm, why, sizeof(why));
 	}
-	for (int round = 0; round < c->o->rounds && !cli_stop_requested(); round++) {
+	for (int round = 0; round < max_rounds(ow) && !cli_stop_requested(); round++) {
 		/* A/B pairs, the tracer order rotated each round. */
-		for (size_t i = 0; i < k; i++) {
-			run_cfg(c, ow, &ow->cfg[0], round);
-			run_cfg(c, ow, &ow->cfg[1 + (i + round) % k], round);
-		}
+		for (size_t i = 0; i < k; i++)
+			run_pair(c, ow, &ow->cfg[1 + (i + round) % k], round);
 		if (!k)
 			run_cfg(c, ow, &ow->cfg[0], round);
+		ow->rounds = round + 1;
+		if (ow->rounds < c->o->rounds)
+			continue;
+		if (c->o->ci_points <= 0)
+			break;
+		if ((ow->converged = ov_converged(ow, c->o->ci_points)))
+			break;
+		if (cli_now() >= deadline) {
+			ow->capped = true;
+			break;
+		}
+	}
+	if (c->o->ci_points > 0 && !ow->converged && !cli_stop_requested()) {
+		ow->capped = true;
+		note(c->res, "%s: stopped after %d rounds (%s) with an interval wider than "
+		     "+-%g points", ow->w->name, ow->rounds,
+		     ow->rounds == max_rounds(ow) ? "round cap" : "time cap", c->o->ci_points);
 	}
 	for (size_t i = 1; c->o->profile && i < ow->n_cfg; i++)
 		profile_cfg(c, ow, &ow->cfg[i]);
@@ -447,10 +488,14 @@ int overhead__run(const struct ov_opts *o)
 	struct ctx c = { .o = o };
 	char path[1024];
 	time_t now = time(NULL);
+	size_t left = 0;
+	double end;
 	int rc, n;
 
 	if (o->rounds < 1 || o->rounds > OV_MAX_ROUNDS)
 		return cli_error("rounds: 1..%d", OV_MAX_ROUNDS);
+	if (o->ci_points < 0 || o->max_minutes <= 0)
+		return cli_error("the interval wants >= 0 points and the time cap > 0 minutes");
 	if ((rc = check_names(o->workloads, known_workload, "workload")) ||
 	    (rc = check_names(o->tracers, known_tracer, "tracer")))
 		return rc;
@@ -474,9 +519,16 @@ int overhead__run(const struct ov_opts *o)
 		note(c.res, "load average %.2f before the run: other work competes, timings are "
 		     "noisy", c.res->load_before);
 	plan(&c);
-	for (size_t i = 0; i < c.res->n_wl && !cli_stop_requested(); i++)
-		if (!c.res->wl[i].skipped)
-			run_workload(&c, &c.res->wl[i]);
+	end = cli_now() + o->max_minutes * 60;
+	for (size_t i = 0; i < c.res->n_wl; i++)
+		left += !c.res->wl[i].skipped;
+	for (size_t i = 0; i < c.res->n_wl && !cli_stop_requested(); i++) {
+		if (c.res->wl[i].skipped)
+			continue;
+		/* An equal share of what is left, so an early workload that
+		 * will not converge cannot starve the later ones. */
+		run_workload(&c, &c.res->wl[i], cli_now() + (end - cli_now()) / left--);
+	}
 	c.res->load_after = sysinfo__loadavg();
 	if (cli_stop_requested())
 		note(c.res, "interrupted: partial results");

@@ -24,9 +24,14 @@ static const char usage[] =
 "       bench/run scale [options]        200 processes in 50 cgroups (make bench-scale)\n"
 "       bench/run soak [-s SECONDS]      memscope's RSS over a long run (make bench-soak)\n"
 "\n"
-"  -n, --rounds N        A/B rounds per tracer (overhead; default 5, $BENCH_ROUNDS)\n"
+"  -n, --rounds N        A/B rounds per tracer, at least (overhead; default 3,\n"
+"                        $BENCH_ROUNDS); exactly N with --ci 0\n"
+"      --ci POINTS       more rounds until every ratio's 95% interval is within\n"
+"                        +-POINTS points (default 2; 0: fixed rounds)\n"
+"      --max-minutes M   time cap of the overhead suite (default 90, $BENCH_MINUTES)\n"
 "  -w, --workloads LIST  comma-separated: pagestorm,mallocchurn,pagecache,node\n"
-"  -t, --tracers LIST    comma-separated: memscope,memscope-s1,bt-stacks,bt-pfn\n"
+"  -t, --tracers LIST    comma-separated: memscope,memscope-s1,floor-raw_tp,\n"
+"                        floor-tp_btf,bt-stacks,bt-pfn\n"
 "      --no-profile      skip the profile pass (BPF statistics, perf)\n"
 "      --cgroups N       scale: memory cgroups (default 50)\n"
 "      --procs N         scale: processes (default 200)\n"
@@ -54,9 +59,11 @@ static int env_u64(const char *name, uint64_t min, uint64_t max, uint64_t *v)
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_NO_PROFILE = 256, OPT_CGROUPS, OPT_PROCS };
+	enum { OPT_NO_PROFILE = 256, OPT_CGROUPS, OPT_PROCS, OPT_CI, OPT_MAX_MINUTES };
 	static const struct option longopts[] = {
 		{ "rounds", required_argument, NULL, 'n' },
+		{ "ci", required_argument, NULL, OPT_CI },
+		{ "max-minutes", required_argument, NULL, OPT_MAX_MINUTES },
 		{ "workloads", required_argument, NULL, 'w' },
 		{ "tracers", required_argument, NULL, 't' },
 		{ "no-profile", no_argument, NULL, OPT_NO_PROFILE },
@@ -69,13 +76,15 @@ static int parse(int argc, char **argv, struct opts *o)
 		{},
 	};
 	const char *bin = getenv("MEMSCOPE_BIN");
-	uint64_t rounds = 5, soak_s = 600, v;
+	uint64_t rounds = 3, soak_s = 600, minutes = 90, v;
 	int c, rc;
 
 	if ((rc = env_u64("BENCH_ROUNDS", 1, 50, &rounds)) ||
-	    (rc = env_u64("SOAK_SECONDS", 10, 7 * 86400, &soak_s)))
+	    (rc = env_u64("SOAK_SECONDS", 10, 7 * 86400, &soak_s)) ||
+	    (rc = env_u64("BENCH_MINUTES", 1, 24 * 60, &minutes)))
 		return rc;
-	o->ov = (struct ov_opts){ .rounds = rounds, .profile = true };
+	o->ov = (struct ov_opts){ .rounds = rounds, .ci_points = 2, .max_minutes = minutes,
+				  .profile = true };
 	o->scale = (struct scale_opts){ .cgroups = 50, .procs = 200, .tolerance_pct = 5,
 					.tolerance_mib = 1, .rss_limit_mib = 64 };
 	o->soak = (struct soak_opts){ .seconds = soak_s, .interval = 10, .flat_mib = 1 };
@@ -87,6 +96,16 @@ static int parse(int argc, char **argv, struct opts *o)
 			if (cli_u64(optarg, 1, 50, &v))
 				return cli_error("-n wants 1..50 rounds, not '%s'", optarg);
 			o->ov.rounds = v;
+			break;
+		case OPT_CI:
+			if (cli_u64(optarg, 0, 100, &v))
+				return cli_error("--ci wants 0..100 points, not '%s'", optarg);
+			o->ov.ci_points = v;
+			break;
+		case OPT_MAX_MINUTES:
+			if (cli_u64(optarg, 1, 24 * 60, &v))
+				return cli_error("--max-minutes wants 1..1440, not '%s'", optarg);
+			o->ov.max_minutes = v;
 			break;
 		case 'w':
 			o->ov.workloads = optarg;
