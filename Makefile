@@ -237,7 +237,7 @@ BENCH_OBJS      := $(patsubst bench/%.c,$(BUILD)/bench/obj/%.o,$(wildcard bench/
 BENCH_LIB_OBJS  := $(filter-out $(BUILD)/bench/obj/run.o,$(BENCH_OBJS))
 BENCH_REUSED    := $(BUILD)/user/json.o $(BUILD)/user/cli.o $(BUILD)/user/log.o \
                    $(BUILD)/user/atomic_file.o $(BUILD)/user/safe_open.o \
-                   $(BUILD)/user/safe_text.o $(BUILD)/user/utf8.o \
+                   $(BUILD)/user/safe_text.o $(BUILD)/user/utf8.o $(BUILD)/user/growth.o \
                    $(BUILD)/tests/integration/harness.o
 BENCH_TEST_OBJS := $(patsubst bench/tests/%.c,$(BUILD)/bench/obj/tests/%.o,$(wildcard bench/tests/*.c))
 BENCH_WORKLOADS := $(patsubst bench/workloads/%.c,$(BUILD)/bench/%,$(wildcard bench/workloads/*.c))

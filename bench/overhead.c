@@ -15,7 +15,7 @@
 #include "harness.h"
 #include "log.h"
 #include "overhead_int.h"
-#include "session.h"
+#include "lease.h"
 #include "stats.h"
 
 #define RUN_TIMEOUT_S	600
@@ -84,13 +84,13 @@ static bool known_tracer(const char *p, size_t len)
 /* Runs an untimed helper command (setup, prep) to completion. */
 static int run_helper(const char *const *tmpl, const char *out, char *why, size_t len)
 {
-	struct child_opts co = { .out = out, .err = session__path("helper.err") };
+	struct child_opts co = { .out = out, .err = lease__path("helper.err") };
 	struct child_result r;
 	struct wl_argv a;
 	pid_t pid;
 	int rc;
 
-	if ((rc = workload__argv(tmpl, session__dir(), &a)))
+	if ((rc = workload__argv(tmpl, lease__dir(), &a)))
 		return snprintf(why, len, "bad command line"), rc;
 	pid = child__spawn(a.argv, &co);
 	if (pid < 0)
@@ -127,7 +127,7 @@ static void check_prep(struct ov_result *res, const char *out)
 static pid_t perf_start(const char *data)
 {
 	char *argv[] = { "perf", "record", "-a", "-F", PERF_FREQ, "-q", "-o", (char *)data, NULL };
-	struct child_opts co = { .err = session__path("perf.err") };
+	struct child_opts co = { .err = lease__path("perf.err") };
 	pid_t pid = child__spawn(argv, &co);
 
 	/* perf writes its header once it is sampling. */
@@ -141,7 +141,7 @@ static void perf_report(const char *data, struct ov_profile *p)
 {
 	char *argv[] = { "perf", "report", "-i", (char *)data, "--stdio", "--no-children",
 			 "--sort", "comm,dso,symbol", "-t", "|", "--percent-limit", "0.5", NULL };
-	const char *out = session__path("perf.txt"), *err = session__path("perf-report.err");
+	const char *out = lease__path("perf.txt"), *err = lease__path("perf-report.err");
 	struct child_opts co = { .out = out, .err = err };
 	struct child_result r;
 	FILE *f;
@@ -202,8 +202,8 @@ static int run_once(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg, b
 {
 	const struct workload *w = ow->w;
 	struct ov_profile *p = &cfg->prof;
-	struct child_opts co = { .out = session__path("workload.out"),
-				 .err = session__path("workload.err") };
+	struct child_opts co = { .out = lease__path("workload.out"),
+				 .err = lease__path("workload.err") };
 	struct tracer t = { .pid = 0 };
 	struct child_result wr, tr;
 	uint64_t pg0 = 0, pg1 = 0, cpu0 = 0, cpu1 = 0;
@@ -214,21 +214,21 @@ static int run_once(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg, b
 
 	memset(r, 0, sizeof(*r));
 	if (cfg->tracer) {
-		if (profile && (rc = session__bpf_stats(true))) {
+		if (profile && (rc = lease__bpf_stats(true))) {
 			snprintf(p->why, sizeof(p->why), "cannot enable BPF statistics: %s",
 				 strerror(-rc));
 			return rc;
 		}
-		rc = tracer__start(cfg->tracer, c->o->memscope, c->res->has_report, session__dir(),
+		rc = tracer__start(cfg->tracer, c->o->memscope, c->res->has_report, lease__dir(),
 				   cfg->tracer->name, &t, cfg->why, sizeof(cfg->why));
 		if (rc) {
 			if (profile)
-				session__bpf_stats(false);
+				lease__bpf_stats(false);
 			cfg->usable = false;
 			return -EAGAIN;
 		}
 		if (profile && c->perf_ok)
-			perf = perf_start(session__path("perf.data"));
+			perf = perf_start(lease__path("perf.data"));
 		if (profile)
 			read_progs(t.pid, p->progs0, &p->n_progs0);
 	}
@@ -237,13 +237,13 @@ static int run_once(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg, b
 	 * and taking them again costs host faults, so the gap between the drop and
 	 * the read must be the same on both sides. */
 	if (w->prep[0]) {
-		if ((rc = run_helper(w->prep, session__path("prep.out"), why, len)))
+		if ((rc = run_helper(w->prep, lease__path("prep.out"), why, len)))
 			goto out;
-		check_prep(c->res, session__path("prep.out"));
+		check_prep(c->res, lease__path("prep.out"));
 	}
 	if (t.pid)
 		child__cpu_ns("/proc", t.pid, &cpu0);
-	if ((rc = workload__argv(w->run, session__dir(), &a)))
+	if ((rc = workload__argv(w->run, lease__dir(), &a)))
 		goto out;
 	sysinfo__pgalloc(&pg0);
 	pid = child__spawn(a.argv, &co);
@@ -301,10 +301,10 @@ out:
 			}
 		}
 		if (profile)
-			session__bpf_stats(false);
+			lease__bpf_stats(false);
 	}
 	if (profile && c->perf_ok && rc == 0)
-		perf_report(session__path("perf.data"), p);
+		perf_report(lease__path("perf.data"), p);
 	return rc;
 }
 
@@ -450,7 +450,7 @@ static void plan(struct ctx *c)
 			note(res, "%s cannot run here: %s", tracer_defs[t].name, why[t]);
 		need_tracefs |= usable[t] && tracer_defs[t].kind == TRACER_BPFTRACE;
 	}
-	if (need_tracefs && session__tracefs(&mounted))
+	if (need_tracefs && lease__tracefs(&mounted))
 		note(res, "tracefs is not mounted and cannot be: bpftrace will not find "
 		     "tracepoints");
 	else if (need_tracefs && mounted)
@@ -533,7 +533,7 @@ int overhead__run(const struct ov_opts *o)
 	if (cli_stop_requested())
 		note(c.res, "interrupted: partial results");
 	ov_print_table(c.res, stdout);
-	rc = session__write_results(o->results_dir, "", ov_write_json, c.res, path, sizeof(path));
+	rc = lease__write_results(o->results_dir, "", ov_write_json, c.res, path, sizeof(path));
 	if (rc)
 		log_error("cannot write results to %s: %s", o->results_dir, strerror(-rc));
 	else

@@ -16,8 +16,8 @@
 #include "cli.h"
 #include "overhead.h"
 #include "scale.h"
-#include "session.h"
-#include "soak.h"
+#include "lease.h"
+#include "rss_soak.h"
 
 static const char usage[] =
 "usage: bench/run [overhead] [options]   traced/untraced overhead table (make bench)\n"
@@ -42,7 +42,7 @@ static const char usage[] =
 struct opts {
 	struct ov_opts ov;
 	struct scale_opts scale;
-	struct soak_opts soak;
+	struct rss_soak_opts soak;
 };
 
 static int env_u64(const char *name, uint64_t min, uint64_t max, uint64_t *v)
@@ -87,7 +87,7 @@ static int parse(int argc, char **argv, struct opts *o)
 				  .profile = true };
 	o->scale = (struct scale_opts){ .cgroups = 50, .procs = 200, .tolerance_pct = 5,
 					.tolerance_mib = 1, .rss_limit_mib = 64 };
-	o->soak = (struct soak_opts){ .seconds = soak_s, .interval = 10, .flat_mib = 1 };
+	o->soak = (struct rss_soak_opts){ .seconds = soak_s, .interval = 10, .flat_mib = 1 };
 	o->ov.memscope = bin && *bin ? bin : "./memscope";
 	o->ov.results_dir = "bench/results";
 	while ((c = getopt_long(argc, argv, "n:w:t:s:o:m:h", longopts, NULL)) != -1) {
@@ -168,10 +168,10 @@ int main(int argc, char **argv)
 	if (geteuid() != 0)
 		return cli_error("the benchmarks load BPF programs and create cgroups: run as "
 				 "root"), 2;
-	if ((rc = session__init("build/bench")))
+	if ((rc = lease__init("build/bench")))
 		return cli_error("cannot create a scratch directory in build/bench: %s",
 				 strerror(-rc)), 2;
-	if ((rc = session__snapshot(o.ov.memscope, bin, sizeof(bin))))
+	if ((rc = lease__snapshot(o.ov.memscope, bin, sizeof(bin))))
 		return cli_error("cannot copy %s (build it with make): %s", o.ov.memscope,
 				 strerror(-rc)), 2;
 	o.ov.memscope = o.scale.memscope = o.soak.memscope = bin;
@@ -180,7 +180,7 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "scale"))
 		rc = scale__run(&o.scale);
 	else if (!strcmp(mode, "soak"))
-		rc = soak__run(&o.soak);
+		rc = rss_soak__run(&o.soak);
 	else
 		rc = overhead__run(&o.ov);
 	return rc == 0 ? 0 : rc == 1 ? 1 : 2;

@@ -38,30 +38,6 @@ double stats__mad(const double *v, size_t n)
 	return stats__median(dev, n);
 }
 
-int stats__slope(const double *x, const double *y, size_t n, double *slope, double *intercept)
-{
-	double mx = 0, my = 0, sxx = 0, sxy = 0;
-
-	if (n < 2)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		mx += x[i];
-		my += y[i];
-	}
-	mx /= n;
-	my /= n;
-	for (size_t i = 0; i < n; i++) {
-		sxx += (x[i] - mx) * (x[i] - mx);
-		sxy += (x[i] - mx) * (y[i] - my);
-	}
-	if (sxx == 0 || !isfinite(sxx) || !isfinite(sxy))
-		return -EINVAL;
-	*slope = sxy / sxx;
-	if (intercept)
-		*intercept = my - *slope * mx;
-	return 0;
-}
-
 /* Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom; past
  * that the normal's 1.96 is within 2% of the truth. */
 static const double t95[] = {

@@ -46,26 +46,6 @@ Test(stats, mad)
 	cr_expect(isnan(stats__mad(v, 0)));
 }
 
-Test(stats, slope_of_a_line_and_of_noise)
-{
-	double x[] = { 0, 10, 20, 30, 40 }, y[] = { 5, 7, 9, 11, 13 }, flat[] = { 3, 4, 3, 4, 3 };
-	double m, b;
-
-	cr_assert_eq(stats__slope(x, y, 5, &m, &b), 0);
-	cr_expect_float_eq(m, 0.2, 1e-12);
-	cr_expect_float_eq(b, 5, 1e-12);
-	cr_assert_eq(stats__slope(x, flat, 5, &m, NULL), 0);
-	cr_expect_lt(fabs(m), 0.01);
-}
-
-Test(stats, slope_needs_two_distinct_x)
-{
-	double x[] = { 1, 1, 1 }, y[] = { 1, 2, 3 }, m;
-
-	cr_expect_eq(stats__slope(x, y, 1, &m, NULL), -EINVAL);
-	cr_expect_eq(stats__slope(x, y, 3, &m, NULL), -EINVAL);
-}
-
 Test(stats, ci95_of_a_known_sample)
 {
 	/* mean 1.1, sample sd 0.1, n 4: half = 3.182 * 0.1 / 2 */
