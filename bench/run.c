@@ -36,7 +36,7 @@ static const char usage[] =
 "      --cgroups N       scale: memory cgroups (default 50)\n"
 "      --procs N         scale: processes (default 200)\n"
 "  -s, --seconds S       soak: length (default $SOAK_SECONDS or 600)\n"
-"  -o, --results DIR     where the JSON goes (default bench/results)\n"
+"  -o, --results DIR     where the JSON goes (default build/bench/results)\n"
 "  -m, --memscope PATH   binary under test (default ./memscope, $MEMSCOPE_BIN)\n";
 
 struct opts {
@@ -89,7 +89,7 @@ static int parse(int argc, char **argv, struct opts *o)
 					.tolerance_mib = 1, .rss_limit_mib = 64 };
 	o->soak = (struct rss_soak_opts){ .seconds = soak_s, .interval = 10, .flat_mib = 1 };
 	o->ov.memscope = bin && *bin ? bin : "./memscope";
-	o->ov.results_dir = "bench/results";
+	o->ov.results_dir = "build/bench/results";
 	while ((c = getopt_long(argc, argv, "n:w:t:s:o:m:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
