@@ -228,7 +228,7 @@ DEB_PKGS += libxml2-utils chromium
 
 # ---- overhead benchmarks (issue 6) ----
 # `make bench` prints the traced/untraced overhead table and writes JSON to
-# bench/results/; `make bench-scale` (200 processes in 50 cgroups) and
+# build/bench/results/ (the newest to bench/latest/); `make bench-scale` (200 processes in 50 cgroups) and
 # `make bench-soak` (SOAK_SECONDS, default 600) check accounting and RSS.
 # Their packages stay out of DEB_PKGS so `make test` never installs them:
 # bpftrace (yardsticks), perf (profile), json-c (reads memscope --report).
@@ -237,31 +237,44 @@ BENCH_OBJS      := $(patsubst bench/%.c,$(BUILD)/bench/obj/%.o,$(wildcard bench/
 BENCH_LIB_OBJS  := $(filter-out $(BUILD)/bench/obj/run.o,$(BENCH_OBJS))
 BENCH_REUSED    := $(BUILD)/user/json.o $(BUILD)/user/cli.o $(BUILD)/user/log.o \
                    $(BUILD)/user/atomic_file.o $(BUILD)/user/safe_open.o \
-                   $(BUILD)/user/safe_text.o $(BUILD)/user/utf8.o \
+                   $(BUILD)/user/safe_text.o $(BUILD)/user/utf8.o $(BUILD)/user/growth.o \
                    $(BUILD)/tests/integration/harness.o
 BENCH_TEST_OBJS := $(patsubst bench/tests/%.c,$(BUILD)/bench/obj/tests/%.o,$(wildcard bench/tests/*.c))
 BENCH_WORKLOADS := $(patsubst bench/workloads/%.c,$(BUILD)/bench/%,$(wildcard bench/workloads/*.c))
 BENCH_LDLIBS     = $(shell pkg-config --libs libbpf json-c) -lm
 
-.PHONY: bench bench-deps bench-tools bench-scale bench-soak bench-test
+.PHONY: bench bench-deps bench-tools bench-scale bench-soak bench-test bench-table
 
 bench-deps:
 	@$(MAKE) --no-print-directory deps DEB_PKGS="$(BENCH_DEB_PKGS)"
 
-bench-tools: memscope $(BUILD)/bench/run $(BENCH_WORKLOADS) $(BUILD)/workloads/pagestorm \
+bench-tools: memscope $(BUILD)/bench/run $(BUILD)/bench/floor $(BENCH_WORKLOADS) $(BUILD)/workloads/pagestorm \
 	     $(BUILD)/workloads/leaker
+
+# Every run's JSON stays in build/bench/results; the newest of each kind is
+# copied to bench/latest/, the one committed, from which `make bench-table`
+# prints README's table.
+BENCH_RESULTS := $(BUILD)/bench/results
+# $(1): grep options picking the kind's files (<date>-<host>[-scale|-soak].json).
+bench_latest   = cp "$$(ls -t $(BENCH_RESULTS)/*.json | grep $(1) | head -1)" bench/latest/$(2).json
 
 bench: deps bench-deps check-root
 	@$(MAKE) --no-print-directory bench-tools
-	$(BUILD)/bench/run overhead $(BENCH_ARGS)
+	$(BUILD)/bench/run overhead -o $(BENCH_RESULTS) $(BENCH_ARGS)
+	$(call bench_latest,-Ev -- '-(scale|soak)\.json$$',overhead)
 
 bench-scale: deps bench-deps check-root
 	@$(MAKE) --no-print-directory bench-tools
-	$(BUILD)/bench/run scale $(BENCH_ARGS)
+	$(BUILD)/bench/run scale -o $(BENCH_RESULTS) $(BENCH_ARGS)
+	$(call bench_latest,-E -- '-scale\.json$$',scale)
 
 bench-soak: deps bench-deps check-root
 	@$(MAKE) --no-print-directory bench-tools
-	$(BUILD)/bench/run soak $(if $(SOAK_SECONDS),-s $(SOAK_SECONDS)) $(BENCH_ARGS)
+	$(BUILD)/bench/run soak -o $(BENCH_RESULTS) $(if $(SOAK_SECONDS),-s $(SOAK_SECONDS)) $(BENCH_ARGS)
+	$(call bench_latest,-E -- '-soak\.json$$',soak)
+
+bench-table:
+	@node bench/readme_table.js bench/latest/overhead.json
 
 bench-test: bench-deps
 	@$(MAKE) --no-print-directory $(BUILD)/bench/unit_tests
@@ -274,6 +287,18 @@ $(BUILD)/bench/obj/%.o: bench/%.c | $(SKELS)
 $(BUILD)/bench/run: $(BENCH_OBJS) $(BENCH_REUSED)
 	$(CC) $(CFLAGS) $^ -o $@ $(BENCH_LDLIBS)
 
+# The floor: counting programs on the same tracepoints (bench/floor/).
+$(BUILD)/bench/floor.bpf.o: bench/floor/floor.bpf.c | $(BUILD)
+	mkdir -p $(@D)
+	$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux $(DEPFLAGS) -c $< -o $@
+	llvm-strip -g $@ 2>/dev/null || true
+
+$(BUILD)/bench/floor.skel.h: $(BUILD)/bench/floor.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@
+
+$(BUILD)/bench/floor: bench/floor/floor.c $(BUILD)/bench/floor.skel.h
+	$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/bench $(DEPFLAGS) $< -o $@ $(shell pkg-config --libs libbpf)
+
 $(BUILD)/bench/unit_tests: $(BENCH_TEST_OBJS) $(BENCH_LIB_OBJS) $(BENCH_REUSED)
 	$(CC) $(CFLAGS) $^ -o $@ $(BENCH_LDLIBS) -lcriterion
 
@@ -282,7 +307,7 @@ $(BUILD)/bench/%: bench/workloads/%.c
 	@mkdir -p $(@D)
 	$(CC) -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror $< -o $@
 
--include $(wildcard $(BUILD)/bench/obj/*.d $(BUILD)/bench/obj/tests/*.d)
+-include $(wildcard $(BUILD)/bench/*.d $(BUILD)/bench/obj/*.d $(BUILD)/bench/obj/tests/*.d)
 
 # ---- memscope top ----
 # tmux: the integration test drives the interactive view in a real terminal.

@@ -15,7 +15,7 @@
 #include "harness.h"
 #include "log.h"
 #include "overhead_int.h"
-#include "session.h"
+#include "lease.h"
 #include "stats.h"
 
 #define RUN_TIMEOUT_S	600
@@ -84,13 +84,13 @@ static bool known_tracer(const char *p, size_t len)
 /* Runs an untimed helper command (setup, prep) to completion. */
 static int run_helper(const char *const *tmpl, const char *out, char *why, size_t len)
 {
-	struct child_opts co = { .out = out, .err = session__path("helper.err") };
+	struct child_opts co = { .out = out, .err = lease__path("helper.err") };
 	struct child_result r;
 	struct wl_argv a;
 	pid_t pid;
 	int rc;
 
-	if ((rc = workload__argv(tmpl, session__dir(), &a)))
+	if ((rc = workload__argv(tmpl, lease__dir(), &a)))
 		return snprintf(why, len, "bad command line"), rc;
 	pid = child__spawn(a.argv, &co);
 	if (pid < 0)
@@ -127,7 +127,7 @@ static void check_prep(struct ov_result *res, const char *out)
 static pid_t perf_start(const char *data)
 {
 	char *argv[] = { "perf", "record", "-a", "-F", PERF_FREQ, "-q", "-o", (char *)data, NULL };
-	struct child_opts co = { .err = session__path("perf.err") };
+	struct child_opts co = { .err = lease__path("perf.err") };
 	pid_t pid = child__spawn(argv, &co);
 
 	/* perf writes its header once it is sampling. */
@@ -141,7 +141,7 @@ static void perf_report(const char *data, struct ov_profile *p)
 {
 	char *argv[] = { "perf", "report", "-i", (char *)data, "--stdio", "--no-children",
 			 "--sort", "comm,dso,symbol", "-t", "|", "--percent-limit", "0.5", NULL };
-	const char *out = session__path("perf.txt"), *err = session__path("perf-report.err");
+	const char *out = lease__path("perf.txt"), *err = lease__path("perf-report.err");
 	struct child_opts co = { .out = out, .err = err };
 	struct child_result r;
 	FILE *f;
@@ -202,8 +202,8 @@ static int run_once(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg, b
 {
 	const struct workload *w = ow->w;
 	struct ov_profile *p = &cfg->prof;
-	struct child_opts co = { .out = session__path("workload.out"),
-				 .err = session__path("workload.err") };
+	struct child_opts co = { .out = lease__path("workload.out"),
+				 .err = lease__path("workload.err") };
 	struct tracer t = { .pid = 0 };
 	struct child_result wr, tr;
 	uint64_t pg0 = 0, pg1 = 0, cpu0 = 0, cpu1 = 0;
@@ -214,21 +214,21 @@ static int run_once(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg, b
 
 	memset(r, 0, sizeof(*r));
 	if (cfg->tracer) {
-		if (profile && (rc = session__bpf_stats(true))) {
+		if (profile && (rc = lease__bpf_stats(true))) {
 			snprintf(p->why, sizeof(p->why), "cannot enable BPF statistics: %s",
 				 strerror(-rc));
 			return rc;
 		}
-		rc = tracer__start(cfg->tracer, c->o->memscope, c->res->has_report, session__dir(),
+		rc = tracer__start(cfg->tracer, c->o->memscope, c->res->has_report, lease__dir(),
 				   cfg->tracer->name, &t, cfg->why, sizeof(cfg->why));
 		if (rc) {
 			if (profile)
-				session__bpf_stats(false);
+				lease__bpf_stats(false);
 			cfg->usable = false;
 			return -EAGAIN;
 		}
 		if (profile && c->perf_ok)
-			perf = perf_start(session__path("perf.data"));
+			perf = perf_start(lease__path("perf.data"));
 		if (profile)
 			read_progs(t.pid, p->progs0, &p->n_progs0);
 	}
@@ -237,13 +237,13 @@ static int run_once(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg, b
 	 * and taking them again costs host faults, so the gap between the drop and
 	 * the read must be the same on both sides. */
 	if (w->prep[0]) {
-		if ((rc = run_helper(w->prep, session__path("prep.out"), why, len)))
+		if ((rc = run_helper(w->prep, lease__path("prep.out"), why, len)))
 			goto out;
-		check_prep(c->res, session__path("prep.out"));
+		check_prep(c->res, lease__path("prep.out"));
 	}
 	if (t.pid)
 		child__cpu_ns("/proc", t.pid, &cpu0);
-	if ((rc = workload__argv(w->run, session__dir(), &a)))
+	if ((rc = workload__argv(w->run, lease__dir(), &a)))
 		goto out;
 	sysinfo__pgalloc(&pg0);
 	pid = child__spawn(a.argv, &co);
@@ -301,35 +301,60 @@ out:
 			}
 		}
 		if (profile)
-			session__bpf_stats(false);
+			lease__bpf_stats(false);
 	}
 	if (profile && c->perf_ok && rc == 0)
-		perf_report(session__path("perf.data"), p);
+		perf_report(lease__path("perf.data"), p);
 	return rc;
 }
 
-static void run_cfg(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg, int round)
+/* One timed run of cfg; the run, or NULL when it failed or could not run. */
+static const struct ov_run *run_cfg(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg,
+				    int round)
 {
 	char why[OV_WHY_LEN] = "";
 	struct ov_run *r = &cfg->runs[cfg->n_runs];
 	const char *name = cfg->tracer ? cfg->tracer->name : "untraced";
 	int rc;
 
-	if (!cfg->usable || cli_stop_requested())
-		return;
+	if (!cfg->usable || cli_stop_requested() || cfg->n_runs == OV_MAX_RUNS)
+		return NULL;
 	rc = run_once(c, ow, cfg, false, r, why, sizeof(why));
 	if (rc == -EAGAIN) {
 		log_notice("%s: %s cannot run: %s", ow->w->name, name, cfg->why);
-		return;
+		return NULL;
 	}
 	if (rc) {
 		cfg->n_failed++;
 		log_warn("%s round %d, %s: %s", ow->w->name, round + 1, name, why);
-		return;
+		return NULL;
 	}
 	cfg->n_runs++;
-	log_notice("%s round %d/%d, %-12s %.3f s wall, %.3f s cpu", ow->w->name, round + 1,
-		   c->o->rounds, name, r->wall_s, r->cpu_s);
+	log_notice("%s round %d, %-12s %.3f s wall, %.3f s cpu", ow->w->name, round + 1, name,
+		   r->wall_s, r->cpu_s);
+	return r;
+}
+
+/* An A/B pair: untraced, then cfg; keeps cfg's ratios when both ran. */
+static void run_pair(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg, int round)
+{
+	const struct ov_run *a = run_cfg(c, ow, &ow->cfg[0], round);
+	const struct ov_run *b = a ? run_cfg(c, ow, cfg, round) : NULL;
+
+	if (!b || cfg->n_pairs == OV_MAX_ROUNDS)
+		return;
+	cfg->pair_wall[cfg->n_pairs] = b->wall_s / a->wall_s;
+	cfg->pair_cpu[cfg->n_pairs++] = b->cpu_s / a->cpu_s;
+}
+
+/* Rounds the run arrays have room for: the untraced configuration runs
+ * once per tracer per round. */
+static int max_rounds(const struct ov_workload *ow)
+{
+	size_t k = ow->n_cfg > 1 ? ow->n_cfg - 1 : 1;
+	size_t n = OV_MAX_RUNS / k;
+
+	return n < OV_MAX_ROUNDS ? (int)n : OV_MAX_ROUNDS;
 }
 
 static void profile_cfg(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg)
@@ -354,7 +379,8 @@ static void profile_cfg(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cf
 		   cfg->tracer->name, cfg->prof.n_progs, cfg->prof.n_rows);
 }
 
-static void run_workload(struct ctx *c, struct ov_workload *ow)
+/* deadline: when this workload's share of the time cap runs out. */
+static void run_workload(struct ctx *c, struct ov_workload *ow, double deadline)
 {
 	char why[OV_WHY_LEN];
 	size_t k = ow->n_cfg - 1;	/* traced configurations */
@@ -371,14 +397,29 @@ static void run_workload(struct ctx *c, struct ov_workload *ow)
 
 		run_once(c, ow, &ow->cfg[0], false, &warm, why, sizeof(why));
 	}
-	for (int round = 0; round < c->o->rounds && !cli_stop_requested(); round++) {
+	for (int round = 0; round < max_rounds(ow) && !cli_stop_requested(); round++) {
 		/* A/B pairs, the tracer order rotated each round. */
-		for (size_t i = 0; i < k; i++) {
-			run_cfg(c, ow, &ow->cfg[0], round);
-			run_cfg(c, ow, &ow->cfg[1 + (i + round) % k], round);
-		}
+		for (size_t i = 0; i < k; i++)
+			run_pair(c, ow, &ow->cfg[1 + (i + round) % k], round);
 		if (!k)
 			run_cfg(c, ow, &ow->cfg[0], round);
+		ow->rounds = round + 1;
+		if (ow->rounds < c->o->rounds)
+			continue;
+		if (c->o->ci_points <= 0)
+			break;
+		if ((ow->converged = ov_converged(ow, c->o->ci_points)))
+			break;
+		if (cli_now() >= deadline) {
+			ow->capped = true;
+			break;
+		}
+	}
+	if (c->o->ci_points > 0 && !ow->converged && !cli_stop_requested()) {
+		ow->capped = true;
+		note(c->res, "%s: stopped after %d rounds (%s) with an interval wider than "
+		     "+-%g points", ow->w->name, ow->rounds,
+		     ow->rounds == max_rounds(ow) ? "round cap" : "time cap", c->o->ci_points);
 	}
 	for (size_t i = 1; c->o->profile && i < ow->n_cfg; i++)
 		profile_cfg(c, ow, &ow->cfg[i]);
@@ -409,7 +450,7 @@ static void plan(struct ctx *c)
 			note(res, "%s cannot run here: %s", tracer_defs[t].name, why[t]);
 		need_tracefs |= usable[t] && tracer_defs[t].kind == TRACER_BPFTRACE;
 	}
-	if (need_tracefs && session__tracefs(&mounted))
+	if (need_tracefs && lease__tracefs(&mounted))
 		note(res, "tracefs is not mounted and cannot be: bpftrace will not find "
 		     "tracepoints");
 	else if (need_tracefs && mounted)
@@ -447,10 +488,14 @@ int overhead__run(const struct ov_opts *o)
 	struct ctx c = { .o = o };
 	char path[1024];
 	time_t now = time(NULL);
+	size_t left = 0;
+	double end;
 	int rc, n;
 
 	if (o->rounds < 1 || o->rounds > OV_MAX_ROUNDS)
 		return cli_error("rounds: 1..%d", OV_MAX_ROUNDS);
+	if (o->ci_points < 0 || o->max_minutes <= 0)
+		return cli_error("the interval wants >= 0 points and the time cap > 0 minutes");
 	if ((rc = check_names(o->workloads, known_workload, "workload")) ||
 	    (rc = check_names(o->tracers, known_tracer, "tracer")))
 		return rc;
@@ -474,14 +519,21 @@ int overhead__run(const struct ov_opts *o)
 		note(c.res, "load average %.2f before the run: other work competes, timings are "
 		     "noisy", c.res->load_before);
 	plan(&c);
-	for (size_t i = 0; i < c.res->n_wl && !cli_stop_requested(); i++)
-		if (!c.res->wl[i].skipped)
-			run_workload(&c, &c.res->wl[i]);
+	end = cli_now() + o->max_minutes * 60;
+	for (size_t i = 0; i < c.res->n_wl; i++)
+		left += !c.res->wl[i].skipped;
+	for (size_t i = 0; i < c.res->n_wl && !cli_stop_requested(); i++) {
+		if (c.res->wl[i].skipped)
+			continue;
+		/* An equal share of what is left, so an early workload that
+		 * will not converge cannot starve the later ones. */
+		run_workload(&c, &c.res->wl[i], cli_now() + (end - cli_now()) / left--);
+	}
 	c.res->load_after = sysinfo__loadavg();
 	if (cli_stop_requested())
 		note(c.res, "interrupted: partial results");
 	ov_print_table(c.res, stdout);
-	rc = session__write_results(o->results_dir, "", ov_write_json, c.res, path, sizeof(path));
+	rc = lease__write_results(o->results_dir, "", ov_write_json, c.res, path, sizeof(path));
 	if (rc)
 		log_error("cannot write results to %s: %s", o->results_dir, strerror(-rc));
 	else

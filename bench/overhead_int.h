@@ -15,6 +15,9 @@
 #include "workloads.h"
 
 #define OV_MAX_CFGS	8	/* untraced + tracers */
+/* Runs kept per configuration: the untraced one runs once per tracer per
+ * round, so this also caps the rounds (max_rounds()). */
+#define OV_MAX_RUNS	160
 #define OV_PERF_ROWS	12
 #define OV_WHY_LEN	200
 
@@ -52,8 +55,11 @@ struct ov_cfg {
 	const struct tracer_def *tracer;	/* NULL: untraced */
 	bool usable;
 	char why[OV_WHY_LEN];
-	struct ov_run runs[OV_MAX_ROUNDS];
+	struct ov_run runs[OV_MAX_RUNS];
 	size_t n_runs;
+	/* traced/untraced of each A/B pair (the untraced run right before) */
+	double pair_wall[OV_MAX_ROUNDS], pair_cpu[OV_MAX_ROUNDS];
+	size_t n_pairs;
 	size_t n_failed;
 	struct ov_profile prof;
 };
@@ -64,6 +70,9 @@ struct ov_workload {
 	char why[OV_WHY_LEN];
 	struct ov_cfg cfg[OV_MAX_CFGS];
 	size_t n_cfg;
+	int rounds;			/* rounds done */
+	bool converged;			/* every interval within +-ci_points */
+	bool capped;			/* stopped by the time cap or the round cap first */
 };
 
 struct ov_result {
@@ -78,6 +87,9 @@ struct ov_result {
 	size_t n_wl;
 };
 
+/* Whether every usable traced configuration of ow has both paired ratios'
+ * 95% intervals within +-points points. */
+bool ov_converged(const struct ov_workload *ow, double points);
 void ov_print_table(const struct ov_result *r, FILE *out);
 void ov_write_json(FILE *f, void *result);
 

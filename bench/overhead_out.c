@@ -10,7 +10,14 @@
 /* One summary of a configuration, computed the same way for both outputs. */
 struct summary {
 	double wall, cpu, noise_pct;
-	double x_wall, x_cpu;		/* traced / untraced, NAN for untraced */
+	/* traced / untraced: the mean of the A/B pairs' ratios (the ratio of
+	 * medians with fewer than two pairs), and the half-width of its 95%
+	 * interval; NAN for untraced */
+	double x_wall, x_cpu, ci_wall, ci_cpu;
+	double xm_wall, xm_cpu;		/* ratio of the medians */
+	/* points above the floor configuration's ratio, and the interval of
+	 * that difference; NAN for the floor itself or without one */
+	double floor_wall, floor_cpu, floor_ci_wall, floor_ci_cpu;
 	double pgalloc_per_s;
 	double tr_cpu_pct, tr_cpu_s;
 	long tr_rss_kib;
@@ -32,7 +39,7 @@ static size_t values(const struct ov_cfg *c, run_get get, double *v)
 
 static double median_of(const struct ov_cfg *c, run_get get)
 {
-	double v[OV_MAX_ROUNDS];
+	double v[OV_MAX_RUNS];
 
 	return stats__median(v, values(c, get, v));
 }
@@ -70,17 +77,81 @@ static void add_losses(struct summary *s, const struct msreport *rep)
 	}
 }
 
-static void summarize(const struct ov_workload *ow, const struct ov_cfg *c, struct summary *s)
+/* The paired ratio and its interval; the ratio of medians, without an
+ * interval, when there are fewer than two pairs. */
+static void ratio(const double *pairs, size_t n, double of_medians, double *x, double *ci)
+{
+	if (stats__mean_ci95(pairs, n, x, ci)) {
+		*x = of_medians;
+		*ci = NAN;
+	}
+}
+
+static const struct ov_cfg *floor_cfg(const struct ov_workload *ow)
+{
+	for (size_t k = 1; k < ow->n_cfg; k++)
+		if (!strcmp(ow->cfg[k].tracer->name, FLOOR_TRACER) && ow->cfg[k].n_pairs >= 2)
+			return &ow->cfg[k];
+	return NULL;
+}
+
+static void ratios(const struct ov_workload *ow, const struct ov_cfg *c, struct summary *s)
 {
 	const struct ov_cfg *base = &ow->cfg[0];
-	double v[OV_MAX_ROUNDS];
+
+	s->xm_wall = c->tracer ? s->wall / median_of(base, get_wall) : NAN;
+	s->xm_cpu = c->tracer ? s->cpu / median_of(base, get_cpu) : NAN;
+	s->x_wall = s->x_cpu = s->ci_wall = s->ci_cpu = NAN;
+	if (!c->tracer)
+		return;
+	ratio(c->pair_wall, c->n_pairs, s->xm_wall, &s->x_wall, &s->ci_wall);
+	ratio(c->pair_cpu, c->n_pairs, s->xm_cpu, &s->x_cpu, &s->ci_cpu);
+}
+
+/* Points above the floor, and the interval of the difference (the two
+ * intervals are independent: separate pairs). */
+static void above_floor(const struct ov_workload *ow, const struct ov_cfg *c, struct summary *s)
+{
+	const struct ov_cfg *f = floor_cfg(ow);
+	struct summary fs;
+
+	s->floor_wall = s->floor_cpu = s->floor_ci_wall = s->floor_ci_cpu = NAN;
+	if (!f || f == c || !c->tracer || c->tracer->kind == TRACER_FLOOR)
+		return;
+	fs.wall = median_of(f, get_wall);
+	fs.cpu = median_of(f, get_cpu);
+	ratios(ow, f, &fs);
+	s->floor_wall = (s->x_wall - fs.x_wall) * 100;
+	s->floor_cpu = (s->x_cpu - fs.x_cpu) * 100;
+	s->floor_ci_wall = hypot(s->ci_wall, fs.ci_wall) * 100;
+	s->floor_ci_cpu = hypot(s->ci_cpu, fs.ci_cpu) * 100;
+}
+
+bool ov_converged(const struct ov_workload *ow, double points)
+{
+	for (size_t k = 1; k < ow->n_cfg; k++) {
+		const struct ov_cfg *c = &ow->cfg[k];
+		double x, ci;
+
+		if (!c->usable)
+			continue;
+		if (stats__mean_ci95(c->pair_wall, c->n_pairs, &x, &ci) || ci * 100 > points ||
+		    stats__mean_ci95(c->pair_cpu, c->n_pairs, &x, &ci) || ci * 100 > points)
+			return false;
+	}
+	return true;
+}
+
+static void summarize(const struct ov_workload *ow, const struct ov_cfg *c, struct summary *s)
+{
+	double v[OV_MAX_RUNS];
 
 	memset(s, 0, sizeof(*s));
 	s->wall = median_of(c, get_wall);
 	s->cpu = median_of(c, get_cpu);
 	s->noise_pct = stats__mad(v, values(c, get_wall, v)) / s->wall * 100;
-	s->x_wall = c->tracer ? s->wall / median_of(base, get_wall) : NAN;
-	s->x_cpu = c->tracer ? s->cpu / median_of(base, get_cpu) : NAN;
+	ratios(ow, c, s);
+	above_floor(ow, c, s);
 	s->pgalloc_per_s = median_of(c, get_pgalloc_rate);
 	s->tr_cpu_pct = c->tracer ? median_of(c, get_tr_cpu_pct) : NAN;
 	s->tr_cpu_s = c->tracer ? median_of(c, get_tr_cpu_s) : NAN;
@@ -121,7 +192,10 @@ static void si(char *buf, size_t len, double v)
 
 static const char legend[] =
 "  wall_s, cpu_s   workload wall time and user+sys CPU time (wait4), median of the rounds\n"
-"  x_wall, x_cpu   traced median / untraced median\n"
+"  x_wall, x_cpu   traced / untraced: mean of the A/B pairs' ratios\n"
+"  ci95            half-width of x_wall's / x_cpu's 95% confidence interval, points\n"
+"  >floor          x_cpu minus the floor's (" FLOOR_TRACER ": counting programs on the\n"
+"                  same tracepoints), points, +- its 95% interval\n"
 "  noise           median absolute deviation of wall time, % of the median\n"
 "  pgalloc/s       pages the kernel allocated per second while the workload ran (all CPUs)\n"
 "  trc_cpu%        tracer's own CPU while the workload ran, % of one core (median);\n"
@@ -134,7 +208,7 @@ static const char legend[] =
 static void print_cfg(const struct ov_workload *ow, const struct ov_cfg *c, FILE *out)
 {
 	char wall[16], xw[16], cpu[16], xc[16], noise[16], pg[16], tcpu[16], tcs[16], rss[16],
-		seen[16], loss[24];
+		seen[16], loss[24], ci[24], fl[24];
 	const char *name = c->tracer ? c->tracer->name : "untraced";
 	struct summary s;
 
@@ -148,6 +222,14 @@ static void print_cfg(const struct ov_workload *ow, const struct ov_cfg *c, FILE
 	num(cpu, sizeof(cpu), "%.3f", s.cpu);
 	num(xc, sizeof(xc), "%.2fx", s.x_cpu);
 	num(noise, sizeof(noise), "%.1f%%", s.noise_pct);
+	if (isnan(s.ci_wall))
+		snprintf(ci, sizeof(ci), "-");
+	else
+		snprintf(ci, sizeof(ci), "%.1f/%.1f", s.ci_wall * 100, s.ci_cpu * 100);
+	if (isnan(s.floor_cpu))
+		snprintf(fl, sizeof(fl), "-");
+	else
+		snprintf(fl, sizeof(fl), "%+.1f+-%.1f", s.floor_cpu, s.floor_ci_cpu);
 	si(pg, sizeof(pg), s.pgalloc_per_s);
 	num(tcpu, sizeof(tcpu), "%.1f%%", s.tr_cpu_pct);
 	num(tcs, sizeof(tcs), "%.2f", s.tr_cpu_s);
@@ -157,8 +239,8 @@ static void print_cfg(const struct ov_workload *ow, const struct ov_cfg *c, FILE
 		snprintf(loss, sizeof(loss), "%llu", (unsigned long long)s.losses_total);
 	else
 		snprintf(loss, sizeof(loss), "-");
-	fprintf(out, "  %-12s %7s %7s %7s %7s %6s %9s %8s %9s %8s %8s %7s  (%zu runs%s)\n", name,
-		wall, xw, cpu, xc, noise, pg, tcpu, tcs, rss, seen, loss, c->n_runs,
+	fprintf(out, "  %-12s %7s %7s %7s %7s %9s %11s %6s %9s %8s %9s %8s %8s %7s  (%zu runs%s)\n",
+		name, wall, xw, cpu, xc, ci, fl, noise, pg, tcpu, tcs, rss, seen, loss, c->n_runs,
 		c->n_failed ? ", some failed" : "");
 }
 
@@ -193,7 +275,7 @@ static void print_metrics(const struct ov_cfg *base, FILE *out)
 		return;
 	fprintf(out, "  workload says (untraced medians):");
 	for (size_t i = 0; i < r->n_m; i++) {
-		double v[OV_MAX_ROUNDS];
+		double v[OV_MAX_RUNS];
 
 		for (size_t j = 0; j < base->n_runs; j++)
 			v[j] = workload__metric(base->runs[j].m, base->runs[j].n_m, r->m[i].name);
@@ -282,8 +364,14 @@ void ov_print_table(const struct ov_result *r, FILE *out)
 	fprintf(out, "\nmemscope overhead benchmark, %s\n", r->date);
 	fprintf(out, "machine: %s, %s, %d CPUs, %.1f GiB, Linux %s; memscope %s\n", m->host,
 		m->cpu_model, m->cpus, m->mem_bytes / 1073741824.0, m->kernel, m->memscope_rev);
-	fprintf(out, "rounds: %d A/B pairs per tracer; load average %.2f before, %.2f after\n",
-		r->opts->rounds, r->load_before, r->load_after);
+	if (r->opts->ci_points > 0)
+		fprintf(out, "rounds: A/B pairs per tracer, at least %d, until every ratio's 95%% "
+			"interval is within +-%g points (cap %g min); load average %.2f before, "
+			"%.2f after\n", r->opts->rounds, r->opts->ci_points, r->opts->max_minutes,
+			r->load_before, r->load_after);
+	else
+		fprintf(out, "rounds: %d A/B pairs per tracer; load average %.2f before, %.2f "
+			"after\n", r->opts->rounds, r->load_before, r->load_after);
 	for (size_t i = 0; i < r->n_notes; i++)
 		fprintf(out, "note: %s\n", r->notes[i]);
 	fprintf(out, "\n%s", legend);
@@ -295,9 +383,12 @@ void ov_print_table(const struct ov_result *r, FILE *out)
 			fprintf(out, "  skipped: %s\n", ow->why);
 			continue;
 		}
-		fprintf(out, "  %-12s %7s %7s %7s %7s %6s %9s %8s %9s %8s %8s %7s\n", "config",
-			"wall_s", "x_wall", "cpu_s", "x_cpu", "noise", "pgalloc/s", "trc_cpu%",
-			"trc_cpu_s", "trc_rss", "seen/s", "losses");
+		fprintf(out, "  %d rounds%s\n", ow->rounds,
+			ow->converged ? ", every interval within the target" :
+			ow->capped ? ", stopped by a cap before every interval was within the target" : "");
+		fprintf(out, "  %-12s %7s %7s %7s %7s %9s %11s %6s %9s %8s %9s %8s %8s %7s\n",
+			"config", "wall_s", "x_wall", "cpu_s", "x_cpu", "ci95", ">floor", "noise",
+			"pgalloc/s", "trc_cpu%", "trc_cpu_s", "trc_rss", "seen/s", "losses");
 		for (size_t k = 0; k < ow->n_cfg; k++)
 			print_cfg(ow, &ow->cfg[k], out);
 		print_losses(ow, out);
@@ -397,9 +488,25 @@ static void json_cfg(struct json *j, const struct ov_workload *ow, const struct 
 	json_num(j, "wall_noise_pct", s.noise_pct);
 	json_num(j, "ratio_wall", s.x_wall);
 	json_num(j, "ratio_cpu", s.x_cpu);
+	json_num(j, "ratio_wall_ci95", s.ci_wall);
+	json_num(j, "ratio_cpu_ci95", s.ci_cpu);
+	json_num(j, "ratio_wall_of_medians", s.xm_wall);
+	json_num(j, "ratio_cpu_of_medians", s.xm_cpu);
+	json_num(j, "points_above_floor_wall", s.floor_wall);
+	json_num(j, "points_above_floor_cpu", s.floor_cpu);
+	json_num(j, "points_above_floor_wall_ci95", s.floor_ci_wall);
+	json_num(j, "points_above_floor_cpu_ci95", s.floor_ci_cpu);
 	json_num(j, "pgalloc_per_s", s.pgalloc_per_s);
 	json_samples(j, "wall_s", c, get_wall);
 	json_samples(j, "cpu_s", c, get_cpu);
+	json_arr(j, "pair_ratios_wall");
+	for (size_t i = 0; i < c->n_pairs; i++)
+		json_double(j, NULL, c->pair_wall[i]);
+	json_end(j);
+	json_arr(j, "pair_ratios_cpu");
+	for (size_t i = 0; i < c->n_pairs; i++)
+		json_double(j, NULL, c->pair_cpu[i]);
+	json_end(j);
 	if (c->tracer) {
 		json_obj(j, "tracer");
 		json_num(j, "cpu_pct_during_workload", s.tr_cpu_pct);
@@ -430,7 +537,7 @@ static void json_metrics(struct json *j, const struct ov_cfg *base)
 
 	json_obj(j, "workload_says");
 	for (size_t i = 0; r && i < r->n_m; i++) {
-		double v[OV_MAX_ROUNDS];
+		double v[OV_MAX_RUNS];
 
 		for (size_t k = 0; k < base->n_runs; k++)
 			v[k] = workload__metric(base->runs[k].m, base->runs[k].n_m, r->m[i].name);
@@ -457,7 +564,9 @@ void ov_write_json(FILE *f, void *ctx)
 	json_u64(&j, "mem_bytes", m->mem_bytes);
 	json_str(&j, "memscope_rev", m->memscope_rev);
 	json_end(&j);
-	json_i64(&j, "rounds", r->opts->rounds);
+	json_i64(&j, "min_rounds", r->opts->rounds);
+	json_num(&j, "ci_target_points", r->opts->ci_points);
+	json_num(&j, "time_cap_minutes", r->opts->max_minutes);
 	json_num(&j, "load_before", r->load_before);
 	json_num(&j, "load_after", r->load_after);
 	json_arr(&j, "notes");
@@ -471,6 +580,9 @@ void ov_write_json(FILE *f, void *ctx)
 		json_obj(&j, NULL);
 		json_str(&j, "name", ow->w->name);
 		json_str(&j, "what", ow->w->what);
+		json_i64(&j, "rounds", ow->rounds);
+		json_bool(&j, "converged", ow->converged);
+		json_bool(&j, "capped", ow->capped);
 		if (ow->skipped) {
 			json_str(&j, "skipped", ow->why);
 			json_end(&j);

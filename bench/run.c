@@ -16,28 +16,33 @@
 #include "cli.h"
 #include "overhead.h"
 #include "scale.h"
-#include "session.h"
-#include "soak.h"
+#include "lease.h"
+#include "rss_soak.h"
 
 static const char usage[] =
 "usage: bench/run [overhead] [options]   traced/untraced overhead table (make bench)\n"
 "       bench/run scale [options]        200 processes in 50 cgroups (make bench-scale)\n"
 "       bench/run soak [-s SECONDS]      memscope's RSS over a long run (make bench-soak)\n"
 "\n"
-"  -n, --rounds N        A/B rounds per tracer (overhead; default 5, $BENCH_ROUNDS)\n"
+"  -n, --rounds N        A/B rounds per tracer, at least (overhead; default 3,\n"
+"                        $BENCH_ROUNDS); exactly N with --ci 0\n"
+"      --ci POINTS       more rounds until every ratio's 95% interval is within\n"
+"                        +-POINTS points (default 2; 0: fixed rounds)\n"
+"      --max-minutes M   time cap of the overhead suite (default 90, $BENCH_MINUTES)\n"
 "  -w, --workloads LIST  comma-separated: pagestorm,mallocchurn,pagecache,node\n"
-"  -t, --tracers LIST    comma-separated: memscope,memscope-s1,bt-stacks,bt-pfn\n"
+"  -t, --tracers LIST    comma-separated: memscope,memscope-s1,floor-raw_tp,\n"
+"                        floor-tp_btf,bt-stacks,bt-pfn\n"
 "      --no-profile      skip the profile pass (BPF statistics, perf)\n"
 "      --cgroups N       scale: memory cgroups (default 50)\n"
 "      --procs N         scale: processes (default 200)\n"
 "  -s, --seconds S       soak: length (default $SOAK_SECONDS or 600)\n"
-"  -o, --results DIR     where the JSON goes (default bench/results)\n"
+"  -o, --results DIR     where the JSON goes (default build/bench/results)\n"
 "  -m, --memscope PATH   binary under test (default ./memscope, $MEMSCOPE_BIN)\n";
 
 struct opts {
 	struct ov_opts ov;
 	struct scale_opts scale;
-	struct soak_opts soak;
+	struct rss_soak_opts soak;
 };
 
 static int env_u64(const char *name, uint64_t min, uint64_t max, uint64_t *v)
@@ -54,9 +59,11 @@ static int env_u64(const char *name, uint64_t min, uint64_t max, uint64_t *v)
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_NO_PROFILE = 256, OPT_CGROUPS, OPT_PROCS };
+	enum { OPT_NO_PROFILE = 256, OPT_CGROUPS, OPT_PROCS, OPT_CI, OPT_MAX_MINUTES };
 	static const struct option longopts[] = {
 		{ "rounds", required_argument, NULL, 'n' },
+		{ "ci", required_argument, NULL, OPT_CI },
+		{ "max-minutes", required_argument, NULL, OPT_MAX_MINUTES },
 		{ "workloads", required_argument, NULL, 'w' },
 		{ "tracers", required_argument, NULL, 't' },
 		{ "no-profile", no_argument, NULL, OPT_NO_PROFILE },
@@ -69,24 +76,36 @@ static int parse(int argc, char **argv, struct opts *o)
 		{},
 	};
 	const char *bin = getenv("MEMSCOPE_BIN");
-	uint64_t rounds = 5, soak_s = 600, v;
+	uint64_t rounds = 3, soak_s = 600, minutes = 90, v;
 	int c, rc;
 
 	if ((rc = env_u64("BENCH_ROUNDS", 1, 50, &rounds)) ||
-	    (rc = env_u64("SOAK_SECONDS", 10, 7 * 86400, &soak_s)))
+	    (rc = env_u64("SOAK_SECONDS", 10, 7 * 86400, &soak_s)) ||
+	    (rc = env_u64("BENCH_MINUTES", 1, 24 * 60, &minutes)))
 		return rc;
-	o->ov = (struct ov_opts){ .rounds = rounds, .profile = true };
+	o->ov = (struct ov_opts){ .rounds = rounds, .ci_points = 2, .max_minutes = minutes,
+				  .profile = true };
 	o->scale = (struct scale_opts){ .cgroups = 50, .procs = 200, .tolerance_pct = 5,
 					.tolerance_mib = 1, .rss_limit_mib = 64 };
-	o->soak = (struct soak_opts){ .seconds = soak_s, .interval = 10, .flat_mib = 1 };
+	o->soak = (struct rss_soak_opts){ .seconds = soak_s, .interval = 10, .flat_mib = 1 };
 	o->ov.memscope = bin && *bin ? bin : "./memscope";
-	o->ov.results_dir = "bench/results";
+	o->ov.results_dir = "build/bench/results";
 	while ((c = getopt_long(argc, argv, "n:w:t:s:o:m:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (cli_u64(optarg, 1, 50, &v))
 				return cli_error("-n wants 1..50 rounds, not '%s'", optarg);
 			o->ov.rounds = v;
+			break;
+		case OPT_CI:
+			if (cli_u64(optarg, 0, 100, &v))
+				return cli_error("--ci wants 0..100 points, not '%s'", optarg);
+			o->ov.ci_points = v;
+			break;
+		case OPT_MAX_MINUTES:
+			if (cli_u64(optarg, 1, 24 * 60, &v))
+				return cli_error("--max-minutes wants 1..1440, not '%s'", optarg);
+			o->ov.max_minutes = v;
 			break;
 		case 'w':
 			o->ov.workloads = optarg;
@@ -149,10 +168,10 @@ int main(int argc, char **argv)
 	if (geteuid() != 0)
 		return cli_error("the benchmarks load BPF programs and create cgroups: run as "
 				 "root"), 2;
-	if ((rc = session__init("build/bench")))
+	if ((rc = lease__init("build/bench")))
 		return cli_error("cannot create a scratch directory in build/bench: %s",
 				 strerror(-rc)), 2;
-	if ((rc = session__snapshot(o.ov.memscope, bin, sizeof(bin))))
+	if ((rc = lease__snapshot(o.ov.memscope, bin, sizeof(bin))))
 		return cli_error("cannot copy %s (build it with make): %s", o.ov.memscope,
 				 strerror(-rc)), 2;
 	o.ov.memscope = o.scale.memscope = o.soak.memscope = bin;
@@ -161,7 +180,7 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "scale"))
 		rc = scale__run(&o.scale);
 	else if (!strcmp(mode, "soak"))
-		rc = soak__run(&o.soak);
+		rc = rss_soak__run(&o.soak);
 	else
 		rc = overhead__run(&o.ov);
 	return rc == 0 ? 0 : rc == 1 ? 1 : 2;

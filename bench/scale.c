@@ -15,7 +15,7 @@
 #include "log.h"
 #include "msreport.h"
 #include "scale.h"
-#include "session.h"
+#include "lease.h"
 #include "stats.h"
 #include "sysinfo.h"
 #include "tracers.h"
@@ -79,7 +79,7 @@ static int create_cgroups(struct scale *s)
 		int rc;
 
 		snprintf(tag, sizeof(tag), "scale%d", i);
-		if ((rc = session__cgroup(&r->cg, tag)))
+		if ((rc = lease__cgroup(&r->cg, tag)))
 			return log_error("cannot create memory cgroup %d: %s", i,
 					 strerror(-rc)), rc;
 		if (stat(r->cg.dir, &st))
@@ -103,7 +103,7 @@ static int spawn_procs(struct scale *s)
 
 		snprintf(leak, sizeof(leak), "%d", r->leak_mib);
 		snprintf(ready, sizeof(ready), "ready.%d", p);
-		argv[8] = (char *)session__path(ready);
+		argv[8] = (char *)lease__path(ready);
 		pid = child__spawn(argv, &co);
 		if (pid < 0)
 			return log_error("cannot start process %d: %s", p, strerror(-pid)), pid;
@@ -132,7 +132,7 @@ static int wait_ready(struct scale *s, pid_t memscope)
 		char ready[32];
 
 		snprintf(ready, sizeof(ready), "ready.%d", done);
-		if (access(session__path(ready), F_OK) == 0) {
+		if (access(lease__path(ready), F_OK) == 0) {
 			done++;
 			continue;
 		}
@@ -291,7 +291,7 @@ static int measure(struct scale *s)
 		if ((rc = cg_usage(&s->rows[i].cg, &s->rows[i].usage_before)))
 			return log_error("cannot read %s usage: %s", s->rows[i].cg.rel,
 					 strerror(-rc)), rc;
-	rc = tracer__start(ms, s->o->memscope, true, session__dir(), "scale", &t, why, sizeof(why));
+	rc = tracer__start(ms, s->o->memscope, true, lease__dir(), "scale", &t, why, sizeof(why));
 	if (rc)
 		return log_error("memscope did not start: %s", why), rc;
 	start = cli_now();
@@ -352,7 +352,7 @@ int scale__run(const struct scale_opts *o)
 	if (!rc) {
 		compare(s);
 		print(s, stdout);
-		rc = session__write_results(o->results_dir, "-scale", write_json, s, path,
+		rc = lease__write_results(o->results_dir, "-scale", write_json, s, path,
 					    sizeof(path));
 		if (rc)
 			log_error("cannot write results: %s", strerror(-rc));

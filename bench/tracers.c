@@ -29,6 +29,10 @@
 #define BT_READY "BEGIN { printf(\"ready\\n\"); } "
 
 const struct tracer_def tracer_defs[] = {
+	{ "floor-raw_tp", "floor: counting raw_tp programs on mm_page_alloc and mm_page_free",
+	  TRACER_FLOOR, { "raw_tp", NULL } },
+	{ "floor-tp_btf", "floor: counting tp_btf programs on mm_page_alloc and mm_page_free",
+	  TRACER_FLOOR, { "tp_btf", NULL } },
 	{ "memscope", "memscope record, default settings", TRACER_MEMSCOPE, { NULL } },
 	{ "memscope-s1", "memscope record --sample 1 (every page carries a stack)",
 	  TRACER_MEMSCOPE, { "--sample", "1", NULL } },
@@ -101,6 +105,12 @@ bool tracer__usable(const struct tracer_def *d, const char *memscope, char *why,
 		snprintf(why, len, "%s not built (run make)", memscope);
 		return false;
 	}
+	if (d->kind == TRACER_FLOOR) {
+		if (access(FLOOR_BIN, X_OK) == 0)
+			return true;
+		snprintf(why, len, "%s not built (make bench-tools)", FLOOR_BIN);
+		return false;
+	}
 	if (run_quiet(bt, NULL)) {
 		snprintf(why, len, "bpftrace is not installed (make bench-deps installs it)");
 		return false;
@@ -164,6 +174,8 @@ static int spawn_tracer(const struct tracer_def *d, const char *memscope, struct
 			argv[n++] = "--report";
 			argv[n++] = t->report;
 		}
+	} else if (d->kind == TRACER_FLOOR) {
+		argv[n++] = FLOOR_BIN;
 	} else {
 		argv[n++] = "bpftrace";
 		argv[n++] = "-e";

@@ -1,7 +1,9 @@
 /* The tracers the overhead suite puts next to a workload: memscope at its
- * default settings and at --sample 1, and as yardsticks bpftrace one-liners
- * doing what peers do (count kernel+user stacks of every page allocation;
- * track outstanding pages by pfn). Each runs in the background: started and
+ * default settings and at --sample 1; the floor, counting programs on the
+ * same two tracepoints (raw_tp as memscope attaches, and tp_btf), which is
+ * what any page tracer pays before doing work; and as yardsticks bpftrace
+ * one-liners doing what peers do (count kernel+user stacks of every page
+ * allocation; track outstanding pages by pfn). Each runs in the background: started and
  * awaited until it traces ("recording" from memscope, "ready" printed by
  * bpftrace's BEGIN, which runs once every probe is attached) and has gone
  * idle after its start-up, then stopped with SIGINT after the workload, as a
@@ -15,17 +17,24 @@
 
 #include "child.h"
 
-enum tracer_kind { TRACER_MEMSCOPE, TRACER_BPFTRACE };
+enum tracer_kind { TRACER_MEMSCOPE, TRACER_BPFTRACE, TRACER_FLOOR };
+
+/* bench/floor, built by `make bench-tools`; the suite runs from the
+ * repository root. */
+#define FLOOR_BIN "build/bench/floor"
 
 struct tracer_def {
 	const char *name;
 	const char *what;
 	enum tracer_kind kind;
-	const char *args[4];	/* memscope: extra options; bpftrace: the program */
+	const char *args[4];	/* memscope: extra options; bpftrace: the program;
+				 * floor: the attach type */
 };
 
 extern const struct tracer_def tracer_defs[];
 extern const size_t n_tracer_defs;
+/* The floor memscope's figures are measured against: its own attach type. */
+#define FLOOR_TRACER "floor-raw_tp"
 
 struct tracer {
 	const struct tracer_def *def;

@@ -46,22 +46,34 @@ Test(stats, mad)
 	cr_expect(isnan(stats__mad(v, 0)));
 }
 
-Test(stats, slope_of_a_line_and_of_noise)
+Test(stats, ci95_of_a_known_sample)
 {
-	double x[] = { 0, 10, 20, 30, 40 }, y[] = { 5, 7, 9, 11, 13 }, flat[] = { 3, 4, 3, 4, 3 };
-	double m, b;
+	/* mean 1.1, sample sd 0.1, n 4: half = 3.182 * 0.1 / 2 */
+	double w[] = { 1.0, 1.1, 1.2, 1.1 };
+	double mean, half;
 
-	cr_assert_eq(stats__slope(x, y, 5, &m, &b), 0);
-	cr_expect_float_eq(m, 0.2, 1e-12);
-	cr_expect_float_eq(b, 5, 1e-12);
-	cr_assert_eq(stats__slope(x, flat, 5, &m, NULL), 0);
-	cr_expect_lt(fabs(m), 0.01);
+	cr_assert_eq(stats__mean_ci95(w, 4, &mean, &half), 0);
+	cr_assert_float_eq(mean, 1.1, 1e-9);
+	cr_assert_float_eq(half, 3.182 * sqrt(0.02 / 3) / 2, 1e-9);
 }
 
-Test(stats, slope_needs_two_distinct_x)
+Test(stats, ci95_narrows_with_more_samples_and_skips_nan)
 {
-	double x[] = { 1, 1, 1 }, y[] = { 1, 2, 3 }, m;
+	double few[] = { 1.0, 1.2, NAN, 1.0, 1.2 }, many[40];
+	double m1, h1, m2, h2;
 
-	cr_expect_eq(stats__slope(x, y, 1, &m, NULL), -EINVAL);
-	cr_expect_eq(stats__slope(x, y, 3, &m, NULL), -EINVAL);
+	for (size_t i = 0; i < 40; i++)
+		many[i] = i % 2 ? 1.2 : 1.0;
+	cr_assert_eq(stats__mean_ci95(few, 5, &m1, &h1), 0);
+	cr_assert_eq(stats__mean_ci95(many, 40, &m2, &h2), 0);
+	cr_assert_float_eq(m1, 1.1, 1e-9);
+	cr_assert_float_eq(m2, 1.1, 1e-9);
+	cr_assert_lt(h2, h1 / 3);
+}
+
+Test(stats, ci95_needs_two_samples)
+{
+	double one[] = { 1.0, NAN }, mean, half;
+
+	cr_assert_eq(stats__mean_ci95(one, 2, &mean, &half), -EINVAL);
 }

@@ -2,8 +2,8 @@
  * it ends (normal exit, error, first Ctrl-C): its private scratch directory,
  * the kernel.bpf_stats_enabled sysctl, a tracefs mount it made, the memory
  * cgroups it created and the children still running. */
-#ifndef MEMSCOPE_BENCH_SESSION_H
-#define MEMSCOPE_BENCH_SESSION_H
+#ifndef MEMSCOPE_BENCH_LEASE_H
+#define MEMSCOPE_BENCH_LEASE_H
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,25 +16,25 @@ struct sysinfo_machine;
 /* Creates the scratch directory under parent (not /tmp: the page-cache
  * workload needs a filesystem with a page cache, and /tmp may be tmpfs),
  * installs the stop signals and the exit-time cleanup. */
-int session__init(const char *parent);
-const char *session__dir(void);
+int lease__init(const char *parent);
+const char *lease__dir(void);
 /* A path in the scratch directory (static buffer, one of 8 in rotation). */
-const char *session__path(const char *name);
+const char *lease__path(const char *name);
 
 /* Copies the binary under test into the scratch directory: every run then
  * measures the same build, even if the tree is rebuilt meanwhile. */
-int session__snapshot(const char *bin, char *copy, size_t len);
+int lease__snapshot(const char *bin, char *copy, size_t len);
 
-int session__bpf_stats(bool on);	/* the original value is restored at exit */
-int session__tracefs(bool *mounted_now);
+int lease__bpf_stats(bool on);	/* the original value is restored at exit */
+int lease__tracefs(bool *mounted_now);
 /* Creates a uniquely named memory cgroup, removed at exit. */
-int session__cgroup(struct test_cgroup *cg, const char *tag);
-/* Removes one made by session__cgroup now (killing what is left in it). */
-void session__cgroup_remove(struct test_cgroup *cg);
+int lease__cgroup(struct test_cgroup *cg, const char *tag);
+/* Removes one made by lease__cgroup now (killing what is left in it). */
+void lease__cgroup_remove(struct test_cgroup *cg);
 
 /* results_dir/<date>-<host><suffix>.json, written atomically by fn. */
-int session__write_results(const char *results_dir, const char *suffix,
+int lease__write_results(const char *results_dir, const char *suffix,
 			   void (*fn)(FILE *f, void *ctx), void *ctx, char *path, size_t len);
-void session__cleanup(void);
+void lease__cleanup(void);
 
 #endif

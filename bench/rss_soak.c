@@ -13,8 +13,9 @@
 #include "log.h"
 #include "mapuse.h"
 #include "msreport.h"
-#include "session.h"
-#include "soak.h"
+#include "lease.h"
+#include "growth.h"
+#include "rss_soak.h"
 #include "stats.h"
 #include "sysinfo.h"
 #include "tracers.h"
@@ -41,7 +42,7 @@ struct load {
 };
 
 struct soak {
-	const struct soak_opts *o;
+	const struct rss_soak_opts *o;
 	double t[MAX_SAMPLES];		/* seconds since memscope started tracing */
 	double rss_mib[MAX_SAMPLES];
 	double bpf_mib[MAX_SAMPLES];	/* of which mmapped BPF maps */
@@ -78,7 +79,7 @@ static pid_t start_leaker(struct load *l, int i)
 
 	if (i % 2 && !l->cgroup_failed) {
 		snprintf(tag, sizeof(tag), "soak%llu", (unsigned long long)l->cgroups);
-		if (session__cgroup(&l->cg[i], tag) == 0) {
+		if (lease__cgroup(&l->cg[i], tag) == 0) {
 			l->in_cg[i] = true;
 			l->cgroups++;
 			co.cgroup_procs = l->cg[i].procs;
@@ -95,7 +96,7 @@ static void drop_leaker_cgroup(struct load *l, int i)
 {
 	if (!l->in_cg[i])
 		return;
-	session__cgroup_remove(&l->cg[i]);
+	lease__cgroup_remove(&l->cg[i]);
 	l->in_cg[i] = false;
 }
 
@@ -130,6 +131,19 @@ static void stop_load(struct load *l)
 	}
 }
 
+/* Least-squares slope of v over t (seconds), in v's units per second:
+ * growth.c's fit, the one memscope's own verdicts use, which speaks bytes
+ * and MiB/min. */
+static int slope_per_s(const double *t, const double *v, size_t n, double *slope)
+{
+	double mib_per_min = growth__fit(t, v, n);
+
+	if (isnan(mib_per_min))
+		return -EINVAL;
+	*slope = mib_per_min * (1024.0 * 1024.0) / 60;
+	return 0;
+}
+
 /* Second-half least-squares growth of v (NAN where unknown is skipped). */
 static double half_growth(const double *t, const double *v, size_t n)
 {
@@ -142,7 +156,7 @@ static double half_growth(const double *t, const double *v, size_t n)
 		x[m] = t[i];
 		y[m++] = v[i];
 	}
-	if (m < 2 || stats__slope(x, y, m, &slope, NULL))
+	if (m < 2 || slope_per_s(x, y, m, &slope))
 		return NAN;
 	return slope * (x[m - 1] - x[0]);
 }
@@ -171,9 +185,9 @@ static void analyse(struct soak *s)
 	double median;
 
 	s->slope_all = s->slope_half = NAN;
-	if (stats__slope(s->t, s->rss_mib, s->n, &s->slope_all, NULL) == 0)
+	if (slope_per_s(s->t, s->rss_mib, s->n, &s->slope_all) == 0)
 		s->slope_all *= 3600;
-	if (stats__slope(s->t + half, s->rss_mib + half, s->n - half, &s->slope_half, NULL) == 0)
+	if (slope_per_s(s->t + half, s->rss_mib + half, s->n - half, &s->slope_half) == 0)
 		s->slope_half *= 3600;
 	median = stats__median(s->rss_mib, s->n);
 	s->growth_half_mib = s->n - half >= 2 ?
@@ -294,7 +308,7 @@ static void soak(struct soak *s)
 	double start, next;
 	char why[256];
 
-	if (tracer__start(ms, s->o->memscope, true, session__dir(), "soak", &t, why, sizeof(why))) {
+	if (tracer__start(ms, s->o->memscope, true, lease__dir(), "soak", &t, why, sizeof(why))) {
 		log_error("memscope did not start: %s", why);
 		return;
 	}
@@ -348,7 +362,7 @@ static void soak(struct soak *s)
 	}
 }
 
-int soak__run(const struct soak_opts *o)
+int rss_soak__run(const struct rss_soak_opts *o)
 {
 	struct soak *s;
 	char path[1024];
@@ -366,7 +380,7 @@ int soak__run(const struct soak_opts *o)
 	soak(s);
 	analyse(s);
 	print(s, stdout);
-	rc = session__write_results(o->results_dir, "-soak", write_json, s, path, sizeof(path));
+	rc = lease__write_results(o->results_dir, "-soak", write_json, s, path, sizeof(path));
 	if (rc)
 		log_error("cannot write results: %s", strerror(-rc));
 	else

@@ -8,10 +8,10 @@
  * the whole window and its second half (start-up growth is expected, steady
  * growth is a leak). Exit status 1 when either grows over the second half
  * or memscope died. */
-#ifndef MEMSCOPE_BENCH_SOAK_H
-#define MEMSCOPE_BENCH_SOAK_H
+#ifndef MEMSCOPE_BENCH_RSS_SOAK_H
+#define MEMSCOPE_BENCH_RSS_SOAK_H
 
-struct soak_opts {
+struct rss_soak_opts {
 	double seconds;
 	double interval;
 	double flat_mib;	/* second-half growth allowed: this or 2% of the RSS */
@@ -19,6 +19,6 @@ struct soak_opts {
 	const char *results_dir;
 };
 
-int soak__run(const struct soak_opts *o);
+int rss_soak__run(const struct rss_soak_opts *o);
 
 #endif

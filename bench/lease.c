@@ -15,7 +15,7 @@
 #include "cli.h"
 #include "harness.h"
 #include "prof.h"
-#include "session.h"
+#include "lease.h"
 #include "sysinfo.h"
 
 #define MAX_CGROUPS 256
@@ -29,7 +29,7 @@ static struct {
 	size_t n_cgroups;
 } s;
 
-int session__init(const char *parent)
+int lease__init(const char *parent)
 {
 	if (mkdir(parent, 0755) && errno != EEXIST)
 		return -errno;
@@ -42,16 +42,16 @@ int session__init(const char *parent)
 	cli_install_stop_signals();
 	/* `bench/run | head` must not kill us before the cleanup runs. */
 	signal(SIGPIPE, SIG_IGN);
-	atexit(session__cleanup);
+	atexit(lease__cleanup);
 	return 0;
 }
 
-const char *session__dir(void)
+const char *lease__dir(void)
 {
 	return s.dir;
 }
 
-const char *session__path(const char *name)
+const char *lease__path(const char *name)
 {
 	static char paths[8][PATH_MAX];
 	static unsigned next;
@@ -61,13 +61,13 @@ const char *session__path(const char *name)
 	return p;
 }
 
-int session__snapshot(const char *bin, char *copy, size_t len)
+int lease__snapshot(const char *bin, char *copy, size_t len)
 {
 	char buf[1 << 16];
 	int in, out, rc = 0;
 	ssize_t n;
 
-	if (snprintf(copy, len, "%s", session__path("memscope")) >= (int)len)
+	if (snprintf(copy, len, "%s", lease__path("memscope")) >= (int)len)
 		return -ENAMETOOLONG;
 	in = open(bin, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
@@ -91,7 +91,7 @@ int session__snapshot(const char *bin, char *copy, size_t len)
 	return rc;
 }
 
-int session__bpf_stats(bool on)
+int lease__bpf_stats(bool on)
 {
 	int old, rc = prof__set_bpf_stats(BPF_STATS_SYSCTL, on, &old);
 
@@ -102,7 +102,7 @@ int session__bpf_stats(bool on)
 	return rc;
 }
 
-int session__tracefs(bool *mounted_now)
+int lease__tracefs(bool *mounted_now)
 {
 	int rc = sysinfo__ensure_tracefs(mounted_now);
 
@@ -110,7 +110,7 @@ int session__tracefs(bool *mounted_now)
 	return rc;
 }
 
-int session__cgroup(struct test_cgroup *cg, const char *tag)
+int lease__cgroup(struct test_cgroup *cg, const char *tag)
 {
 	int rc;
 
@@ -122,7 +122,7 @@ int session__cgroup(struct test_cgroup *cg, const char *tag)
 	return rc;
 }
 
-void session__cgroup_remove(struct test_cgroup *cg)
+void lease__cgroup_remove(struct test_cgroup *cg)
 {
 	for (size_t i = 0; i < s.n_cgroups; i++) {
 		if (s.cgroups[i] != cg)
@@ -133,7 +133,7 @@ void session__cgroup_remove(struct test_cgroup *cg)
 	tcg_destroy(cg);
 }
 
-int session__write_results(const char *results_dir, const char *suffix,
+int lease__write_results(const char *results_dir, const char *suffix,
 			   void (*fn)(FILE *f, void *ctx), void *ctx, char *path, size_t len)
 {
 	struct sysinfo_machine m;
@@ -169,7 +169,7 @@ static void remove_scratch(void)
 	s.dir[0] = 0;
 }
 
-void session__cleanup(void)
+void lease__cleanup(void)
 {
 	child__kill_all(SIGKILL);
 	for (size_t i = 0; i < s.n_cgroups; i++)
