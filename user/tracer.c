@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -371,7 +372,9 @@ static int sample_cb(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
 
-	if (size >= sizeof(struct ms_sample))
+	/* A sample ends after the stack bytes it carries. */
+	if (size >= offsetof(struct ms_sample, snap) &&
+	    ((const struct ms_sample *)data)->snap_len <= size - offsetof(struct ms_sample, snap))
 		t->h.sample(t->h.ctx, data);
 	/* This sample is consumed either way: a negative return only stops. */
 	if (++t->consumed % TRACER_TICK_SAMPLES == 0 && t->h.tick && t->h.tick(t->h.ctx))
