@@ -460,11 +460,19 @@ static __always_inline int walk_ustack(struct ms_sample *s)
 
 /* Copies the user stack from sp into s->snap: MS_STACK_SNAP bytes, or, when
  * that crosses the end of the stack mapping, what lies before it (to the
- * end of sp's page and whole pages after). Returns the bytes copied. */
-static __always_inline __u32 copy_ustack(struct ms_sample *s)
+ * end of sp's page and whole pages after). On the main thread nothing above
+ * start_stack (argc, where _start began: the outermost frame) is needed, and
+ * a shallow stack copies only its few hundred bytes. Returns the bytes copied. */
+static __always_inline __u32 copy_ustack(struct ms_sample *s, __u64 start_stack)
 {
 	__u32 rem = 4096 - (s->sp & 4095), len;
 
+	if (start_stack > s->sp && start_stack - s->sp < MS_STACK_SNAP - 64) {
+		len = ((start_stack - s->sp) & ~7ULL) + 64;
+		barrier_var(len);
+		if (len <= MS_STACK_SNAP && bpf_probe_read_user(s->snap, len, (void *)s->sp) == 0)
+			return len;
+	}
 	if (bpf_probe_read_user(s->snap, MS_STACK_SNAP, (void *)s->sp) == 0)
 		return MS_STACK_SNAP;
 	for (int pages = MS_STACK_SNAP / 4096 - 1; pages >= 0; pages--) {
@@ -531,7 +539,7 @@ static __always_inline __u32 emit_sample(void *ctx, struct ms_proc_key *key, __u
 			n = 1;
 		}
 		s->ustack_len = n;
-		s->snap_len = copy_ustack(s);
+		s->snap_len = copy_ustack(s, BPF_CORE_READ(task, mm, start_stack));
 	}
 
 	/* Wake the reader only when the buffer fills up: it polls on its own
