@@ -94,6 +94,9 @@ $(BUILD)/workloads/mallocleak_o2: tests/workloads/mallocleak.c | $(BUILD)/worklo
 $(BUILD)/workloads/cxxgrow: tests/workloads/cxxgrow.cc | $(BUILD)/workloads
 	$(CXX) -O2 -g -Wall -Wextra -Werror $< -o $@
 
+$(BUILD)/workloads/mallocleak $(BUILD)/workloads/mallocleak_o2 $(BUILD)/workloads/cxxgrow: \
+	tests/workloads/workload.h
+
 # What tests/integration/test_attack.c plays against memscope: a file that
 # looks like V8 and its same-layout decoy, and a preload that times a swap.
 ATTACK := $(BUILD)/attack/fakev8.so $(BUILD)/attack/decoyv8.so $(BUILD)/attack/swap_shim.so

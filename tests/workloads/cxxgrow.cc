@@ -6,14 +6,11 @@
 // usage: cxxgrow [-g CGROUP_PROCS_FILE] [-l MIB_EACH] [-w START_FILE]
 //                [-r READY_FILE] [-h HOLD_SECS]
 #include <array>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <fcntl.h>
 #include <map>
 #include <string>
-#include <unistd.h>
 #include <vector>
+
+#include "workload.h"
 
 static std::vector<std::string> kept_strings;
 static std::map<long, std::array<char, 240>> kept_nodes;
@@ -36,45 +33,14 @@ __attribute__((noinline)) static void grow_map(size_t bytes)
 	}
 }
 
-static void write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	if (fd < 0 || write(fd, text, strlen(text)) < 0) {
-		perror(path);
-		exit(2);
-	}
-	close(fd);
-}
-
 int main(int argc, char **argv)
 {
-	const char *procs = nullptr, *start = nullptr, *ready = nullptr;
-	size_t mib = 32;
-	double hold = 0;
-	char pid[32];
-	int opt;
+	struct workload w = {};
 
-	while ((opt = getopt(argc, argv, "g:l:w:r:h:")) != -1) {
-		switch (opt) {
-		case 'g': procs = optarg; break;
-		case 'l': mib = strtoul(optarg, nullptr, 10); break;
-		case 'w': start = optarg; break;
-		case 'r': ready = optarg; break;
-		case 'h': hold = strtod(optarg, nullptr); break;
-		default: return 2;
-		}
-	}
-	if (procs) {
-		snprintf(pid, sizeof(pid), "%d\n", getpid());
-		write_file(procs, pid);
-	}
-	while (start && access(start, F_OK))
-		usleep(10000);
-	grow_vector(mib << 20);
-	grow_map(mib << 20);
-	if (ready)
-		write_file(ready, "grown\n");
-	usleep((useconds_t)(hold * 1e6));
+	w.mib = 32;
+	workload_begin(&w, argc, argv);
+	grow_vector(w.mib << 20);
+	grow_map(w.mib << 20);
+	workload_end(&w);
 	return 0;
 }
