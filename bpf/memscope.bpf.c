@@ -33,6 +33,9 @@ const volatile __u32 sample_every = 256;
  * verifier refuses it (the verifier then drops the dead code): the core,
  * page accounting, loads without them. */
 const volatile bool user_stacks = true;
+/* The user stack copy for the CFI unwind: without it (a kernel refusing the
+ * copy) user stacks are the frame-pointer walk alone. */
+const volatile bool stack_copy = true;
 const volatile bool oom_snapshot = true;
 const volatile bool split_pages = true;
 /* khugepaged's huge pages go to the process whose pages they replace (the
@@ -539,7 +542,10 @@ static __always_inline __u32 emit_sample(void *ctx, struct ms_proc_key *key, __u
 			n = 1;
 		}
 		s->ustack_len = n;
-		s->snap_len = copy_ustack(s, BPF_CORE_READ(task, mm, start_stack));
+		if (stack_copy) {
+			refused_if(MS_FEAT_STACK_COPY);
+			s->snap_len = copy_ustack(s, BPF_CORE_READ(task, mm, start_stack));
+		}
 	}
 
 	/* Wake the reader only when the buffer fills up: it polls on its own

@@ -112,6 +112,7 @@ enum ms_feature {
 	MS_FEAT_SPLIT_PAGES	= 1u << 6,	/* pieces of split higher-order pages */
 	MS_FEAT_MOVED_PAGES	= 1u << 7,	/* migration, compaction, khugepaged's collapses */
 	MS_FEAT_EXEC_NAMES	= 1u << 8,	/* the process name follows exec */
+	MS_FEAT_STACK_COPY	= 1u << 9,	/* user stack bytes for the CFI unwind */
 };
 
 /* Pages that changed frame and kept (or lost) their owner, in .bss. */

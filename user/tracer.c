@@ -193,6 +193,7 @@ static uint32_t refused_for_test(void)
 		{ FEATURE_KERNEL_STACKS, MS_FEAT_KERNEL_STACKS },
 		{ FEATURE_KSTACK_CACHE, MS_FEAT_KSTACK_CACHE },
 		{ FEATURE_USER_STACKS, MS_FEAT_USER_STACKS },
+		{ FEATURE_STACK_COPY, MS_FEAT_STACK_COPY },
 		{ FEATURE_OOM, MS_FEAT_OOM },
 		{ FEATURE_OOM_SNAPSHOT, MS_FEAT_OOM_SNAPSHOT },
 		{ FEATURE_SPLIT_PAGES, MS_FEAT_SPLIT_PAGES },
@@ -252,6 +253,7 @@ static int configure(struct tracer *t, const struct tracer_opts *o)
 	skel->rodata->kernel_stacks = t->plan.kernel_stacks;
 	skel->rodata->kstack_cache = t->plan.kstack_cache;
 	skel->rodata->user_stacks = t->plan.user_stacks;
+	skel->rodata->stack_copy = t->plan.stack_copy;
 	skel->rodata->oom_snapshot = t->plan.oom_snapshot;
 	skel->rodata->split_pages = t->plan.split_pages;
 	skel->rodata->track_collapse = t->plan.moved_pages;
@@ -413,6 +415,7 @@ static void note_given_up(struct tracer *t, const struct load_plan *before)
 		{ FEATURE_KERNEL_STACKS, before->kernel_stacks && !p->kernel_stacks },
 		{ FEATURE_KSTACK_CACHE, before->kstack_cache && !p->kstack_cache },
 		{ FEATURE_USER_STACKS, before->user_stacks && !p->user_stacks },
+		{ FEATURE_STACK_COPY, before->stack_copy && !p->stack_copy && p->user_stacks },
 		{ FEATURE_OOM, before->oom != OOM_HOOK_NONE && p->oom == OOM_HOOK_NONE },
 		{ FEATURE_OOM_SNAPSHOT, before->oom_snapshot && !p->oom_snapshot },
 		{ FEATURE_PAGE_ACCOUNTING, before->raw_tp && !p->raw_tp },
@@ -511,6 +514,13 @@ static void report_features(const struct tracer *t, const struct load_wants *w)
 	else
 		features__on(FEATURE_KSTACK_CACHE, NULL);
 	optional(t, FEATURE_USER_STACKS, w->user_stacks, p->user_stacks, "");
+	if (!w->user_stacks || !w->stack_copy)
+		features__not_requested(FEATURE_STACK_COPY);
+	else if (!p->stack_copy)
+		features__off(FEATURE_STACK_COPY, p->user_stacks ? t->off_why[FEATURE_STACK_COPY]
+			      : "needs user_stacks");
+	else
+		features__on(FEATURE_STACK_COPY, NULL);
 	if (p->oom != OOM_HOOK_NONE)
 		features__on(FEATURE_OOM, p->oom == OOM_HOOK_RAW_TP ? "raw_tp" : "tracepoint");
 	else if (kfeatures__disabled("oom"))
@@ -605,6 +615,7 @@ int tracer__start(const struct tracer_opts *o, const struct tracer_handlers *h, 
 		.kernel_stacks = o->kernel_stacks,
 		.kstack_cache = !kfeatures__disabled("kstack_cache"),
 		.user_stacks = !kfeatures__disabled("user_stacks"),
+		.stack_copy = !kfeatures__disabled("stack_copy"),
 		.oom = best_oom_hook(),
 		.oom_tracepoint = !kfeatures__disabled("oom") &&
 				  kfeatures__tracepoint_exists("oom", "mark_victim"),
