@@ -488,6 +488,20 @@ static void optional(const struct tracer *t, enum feature f, bool wanted, bool o
 		features__off(f, absent);
 }
 
+/* A part that lives inside another (the kernel stack cache in the kernel
+ * stack walk, the stack copy in the user stack walk): off with the outer
+ * part, or refused on its own. */
+static void inner_part(const struct tracer *t, enum feature f, bool wanted, bool on,
+		       bool outer_on, const char *needs)
+{
+	if (!wanted)
+		features__not_requested(f);
+	else if (!on)
+		features__off(f, outer_on ? t->off_why[f] : needs);
+	else
+		features__on(f, NULL);
+}
+
 /* After a load, what the plan gave up compared with what was wanted. */
 static void report_features(const struct tracer *t, const struct load_wants *w)
 {
@@ -506,21 +520,11 @@ static void report_features(const struct tracer *t, const struct load_wants *w)
 		features__off(FEATURE_KERNEL_STACKS, t->off_why[FEATURE_KERNEL_STACKS]);
 	else
 		features__on(FEATURE_KERNEL_STACKS, NULL);
-	if (!w->kernel_stacks || !w->kstack_cache)
-		features__not_requested(FEATURE_KSTACK_CACHE);
-	else if (!p->kstack_cache)
-		features__off(FEATURE_KSTACK_CACHE, p->kernel_stacks ? t->off_why[FEATURE_KSTACK_CACHE]
-			      : "needs kernel_stacks");
-	else
-		features__on(FEATURE_KSTACK_CACHE, NULL);
+	inner_part(t, FEATURE_KSTACK_CACHE, w->kernel_stacks && w->kstack_cache, p->kstack_cache,
+		   p->kernel_stacks, "needs kernel_stacks");
 	optional(t, FEATURE_USER_STACKS, w->user_stacks, p->user_stacks, "");
-	if (!w->user_stacks || !w->stack_copy)
-		features__not_requested(FEATURE_STACK_COPY);
-	else if (!p->stack_copy)
-		features__off(FEATURE_STACK_COPY, p->user_stacks ? t->off_why[FEATURE_STACK_COPY]
-			      : "needs user_stacks");
-	else
-		features__on(FEATURE_STACK_COPY, NULL);
+	inner_part(t, FEATURE_STACK_COPY, w->user_stacks && w->stack_copy, p->stack_copy,
+		   p->user_stacks, "needs user_stacks");
 	if (p->oom != OOM_HOOK_NONE)
 		features__on(FEATURE_OOM, p->oom == OOM_HOOK_RAW_TP ? "raw_tp" : "tracepoint");
 	else if (kfeatures__disabled("oom"))
