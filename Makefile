@@ -86,7 +86,9 @@ $(BUILD)/workloads/%: tests/workloads/%.c | $(BUILD)/workloads
 	$(CC) -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror $< -o $@
 
 # The unwinder's workloads without frame pointers: plain -O2, as most
-# programs are built (tests/integration/test_unwind.c).
+# programs are built (tests/integration/test_unwind.c), a C++ program, and
+# Debian's python3 running tests/workloads/pygrow.py.
+DEB_PKGS += g++ python3
 WORKLOADS += $(BUILD)/workloads/mallocleak_o2 $(BUILD)/workloads/cxxgrow
 $(BUILD)/workloads/mallocleak_o2: tests/workloads/mallocleak.c | $(BUILD)/workloads
 	$(CC) -O2 -g -Wall -Wextra -Werror $< -o $@
