@@ -85,6 +85,20 @@ $(BUILD)/fixtures/%: tests/fixtures/%.c | $(BUILD)/fixtures
 $(BUILD)/workloads/%: tests/workloads/%.c | $(BUILD)/workloads
 	$(CC) -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror $< -o $@
 
+# The unwinder's workloads without frame pointers: plain -O2, as most
+# programs are built (tests/integration/test_unwind.c), a C++ program, and
+# Debian's python3 running tests/workloads/pygrow.py.
+DEB_PKGS += g++ python3
+WORKLOADS += $(BUILD)/workloads/mallocleak_o2 $(BUILD)/workloads/cxxgrow
+$(BUILD)/workloads/mallocleak_o2: tests/workloads/mallocleak.c | $(BUILD)/workloads
+	$(CC) -O2 -g -Wall -Wextra -Werror $< -o $@
+
+$(BUILD)/workloads/cxxgrow: tests/workloads/cxxgrow.cc | $(BUILD)/workloads
+	$(CXX) -O2 -g -Wall -Wextra -Werror $< -o $@
+
+$(BUILD)/workloads/mallocleak $(BUILD)/workloads/mallocleak_o2 $(BUILD)/workloads/cxxgrow: \
+	tests/workloads/workload.h
+
 # What tests/integration/test_attack.c plays against memscope: a file that
 # looks like V8 and its same-layout decoy, and a preload that times a swap.
 ATTACK := $(BUILD)/attack/fakev8.so $(BUILD)/attack/decoyv8.so $(BUILD)/attack/swap_shim.so

@@ -33,6 +33,9 @@ const volatile __u32 sample_every = 256;
  * verifier refuses it (the verifier then drops the dead code): the core,
  * page accounting, loads without them. */
 const volatile bool user_stacks = true;
+/* The user stack copy for the CFI unwind: without it (a kernel refusing the
+ * copy) user stacks are the frame-pointer walk alone. */
+const volatile bool stack_copy = true;
 const volatile bool oom_snapshot = true;
 const volatile bool split_pages = true;
 /* khugepaged's huge pages go to the process whose pages they replace (the
@@ -131,6 +134,23 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20);	/* resized by --ringbuf */
 } samples SEC(".maps");
+
+/* A sample is built here and sent with only the stack bytes copied: a ring
+ * buffer reservation has a fixed size, and most samples copy less than
+ * MS_STACK_SNAP. busy: a program that interrupted one building its sample
+ * on this CPU (an allocation in an interrupt) must not reuse the buffer. */
+struct sample_buf {
+	__u32 busy;
+	__u32 pad;
+	struct ms_sample s;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct sample_buf);
+	__uint(max_entries, 1);
+} sample_bufs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -441,21 +461,54 @@ static __always_inline int walk_ustack(struct ms_sample *s)
 	return n;
 }
 
+/* Copies the user stack from sp into s->snap: MS_STACK_SNAP bytes, or, when
+ * that crosses the end of the stack mapping, what lies before it (to the
+ * end of sp's page and whole pages after). On the main thread nothing above
+ * start_stack (argc, where _start began: the outermost frame) is needed, and
+ * a shallow stack copies only its few hundred bytes. Returns the bytes copied. */
+static __always_inline __u32 copy_ustack(struct ms_sample *s, __u64 start_stack)
+{
+	__u32 rem = 4096 - (s->sp & 4095), len;
+
+	if (start_stack > s->sp && start_stack - s->sp < MS_STACK_SNAP - 64) {
+		len = ((start_stack - s->sp) & ~7ULL) + 64;
+		barrier_var(len);
+		if (len <= MS_STACK_SNAP && bpf_probe_read_user(s->snap, len, (void *)s->sp) == 0)
+			return len;
+	}
+	if (bpf_probe_read_user(s->snap, MS_STACK_SNAP, (void *)s->sp) == 0)
+		return MS_STACK_SNAP;
+	for (int pages = MS_STACK_SNAP / 4096 - 1; pages >= 0; pages--) {
+		len = rem + pages * 4096;
+		barrier_var(len);
+		if (len > MS_STACK_SNAP)
+			continue;
+		if (bpf_probe_read_user(s->snap, len, (void *)s->sp) == 0)
+			return len;
+	}
+	count_drop(MS_DROP_SNAP);
+	return 0;
+}
+
 static __always_inline __u32 emit_sample(void *ctx, struct ms_proc_key *key, __u32 slot,
 					 __u64 pfn, __u32 order, __u32 gfp)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	bool user = user_stacks && !(task->flags & 0x00200000 /* PF_KTHREAD */) && task->mm;
+	struct sample_buf *buf;
 	struct ms_sample *s;
 	struct pt_regs *regs;
-	__u32 id;
+	__u32 id, zero = 0, len;
+	__u64 flags;
 	int n;
 
-	s = bpf_ringbuf_reserve(&samples, sizeof(*s), 0);
-	if (!s) {
+	buf = bpf_map_lookup_elem(&sample_bufs, &zero);
+	if (!buf || buf->busy) {
 		count_drop(MS_DROP_RINGBUF);
 		return 0;
 	}
+	buf->busy = 1;
+	s = &buf->s;
 	s->id = __sync_fetch_and_add(&next_sample_id, 1);
 	if (!(__u32)s->id)	/* 0 means "no sample" in a page record */
 		s->id = __sync_fetch_and_add(&next_sample_id, 1);
@@ -489,22 +542,27 @@ static __always_inline __u32 emit_sample(void *ctx, struct ms_proc_key *key, __u
 			n = 1;
 		}
 		s->ustack_len = n;
-		/* Near the top of the stack the full window may cross the end of the
-		 * mapping: retry with less before giving up. */
-		if (bpf_probe_read_user(s->snap, MS_STACK_SNAP, (void *)s->sp) == 0)
-			s->snap_len = MS_STACK_SNAP;
-		else if (bpf_probe_read_user(s->snap, MS_STACK_SNAP / 4, (void *)s->sp) == 0)
-			s->snap_len = MS_STACK_SNAP / 4;
-		else
-			count_drop(MS_DROP_SNAP);
+		if (stack_copy) {
+			refused_if(MS_FEAT_STACK_COPY);
+			s->snap_len = copy_ustack(s, BPF_CORE_READ(task, mm, start_stack));
+		}
 	}
 
 	/* Wake the reader only when the buffer fills up: it polls on its own
 	 * clock, and a wakeup per sample would cost more than the sample. */
 	if (bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) > bpf_ringbuf_query(&samples, BPF_RB_RING_SIZE) / 2)
-		bpf_ringbuf_submit(s, BPF_RB_FORCE_WAKEUP);
+		flags = BPF_RB_FORCE_WAKEUP;
 	else
-		bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
+		flags = BPF_RB_NO_WAKEUP;
+	len = s->snap_len;
+	barrier_var(len);
+	if (len > MS_STACK_SNAP)
+		len = MS_STACK_SNAP;
+	if (bpf_ringbuf_output(&samples, s, offsetof(struct ms_sample, snap) + len, flags)) {
+		count_drop(MS_DROP_RINGBUF);
+		id = 0;
+	}
+	buf->busy = 0;
 	return id;
 }
 

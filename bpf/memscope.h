@@ -9,7 +9,9 @@
 
 #define MS_COMM_LEN	16
 #define MS_MAX_USTACK	64	/* user frames captured per sample */
-#define MS_STACK_SNAP	256	/* bytes copied at the user sp, for the leaf's CFI unwind */
+/* Bytes of user stack copied from sp per sample, for the CFI unwind in user
+ * space (unwind.h); a multiple of 4096. Samples carry only what was copied. */
+#define MS_STACK_SNAP	8192
 #define MS_MAX_ORDER	16	/* allocations of this order and up are always sampled */
 #define MS_CALIB_SLOTS	32
 #define MS_CALIB_FREES	128	/* frees seen while probing the batched-free path */
@@ -94,7 +96,7 @@ struct ms_sample {
 	__u64 ip, sp, bp;	/* user registers at the allocation (page fault or syscall) */
 	char comm[MS_COMM_LEN];
 	__u64 ustack[MS_MAX_USTACK];
-	__u8 snap[MS_STACK_SNAP];
+	__u8 snap[MS_STACK_SNAP];	/* last: the record ends after snap_len bytes of it */
 };
 
 /* The parts of memscope.bpf.c the loader can switch off one by one when a
@@ -110,6 +112,7 @@ enum ms_feature {
 	MS_FEAT_SPLIT_PAGES	= 1u << 6,	/* pieces of split higher-order pages */
 	MS_FEAT_MOVED_PAGES	= 1u << 7,	/* migration, compaction, khugepaged's collapses */
 	MS_FEAT_EXEC_NAMES	= 1u << 8,	/* the process name follows exec */
+	MS_FEAT_STACK_COPY	= 1u << 9,	/* user stack bytes for the CFI unwind */
 };
 
 /* Pages that changed frame and kept (or lost) their owner, in .bss. */

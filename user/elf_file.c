@@ -58,15 +58,18 @@ struct elf_file {
 };
 
 /* How to find the return address at one code address, as libdw's CFI said:
- * CFA = reg + cfa_off, return address saved at CFA + ra_off. Samples hit the
- * same few leaf addresses over and over, and asking libdw costs a search and
- * an allocation each time. */
+ * CFA = reg + cfa_off, return address saved at CFA + ra_off, the caller's
+ * rbp as bp says. Samples hit the same few addresses over and over, and
+ * asking libdw costs a search and an allocation each time. */
 struct cfi_rule {
 	uint64_t vaddr;
 	int err;		/* < 0: no usable rule there */
 	int cfa_reg;		/* DWARF_REG_RSP or DWARF_REG_RBP */
 	int64_t cfa_off;
 	uint64_t ra_off;	/* wraps for slots below the CFA */
+	uint64_t bp_off;	/* when bp is UNWIND_BP_SAVED */
+	enum unwind_bp bp;
+	bool outermost;		/* return address undefined: no caller */
 	bool set;
 };
 
@@ -584,17 +587,19 @@ static int frame_cfa(Dwarf_Frame *frame, int *reg, int64_t *off)
 	return 0;
 }
 
-/* Where the frame saved its return address, as an offset from the CFA. */
-static int frame_ra_off(Dwarf_Frame *frame, uint64_t *off)
+/* Where the frame saved register reg, as an offset from the CFA: 0,
+ * -ENOENT when it is not saved (*undefined says whether it has no value at
+ * all, rather than the caller's), -ENOTSUP for other rules. */
+static int frame_saved_at(Dwarf_Frame *frame, int reg, uint64_t *off, bool *undefined)
 {
 	Dwarf_Op mem[3], *ops;
 	size_t nops;
-	int ra_reg;
 
-	ra_reg = dwarf_frame_info(frame, NULL, NULL, NULL);
-	if (ra_reg < 0 || dwarf_frame_register(frame, ra_reg, mem, &ops, &nops) != 0)
+	if (reg < 0 || dwarf_frame_register(frame, reg, mem, &ops, &nops) != 0)
 		return -EINVAL;
-	if (nops == 0)		/* undefined or same value: nothing saved */
+	/* libdw: ops left NULL means same value, ops at mem undefined. */
+	*undefined = nops == 0 && ops == mem;
+	if (nops == 0)
 		return -ENOENT;
 	/* offset(N) comes back as DW_OP_call_frame_cfa [DW_OP_plus_uconst N];
 	 * val_offset ends with DW_OP_stack_value and is not a memory slot. */
@@ -614,15 +619,26 @@ static int frame_ra_off(Dwarf_Frame *frame, uint64_t *off)
 static void rule_at(struct elf_file *ef, uint64_t vaddr, struct cfi_rule *r)
 {
 	Dwarf_Frame *frame = NULL;
+	bool undefined = false;
+	int err;
 
 	memset(r, 0, sizeof(*r));
 	r->vaddr = vaddr;
 	r->set = true;
 	r->err = frame_at(ef, vaddr, &frame);
-	if (!r->err)
+	if (!r->err) {
+		r->err = frame_saved_at(frame, dwarf_frame_info(frame, NULL, NULL, NULL),
+					&r->ra_off, &undefined);
+		r->outermost = r->err == -ENOENT && undefined;
+		if (r->outermost)
+			r->err = 0;
+	}
+	if (!r->err && !r->outermost)
 		r->err = frame_cfa(frame, &r->cfa_reg, &r->cfa_off);
-	if (!r->err)
-		r->err = frame_ra_off(frame, &r->ra_off);
+	if (!r->err && !r->outermost) {
+		err = frame_saved_at(frame, DWARF_REG_RBP, &r->bp_off, &undefined);
+		r->bp = !err ? UNWIND_BP_SAVED : err == -ENOENT ? UNWIND_BP_SAME : UNWIND_BP_LOST;
+	}
 	free(frame);
 }
 
@@ -664,6 +680,28 @@ int elf_file__return_address(struct elf_file *ef, uint64_t vaddr,
 	r = cached_rule(ef, vaddr, &tmp);
 	if (r->err)
 		return r->err;
+	if (r->outermost)
+		return -ENOENT;
 	cfa = (r->cfa_reg == DWARF_REG_RSP ? regs->sp : regs->bp) + r->cfa_off;
 	return read_stack_u64(regs, cfa + r->ra_off, ra);
+}
+
+int elf_file__unwind_rule(struct elf_file *ef, uint64_t vaddr, struct unwind_rule *out)
+{
+	struct cfi_rule tmp;
+	const struct cfi_rule *r;
+
+	if (!ef->x86_64)
+		return -ENOTSUP;
+	r = cached_rule(ef, vaddr, &tmp);
+	if (r->err)
+		return r->err;
+	memset(out, 0, sizeof(*out));
+	out->outermost = r->outermost;
+	out->cfa_base = r->cfa_reg == DWARF_REG_RBP ? UNWIND_CFA_BP : UNWIND_CFA_SP;
+	out->cfa_off = r->cfa_off;
+	out->ra_off = (int64_t)r->ra_off;
+	out->bp = r->bp;
+	out->bp_off = (int64_t)r->bp_off;
+	return 0;
 }

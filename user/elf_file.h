@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "unwind.h"
+
 #define ELF_FILE_SIZE_MAX	(4ULL << 30)	/* bigger files: EFBIG */
 #define ELF_FILE_SYMS_MAX	(8u << 20)	/* function symbols kept per file */
 #define ELF_FILE_NAME_MAX	4096		/* longer symbol names are skipped */
@@ -70,6 +72,11 @@ int elf_file__symbol_addr(struct elf_file *ef, const char *name, uint64_t *vaddr
  */
 int elf_file__return_address(struct elf_file *ef, uint64_t vaddr,
 			     const struct unwind_regs *regs, uint64_t *ra);
+
+/* The CFI rule at vaddr for the unwinder (unwind.h): 0, or -ENOENT,
+ * -ENOTSUP as elf_file__return_address; a frame whose return address is
+ * undefined gives a rule marked outermost. */
+int elf_file__unwind_rule(struct elf_file *ef, uint64_t vaddr, struct unwind_rule *out);
 
 void elf_file__close(struct elf_file *ef);
 

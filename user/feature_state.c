@@ -11,6 +11,7 @@ static const char *const names[FEATURE_COUNT] = {
 	[FEATURE_KERNEL_STACKS] = "kernel_stacks",
 	[FEATURE_KSTACK_CACHE] = "kstack_cache",
 	[FEATURE_USER_STACKS] = "user_stacks",
+	[FEATURE_STACK_COPY] = "stack_copy",
 	[FEATURE_OOM] = "oom",
 	[FEATURE_OOM_SNAPSHOT] = "oom_snapshot",
 	[FEATURE_SPLIT_PAGES] = "split_pages",

@@ -13,6 +13,7 @@ enum feature {
 	FEATURE_KERNEL_STACKS,
 	FEATURE_KSTACK_CACHE,
 	FEATURE_USER_STACKS,
+	FEATURE_STACK_COPY,		/* user stack bytes for the CFI unwind */
 	FEATURE_OOM,			/* kills seen by oom:mark_victim */
 	FEATURE_OOM_SNAPSHOT,		/* victim's RSS and memcg counters at the kill */
 	FEATURE_SPLIT_PAGES,		/* pieces of split higher-order pages */

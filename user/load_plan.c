@@ -2,8 +2,17 @@
 
 #include "load_plan.h"
 
-/* The optional parts inside the page programs, as the plan switches them. */
-enum part { PART_KSTACK_CACHE, PART_USER_STACKS, PART_SPLIT_PAGES, PART_KERNEL_STACKS, NR_PARTS };
+/* The optional parts inside the page programs, as the plan switches them,
+ * in the order they are given up alone: the stack copy before the user
+ * stacks it lives in, or a refused copy would cost the frame-pointer walk. */
+enum part {
+	PART_KSTACK_CACHE,
+	PART_STACK_COPY,
+	PART_USER_STACKS,
+	PART_SPLIT_PAGES,
+	PART_KERNEL_STACKS,
+	NR_PARTS
+};
 
 static bool wanted(const struct load_plan *p, enum part part)
 {
@@ -12,6 +21,8 @@ static bool wanted(const struct load_plan *p, enum part part)
 		return p->w.kernel_stacks && p->w.kstack_cache;
 	case PART_USER_STACKS:
 		return p->w.user_stacks;
+	case PART_STACK_COPY:
+		return p->w.user_stacks && p->w.stack_copy;
 	case PART_SPLIT_PAGES:
 		return p->w.split_pages;
 	default:
@@ -27,6 +38,12 @@ static void set_part(struct load_plan *p, enum part part, bool on)
 		break;
 	case PART_USER_STACKS:
 		p->user_stacks = on;
+		/* The copy lives inside the user stack walk. */
+		if (!on)
+			p->stack_copy = false;
+		break;
+	case PART_STACK_COPY:
+		p->stack_copy = on;
 		break;
 	case PART_SPLIT_PAGES:
 		p->split_pages = on;
@@ -106,9 +123,10 @@ static bool degrade_page(struct load_plan *p)
 
 bool load_plan__loaded(struct load_plan *p)
 {
-	/* Kernel stacks first (the cache needs them), the cache last. */
-	static const enum part order[] = { PART_KERNEL_STACKS, PART_USER_STACKS, PART_SPLIT_PAGES,
-					   PART_KSTACK_CACHE };
+	/* Kernel stacks first (the cache needs them), the cache last; the
+	 * stack copy after the user stacks it needs. */
+	static const enum part order[] = { PART_KERNEL_STACKS, PART_USER_STACKS, PART_STACK_COPY,
+					   PART_SPLIT_PAGES, PART_KSTACK_CACHE };
 
 	if (p->phase == PLAN_ALL_OFF) {
 		p->phase = PLAN_RESTORING;
@@ -122,6 +140,8 @@ bool load_plan__loaded(struct load_plan *p)
 		if (!wanted(p, part) || (p->refused & (1u << part)))
 			continue;
 		if (part == PART_KSTACK_CACHE && !p->kernel_stacks)
+			continue;
+		if (part == PART_STACK_COPY && !p->user_stacks)
 			continue;
 		p->trying = part;
 		set_part(p, part, true);

@@ -16,6 +16,7 @@ struct load_wants {
 	bool kernel_stacks;		/* asked for (record --no-kstacks turns off) */
 	bool kstack_cache;
 	bool user_stacks;
+	bool stack_copy;		/* user stack bytes for the CFI unwind */
 	enum oom_hook oom;		/* best hook the kernel's BTF allows */
 	bool oom_tracepoint;		/* the classic oom:mark_victim exists */
 	bool split_pages;		/* pieces of split pages (free tracking) */
@@ -35,7 +36,7 @@ enum load_culprit {
 
 struct load_plan {
 	bool raw_tp;
-	bool kernel_stacks, kstack_cache, user_stacks, split_pages;
+	bool kernel_stacks, kstack_cache, user_stacks, stack_copy, split_pages;
 	enum oom_hook oom;
 	bool oom_snapshot;
 	bool moved_pages, exec_names;

@@ -290,6 +290,11 @@ static const char *mib(char *buf, size_t len, int64_t bytes)
 	return buf;
 }
 
+static uint64_t per_unwind(const struct record_totals *t, uint64_t total)
+{
+	return t->rs.unwinds ? total / t->rs.unwinds : 0;
+}
+
 void record_totals__print(const struct record_totals *t, FILE *out)
 {
 	bool res = t->c->outstanding;
@@ -329,21 +334,26 @@ void record_totals__print(const struct record_totals *t, FILE *out)
 			mib(a, sizeof(a), t->overflow.alloc_bytes));
 
 	fprintf(out, "events: %" PRIu64 " allocations, %" PRIu64 " frees, %" PRIu64
-		" samples (leaf callers recovered from CFI: %" PRIu64 "; kernel stacks from the "
+		" samples (user stacks unwound whole: %" PRIu64 ", finished by frame pointers: %"
+		PRIu64 ", %" PRIu64 " stack bytes and %" PRIu64 " ns each; kernel stacks from the "
 		"cache: %" PRIu64 ", rechecked %" PRIu64 ", differed %" PRIu64 ")\n",
-		t->alloc_events, t->free_events, t->rs.samples, t->rs.leaf_callers_recovered,
+		t->alloc_events, t->free_events, t->rs.samples,
+		t->rs.unwind_stops[UNWIND_COMPLETE], t->rs.unwinds_spliced,
+		per_unwind(t, t->rs.stack_bytes), per_unwind(t, t->rs.unwind_ns),
 		t->drops.kcache_hits, t->drops.kcache_checks, t->drops.kcache_mismatches);
 	fprintf(out, "losses:");
 	for (int i = 0; i < MS_NR_DROPS; i++)
 		fprintf(out, "%s %s=%" PRIu64, i ? "," : "", tracer__drop_text(i), t->drops.kernel[i]);
 	fprintf(out, ", program runs missed by the kernel (recursion)=%" PRIu64
 		", missed frees settled when the page was reused=%" PRIu64
-		", leaf unwinds failed=%" PRIu64 ", frames unresolved=%" PRIu64
+		", unwinds stopped without CFI=%" PRIu64 ", at an unreadable stack=%" PRIu64
+		", at the depth limit=%" PRIu64 ", frames unresolved=%" PRIu64
 		", samples dropped (no memory)=%" PRIu64
 		", page record scans failed=%" PRIu64
 		", moved pages whose owner was lost=%" PRIu64 "\n",
 		t->drops.recursion_misses, t->drops.healed_frees,
-		t->rs.leaf_unwind_failed, t->rs.frames_unresolved,
+		t->rs.unwind_stops[UNWIND_NO_CFI], t->rs.unwind_stops[UNWIND_UNREADABLE],
+		t->rs.unwind_stops[UNWIND_DEPTH], t->rs.frames_unresolved,
 		t->rs.samples_dropped_nomem, t->rs.record_scans_failed, t->drops.moves.unattributed);
 	if (t->drops.moves.collapsed || t->drops.moves.migrated || t->drops.moves.split)
 		fprintf(out, "moved pages (owner kept): %" PRIu64 " collapsed into huge pages, %" PRIu64
@@ -388,7 +398,13 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 	json_u64(&j, "alloc_events", t->alloc_events);
 	json_u64(&j, "free_events", t->free_events);
 	json_u64(&j, "samples", t->rs.samples);
-	json_u64(&j, "leaf_callers_recovered", t->rs.leaf_callers_recovered);
+	/* The user stack unwinder (unwind.h): its work per sample, and how
+	 * its walks ended (the stops short of the outermost frame are losses). */
+	json_u64(&j, "unwinds", t->rs.unwinds);
+	json_u64(&j, "unwinds_complete", t->rs.unwind_stops[UNWIND_COMPLETE]);
+	json_u64(&j, "unwinds_spliced", t->rs.unwinds_spliced);
+	json_u64(&j, "stack_bytes_per_sample", per_unwind(t, t->rs.stack_bytes));
+	json_u64(&j, "unwind_ns_per_sample", per_unwind(t, t->rs.unwind_ns));
 	json_u64(&j, "kstack_cache_hits", t->drops.kcache_hits);
 	json_u64(&j, "kstack_cache_checks", t->drops.kcache_checks);
 	json_u64(&j, "kstack_cache_mismatches", t->drops.kcache_mismatches);
@@ -399,7 +415,9 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 		json_u64(&j, tracer__drop_key(i), t->drops.kernel[i]);
 	json_u64(&j, "recursion_misses", t->drops.recursion_misses);
 	json_u64(&j, "missed_frees_settled", t->drops.healed_frees);
-	json_u64(&j, "leaf_unwind_failed", t->rs.leaf_unwind_failed);
+	json_u64(&j, "unwind_no_cfi", t->rs.unwind_stops[UNWIND_NO_CFI]);
+	json_u64(&j, "unwind_unreadable_stack", t->rs.unwind_stops[UNWIND_UNREADABLE]);
+	json_u64(&j, "unwind_depth_limit", t->rs.unwind_stops[UNWIND_DEPTH]);
 	json_u64(&j, "frames_unresolved", t->rs.frames_unresolved);
 	json_u64(&j, "samples_dropped_nomem", t->rs.samples_dropped_nomem);
 	json_u64(&j, "page_record_scans_failed", t->rs.record_scans_failed);

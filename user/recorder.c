@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "elf_file.h"
 #include "hmap.h"
@@ -9,6 +10,7 @@
 #include "memclass.h"
 #include "procname.h"
 #include "recorder.h"
+#include "unwind.h"
 
 /* Interning key of a bucket: everything that makes two samples the same line
  * of output, followed by the resolved frames. */
@@ -20,6 +22,11 @@ struct bucket_key {
 	char comm[MS_COMM_LEN];
 	char thread[MS_COMM_LEN];
 	struct uframe frames[MS_MAX_USTACK + 1];
+};
+
+struct unwind_ctx {
+	struct usyms *usyms;
+	int pid;
 };
 
 struct live_sample {
@@ -178,31 +185,45 @@ size_t recorder__forget_exited(struct recorder *r, bool (*gone)(uint32_t tgid, u
 	return n;
 }
 
-/* The page is usually first touched in a frameless libc leaf (memset): the
- * frame-pointer walk then goes from the leaf straight to its caller's caller.
- * The leaf's CFI gives the return address the walk skipped. */
-static size_t repair_leaf(struct recorder *r, const struct ms_sample *s, uint64_t *ips, size_t n)
+static int rule_of(void *ctx, uint64_t addr, struct unwind_rule *rule)
 {
-	struct unwind_regs regs = {
-		.ip = s->ip, .sp = s->sp, .bp = s->bp,
-		.stack = s->snap, .stack_len = s->snap_len,
-	};
-	uint64_t ra;
+	struct unwind_ctx *c = ctx;
 
-	if (!n || !s->snap_len || ips[0] != s->ip)
-		return n;
-	if (usyms__leaf_caller(r->usyms, s->tgid, &regs, &ra)) {
-		r->stats.leaf_unwind_failed++;
-		return n;
-	}
-	if (n >= 2 && ips[1] == ra)
-		return n;	/* the leaf had its own frame: the walk was right */
-	if (n == MS_MAX_USTACK + 1)
-		n--;
-	memmove(&ips[2], &ips[1], (n - 1) * sizeof(ips[0]));
-	ips[1] = ra;
-	r->stats.leaf_callers_recovered++;
-	return n + 1;
+	return usyms__unwind_rule(c->usyms, c->pid, addr, rule);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* The sample's whole user stack into ips: by CFI through the copied stack,
+ * then by the frame-pointer chain BPF walked (unwind.h). */
+static size_t unwind_sample(struct recorder *r, const struct ms_sample *s, uint64_t *ips,
+			    size_t max)
+{
+	struct unwind_ctx c = { .usyms = r->usyms, .pid = (int)s->tgid };
+	size_t len = s->snap_len < MS_STACK_SNAP ? s->snap_len : MS_STACK_SNAP;
+	size_t fp_len = s->ustack_len < MS_MAX_USTACK ? s->ustack_len : MS_MAX_USTACK;
+	struct unwind_input in = {
+		.ip = s->ip, .sp = s->sp, .bp = s->bp,
+		.stack = s->snap, .stack_len = len,
+		.fp_chain = (const uint64_t *)s->ustack, .fp_len = fp_len,
+	};
+	struct unwind_result res;
+	uint64_t t0 = mono_ns();
+	size_t n = unwind__stack(&in, rule_of, &c, ips, max, &res);
+
+	r->stats.unwind_ns += mono_ns() - t0;
+	r->stats.unwinds++;
+	r->stats.stack_bytes += len;
+	r->stats.unwind_stops[res.stop]++;
+	if (res.spliced)
+		r->stats.unwinds_spliced++;
+	return n;
 }
 
 static size_t key_len(size_t nframes)
@@ -361,9 +382,6 @@ void recorder__on_sample(struct recorder *r, const struct ms_sample *s)
 	r->stats.samples++;
 	if (n > MS_MAX_USTACK)
 		n = MS_MAX_USTACK;
-	memcpy(ips, s->ustack, n * sizeof(ips[0]));
-	if (!n && s->ip)
-		ips[n++] = s->ip;	/* walk failed, but we know where it faulted */
 
 	memset(&key, 0, offsetof(struct bucket_key, frames));
 	key.cgid = s->cgid;
@@ -372,9 +390,9 @@ void recorder__on_sample(struct recorder *r, const struct ms_sample *s)
 	p = proc_of(r, s);
 	process_name(r, s, p, key.comm);
 	memcpy(key.thread, s->comm, sizeof(key.thread));
-	if (n) {
+	if (n || s->ip) {
 		note_process(r, s, p);
-		n = repair_leaf(r, s, ips, n);
+		n = unwind_sample(r, s, ips, MS_MAX_USTACK + 1);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (usyms__resolve(r->usyms, s->tgid, ips[i], &key.frames[i])) {

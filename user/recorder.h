@@ -1,8 +1,8 @@
 /* Turns the stream of sampled allocations into weighted stack buckets.
  *
  * Each sample stands for `weight` bytes (its own size, or N pages when
- * sampling one page in N by bytes). A sample's user stack is repaired at
- * arrival (the frameless leaf's caller recovered from CFI) and resolved to
+ * sampling one page in N by bytes). A sample's user stack is unwound at
+ * arrival (unwind.h: CFI over the copied stack, then frame pointers) and resolved to
  * (module, address) pairs while the process still lives; symbol names come
  * later, from the modules usyms keeps open. In outstanding mode, which samples
  * still hold their pages is read at the end from the kernel's pfn array, and
@@ -17,6 +17,7 @@
 
 #include "memscope.h"
 #include "page_records.h"
+#include "unwind.h"
 #include "usyms.h"
 
 struct rec_bucket {
@@ -37,8 +38,12 @@ struct rec_bucket {
 
 struct recorder_stats {
 	uint64_t samples;
-	uint64_t leaf_callers_recovered;
-	uint64_t leaf_unwind_failed;	/* CFI missing or stack snapshot too short */
+	uint64_t unwinds;		/* samples whose user stack was unwound */
+	uint64_t stack_bytes;		/* user stack bytes copied, over all unwinds */
+	uint64_t unwind_ns;		/* time spent unwinding, over all unwinds */
+	/* How each CFI walk ended (enum unwind_stop): whole, or why not. */
+	uint64_t unwind_stops[UNWIND_NR_STOPS];
+	uint64_t unwinds_spliced;	/* finished from BPF's frame-pointer chain */
 	uint64_t frames_unresolved;	/* ip in no known mapping */
 	uint64_t samples_dropped_nomem;
 	uint64_t record_scans_failed;	/* page records unreadable: nothing pruned,

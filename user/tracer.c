@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -192,6 +193,7 @@ static uint32_t refused_for_test(void)
 		{ FEATURE_KERNEL_STACKS, MS_FEAT_KERNEL_STACKS },
 		{ FEATURE_KSTACK_CACHE, MS_FEAT_KSTACK_CACHE },
 		{ FEATURE_USER_STACKS, MS_FEAT_USER_STACKS },
+		{ FEATURE_STACK_COPY, MS_FEAT_STACK_COPY },
 		{ FEATURE_OOM, MS_FEAT_OOM },
 		{ FEATURE_OOM_SNAPSHOT, MS_FEAT_OOM_SNAPSHOT },
 		{ FEATURE_SPLIT_PAGES, MS_FEAT_SPLIT_PAGES },
@@ -251,6 +253,7 @@ static int configure(struct tracer *t, const struct tracer_opts *o)
 	skel->rodata->kernel_stacks = t->plan.kernel_stacks;
 	skel->rodata->kstack_cache = t->plan.kstack_cache;
 	skel->rodata->user_stacks = t->plan.user_stacks;
+	skel->rodata->stack_copy = t->plan.stack_copy;
 	skel->rodata->oom_snapshot = t->plan.oom_snapshot;
 	skel->rodata->split_pages = t->plan.split_pages;
 	skel->rodata->track_collapse = t->plan.moved_pages;
@@ -371,7 +374,9 @@ static int sample_cb(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
 
-	if (size >= sizeof(struct ms_sample))
+	/* A sample ends after the stack bytes it carries. */
+	if (size >= offsetof(struct ms_sample, snap) &&
+	    ((const struct ms_sample *)data)->snap_len <= size - offsetof(struct ms_sample, snap))
 		t->h.sample(t->h.ctx, data);
 	/* This sample is consumed either way: a negative return only stops. */
 	if (++t->consumed % TRACER_TICK_SAMPLES == 0 && t->h.tick && t->h.tick(t->h.ctx))
@@ -410,6 +415,7 @@ static void note_given_up(struct tracer *t, const struct load_plan *before)
 		{ FEATURE_KERNEL_STACKS, before->kernel_stacks && !p->kernel_stacks },
 		{ FEATURE_KSTACK_CACHE, before->kstack_cache && !p->kstack_cache },
 		{ FEATURE_USER_STACKS, before->user_stacks && !p->user_stacks },
+		{ FEATURE_STACK_COPY, before->stack_copy && !p->stack_copy && p->user_stacks },
 		{ FEATURE_OOM, before->oom != OOM_HOOK_NONE && p->oom == OOM_HOOK_NONE },
 		{ FEATURE_OOM_SNAPSHOT, before->oom_snapshot && !p->oom_snapshot },
 		{ FEATURE_PAGE_ACCOUNTING, before->raw_tp && !p->raw_tp },
@@ -482,6 +488,20 @@ static void optional(const struct tracer *t, enum feature f, bool wanted, bool o
 		features__off(f, absent);
 }
 
+/* A part that lives inside another (the kernel stack cache in the kernel
+ * stack walk, the stack copy in the user stack walk): off with the outer
+ * part, or refused on its own. */
+static void inner_part(const struct tracer *t, enum feature f, bool wanted, bool on,
+		       bool outer_on, const char *needs)
+{
+	if (!wanted)
+		features__not_requested(f);
+	else if (!on)
+		features__off(f, outer_on ? t->off_why[f] : needs);
+	else
+		features__on(f, NULL);
+}
+
 /* After a load, what the plan gave up compared with what was wanted. */
 static void report_features(const struct tracer *t, const struct load_wants *w)
 {
@@ -500,14 +520,11 @@ static void report_features(const struct tracer *t, const struct load_wants *w)
 		features__off(FEATURE_KERNEL_STACKS, t->off_why[FEATURE_KERNEL_STACKS]);
 	else
 		features__on(FEATURE_KERNEL_STACKS, NULL);
-	if (!w->kernel_stacks || !w->kstack_cache)
-		features__not_requested(FEATURE_KSTACK_CACHE);
-	else if (!p->kstack_cache)
-		features__off(FEATURE_KSTACK_CACHE, p->kernel_stacks ? t->off_why[FEATURE_KSTACK_CACHE]
-			      : "needs kernel_stacks");
-	else
-		features__on(FEATURE_KSTACK_CACHE, NULL);
+	inner_part(t, FEATURE_KSTACK_CACHE, w->kernel_stacks && w->kstack_cache, p->kstack_cache,
+		   p->kernel_stacks, "needs kernel_stacks");
 	optional(t, FEATURE_USER_STACKS, w->user_stacks, p->user_stacks, "");
+	inner_part(t, FEATURE_STACK_COPY, w->user_stacks && w->stack_copy, p->stack_copy,
+		   p->user_stacks, "needs user_stacks");
 	if (p->oom != OOM_HOOK_NONE)
 		features__on(FEATURE_OOM, p->oom == OOM_HOOK_RAW_TP ? "raw_tp" : "tracepoint");
 	else if (kfeatures__disabled("oom"))
@@ -602,6 +619,7 @@ int tracer__start(const struct tracer_opts *o, const struct tracer_handlers *h, 
 		.kernel_stacks = o->kernel_stacks,
 		.kstack_cache = !kfeatures__disabled("kstack_cache"),
 		.user_stacks = !kfeatures__disabled("user_stacks"),
+		.stack_copy = !kfeatures__disabled("stack_copy"),
 		.oom = best_oom_hook(),
 		.oom_tracepoint = !kfeatures__disabled("oom") &&
 				  kfeatures__tracepoint_exists("oom", "mark_victim"),

@@ -527,19 +527,27 @@ int usyms__resolve(struct usyms *u, int pid, uint64_t ip, struct uframe *out)
 	return 0;
 }
 
-int usyms__leaf_caller(struct usyms *u, int pid, const struct unwind_regs *r, uint64_t *ra)
+int usyms__unwind_rule(struct usyms *u, int pid, uint64_t addr, struct unwind_rule *rule)
 {
-	struct unwind_regs regs = *r;
-	struct uframe f;
+	const struct procmap *m;
+	struct module *mod;
+	struct proc *p;
+	uint64_t vaddr;
+	uint32_t id;
 	int err;
 
-	err = usyms__resolve(u, pid, r->ip, &f);
+	/* Not usyms__resolve: an address in JIT code would be named (the perf
+	 * map read) only to learn that it has no CFI. */
+	m = find_exec_map(u, pid, addr, &p, &err);
+	if (!m)
+		return err ? err : -ENOENT;
+	id = p->modules[m - p->maps.maps];
+	if (!id || id >= u->nmodules || !(mod = &u->modules[id])->ef)
+		return -ENOENT;
+	err = elf_file__offset_to_vaddr(mod->ef, addr - m->start + m->pgoff, &vaddr);
 	if (err)
 		return err;
-	if (!f.module || f.module >= u->nmodules || !u->modules[f.module].ef)
-		return -ENOENT;
-	regs.load_bias = r->ip - f.vaddr;
-	return elf_file__return_address(u->modules[f.module].ef, f.vaddr, &regs, ra);
+	return elf_file__unwind_rule(mod->ef, vaddr, rule);
 }
 
 /* The debug file of a stripped module, verified to carry the same build id. */

@@ -77,10 +77,10 @@ void usyms__forget_pid(struct usyms *u, int pid);
  */
 int usyms__resolve(struct usyms *u, int pid, uint64_t ip, struct uframe *out);
 
-/* Return address of the frame executing at r->ip in pid (an address in the
- * process), from the CFI of the file mapped there; r->load_bias is ignored
- * and computed. Errors as usyms__resolve and elf_file__return_address. */
-int usyms__leaf_caller(struct usyms *u, int pid, const struct unwind_regs *r, uint64_t *ra);
+/* The CFI rule (unwind.h) of the code at addr in pid (an address in the
+ * process), from the file mapped there. -ENOENT for JIT code and files not
+ * read; other errors as usyms__resolve and elf_file__unwind_rule. */
+int usyms__unwind_rule(struct usyms *u, int pid, uint64_t addr, struct unwind_rule *rule);
 
 /*
  * Name of frame f into buf: the function ("leak_fn", demangled C++), else

@@ -56,35 +56,58 @@ static int feature_on(const char *json, const char *name)
 	return !strncmp(p + 6, "true", 4);
 }
 
-Test(degrade, optional_parts_refused_core_still_exact)
+/* What a recording of the leaker with parts refused left. */
+struct deg_run {
+	char out[300], report[300];
+	char *stderr_text, *json;
+	uint64_t usage;
+	int status;
+};
+
+static void record_refusing(const char *refuse, const char *tag, struct deg_run *r)
 {
-	char out[300], err[300], report[300], ready[300], leak[16];
-	char *rec_argv[] = { (char *)memscope_bin(), "record", "-c", cg.rel, "-d", "6", "-o", out,
-			     "--report", report, NULL };
+	char err[300], ready[300], leak[16], name[64];
+	char *rec_argv[] = { (char *)memscope_bin(), "record", "-c", cg.rel, "-d", "6", "-o", r->out,
+			     "--report", r->report, NULL };
 	char *leak_argv[] = { WORKLOAD("leaker"), "-g", cg.procs, "-l", leak, "-c", "0", "-h", "30",
 			      "-r", ready, NULL };
-	char *stderr_text, *json;
 	pid_t rec, leaker;
-	int status;
-	uint64_t usage;
-	int64_t resident;
 
-	snprintf(out, sizeof(out), "%s", scratch_path("deg.folded"));
-	snprintf(err, sizeof(err), "%s", scratch_path("deg.err"));
-	snprintf(report, sizeof(report), "%s", scratch_path("deg.json"));
-	snprintf(ready, sizeof(ready), "%s", scratch_path("deg.ready"));
+	snprintf(name, sizeof(name), "%s.folded", tag);
+	snprintf(r->out, sizeof(r->out), "%s", scratch_path(name));
+	snprintf(name, sizeof(name), "%s.err", tag);
+	snprintf(err, sizeof(err), "%s", scratch_path(name));
+	snprintf(name, sizeof(name), "%s.json", tag);
+	snprintf(r->report, sizeof(r->report), "%s", scratch_path(name));
+	snprintf(name, sizeof(name), "%s.ready", tag);
+	snprintf(ready, sizeof(ready), "%s", scratch_path(name));
 	snprintf(leak, sizeof(leak), "%d", LEAK_MIB);
-	setenv("MEMSCOPE_REFUSE", "kstack_cache,user_stacks,oom_snapshot", 1);
+	setenv("MEMSCOPE_REFUSE", refuse, 1);
 
 	rec = spawn(rec_argv, NULL, err);
 	cr_assert(wait_for_text(err, "recording", 60), "memscope did not start:\n%s", read_text(err));
 	leaker = spawn(leak_argv, NULL, NULL);
 	cr_assert(wait_for_file(ready, 60), "leaker did not finish its work");
-	status = wait_exit(rec, 60);
-	usage = tcg_usage(&cg);
+	r->status = wait_exit(rec, 60);
+	r->usage = tcg_usage(&cg);
 	kill(leaker, SIGKILL);
 	waitpid(leaker, NULL, 0);
-	stderr_text = read_text(err);
+	r->stderr_text = read_text(err);
+	r->json = read_text(r->report);
+}
+
+Test(degrade, optional_parts_refused_core_still_exact)
+{
+	struct deg_run r;
+	char *stderr_text, *json, *out = r.out;
+	uint64_t usage;
+	int64_t resident;
+	int status;
+
+	record_refusing("kstack_cache,user_stacks,oom_snapshot", "deg", &r);
+	stderr_text = r.stderr_text;
+	usage = r.usage;
+	status = r.status;
 	cr_assert_eq(status, 0, "memscope record failed with parts refused:\n%s", stderr_text);
 
 	/* One line for each part given up, and none for what still loaded. */
@@ -97,7 +120,7 @@ Test(degrade, optional_parts_refused_core_still_exact)
 	cr_expect_eq(count_lines(stderr_text, "kernel_stacks off"), 0, "%s", stderr_text);
 	cr_expect_eq(count_lines(stderr_text, "memscope: oom off"), 0, "%s", stderr_text);
 
-	json = read_text(report);
+	json = r.json;
 	cr_assert(json, "no report written");
 	cr_expect_eq(feature_on(json, "page_accounting"), 1);
 	cr_expect_eq(feature_on(json, "kernel_stacks"), 1);
@@ -122,6 +145,28 @@ Test(degrade, optional_parts_refused_core_still_exact)
 		      "the leak lost its kernel stacks");
 	free(json);
 	free(stderr_text);
+}
+
+/* A kernel that refuses the user stack copy keeps the frame-pointer walk:
+ * user frames stay (the leaker keeps frame pointers), only the CFI unwind
+ * through frameless code is lost. */
+Test(degrade, stack_copy_refused_keeps_frame_pointer_stacks)
+{
+	struct deg_run r;
+
+	record_refusing("stack_copy", "copy", &r);
+	cr_assert_eq(r.status, 0, "memscope record failed:\n%s", r.stderr_text);
+	cr_expect_eq(count_lines(r.stderr_text, "memscope: stack_copy off: refused"), 1, "%s",
+		     r.stderr_text);
+	cr_expect_eq(count_lines(r.stderr_text, "user_stacks off"), 0, "%s", r.stderr_text);
+	cr_assert(r.json, "no report written");
+	cr_expect_eq(feature_on(r.json, "user_stacks"), 1);
+	cr_expect_eq(feature_on(r.json, "stack_copy"), 0);
+	cr_expect_geq(folded_sum(r.out, ";main;"), LEAK_MIB * MIB * 0.9,
+		      "frame-pointer stacks lost with the copy:\n%s", read_text(r.out));
+	cr_expect_eq(json_num_after(r.json, NULL, "stack_bytes_per_sample"), 0);
+	free(r.json);
+	free(r.stderr_text);
 }
 
 /* Page accounting is the core: refused, memscope stops with one error line

@@ -160,6 +160,7 @@ static void run_named(bool namespaced, const char *tag)
 	struct files f;
 	int all, jit, status;
 	pid_t rec, node;
+	uint64_t js;
 
 	files_init(&f, tag);
 	rec = start_record(f.out, f.err);
@@ -177,6 +178,13 @@ static void run_named(bool namespaced, const char *tag)
 	cr_assert_gt(jit, 0, "no %s..._[j] frame (%d frames name it) in:\n%s", JS_FUNCTION, all,
 		     read_text(f.out));
 	cr_expect_eq(jit, all, "%s frames without _[j]", JS_FUNCTION);
+	/* The native frames around the JIT frames are whole: node's main
+	 * loop below them (node has no frame pointers: CFI unwinds it). */
+	js = folded_sum(f.out, JS_FUNCTION);
+	cr_expect_geq(folded_sum_both(f.out, JS_FUNCTION, ";node::Start("), js * 0.95,
+		      "%.1f of %.1f MiB on %s stacks reach node::Start", js / (double)MIB,
+		      folded_sum_both(f.out, JS_FUNCTION, ";node::Start(") / (double)MIB,
+		      JS_FUNCTION);
 }
 
 Test(jit, js_function_named)

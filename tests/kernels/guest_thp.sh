@@ -56,10 +56,9 @@ thp_check() {
 	resident=$(report_num $T/"$1".json /mx-"$1" resident_bytes)
 	# The leak's pages are the ones leak_fn touched, and, for malloc's
 	# blocks, the ones malloc itself first touched on its behalf (a chunk
-	# header, one page in 17): libc has no frame pointers, so those stacks
-	# stop at _int_malloc without leak_fn under it.
-	leak=$(awk -v c="/mx-$1;thpleak;" 'index($0, c) == 1 &&
-		(index($0, ";leak_fn;") || index($0, ";_int_malloc") || index($0, ";sysmalloc")) {
+	# header, one page in 17): unwound through libc's CFI, both have
+	# leak_fn under them.
+	leak=$(awk -v c="/mx-$1;thpleak;" 'index($0, c) == 1 && index($0, ";leak_fn;") {
 		s += $NF } END { printf "%d\n", s }' $T/"$1".folded)
 	khuge=$(awk '/"comm": "khugepaged"/ { f = 1 } f && /"resident_bytes"/ { sub(/.*": /, ""); sub(/,$/, ""); print; exit }' $T/"$1".json)
 	detail="resident $((${resident:-0} / MIB)) MiB, leak_fn $((leak / MIB)) MiB, cgroup $((usage / MIB)) MiB, expected $2 MiB, khugepaged holds $((${khuge:-0} / MIB)) MiB, moved: collapsed $(moved_num $T/"$1".json collapsed) migrated $(moved_num $T/"$1".json migrated) split $(moved_num $T/"$1".json split) unattributed $(moved_num $T/"$1".json unattributed); $4"

@@ -292,6 +292,35 @@ Test(elf_file, return_address_must_lie_in_snapshot)
 	elf_file__close(ef);
 }
 
+/* The rules the whole-stack unwinder steps by (unwind.h): the CFA, the
+ * return address and the caller's rbp, and the frame with no caller. */
+Test(elf_file, unwind_rules)
+{
+	struct elf_file *ef = open_path(fixtures[0]);
+	uint64_t leaf = sym_addr(ef, "symfix_leaf"), bp_leaf = sym_addr(ef, "symfix_bp_leaf");
+	struct unwind_rule r;
+
+	cr_assert_eq(elf_file__unwind_rule(ef, leaf + SYMFIX_LEAF_PUSHED, &r), 0);
+	cr_assert_eq(r.cfa_base, UNWIND_CFA_SP);
+	cr_assert_eq(r.cfa_off, 16);
+	cr_assert_eq(r.ra_off, -8);
+	cr_assert_eq(r.bp, UNWIND_BP_SAME, "symfix_leaf saves rbx, not rbp");
+	cr_assert_not(r.outermost);
+
+	cr_assert_eq(elf_file__unwind_rule(ef, bp_leaf + SYMFIX_BP_LEAF_BODY, &r), 0);
+	cr_assert_eq(r.cfa_base, UNWIND_CFA_BP);
+	cr_assert_eq(r.cfa_off, 16);
+	cr_assert_eq(r.bp, UNWIND_BP_SAVED);
+	cr_assert_eq(r.bp_off, -16);
+
+	/* .cfi_undefined rip: the outermost frame, not an error. */
+	cr_assert_eq(elf_file__unwind_rule(ef, sym_addr(ef, "symfix_noret_leaf"), &r), 0);
+	cr_assert(r.outermost);
+	cr_assert_eq(elf_file__unwind_rule(ef, sym_addr(ef, "symfix_expr_leaf"), &r), -ENOTSUP);
+	cr_assert_eq(elf_file__unwind_rule(ef, 0x10, &r), -ENOENT);
+	elf_file__close(ef);
+}
+
 /* libc is stripped (.dynsym only) on most distributions; its memset is the
  * real-world frameless leaf this whole exercise is about. */
 Test(elf_file, libc_dynsym_and_memset_cfi)

@@ -7,13 +7,14 @@
 
 enum { R_CACHE = 1, R_USER = 2, R_KSTACK = 4, R_CORE_RAW = 8, R_CORE_TP = 16,
        R_OOM_SNAP = 32, R_OOM_RAW = 64, R_OOM_TP = 128, R_MOVED = 256, R_MOVES = 512,
-       R_EXEC = 1024 };
+       R_EXEC = 1024, R_COPY = 2048 };
 
 /* Which program a kernel with these refusals rejects first (libbpf loads
  * the page programs before the OOM ones), CULPRIT_OTHER when all load. */
 static enum load_culprit refuses(const struct load_plan *p, unsigned r)
 {
 	if ((p->kstack_cache && (r & R_CACHE)) || (p->user_stacks && (r & R_USER)) ||
+	    (p->user_stacks && p->stack_copy && (r & R_COPY)) ||
 	    (p->kernel_stacks && (r & R_KSTACK)) || (p->split_pages && (r & R_MOVED)) ||
 	    (p->raw_tp && (r & R_CORE_RAW)) ||
 	    (!p->raw_tp && (r & R_CORE_TP)))
@@ -52,30 +53,33 @@ static int settle(struct load_plan *p, const struct load_wants *w, unsigned r)
 
 static const struct load_wants all = {
 	.raw_tp = true, .classic_tp = true, .kernel_stacks = true, .kstack_cache = true,
-	.user_stacks = true, .oom = OOM_HOOK_RAW_TP, .oom_tracepoint = true, .split_pages = true,
+	.user_stacks = true, .stack_copy = true, .oom = OOM_HOOK_RAW_TP, .oom_tracepoint = true, .split_pages = true,
 	.moved_pages = true, .exec_names = true,
 };
 
 struct page_case {
 	unsigned refused;
-	bool raw_tp, kernel_stacks, kstack_cache, user_stacks, split_pages;
+	bool raw_tp, kernel_stacks, kstack_cache, user_stacks, split_pages, stack_copy;
 	int max_loads;
 };
 
 Test(load_plan, each_refusal_costs_only_itself)
 {
+	/* A refused stack copy is given up before the user stacks it lives in. */
 	static const struct page_case cases[] = {
-		{ 0, true, true, true, true, true, 1 },
-		{ R_CACHE, true, true, false, true, true, 2 },
-		{ R_USER, true, true, true, false, true, 3 },
-		{ R_MOVED, true, true, true, true, false, 4 },
-		{ R_KSTACK, true, false, false, true, true, 5 },
-		{ R_CACHE | R_USER, true, true, false, false, true, 12 },
-		{ R_KSTACK | R_USER, true, false, false, false, true, 12 },
-		{ R_CACHE | R_USER | R_KSTACK | R_MOVED, true, false, false, false, false, 12 },
+		{ 0, true, true, true, true, true, true, 1 },
+		{ R_CACHE, true, true, false, true, true, true, 2 },
+		{ R_COPY, true, true, true, true, true, false, 3 },
+		{ R_USER, true, true, true, false, true, false, 4 },
+		{ R_MOVED, true, true, true, true, false, true, 5 },
+		{ R_KSTACK, true, false, false, true, true, true, 6 },
+		{ R_CACHE | R_USER, true, true, false, false, true, false, 14 },
+		{ R_CACHE | R_COPY, true, true, false, true, true, false, 14 },
+		{ R_KSTACK | R_USER, true, false, false, false, true, false, 14 },
+		{ R_CACHE | R_USER | R_KSTACK | R_MOVED, true, false, false, false, false, false, 14 },
 		/* Raw hooks refused whatever is off: the classic ones, all on. */
-		{ R_CORE_RAW, false, true, true, true, true, 8 },
-		{ R_CORE_RAW | R_USER, false, true, true, false, true, 12 },
+		{ R_CORE_RAW, false, true, true, true, true, true, 10 },
+		{ R_CORE_RAW | R_USER, false, true, true, false, true, false, 14 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct page_case *c = &cases[i];
@@ -89,6 +93,7 @@ Test(load_plan, each_refusal_costs_only_itself)
 		cr_expect_eq(p.kstack_cache, c->kstack_cache, "case %zu: kstack_cache", i);
 		cr_expect_eq(p.user_stacks, c->user_stacks, "case %zu: user_stacks", i);
 		cr_expect_eq(p.split_pages, c->split_pages, "case %zu: split_pages", i);
+		cr_expect_eq(p.stack_copy, c->stack_copy, "case %zu: stack_copy", i);
 		cr_expect_eq(p.oom, OOM_HOOK_RAW_TP, "case %zu: the OOM hook went with it", i);
 		cr_expect(p.oom_snapshot, "case %zu", i);
 	}

@@ -312,32 +312,28 @@ Test(usyms, reread_again_soon_after_a_miss)
 	usyms__free(u);
 }
 
-Test(usyms, leaf_caller_from_cfi)
+Test(usyms, unwind_rule_from_cfi)
 {
-	const uint64_t ra_value = 0x7f0000401234ULL;
 	struct usyms *u = usyms__new();
-	uint64_t stack[4] = { 0x1111, ra_value, 0x3333, 0x4444 }, ra = 0;
-	struct unwind_regs r = { .sp = 0x7ffc00001000ULL, .stack = (const uint8_t *)stack,
-				 .stack_len = sizeof(stack) };
+	struct unwind_rule r;
 	struct child c;
 
 	child_start(&c, SYMFIX_PIE);
 	cr_assert_eq(usyms__add_pid(u, c.pid), 0);
 	child_stop(&c);
 
-	/* After the push, the return address is the second word. */
-	r.ip = c.leaf + SYMFIX_LEAF_PUSHED;
-	cr_assert_eq(usyms__leaf_caller(u, c.pid, &r, &ra), 0);
-	cr_assert_eq(ra, ra_value);
+	/* After the push, the return address is the second word above sp. */
+	cr_assert_eq(usyms__unwind_rule(u, c.pid, c.leaf + SYMFIX_LEAF_PUSHED, &r), 0);
+	cr_assert_eq(r.cfa_base, UNWIND_CFA_SP);
+	cr_assert_eq(r.cfa_off, 16);
+	cr_assert_eq(r.ra_off, -8);
+	cr_assert_not(r.outermost);
 	/* At entry it is the first word. */
-	r.ip = c.leaf;
-	cr_assert_eq(usyms__leaf_caller(u, c.pid, &r, &ra), 0);
-	cr_assert_eq(ra, 0x1111);
-	r.stack_len = 4;
-	cr_assert_eq(usyms__leaf_caller(u, c.pid, &r, &ra), -ERANGE);
+	cr_assert_eq(usyms__unwind_rule(u, c.pid, c.leaf, &r), 0);
+	cr_assert_eq(r.cfa_off, 8);
+	cr_assert_eq(r.ra_off, -8);
 	/* Not in any mapping. */
-	r.ip = 0x10;
-	cr_assert_eq(usyms__leaf_caller(u, c.pid, &r, &ra), -ENOENT);
+	cr_assert_eq(usyms__unwind_rule(u, c.pid, 0x10, &r), -ENOENT);
 	usyms__free(u);
 }
 
@@ -513,17 +509,15 @@ Test(usyms, jit_map_appended_later)
 Test(usyms, jit_without_v8)
 {
 	struct usyms *u = usyms__new();
-	struct unwind_regs r = {};
+	struct unwind_rule r;
 	struct uframe f;
-	uint64_t ra;
 	void *code = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	cr_assert_neq(code, MAP_FAILED);
 	cr_assert_eq(usyms__resolve(u, getpid(), (uint64_t)code + 4, &f), 0);
 	cr_assert_eq(f.module, USYMS_JIT_MODULE);
 	assert_name(u, f, false, "[jit]");
-	r.ip = (uint64_t)code + 4;
-	cr_assert_eq(usyms__leaf_caller(u, getpid(), &r, &ra), -ENOENT);
+	cr_assert_eq(usyms__unwind_rule(u, getpid(), (uint64_t)code + 4, &r), -ENOENT);
 	munmap(code, 4096);
 	usyms__free(u);
 }

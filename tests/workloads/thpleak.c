@@ -16,8 +16,9 @@
  *                memory offlining do); READY_FILE says how many moved. Needs
  *                two nodes (exit 4 otherwise).
  * MODE blocks:   LEAK_MIB of 64 KiB malloc blocks, each touched by leak_fn
- *                (the heap grows by brk: under THP "always" khugepaged
- *                collapses it in the background); READY_FILE at once.
+ *                (malloc'd in leak_fn; the heap grows by brk: under THP
+ *                "always" khugepaged collapses it in the background);
+ *                READY_FILE at once.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -31,9 +32,15 @@
 #define MIB (1024UL * 1024)
 #define HUGE (2 * MIB)
 
-__attribute__((noinline)) static void leak_fn(char *p, size_t bytes)
+/* p NULL: a malloc block, so that the pages malloc first-touches itself
+ * (a chunk header) are on leak_fn's behalf too. */
+__attribute__((noinline)) static char *leak_fn(char *p, size_t bytes)
 {
-	memset(p, 0x5a, bytes);
+	if (!p)
+		p = malloc(bytes);
+	if (p)
+		memset(p, 0x5a, bytes);
+	return p;
 }
 
 static void join_cgroup(const char *procs_file)
@@ -173,13 +180,9 @@ int main(int argc, char **argv)
 		if (ready)
 			say(ready, moved);
 	} else if (!strcmp(mode, "blocks")) {
-		for (size_t done = 0; done < bytes; done += 64 * 1024) {
-			char *b = malloc(64 * 1024);
-
-			if (!b)
+		for (size_t done = 0; done < bytes; done += 64 * 1024)
+			if (!leak_fn(NULL, 64 * 1024))
 				return 3;
-			leak_fn(b, 64 * 1024);
-		}
 		if (ready)
 			say(ready, (long)(bytes / 1024));
 	} else if (!strcmp(mode, "small")) {
