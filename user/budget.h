@@ -1,0 +1,71 @@
+/* Global budgets for what containers control (ELF files, perf maps, V8
+ * ranges): memory held for them is charged to one budget per kind, and when
+ * a budget is over, the least recently used holders give theirs back (they
+ * can read it again later: eviction costs time, never a result). What could
+ * not be kept at all is refused. Both are counted, for --report and /metrics.
+ *
+ * A holder embeds a struct budget_node; the budget keeps its nodes in use
+ * order and never evicts the node being charged, so a caller that resolves
+ * one holder and then uses it in the same call is safe.
+ */
+#ifndef MEMSCOPE_BUDGET_H
+#define MEMSCOPE_BUDGET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Bytes parsed out of container ELF files (section data read, symbol
+ * tables, CFI), all modules together; one file gets at most this too. */
+#define BUDGET_ELF_BYTES	(256ULL << 20)
+/* Bytes of parsed perf maps, all maps together. */
+#define BUDGET_PERFMAP_BYTES	(256ULL << 20)
+/* pagemap entries V8 tracking reads per tick, all processes together: the
+ * resident scan of committed ranges (4 Mi pages = 16 GiB of address space) */
+#define BUDGET_V8_PAGES_PER_TICK	(4ULL << 20)
+/* and the chunk scan's probes (one per 256 KiB of readable anonymous
+ * memory: 64 Ki probes = 16 GiB). */
+#define BUDGET_V8_PROBES_PER_TICK	(64ULL << 10)
+/* Processes that sent V8 events before they were looked at. */
+#define BUDGET_V8_PENDING_PROCS	256
+
+struct budget_node {
+	struct budget_node *prev, *next;	/* NULL when not charged */
+	uint64_t bytes;
+};
+
+struct budget {
+	struct budget_node head;	/* head.next: most recently used */
+	uint64_t used, limit;
+	uint64_t *evicted;		/* counter bumped per eviction */
+};
+
+void budget__init(struct budget *b, uint64_t limit, uint64_t *evicted);
+
+/* n now holds bytes and is the most recently used. */
+void budget__charge(struct budget *b, struct budget_node *n, uint64_t bytes);
+/* n holds nothing any more (freed or evicted by its owner). */
+void budget__discharge(struct budget *b, struct budget_node *n);
+static inline bool budget__charged(const struct budget_node *n) { return n->next != NULL; }
+
+/* While b is over its limit, evict(n, ctx) the least recently used node
+ * other than keep; evict must release n's memory and discharge it. Returns
+ * how many were evicted. */
+unsigned budget__enforce(struct budget *b, const struct budget_node *keep,
+			 void (*evict)(struct budget_node *n, void *ctx), void *ctx);
+
+/* What budgets evicted or refused since the start, process-wide. */
+struct budget_counts {
+	uint64_t elf_evicted;		/* modules whose parsed data was dropped */
+	uint64_t elf_refused;		/* reads refused: over a file's or the global budget */
+	uint64_t perfmap_evicted;	/* perf maps dropped (read again when needed) */
+	uint64_t perfmap_refused;	/* perf maps not loaded (over the budget alone) */
+	uint64_t perfmap_shared;	/* processes given a map another process loaded */
+	uint64_t v8_pages_skipped;	/* pagemap entries left unread (tick budget) */
+	uint64_t v8_probes_skipped;	/* chunk probes left undone (tick budget) */
+	uint64_t v8_events_refused;	/* events of untracked pids over the pending limit,
+					 * or outside user space */
+};
+
+extern struct budget_counts budget_counts;
+
+#endif
