@@ -50,9 +50,9 @@ unsigned budget__enforce(struct budget *b, const struct budget_node *keep,
 		struct budget_node *prev = n->prev;
 
 		if (n != keep) {
-			evict(n, ctx);
-			/* An evict that kept its memory would loop forever. */
+			/* First: evict may free the node with its holder. */
 			budget__discharge(b, n);
+			evict(n, ctx);
 			evicted++;
 			if (b->evicted)
 				(*b->evicted)++;

@@ -19,14 +19,19 @@
 #define BUDGET_ELF_BYTES	(256ULL << 20)
 /* Bytes of parsed perf maps, all maps together. */
 #define BUDGET_PERFMAP_BYTES	(256ULL << 20)
-/* pagemap entries V8 tracking reads per tick, all processes together: the
- * resident scan of committed ranges (4 Mi pages = 16 GiB of address space) */
-#define BUDGET_V8_PAGES_PER_TICK	(4ULL << 20)
-/* and the chunk scan's probes (one per 256 KiB of readable anonymous
- * memory: 64 Ki probes = 16 GiB). */
-#define BUDGET_V8_PROBES_PER_TICK	(64ULL << 10)
-/* Processes that sent V8 events before they were looked at. */
-#define BUDGET_V8_PENDING_PROCS	256
+/* V8 tracking's work per tick (one second), all processes together: pagemap
+ * entries read for the resident scan of committed ranges (16 Mi pages: 64
+ * GiB of address space), and chunk-scan probes (one per 256 KiB of readable
+ * anonymous memory: 256 Ki probes = 64 GiB); one process gets at most a
+ * quarter of each per call, so one cannot take a tick alone. */
+#define BUDGET_V8_PAGES_PER_TICK	(16ULL << 20)
+#define BUDGET_V8_PROBES_PER_TICK	(256ULL << 10)
+#define BUDGET_V8_TICK_NS		1000000000ULL
+/* Committed ranges kept, all processes together (16 bytes each). */
+#define BUDGET_V8_RANGES		(1ULL << 20)
+/* Processes that sent V8 events before they were looked at: the oldest is
+ * dropped for a new one. */
+#define BUDGET_V8_PENDING_PROCS		256
 
 struct budget_node {
 	struct budget_node *prev, *next;	/* NULL when not charged */
@@ -48,8 +53,8 @@ void budget__discharge(struct budget *b, struct budget_node *n);
 static inline bool budget__charged(const struct budget_node *n) { return n->next != NULL; }
 
 /* While b is over its limit, evict(n, ctx) the least recently used node
- * other than keep; evict must release n's memory and discharge it. Returns
- * how many were evicted. */
+ * other than keep, discharged first; evict must release what n held (and
+ * may free n). Returns how many were evicted. */
 unsigned budget__enforce(struct budget *b, const struct budget_node *keep,
 			 void (*evict)(struct budget_node *n, void *ctx), void *ctx);
 
@@ -62,8 +67,8 @@ struct budget_counts {
 	uint64_t perfmap_shared;	/* processes given a map another process loaded */
 	uint64_t v8_pages_skipped;	/* pagemap entries left unread (tick budget) */
 	uint64_t v8_probes_skipped;	/* chunk probes left undone (tick budget) */
-	uint64_t v8_events_refused;	/* events of untracked pids over the pending limit,
-					 * or outside user space */
+	uint64_t v8_ranges_refused;	/* range additions over BUDGET_V8_RANGES */
+	uint64_t v8_procs_evicted;	/* pending processes dropped for newer ones */
 };
 
 extern struct budget_counts budget_counts;
