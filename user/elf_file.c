@@ -216,7 +216,7 @@ struct elf_file *elf_file__open_fd(int fd)
 	}
 	ef->fd = fd;
 	ef->file_size = (uint64_t)st.st_size;
-	ef->limit = BUDGET_ELF_BYTES;
+	ef->limit = BUDGET_ELF_FILE_BYTES;
 	err = -begin(ef);
 	if (err)
 		goto fail;

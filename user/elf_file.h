@@ -10,7 +10,7 @@
  * Memory: every section read (symbol and string tables, CFI, debug sections)
  * and what is built from it is charged to the file before it is read; a read
  * that would take the file past its limit (elf_file__set_limit, by default
- * BUDGET_ELF_BYTES) is refused, and what it would have given is missing (no
+ * BUDGET_ELF_FILE_BYTES) is refused, and what it would have given is missing (no
  * symbols, no CFI). elf_file__release gives it all back and keeps the file
  * open: the next use reads again, so an owner can evict under a global budget.
  */
