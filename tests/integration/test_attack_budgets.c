@@ -152,3 +152,32 @@ Test(attack_budgets, sparse_elf_files_stay_within_the_elf_budget)
 	free(folded);
 	free(json);
 }
+
+/* Six JIT processes, one 64 MiB perf map hard-linked six times: parsed
+ * once (~180 MiB) and shared, where one parse per process would take over
+ * a GiB. The bound: the perf-map budget, the file read whole (64 MiB) and
+ * the baseline. */
+#define JIT_PROCS	"6"
+
+Test(attack_budgets, hard_linked_perf_maps_are_parsed_once)
+{
+	char *argv[] = { ATTACK("jitmaps"), (char *)scratch_dir(), JIT_PROCS, NULL };
+	const char *out = scratch_path("jitmaps.out");
+	long peak_kib = 0, bound_mib = BUDGET_PERFMAP_BYTES / MIB + 64 + BASELINE_MIB;
+	char *json, *folded;
+
+	track(spawn_in(&target_cg, argv, out, NULL));
+	cr_assert(wait_for_text(out, "ready", 30), "jitmaps did not start");
+	json = record_peak("jitmaps", "4", &peak_kib);
+	cr_log_info("jitmaps: memscope peak RSS %ld MiB (bound %ld MiB)", peak_kib / 1024,
+		    bound_mib);
+	cr_expect_lt(peak_kib / 1024, bound_mib, "memscope's peak RSS %ld MiB is over %ld MiB",
+		     peak_kib / 1024, bound_mib);
+	cr_expect_geq(json_num_after(json, "\"budgets\"", "perfmap_shared"), atoi(JIT_PROCS) - 1,
+		      "the processes' map was not shared:\n%s", json);
+	folded = read_text(scratch_path("jitmaps.folded"));
+	cr_expect(folded && strstr(folded, "memscopeJitBomb_[j]"),
+		  "the JIT frames are not named from the map:\n%s", folded);
+	free(folded);
+	free(json);
+}
