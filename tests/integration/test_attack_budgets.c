@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -179,5 +180,34 @@ Test(attack_budgets, hard_linked_perf_maps_are_parsed_once)
 	cr_expect(folded && strstr(folded, "memscopeJitBomb_[j]"),
 		  "the JIT frames are not named from the map:\n%s", folded);
 	free(folded);
+	free(json);
+}
+
+/* The main loop must keep its pace while a V8-looking process says it
+ * committed its whole address space and maps 64 TiB: record's 4 s window
+ * ends in seconds, not in the hours a full pagemap read of 2^35 pages per
+ * tick would take, and the work left undone is counted. */
+Test(attack_budgets, huge_set_permissions_range_keeps_the_loop_ticking)
+{
+	char *argv[] = { ATTACK("v8range"), NULL };
+	const char *out = scratch_path("v8range.out");
+	long peak_kib = 0;
+	struct timespec t0, t1;
+	double took;
+	char *json;
+
+	track(spawn_in(&target_cg, argv, out, NULL));
+	cr_assert(wait_for_text(out, "ready", 20), "v8range did not start:\n%s", read_text(out));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	json = record_peak("v8range", "4", &peak_kib);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	took = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	cr_log_info("v8range: memscope record -d 4 took %.1f s, peak RSS %ld MiB", took,
+		    peak_kib / 1024);
+	cr_expect_lt(took, 60, "record -d 4 took %.0f s", took);
+	cr_expect_gt(json_num_after(json, "\"budgets\"", "v8_pages_skipped"), 0,
+		     "no pagemap read was cut short:\n%s", json);
+	cr_expect_gt(json_num_after(json, "\"budgets\"", "v8_probes_skipped"), 0,
+		     "no chunk probe was cut short:\n%s", json);
 	free(json);
 }
