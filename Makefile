@@ -100,7 +100,8 @@ $(BUILD)/attack/decoyv8.so: tests/attack/fakev8.c | $(BUILD)/attack
 $(BUILD)/attack/swap_shim.so: tests/attack/swap_shim.c | $(BUILD)/attack
 	$(CC) -O2 -fPIC -shared $(WARN) $< -o $@ -ldl
 
-$(BUILD)/attack/elfbomb $(BUILD)/attack/jitmaps: $(BUILD)/attack/%: tests/attack/%.c | $(BUILD)/attack
+$(BUILD)/attack/elfbomb $(BUILD)/attack/jitmaps: $(BUILD)/attack/%: tests/attack/%.c tests/attack/grow.h \
+		| $(BUILD)/attack
 	$(CC) -O1 -g -fno-omit-frame-pointer $(WARN) $< -o $@
 
 # Linked against the fake V8 file, which it calls as V8 would (rpath: the build dir).

@@ -18,6 +18,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "grow.h"
+
 #define FILES_MAX	16
 #define NOTES		16
 #define HOLE_AT		(1u << 20)
@@ -26,7 +28,6 @@
 #define STRTAB_AT	0xa00
 #define SHDRS_AT	0x1000
 
-static const unsigned char trampoline[] = { 0x55, 0x48, 0x89, 0xe5, 0xff, 0xd7, 0x5d, 0xc3 };
 static const char names[] = "\0.symtab\0.strtab\0.note\0.shstrtab";
 enum { NAME_SYMTAB = 1, NAME_STRTAB = 9, NAME_NOTE = 17, NAME_SHSTRTAB = 23 };
 
@@ -74,17 +75,6 @@ static void craft(const char *path, unsigned long long hole)
 	put(fd, "\0x\0", 3, STRTAB_AT);
 	put(fd, sh, sizeof(sh), SHDRS_AT);
 	close(fd);
-}
-
-__attribute__((noinline)) static void grow(void)
-{
-	size_t len = 1u << 20;
-	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		return;
-	memset(p, 1, len);
-	munmap(p, len);
 }
 
 int main(int argc, char **argv)

@@ -16,11 +16,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "grow.h"
+
 #define CODE_ADDR	0x7e0000000000ULL
 #define MAP_BYTES	(64u << 20)
 #define CHILDREN_MAX	32
 
-static const unsigned char trampoline[] = { 0x55, 0x48, 0x89, 0xe5, 0xff, 0xd7, 0x5d, 0xc3 };
 static volatile sig_atomic_t stop;
 
 static void on_term(int sig)
@@ -47,17 +48,6 @@ static void write_map(const char *path)
 		perror("jitmaps: map");
 		exit(1);
 	}
-}
-
-__attribute__((noinline)) static void grow(void)
-{
-	size_t len = 1u << 20;
-	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		return;
-	memset(p, 1, len);
-	munmap(p, len);
 }
 
 static void child(const char *data, int ready_fd)

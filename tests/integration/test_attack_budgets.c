@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,28 +74,6 @@ static pid_t spawn_in(const struct test_cgroup *cg, char *const argv[], const ch
 	return spawn(sh, out, err);
 }
 
-/* Exit status and peak RSS (KiB) of child pid; status -1 on timeout. */
-static int wait_peak(pid_t pid, double timeout_s, long *maxrss_kib)
-{
-	struct rusage ru;
-	int status;
-
-	for (int i = 0; i < timeout_s * 50; i++) {
-		pid_t r = wait4(pid, &status, WNOHANG, &ru);
-
-		if (r == pid) {
-			*maxrss_kib = ru.ru_maxrss;
-			return status;
-		}
-		if (r < 0)
-			return -1;
-		usleep(20 * 1000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
-}
-
 /* memscope record on the target cgroup, in its own limited cgroup; the
  * --report JSON is returned (malloc'd). */
 static char *record_peak(const char *tag, const char *seconds, long *peak_kib)
@@ -115,7 +92,7 @@ static char *record_peak(const char *tag, const char *seconds, long *peak_kib)
 	snprintf(report, sizeof(report), "%s", scratch_path(name));
 	snprintf(name, sizeof(name), "%s.err", tag);
 	snprintf(err, sizeof(err), "%s", scratch_path(name));
-	status = wait_peak(spawn_in(&ms_cg, argv, NULL, err), 120, peak_kib);
+	status = wait_exit_peak(spawn_in(&ms_cg, argv, NULL, err), 120, peak_kib);
 	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		  "memscope record did not finish (status %#x: killed by the OOM killer in its "
 		  "%llu MiB cgroup?):\n%s", status, (unsigned long long)(MS_LIMIT / MIB),
@@ -125,6 +102,20 @@ static char *record_peak(const char *tag, const char *seconds, long *peak_kib)
 	return json;
 }
 
+/* The attacker argv in the target cgroup, once it says "ready", then
+ * record_peak on it. */
+static char *attack(char *const argv[], const char *tag, const char *seconds, long *peak_kib)
+{
+	char name[64], out[PATH_MAX];
+
+	snprintf(name, sizeof(name), "%s.out", tag);
+	snprintf(out, sizeof(out), "%s", scratch_path(name));
+	track(spawn_in(&target_cg, argv, out, NULL));
+	cr_assert(wait_for_text(out, "ready", 30), "%s did not start:\n%s", argv[0],
+		  read_text(out));
+	return record_peak(tag, seconds, peak_kib);
+}
+
 /* Five files with a 120 MiB hole each (600 MiB of symbol tables, 16 notes of
  * 120 MiB each), one with a 3 GiB hole: memscope holds at most its ELF
  * budget and one file's share beyond its baseline, evicting as it names the
@@ -132,13 +123,10 @@ static char *record_peak(const char *tag, const char *seconds, long *peak_kib)
 Test(attack_budgets, sparse_elf_files_stay_within_the_elf_budget)
 {
 	char *argv[] = { ATTACK("elfbomb"), (char *)scratch_dir(), "120", "5", "3072", NULL };
-	const char *out = scratch_path("elfbomb.out");
 	long peak_kib = 0, bound_mib = (BUDGET_ELF_BYTES + BUDGET_ELF_FILE_BYTES) / MIB + BASELINE_MIB;
 	char *json, *folded;
 
-	track(spawn_in(&target_cg, argv, out, NULL));
-	cr_assert(wait_for_text(out, "ready", 20), "elfbomb did not start");
-	json = record_peak("elfbomb", "3", &peak_kib);
+	json = attack(argv, "elfbomb", "3", &peak_kib);
 	cr_log_info("elfbomb: memscope peak RSS %ld MiB (bound %ld MiB)", peak_kib / 1024,
 		    bound_mib);
 	cr_expect_lt(peak_kib / 1024, bound_mib, "memscope's peak RSS %ld MiB is over %ld MiB",
@@ -163,13 +151,10 @@ Test(attack_budgets, sparse_elf_files_stay_within_the_elf_budget)
 Test(attack_budgets, hard_linked_perf_maps_are_parsed_once)
 {
 	char *argv[] = { ATTACK("jitmaps"), (char *)scratch_dir(), JIT_PROCS, NULL };
-	const char *out = scratch_path("jitmaps.out");
 	long peak_kib = 0, bound_mib = BUDGET_PERFMAP_BYTES / MIB + 64 + BASELINE_MIB;
 	char *json, *folded;
 
-	track(spawn_in(&target_cg, argv, out, NULL));
-	cr_assert(wait_for_text(out, "ready", 30), "jitmaps did not start");
-	json = record_peak("jitmaps", "4", &peak_kib);
+	json = attack(argv, "jitmaps", "4", &peak_kib);
 	cr_log_info("jitmaps: memscope peak RSS %ld MiB (bound %ld MiB)", peak_kib / 1024,
 		    bound_mib);
 	cr_expect_lt(peak_kib / 1024, bound_mib, "memscope's peak RSS %ld MiB is over %ld MiB",
@@ -190,16 +175,13 @@ Test(attack_budgets, hard_linked_perf_maps_are_parsed_once)
 Test(attack_budgets, huge_set_permissions_range_keeps_the_loop_ticking)
 {
 	char *argv[] = { ATTACK("v8range"), NULL };
-	const char *out = scratch_path("v8range.out");
 	long peak_kib = 0;
 	struct timespec t0, t1;
 	double took;
 	char *json;
 
-	track(spawn_in(&target_cg, argv, out, NULL));
-	cr_assert(wait_for_text(out, "ready", 20), "v8range did not start:\n%s", read_text(out));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	json = record_peak("v8range", "4", &peak_kib);
+	json = attack(argv, "v8range", "4", &peak_kib);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	took = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	cr_log_info("v8range: memscope record -d 4 took %.1f s, peak RSS %ld MiB", took,
