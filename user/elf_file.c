@@ -741,10 +741,11 @@ static bool has_named_eh_frame(struct elf_file *ef, uint64_t *bytes)
 	GElf_Shdr sh;
 	bool found = false;
 
-	/* What the second handle reads: its headers and names, the sections. */
-	*bytes = ef->header_bytes + ef->shstrtab_bytes;
+	*bytes = 0;
 	if (!section_names_readable(ef, &shstrndx))
 		return false;
+	/* What the second handle reads: its headers and names, the sections. */
+	*bytes = ef->header_bytes + ef->shstrtab_bytes;
 	while ((scn = elf_nextscn(ef->elf, scn)) != NULL) {
 		const char *name;
 

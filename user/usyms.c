@@ -444,8 +444,11 @@ static bool proc_has_v8(struct usyms *u, const struct proc *p, struct jit_proc *
 			uint32_t id = p->modules[i];
 
 			/* Mappings of one file are adjacent: test each file once. */
-			if (id && (!i || p->modules[i - 1] != id) && module_has_v8(&u->modules[id]))
+			if (!id || (i && p->modules[i - 1] == id))
+				continue;
+			if (module_has_v8(&u->modules[id]))
 				jp->v8 = TRI_YES;
+			module_used(u, id);	/* its symbols were read */
 		}
 	}
 	return jp->v8 == TRI_YES;
@@ -825,6 +828,12 @@ int usyms__frame_name(struct usyms *u, struct uframe f, bool is_return_addr, cha
 		module_used(u, f.module);
 	}
 	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+}
+
+void usyms__set_budgets(struct usyms *u, uint64_t elf_bytes, uint64_t perfmap_bytes)
+{
+	u->elf_budget.limit = elf_bytes;
+	u->pm_budget.limit = perfmap_bytes;
 }
 
 const char *usyms__module_path(struct usyms *u, uint32_t module)

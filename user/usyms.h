@@ -100,6 +100,10 @@ const char *usyms__module_path(struct usyms *u, uint32_t module);
  * (or could not be parsed), for module 0 and for an unknown id. */
 const char *usyms__module_build_id(struct usyms *u, uint32_t module);
 
+/* The ELF and perf-map budgets of u (BUDGET_ELF_BYTES, BUDGET_PERFMAP_BYTES
+ * by default), for tests that make every use evict. */
+void usyms__set_budgets(struct usyms *u, uint64_t elf_bytes, uint64_t perfmap_bytes);
+
 void usyms__free(struct usyms *u);
 
 #endif
