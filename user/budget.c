@@ -40,6 +40,20 @@ void budget__discharge(struct budget *b, struct budget_node *n)
 		unlink_node(b, n);
 }
 
+uint64_t budget_work__grant(struct budget_work *w, uint64_t now_ns)
+{
+	if (!w->tick_ns || now_ns - w->tick_ns >= BUDGET_V8_TICK_NS) {
+		w->tick_ns = now_ns ? now_ns : 1;
+		w->left = w->per_tick;
+	}
+	return w->left < w->per_tick / 4 ? w->left : w->per_tick / 4;
+}
+
+void budget_work__spend(struct budget_work *w, uint64_t used)
+{
+	w->left -= used < w->left ? used : w->left;
+}
+
 unsigned budget__enforce(struct budget *b, const struct budget_node *keep,
 			 void (*evict)(struct budget_node *n, void *ctx), void *ctx)
 {

@@ -61,6 +61,19 @@ static inline bool budget__charged(const struct budget_node *n) { return n->next
 unsigned budget__enforce(struct budget *b, const struct budget_node *keep,
 			 void (*evict)(struct budget_node *n, void *ctx), void *ctx);
 
+/* Work allowed per tick (BUDGET_V8_TICK_NS): per_tick units, a quarter of
+ * them at most to one call, so that one caller cannot take a tick alone. */
+struct budget_work {
+	uint64_t per_tick;
+	uint64_t left;
+	uint64_t tick_ns;	/* start of the current tick, 0 before the first */
+};
+
+/* What one call may do now (now_ns: CLOCK_MONOTONIC); it reports what it
+ * did with budget_work__spend. */
+uint64_t budget_work__grant(struct budget_work *w, uint64_t now_ns);
+void budget_work__spend(struct budget_work *w, uint64_t used);
+
 /* What budgets evicted or refused since the start, process-wide. */
 struct budget_counts {
 	uint64_t elf_evicted;		/* modules whose parsed data was dropped */

@@ -2,10 +2,10 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stddef.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,17 +63,11 @@ struct v8_proc {
 	enum v8_runtime rt;
 	int pagemap_fd;		/* -1 until tracked */
 	struct rangeset *ranges;
-	bool tracked;		/* v8__track looked at it; else pending, in v->pending */
-	struct budget_node pending;
+	struct budget_node pending;	/* charged until v8__track looks at it */
 	uint64_t last_pages;	/* of the last resident scan not cut short */
 	bool have_last;
 };
 
-/* What V8 tracking may still do in the current tick. */
-struct v8_work {
-	uint64_t tick_ns;
-	uint64_t pages, probes;
-};
 
 struct v8 {
 	struct v8_bpf *skel;
@@ -84,7 +78,8 @@ struct v8 {
 	struct v8_stats stats;
 	struct budget pending;	/* untracked processes, one "byte" each */
 	uint64_t nranges;	/* in all range sets */
-	struct v8_work work;
+	struct budget_work pages;	/* pagemap entries read per tick */
+	struct budget_work probes;	/* chunk-scan probes per tick */
 };
 
 const char *v8__runtime_name(enum v8_runtime rt)
@@ -457,25 +452,12 @@ static bool page_present(int pagemap_fd, uint64_t addr, uint64_t page_size)
 		       sizeof(e) && (e & MEMCLASS_PAGEMAP_PRESENT);
 }
 
-/* Starts a new tick's allowance when one has passed. */
-static void work_tick(struct v8 *v)
+static uint64_t monotonic_ns(void)
 {
 	struct timespec ts;
-	uint64_t now;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-	if (v->work.tick_ns && now - v->work.tick_ns < BUDGET_V8_TICK_NS)
-		return;
-	v->work.tick_ns = now;
-	v->work.pages = BUDGET_V8_PAGES_PER_TICK;
-	v->work.probes = BUDGET_V8_PROBES_PER_TICK;
-}
-
-/* The share of *left one call may take: a quarter of the tick at most. */
-static uint64_t share(uint64_t left, uint64_t per_tick)
-{
-	return left < per_tick / 4 ? left : per_tick / 4;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static int add_candidates(struct candidates *cs, const struct procmap *m, int pagemap_fd,
@@ -548,8 +530,7 @@ static int scan_chunks(struct v8 *v, struct v8_proc *p, const struct procmaps *m
 	size_t found;
 	int err = 0;
 
-	work_tick(v);
-	probes = allowed = share(v->work.probes, BUDGET_V8_PROBES_PER_TICK);
+	probes = allowed = budget_work__grant(&v->probes, monotonic_ns());
 	for (size_t i = 0; i < maps->n && !err; i++) {
 		const struct procmap *m = &maps->maps[i];
 
@@ -558,7 +539,7 @@ static int scan_chunks(struct v8 *v, struct v8_proc *p, const struct procmaps *m
 			continue;
 		err = add_candidates(&cs, m, p->pagemap_fd, v->page_size, &probes);
 	}
-	v->work.probes -= allowed - probes;
+	budget_work__spend(&v->probes, allowed - probes);
 	if (err == -E2BIG)
 		err = 0;	/* scan what fits */
 	if (!err) {
@@ -602,7 +583,6 @@ int v8__track(struct v8 *v, int pid, enum v8_runtime *rt)
 	p = *rt == V8_RUNTIME_V8 ? get_proc(v, pid) : find_proc(v, pid);
 	if (p) {
 		p->rt = *rt;
-		p->tracked = true;
 		budget__discharge(&v->pending, &p->pending);
 	}
 	if (*rt != V8_RUNTIME_V8) {
@@ -663,8 +643,7 @@ static int scan_resident(struct v8 *v, struct v8_proc *p, const struct procmaps 
 	*pages = 0;
 	if (p->pagemap_fd < 0)
 		return -ENOENT;
-	work_tick(v);
-	allowed = left = share(v->work.pages, BUDGET_V8_PAGES_PER_TICK);
+	allowed = left = budget_work__grant(&v->pages, monotonic_ns());
 	for (size_t i = 0; i < rangeset__count(p->ranges) && !err; i++) {
 		const struct range *r = rangeset__get(p->ranges, i);
 
@@ -678,7 +657,7 @@ static int scan_resident(struct v8 *v, struct v8_proc *p, const struct procmaps 
 			err = scan_piece(v, p, s, e, fn, ctx, pages, &left, &cut);
 		}
 	}
-	v->work.pages -= allowed - left;
+	budget_work__spend(&v->pages, allowed - left);
 	if (err)
 		return err;
 	if (!cut) {
@@ -767,6 +746,8 @@ struct v8 *v8__open(void)
 	v->binaries = hmap__new(sizeof(struct binary));
 	v->procs = hmap__new(sizeof(struct v8_proc *));
 	budget__init(&v->pending, BUDGET_V8_PENDING_PROCS, &budget_counts.v8_procs_evicted);
+	v->pages.per_tick = BUDGET_V8_PAGES_PER_TICK;
+	v->probes.per_tick = BUDGET_V8_PROBES_PER_TICK;
 	if (!v->binaries || !v->procs) {
 		err = -ENOMEM;
 		goto fail;

@@ -102,3 +102,25 @@ Test(budget, evict_may_free_the_node)
 		free(n);
 	}
 }
+
+/* A quarter of a tick per call, the tick's total shared by all calls, and a
+ * full allowance again once the tick is over. */
+Test(budget, work_per_tick)
+{
+	struct budget_work w = { .per_tick = 100 };
+	uint64_t t = 5 * BUDGET_V8_TICK_NS;
+
+	cr_expect_eq(budget_work__grant(&w, t), 25);
+	for (int i = 0; i < 4; i++) {
+		cr_expect_eq(budget_work__grant(&w, t + i), 25, "call %d", i);
+		budget_work__spend(&w, 25);
+	}
+	cr_expect_eq(budget_work__grant(&w, t + 10), 0, "the tick is spent");
+	budget_work__spend(&w, 7);	/* over: stays at 0 */
+	cr_expect_eq(w.left, 0);
+	cr_expect_eq(budget_work__grant(&w, t + BUDGET_V8_TICK_NS - 1), 0);
+	cr_expect_eq(budget_work__grant(&w, t + BUDGET_V8_TICK_NS), 25, "a new tick");
+	budget_work__spend(&w, 10);
+	cr_expect_eq(budget_work__grant(&w, t + BUDGET_V8_TICK_NS), 25);
+	cr_expect_eq(w.left, 90);
+}
