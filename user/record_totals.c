@@ -53,6 +53,14 @@ struct record_totals {
 	size_t n_kills;
 };
 
+/* qsort, also for an empty table whose pointer is NULL (a recording that saw
+ * no process), which qsort must not be given. */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n)
+		qsort(base, n, size, cmp);
+}
+
 static int64_t resident(uint64_t alloc, uint64_t freed)
 {
 	return (int64_t)(alloc - freed);
@@ -183,7 +191,7 @@ static int group_containers(struct record_totals *t)
 	}
 	proc_exits__each(t->c->exits, group_exited, &g);
 	hmap__free(g.idx);
-	qsort(t->containers, t->ncontainers, sizeof(*t->containers), by_container_resident);
+	sort(t->containers, t->ncontainers, sizeof(*t->containers), by_container_resident);
 	return 0;
 }
 
@@ -206,7 +214,7 @@ static void one_row_per_process(struct record_totals *t)
 {
 	size_t out = 0;
 
-	qsort(t->procs, t->nprocs, sizeof(*t->procs), by_process);
+	sort(t->procs, t->nprocs, sizeof(*t->procs), by_process);
 	for (size_t i = 0; i < t->nprocs; i++) {
 		struct proc_row *row = &t->procs[i], *keep = out ? &t->procs[out - 1] : NULL;
 
@@ -230,7 +238,7 @@ static void one_row_per_process(struct record_totals *t)
 		out++;
 	}
 	t->nprocs = out;
-	qsort(t->procs, t->nprocs, sizeof(*t->procs), by_proc_resident);
+	sort(t->procs, t->nprocs, sizeof(*t->procs), by_proc_resident);
 }
 
 struct record_totals *record_totals__collect(const struct record_ctx *c)
@@ -241,7 +249,7 @@ struct record_totals *record_totals__collect(const struct record_ctx *c)
 		return NULL;
 	t->c = c;
 	tracer__for_each_proc(c->tracer, collect_proc, t);
-	qsort(t->procs, t->nprocs, sizeof(*t->procs), by_proc_resident);
+	sort(t->procs, t->nprocs, sizeof(*t->procs), by_proc_resident);
 	if (group_containers(t)) {
 		record_totals__free(t);
 		return NULL;
