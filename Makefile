@@ -101,7 +101,9 @@ $(BUILD)/workloads/mallocleak $(BUILD)/workloads/mallocleak_o2 $(BUILD)/workload
 
 # What tests/integration/test_attack.c plays against memscope: a file that
 # looks like V8 and its same-layout decoy, and a preload that times a swap.
-ATTACK := $(BUILD)/attack/fakev8.so $(BUILD)/attack/decoyv8.so $(BUILD)/attack/swap_shim.so
+# Crafted ELF files and shared perf maps against the budgets (budget.h).
+ATTACK := $(BUILD)/attack/fakev8.so $(BUILD)/attack/decoyv8.so $(BUILD)/attack/swap_shim.so \
+          $(BUILD)/attack/elfbomb $(BUILD)/attack/jitmaps $(BUILD)/attack/v8range
 
 $(BUILD)/attack/fakev8.so: tests/attack/fakev8.c | $(BUILD)/attack
 	$(CC) -O1 -fPIC -shared $(WARN) $< -o $@
@@ -111,6 +113,15 @@ $(BUILD)/attack/decoyv8.so: tests/attack/fakev8.c | $(BUILD)/attack
 
 $(BUILD)/attack/swap_shim.so: tests/attack/swap_shim.c | $(BUILD)/attack
 	$(CC) -O2 -fPIC -shared $(WARN) $< -o $@ -ldl
+
+$(BUILD)/attack/elfbomb $(BUILD)/attack/jitmaps: $(BUILD)/attack/%: tests/attack/%.c tests/attack/grow.h \
+		| $(BUILD)/attack
+	$(CC) -O1 -g -fno-omit-frame-pointer $(WARN) $< -o $@
+
+# Linked against the fake V8 file, which it calls as V8 would (rpath: the build dir).
+$(BUILD)/attack/v8range: tests/attack/v8range.c $(BUILD)/attack/fakev8.so | $(BUILD)/attack
+	$(CC) -O1 -g -fno-omit-frame-pointer $(WARN) $< -o $@ $(BUILD)/attack/fakev8.so \
+		-Wl,-rpath,'$$ORIGIN'
 
 test-unit: $(BUILD)/tests/unit_tests $(FIXTURES)
 	$(BUILD)/tests/unit_tests --jobs 2

@@ -314,6 +314,7 @@ static void render(struct serve *sv, size_t n_ctrs, double collect_s)
 		.bpf_stats = sv->stats_fd >= 0 ? 1 :
 			     selfstat__bpf_stats_enabled("/proc/sys/kernel/bpf_stats_enabled"),
 		.progs = sv->progs, .n_progs = n_progs > 0 ? (size_t)n_progs : 0,
+		.budgets = &budget_counts,
 	};
 	char *page = NULL;
 	size_t len = 0;

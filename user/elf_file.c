@@ -1,6 +1,6 @@
+#include <byteswap.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
-#include <elfutils/libdwelf.h>
 #include <errno.h>
 #include <gelf.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "demangle.h"
 #include "elf_file.h"
 #include "log.h"
@@ -24,6 +25,13 @@
  * .debug_frame when the whole set is reasonably small. */
 #define DEBUG_SECTIONS_BUDGET	(256ULL << 20)
 
+/* What libelf holds per section header (its Elf_Scn and the header) and per
+ * program header, generously: charged before elf_begin allocates them. */
+#define SCN_COST	256
+#define PHDR_COST	64
+
+#define NT_GNU_BUILD_ID_TYPE	3
+
 enum sym_source { SYMS_UNLOADED, SYMS_NONE, SYMS_SYMTAB, SYMS_DYNSYM };
 
 struct elf_sym {
@@ -39,6 +47,13 @@ struct elf_file {
 	Elf *elf;
 	uint64_t file_size;
 	bool x86_64;
+	bool swap;		/* the file's byte order is not ours */
+
+	uint64_t bytes;		/* charged: see elf_file.h */
+	uint64_t limit;
+	uint64_t refused;
+	uint64_t header_bytes;	/* of bytes: libelf's section and program headers */
+	uint64_t shstrtab_bytes;	/* 0 until the section names were charged */
 
 	enum sym_source sym_source;
 	struct elf_sym *syms;
@@ -79,10 +94,101 @@ struct cfi_rule {
 /* Marks a symbol whose name is not mangled, so it is not tried again. */
 static char not_mangled;
 
+/* Bytes more for ef, or false (counted) when that would pass its limit. */
+static bool charge(struct elf_file *ef, uint64_t bytes)
+{
+	if (bytes > ef->limit || ef->bytes > ef->limit - bytes) {
+		ef->refused++;
+		budget_counts.elf_refused++;
+		return false;
+	}
+	ef->bytes += bytes;
+	return true;
+}
+
+static uint64_t field(const unsigned char *p, size_t size, bool swap)
+{
+	uint64_t v = 0;
+	uint32_t v32 = 0;
+	uint16_t v16 = 0;
+
+	switch (size) {
+	case 2:
+		memcpy(&v16, p, 2);
+		return swap ? bswap_16(v16) : v16;
+	case 4:
+		memcpy(&v32, p, 4);
+		return swap ? bswap_32(v32) : v32;
+	default:
+		memcpy(&v, p, 8);
+		return swap ? bswap_64(v) : v;
+	}
+}
+
+/*
+ * Section and program header counts, read before libelf sees the file:
+ * elf_begin allocates its state for every section the header claims (up to
+ * a file's size / 64 of them), and the real counts of big tables are in
+ * section 0. -ENOEXEC when not ELF, -EFBIG over ELF_FILE_SECTIONS_MAX.
+ */
+static int header_counts(struct elf_file *ef, uint64_t *shnum, uint64_t *phnum)
+{
+	unsigned char eh[64], sh0[64];
+	bool is64;
+	uint64_t shoff;
+
+	if (pread(ef->fd, eh, sizeof(eh), 0) < 52 || memcmp(eh, ELFMAG, SELFMAG) != 0 ||
+	    (eh[EI_CLASS] != ELFCLASS32 && eh[EI_CLASS] != ELFCLASS64) ||
+	    (eh[EI_DATA] != ELFDATA2LSB && eh[EI_DATA] != ELFDATA2MSB))
+		return -ENOEXEC;
+	is64 = eh[EI_CLASS] == ELFCLASS64;
+	ef->swap = eh[EI_DATA] != (__BYTE_ORDER == __LITTLE_ENDIAN ? ELFDATA2LSB : ELFDATA2MSB);
+	shoff = is64 ? field(eh + 0x28, 8, ef->swap) : field(eh + 0x20, 4, ef->swap);
+	*phnum = field(eh + (is64 ? 0x38 : 0x2c), 2, ef->swap);
+	*shnum = field(eh + (is64 ? 0x3c : 0x30), 2, ef->swap);
+	if (shoff && (*shnum == 0 || *phnum == PN_XNUM)) {
+		if (pread(ef->fd, sh0, sizeof(sh0), (off_t)shoff) != sizeof(sh0))
+			return -ENOEXEC;
+		if (*shnum == 0)
+			*shnum = is64 ? field(sh0 + 0x20, 8, ef->swap) : field(sh0 + 0x14, 4, ef->swap);
+		if (*phnum == PN_XNUM)
+			*phnum = field(sh0 + (is64 ? 0x2c : 0x1c), 4, ef->swap);
+	}
+	return *shnum > ELF_FILE_SECTIONS_MAX || *phnum > ELF_FILE_SECTIONS_MAX ? -EFBIG : 0;
+}
+
+/* ef->elf, opened again after elf_file__release. 0, -ENOEXEC, -EFBIG. */
+static int begin(struct elf_file *ef)
+{
+	GElf_Ehdr ehdr;
+	uint64_t shnum, phnum;
+	int err;
+
+	if (ef->elf)
+		return 0;
+	err = header_counts(ef, &shnum, &phnum);
+	if (err)
+		return err;
+	if (!charge(ef, shnum * SCN_COST + phnum * PHDR_COST))
+		return -EFBIG;
+	ef->header_bytes = shnum * SCN_COST + phnum * PHDR_COST;
+	/* ELF_C_READ, not _MMAP: a process in a container can truncate a file
+	 * we have mapped, and a SIGBUS would kill the tool. Reads are also
+	 * limited to the sections actually used. */
+	ef->elf = elf_begin(ef->fd, ELF_C_READ, NULL);
+	if (!ef->elf || elf_kind(ef->elf) != ELF_K_ELF || !gelf_getehdr(ef->elf, &ehdr)) {
+		elf_end(ef->elf);
+		ef->elf = NULL;
+		ef->bytes -= ef->header_bytes;
+		return -ENOEXEC;
+	}
+	ef->x86_64 = ehdr.e_machine == EM_X86_64 && ehdr.e_ident[EI_CLASS] == ELFCLASS64;
+	return 0;
+}
+
 struct elf_file *elf_file__open_fd(int fd)
 {
 	struct elf_file *ef = NULL;
-	GElf_Ehdr ehdr;
 	struct stat st;
 	int err;
 
@@ -113,66 +219,151 @@ struct elf_file *elf_file__open_fd(int fd)
 	}
 	ef->fd = fd;
 	ef->file_size = (uint64_t)st.st_size;
-	/* ELF_C_READ, not _MMAP: a process in a container can truncate a file
-	 * we have mapped, and a SIGBUS would kill the tool. Reads are also
-	 * limited to the sections actually used. */
-	ef->elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!ef->elf || elf_kind(ef->elf) != ELF_K_ELF || !gelf_getehdr(ef->elf, &ehdr)) {
-		err = ENOEXEC;
+	ef->limit = BUDGET_ELF_FILE_BYTES;
+	err = -begin(ef);
+	if (err)
 		goto fail;
-	}
-	ef->x86_64 = ehdr.e_machine == EM_X86_64 && ehdr.e_ident[EI_CLASS] == ELFCLASS64;
 	return ef;
 
 fail:
-	if (ef && ef->elf)
-		elf_end(ef->elf);
 	free(ef);
 	close(fd);
 	errno = err;
 	return NULL;
 }
 
-void elf_file__close(struct elf_file *ef)
+uint64_t elf_file__bytes(const struct elf_file *ef)
 {
-	if (!ef)
-		return;
+	return ef->bytes + (ef->rules ? ELF_FILE_RULE_CACHE * sizeof(*ef->rules) : 0);
+}
+
+void elf_file__set_limit(struct elf_file *ef, uint64_t limit)
+{
+	ef->limit = limit;
+}
+
+uint64_t elf_file__refused(const struct elf_file *ef)
+{
+	return ef->refused;
+}
+
+void elf_file__release(struct elf_file *ef)
+{
 	if (ef->demangled) {
 		for (size_t i = 0; i < ef->nsyms; i++)
 			if (ef->demangled[i] != &not_mangled)
 				free(ef->demangled[i]);
 		free(ef->demangled);
+		ef->demangled = NULL;
 	}
 	free(ef->syms);
+	ef->syms = NULL;
+	ef->nsyms = 0;
+	ef->sym_source = SYMS_UNLOADED;
 	free(ef->rules);
+	ef->rules = NULL;
 	if (ef->eh_cfi)
 		dwarf_cfi_end(ef->eh_cfi);
+	ef->eh_cfi = NULL;
 	elf_end(ef->cfi_elf);
+	ef->cfi_elf = NULL;
+	ef->eh_cfi_done = false;
 	if (ef->dwarf)
 		dwarf_end(ef->dwarf);
+	ef->dwarf = NULL;
+	ef->debug_cfi = NULL;
+	ef->dwarf_done = false;
 	elf_end(ef->elf);
+	ef->elf = NULL;
+	ef->bytes = 0;
+	ef->shstrtab_bytes = 0;
+}
+
+void elf_file__close(struct elf_file *ef)
+{
+	if (!ef)
+		return;
+	elf_file__release(ef);
 	close(ef->fd);
 	free(ef);
 }
 
-const char *elf_file__build_id(struct elf_file *ef)
+/* The GNU build id among the notes at [off, off + size) of the file, into
+ * ef->build_id. Each area is read by itself and bounded, so overlapping or
+ * huge note sections cost at most ELF_FILE_NOTE_MAX each. */
+static bool build_id_in(struct elf_file *ef, uint64_t off, uint64_t size, uint64_t align)
 {
 	static const char hex[] = "0123456789abcdef";
-	const uint8_t *id;
-	const void *p;
-	ssize_t len;
+	unsigned char *buf;
+	size_t pos = 0;
+	bool found = false;
 
-	if (!ef->build_id_done) {
-		ef->build_id_done = true;
-		len = dwelf_elf_gnu_build_id(ef->elf, &p);
-		if (len > 0 && len <= ELF_FILE_BUILD_ID_MAX) {
-			id = p;
-			for (ssize_t i = 0; i < len; i++) {
-				ef->build_id[2 * i] = hex[id[i] >> 4];
-				ef->build_id[2 * i + 1] = hex[id[i] & 0xf];
+	if (size < 12 || size > ELF_FILE_NOTE_MAX || off > ef->file_size ||
+	    size > ef->file_size - off)
+		return false;
+	align = align == 8 ? 8 : 4;
+	buf = malloc(size);
+	if (!buf || pread(ef->fd, buf, size, (off_t)off) != (ssize_t)size) {
+		free(buf);
+		return false;
+	}
+	while (!found && size - pos >= 12) {
+		uint64_t namesz = field(buf + pos, 4, ef->swap);
+		uint64_t descsz = field(buf + pos + 4, 4, ef->swap);
+		uint64_t type = field(buf + pos + 8, 4, ef->swap);
+		uint64_t name_at = pos + 12;
+		uint64_t desc_at = name_at + (namesz + align - 1) / align * align;
+
+		if (desc_at > size || descsz > size - desc_at)
+			break;
+		if (type == NT_GNU_BUILD_ID_TYPE && namesz == 4 && !memcmp(buf + name_at, "GNU", 4) &&
+		    descsz && descsz <= ELF_FILE_BUILD_ID_MAX) {
+			for (uint64_t i = 0; i < descsz; i++) {
+				ef->build_id[2 * i] = hex[buf[desc_at + i] >> 4];
+				ef->build_id[2 * i + 1] = hex[buf[desc_at + i] & 0xf];
 			}
-			ef->build_id[2 * len] = '\0';
+			ef->build_id[2 * descsz] = '\0';
+			found = true;
 		}
+		pos = desc_at + (descsz + align - 1) / align * align;
+	}
+	free(buf);
+	return found;
+}
+
+/* Note sections first, else PT_NOTE segments (a file without section
+ * headers), at most ELF_FILE_NOTES_MAX of each. */
+static void find_build_id(struct elf_file *ef)
+{
+	unsigned tried = 0;
+	Elf_Scn *scn = NULL;
+	size_t phnum;
+	GElf_Shdr sh;
+	GElf_Phdr ph;
+
+	while ((scn = elf_nextscn(ef->elf, scn)) != NULL && tried < ELF_FILE_NOTES_MAX) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		tried++;
+		if (build_id_in(ef, sh.sh_offset, sh.sh_size, sh.sh_addralign))
+			return;
+	}
+	if (tried || elf_getphdrnum(ef->elf, &phnum))
+		return;
+	for (size_t i = 0; i < phnum && tried < ELF_FILE_NOTES_MAX; i++) {
+		if (!gelf_getphdr(ef->elf, (int)i, &ph) || ph.p_type != PT_NOTE)
+			continue;
+		tried++;
+		if (build_id_in(ef, ph.p_offset, ph.p_filesz, ph.p_align))
+			return;
+	}
+}
+
+const char *elf_file__build_id(struct elf_file *ef)
+{
+	if (!ef->build_id_done && !begin(ef)) {
+		ef->build_id_done = true;
+		find_build_id(ef);
 	}
 	return ef->build_id[0] ? ef->build_id : NULL;
 }
@@ -182,7 +373,7 @@ int elf_file__offset_to_vaddr(struct elf_file *ef, uint64_t off, uint64_t *vaddr
 	GElf_Phdr ph;
 	size_t phnum;
 
-	if (elf_getphdrnum(ef->elf, &phnum) != 0)
+	if (begin(ef) || elf_getphdrnum(ef->elf, &phnum) != 0)
 		return -ENOEXEC;
 	for (size_t i = 0; i < phnum; i++) {
 		if (!gelf_getphdr(ef->elf, (int)i, &ph))
@@ -208,7 +399,8 @@ static Elf_Data *scn_data(struct elf_file *ef, Elf_Scn *scn, GElf_Word type, GEl
 {
 	Elf_Data *d;
 
-	if (!scn || !gelf_getshdr(scn, sh) || sh->sh_type != type || !scn_in_file(ef, sh))
+	if (!scn || !gelf_getshdr(scn, sh) || sh->sh_type != type || !scn_in_file(ef, sh) ||
+	    !charge(ef, sh->sh_size))
 		return NULL;
 	d = elf_getdata(scn, NULL);
 	return d && d->d_buf && d->d_size ? d : NULL;
@@ -253,7 +445,11 @@ static int append_sym(struct elf_file *ef, size_t *cap, const struct elf_sym *s)
 	struct elf_sym *n;
 
 	if (ef->nsyms == *cap) {
-		*cap = *cap ? *cap * 2 : 1024;
+		size_t ncap = *cap ? *cap * 2 : 1024;
+
+		if (!charge(ef, (ncap - *cap) * sizeof(*n)))
+			return -EFBIG;
+		*cap = ncap;
 		n = reallocarray(ef->syms, *cap, sizeof(*n));
 		if (!n)
 			return -ENOMEM;
@@ -310,7 +506,7 @@ static int collect_syms(struct elf_file *ef, GElf_Word type)
 			s.end = section_end(ef->elf, sym.st_shndx, s.start);
 		s.bind_rank = bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2;
 		if (append_sym(ef, &cap, &s))
-			return -ENOMEM;
+			return -ENOMEM;	/* or over the limit: .dynsym may fit */
 	}
 	if (ef->nsyms == ELF_FILE_SYMS_MAX)
 		log_debug("elf: symbol table cut at %u function symbols", ELF_FILE_SYMS_MAX);
@@ -373,7 +569,7 @@ static void finish_syms(struct elf_file *ef)
 
 static int load_syms(struct elf_file *ef)
 {
-	if (ef->sym_source == SYMS_UNLOADED) {
+	if (ef->sym_source == SYMS_UNLOADED && !begin(ef)) {
 		ef->sym_source = SYMS_NONE;
 		if (collect_syms(ef, SHT_SYMTAB) == 0 && ef->nsyms) {
 			ef->sym_source = SYMS_SYMTAB;
@@ -427,12 +623,18 @@ static const char *sym_display_name(struct elf_file *ef, const struct elf_sym *s
 	if (strncmp(s->name, "_Z", 2) != 0)
 		return s->name;
 	if (!ef->demangled) {
+		if (!charge(ef, ef->nsyms * sizeof(*ef->demangled)))
+			return s->name;
 		ef->demangled = calloc(ef->nsyms, sizeof(*ef->demangled));
 		if (!ef->demangled)
 			return s->name;
 	}
 	if (!ef->demangled[i]) {
 		d = demangle(s->name);
+		if (d && !charge(ef, strlen(d) + 1)) {
+			free(d);
+			return s->name;	/* tried again after a release */
+		}
 		ef->demangled[i] = d ? d : &not_mangled;
 	}
 	return ef->demangled[i] == &not_mangled ? s->name : ef->demangled[i];
@@ -465,6 +667,23 @@ int elf_file__symbol_addr(struct elf_file *ef, const char *name, uint64_t *vaddr
 	return -ENOENT;
 }
 
+/* Section names are read whole by libelf on the first elf_strptr: charge
+ * them once, or refuse. */
+static bool section_names_readable(struct elf_file *ef, size_t *shstrndx)
+{
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(ef->elf, shstrndx) != 0)
+		return false;
+	if (ef->shstrtab_bytes)
+		return true;
+	if (!gelf_getshdr(elf_getscn(ef->elf, *shstrndx), &sh) || !scn_in_file(ef, &sh) ||
+	    !charge(ef, sh.sh_size + 1))
+		return false;
+	ef->shstrtab_bytes = sh.sh_size + 1;
+	return true;
+}
+
 /* Whether opening the DWARF just for .debug_frame is worth it and bounded:
  * the section exists, and the debug sections libdw would load (and inflate)
  * are neither compressed nor huge. */
@@ -476,7 +695,7 @@ static bool debug_frame_affordable(struct elf_file *ef)
 	size_t shstrndx;
 	GElf_Shdr sh;
 
-	if (elf_getshdrstrndx(ef->elf, &shstrndx) != 0)
+	if (!section_names_readable(ef, &shstrndx))
 		return false;
 	while ((scn = elf_nextscn(ef->elf, scn)) != NULL) {
 		const char *name;
@@ -495,7 +714,7 @@ static bool debug_frame_affordable(struct elf_file *ef)
 		total += sh.sh_size;
 		has_frame |= strcmp(name, ".debug_frame") == 0;
 	}
-	return has_frame && total <= DEBUG_SECTIONS_BUDGET;
+	return has_frame && total <= DEBUG_SECTIONS_BUDGET && charge(ef, total);
 }
 
 static Dwarf_CFI *debug_frame_cfi(struct elf_file *ef)
@@ -518,22 +737,28 @@ static Dwarf_CFI *debug_frame_cfi(struct elf_file *ef)
  * frees the section data already read through that handle, which on ef->elf
  * would be the symbol tables: a leak a crafted file repeats at every open.
  */
-static bool has_named_eh_frame(struct elf_file *ef)
+static bool has_named_eh_frame(struct elf_file *ef, uint64_t *bytes)
 {
 	Elf_Scn *scn = NULL;
 	size_t shstrndx;
 	GElf_Shdr sh;
+	bool found = false;
 
-	if (elf_getshdrstrndx(ef->elf, &shstrndx))
+	*bytes = 0;
+	if (!section_names_readable(ef, &shstrndx))
 		return false;
+	/* What the second handle reads: its headers and names, the sections. */
+	*bytes = ef->header_bytes + ef->shstrtab_bytes;
 	while ((scn = elf_nextscn(ef->elf, scn)) != NULL) {
 		const char *name;
 
 		if (gelf_getshdr(scn, &sh) && (name = elf_strptr(ef->elf, shstrndx, sh.sh_name)) &&
-		    !strcmp(name, ".eh_frame"))
-			return true;
+		    (!strcmp(name, ".eh_frame") || !strcmp(name, ".eh_frame_hdr"))) {
+			found |= !strcmp(name, ".eh_frame");
+			*bytes += sh.sh_size;
+		}
 	}
-	return false;
+	return found;
 }
 
 /* The whole-file fallback would let a crafted file with broken section
@@ -542,9 +767,16 @@ static bool has_named_eh_frame(struct elf_file *ef)
 
 static Dwarf_CFI *eh_frame_cfi(struct elf_file *ef)
 {
+	uint64_t bytes;
+
 	if (!ef->eh_cfi_done) {
 		ef->eh_cfi_done = true;
-		if (!has_named_eh_frame(ef) && ef->file_size > EH_FALLBACK_MAX)
+		if (!has_named_eh_frame(ef, &bytes)) {
+			if (ef->file_size > EH_FALLBACK_MAX)
+				return NULL;
+			bytes = ef->header_bytes + ef->file_size;
+		}
+		if (!charge(ef, bytes))
 			return NULL;
 		ef->cfi_elf = elf_begin(ef->fd, ELF_C_READ, NULL);
 		if (ef->cfi_elf)
@@ -677,6 +909,8 @@ int elf_file__return_address(struct elf_file *ef, uint64_t vaddr,
 
 	if (!ef->x86_64)
 		return -ENOTSUP;
+	if (begin(ef))
+		return -ENOENT;
 	r = cached_rule(ef, vaddr, &tmp);
 	if (r->err)
 		return r->err;
@@ -693,6 +927,8 @@ int elf_file__unwind_rule(struct elf_file *ef, uint64_t vaddr, struct unwind_rul
 
 	if (!ef->x86_64)
 		return -ENOTSUP;
+	if (begin(ef))	/* read again if the budget released it */
+		return -ENOENT;
 	r = cached_rule(ef, vaddr, &tmp);
 	if (r->err)
 		return r->err;

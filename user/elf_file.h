@@ -6,6 +6,13 @@
  * The file comes from untrusted places (a container's image), so everything
  * read from it is bounded and checked; a corrupt file gives errors, never a
  * crash. Nothing is read until it is needed: opening only checks the header.
+ *
+ * Memory: every section read (symbol and string tables, CFI, debug sections)
+ * and what is built from it is charged to the file before it is read; a read
+ * that would take the file past its limit (elf_file__set_limit, by default
+ * BUDGET_ELF_FILE_BYTES) is refused, and what it would have given is missing (no
+ * symbols, no CFI). elf_file__release gives it all back and keeps the file
+ * open: the next use reads again, so an owner can evict under a global budget.
  */
 #ifndef MEMSCOPE_ELF_FILE_H
 #define MEMSCOPE_ELF_FILE_H
@@ -20,6 +27,9 @@
 #define ELF_FILE_SYMS_MAX	(8u << 20)	/* function symbols kept per file */
 #define ELF_FILE_NAME_MAX	4096		/* longer symbol names are skipped */
 #define ELF_FILE_BUILD_ID_MAX	64		/* bytes; longer notes are ignored */
+#define ELF_FILE_SECTIONS_MAX	65536		/* more section or program headers: EFBIG */
+#define ELF_FILE_NOTE_MAX	(64u << 10)	/* bigger note sections are not read */
+#define ELF_FILE_NOTES_MAX	16		/* note sections or segments read for the build id */
 
 /* User registers and stack bytes captured at the leaf frame (x86_64). */
 struct unwind_regs {
@@ -77,6 +87,19 @@ int elf_file__return_address(struct elf_file *ef, uint64_t vaddr,
  * -ENOTSUP as elf_file__return_address; a frame whose return address is
  * undefined gives a rule marked outermost. */
 int elf_file__unwind_rule(struct elf_file *ef, uint64_t vaddr, struct unwind_rule *out);
+
+/* Bytes the file holds now (an estimate: section data, tables, caches). */
+uint64_t elf_file__bytes(const struct elf_file *ef);
+
+/* Reads that would take the file past limit bytes are refused from now on. */
+void elf_file__set_limit(struct elf_file *ef, uint64_t limit);
+
+/* Reads refused so far (each also counted in budget_counts.elf_refused). */
+uint64_t elf_file__refused(const struct elf_file *ef);
+
+/* Drops everything read (names returned before are gone) but the build id;
+ * the file stays open and is read again when used. */
+void elf_file__release(struct elf_file *ef);
 
 void elf_file__close(struct elf_file *ef);
 

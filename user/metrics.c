@@ -406,6 +406,36 @@ static void own_figures(struct promtext *p, const struct metrics_page *m)
 	    "The window the growth slopes are fitted over.", m->window_s);
 }
 
+static void labelled(struct promtext *p, const char *key, const char *value, double v)
+{
+	promtext__sample(p, &(struct prom_label){ key, value }, 1, v);
+}
+
+static void budgets(struct promtext *p, const struct budget_counts *b)
+{
+	if (!b)
+		return;
+	promtext__family(p, "memscope_budget_evicted_total", PROMTEXT_COUNTER,
+			 "Holders a global budget made give their memory back (read again when "
+			 "needed): modules' ELF data, perf maps, pending V8 processes.");
+	labelled(p, "budget", "elf", (double)b->elf_evicted);
+	labelled(p, "budget", "perfmap", (double)b->perfmap_evicted);
+	labelled(p, "budget", "v8_pending", (double)b->v8_procs_evicted);
+	promtext__family(p, "memscope_budget_refused_total", PROMTEXT_COUNTER,
+			 "What a budget refused to hold: ELF section reads, perf maps, V8 ranges.");
+	labelled(p, "budget", "elf", (double)b->elf_refused);
+	labelled(p, "budget", "perfmap", (double)b->perfmap_refused);
+	labelled(p, "budget", "v8_ranges", (double)b->v8_ranges_refused);
+	promtext__family(p, "memscope_budget_skipped_total", PROMTEXT_COUNTER,
+			 "V8 tracking work left undone by the per-tick budget: pagemap pages and "
+			 "chunk probes.");
+	labelled(p, "work", "v8_pagemap_pages", (double)b->v8_pages_skipped);
+	labelled(p, "work", "v8_chunk_probes", (double)b->v8_probes_skipped);
+	one(p, "memscope_perfmap_shared_total", PROMTEXT_COUNTER,
+	    "Processes given a perf map another process's parse already held (same file).",
+	    (double)b->perfmap_shared);
+}
+
 int metrics__write(const struct metrics_page *m, FILE *f)
 {
 	struct promtext p;
@@ -436,6 +466,7 @@ int metrics__write(const struct metrics_page *m, FILE *f)
 		processes(&p, m);
 	tracer_figures(&p, m);
 	bpf_programs(&p, m);
+	budgets(&p, m->budgets);
 	own_figures(&p, m);
 	return promtext__finish(&p);
 }

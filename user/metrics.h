@@ -20,7 +20,10 @@
  * memscope_bpf_stats_enabled, memscope_bpf_program_run_seconds_total and
  * _runs_total {program} (while BPF statistics are on), process_cpu_seconds_total,
  * process_resident_memory_bytes, process_start_time_seconds,
- * memscope_collect_duration_seconds, memscope_growth_window_seconds.
+ * memscope_collect_duration_seconds, memscope_growth_window_seconds, and what
+ * the global budgets (budget.h) did: memscope_budget_evicted_total{budget},
+ * memscope_budget_refused_total{budget}, memscope_budget_skipped_total{work},
+ * memscope_perfmap_shared_total.
  */
 #ifndef MEMSCOPE_METRICS_H
 #define MEMSCOPE_METRICS_H
@@ -30,6 +33,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "budget.h"
 #include "cgstat.h"
 #include "selfstat.h"
 #include "topview.h"
@@ -71,6 +75,7 @@ struct metrics_page {
 	int bpf_stats;			/* 1 on, 0 off, < 0 unknown */
 	const struct selfstat_prog *progs;
 	size_t n_progs;
+	const struct budget_counts *budgets;	/* NULL: not shown */
 };
 
 /* The whole page. 0, or the first error of the writer (promtext.h): the page

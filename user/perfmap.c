@@ -47,6 +47,7 @@ struct perfmap {
 	uint64_t off;		/* bytes of the file parsed, always after a '\n' */
 	bool in_long_line;	/* the bytes at off continue a line being skipped */
 	uint64_t checked_ns;
+	uint64_t reset_ns;	/* last time a shrunk file was read anew */
 };
 
 struct perfmap *perfmap__new(void)
@@ -377,22 +378,21 @@ out:
 	return err;
 }
 
-/* The map file of pm's process, opened now. */
-static int open_proc_map(const struct perfmap *pm)
+int perfmap__open(const char *proc_root, pid_t pid)
 {
 	struct procstatus ps;
 	char path[PATH_MAX];
 	struct stat st;
 	int rootfd, fd, n;
 
-	if ((fd = procstatus__read(pm->proc_root, pm->pid, &ps)))
+	if ((fd = procstatus__read(proc_root, pid, &ps)))
 		return fd;
-	n = snprintf(path, sizeof(path), "%s/%d", pm->proc_root, (int)pm->pid);
+	n = snprintf(path, sizeof(path), "%s/%d", proc_root, (int)pid);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return -ENAMETOOLONG;
 	if (stat(path, &st))
 		return -errno;
-	n = snprintf(path, sizeof(path), "%s/%d/root", pm->proc_root, (int)pm->pid);
+	n = snprintf(path, sizeof(path), "%s/%d/root", proc_root, (int)pid);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return -ENAMETOOLONG;
 	rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -429,7 +429,7 @@ static ssize_t pread_full(int fd, char *buf, size_t len, uint64_t off)
 }
 
 /* Parse the complete lines fd got since pm->off. 1 when the names changed. */
-static int read_new(struct perfmap *pm, int fd)
+static int read_new(struct perfmap *pm, int fd, uint64_t now_ns)
 {
 	size_t n0 = pm->n, len, done;
 	bool was_reset = false;
@@ -441,6 +441,13 @@ static int read_new(struct perfmap *pm, int fd)
 
 	if (fstat(fd, &st))
 		return -errno;
+	if (st.st_dev == pm->dev && st.st_ino == pm->ino && (uint64_t)st.st_size < pm->off) {
+		/* Written anew: parsing it all again each second would let the
+		 * process make us parse its whole file each second. */
+		if (pm->reset_ns && now_ns - pm->reset_ns < PERFMAP_RESET_NS)
+			return 0;
+		pm->reset_ns = now_ns;
+	}
 	if (st.st_dev != pm->dev || st.st_ino != pm->ino || (uint64_t)st.st_size < pm->off) {
 		/* Another file, or one written anew: none of the old names hold. */
 		reset(pm);
@@ -494,10 +501,10 @@ static uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-struct perfmap *perfmap__load(const char *proc_root, pid_t pid)
+struct perfmap *perfmap__load_fd(const char *proc_root, pid_t pid, int fd)
 {
 	struct perfmap *pm = perfmap__new();
-	int fd, err;
+	int err;
 
 	if (!pm || !(pm->proc_root = strdup(proc_root))) {
 		perfmap__free(pm);
@@ -506,14 +513,7 @@ struct perfmap *perfmap__load(const char *proc_root, pid_t pid)
 	}
 	pm->pid = pid;
 	pm->checked_ns = monotonic_ns();
-	fd = open_proc_map(pm);
-	if (fd < 0) {
-		perfmap__free(pm);
-		errno = -fd;
-		return NULL;
-	}
-	err = read_new(pm, fd);
-	close(fd);
+	err = read_new(pm, fd, pm->checked_ns);
 	if (err < 0) {
 		perfmap__free(pm);
 		errno = -err;
@@ -522,9 +522,45 @@ struct perfmap *perfmap__load(const char *proc_root, pid_t pid)
 	return pm;
 }
 
+struct perfmap *perfmap__load(const char *proc_root, pid_t pid)
+{
+	struct perfmap *pm;
+	int fd = perfmap__open(proc_root, pid);
+
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
+	pm = perfmap__load_fd(proc_root, pid, fd);
+	close(fd);
+	return pm;
+}
+
 struct perfmap *perfmap__load_pid(pid_t pid)
 {
 	return perfmap__load("/proc", pid);
+}
+
+void perfmap__file(const struct perfmap *pm, uint64_t *dev, uint64_t *ino)
+{
+	*dev = pm->dev;
+	*ino = pm->ino;
+}
+
+uint64_t perfmap__bytes(const struct perfmap *pm)
+{
+	return sizeof(*pm) + pm->cap * sizeof(*pm->entries) + pm->names_cap +
+	       (pm->segs ? (2 * pm->n + 1) * sizeof(*pm->segs) : 0);
+}
+
+int perfmap__update_fd(struct perfmap *pm, int fd, uint64_t now_ns)
+{
+	if (!pm->proc_root)
+		return -EINVAL;
+	if (now_ns < pm->checked_ns + PERFMAP_REFRESH_NS)
+		return 0;
+	pm->checked_ns = now_ns;
+	return read_new(pm, fd, now_ns);
 }
 
 int perfmap__refresh(struct perfmap *pm, uint64_t now_ns)
@@ -535,11 +571,12 @@ int perfmap__refresh(struct perfmap *pm, uint64_t now_ns)
 		return -EINVAL;
 	if (now_ns < pm->checked_ns + PERFMAP_REFRESH_NS)
 		return 0;
-	pm->checked_ns = now_ns;
-	fd = open_proc_map(pm);
-	if (fd < 0)
+	fd = perfmap__open(pm->proc_root, pm->pid);
+	if (fd < 0) {
+		pm->checked_ns = now_ns;
 		return fd;
-	err = read_new(pm, fd);
+	}
+	err = perfmap__update_fd(pm, fd, now_ns);
 	close(fd);
 	return err;
 }

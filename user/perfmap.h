@@ -30,6 +30,10 @@
 #define PERFMAP_SIZE_MAX	(256ULL << 20)
 /* A loaded map looks at its file again at most this often. */
 #define PERFMAP_REFRESH_NS	1000000000ULL
+/* A file that shrank (truncated and written anew) is parsed from its start
+ * again at most this often: in between, the names read before stay, and only
+ * appends are read. */
+#define PERFMAP_RESET_NS	(16 * PERFMAP_REFRESH_NS)
 
 struct perfmap;
 
@@ -73,10 +77,30 @@ int perfmap__open_in_root(int rootfd, pid_t nspid, uid_t uid);
 struct perfmap *perfmap__load(const char *proc_root, pid_t pid);
 struct perfmap *perfmap__load_pid(pid_t pid);	/* from /proc */
 
+/* The map file of pid as proc_root shows it, opened now (as perfmap__load
+ * does). fd or -errno. */
+int perfmap__open(const char *proc_root, pid_t pid);
+
+/* A map read from fd (not consumed), which perfmap__open gave for pid of
+ * proc_root: it is refreshed through pid. NULL + errno. */
+struct perfmap *perfmap__load_fd(const char *proc_root, pid_t pid, int fd);
+
+/* Device and inode of the file the map was read from (0 for perfmap__new). */
+void perfmap__file(const struct perfmap *pm, uint64_t *dev, uint64_t *ino);
+
+/* Bytes the map holds (its entries, names and index). */
+uint64_t perfmap__bytes(const struct perfmap *pm);
+
+/* Read what was appended to fd, the map's file opened by the caller now
+ * (perfmap__open), at most once per PERFMAP_REFRESH_NS (and a reset at most
+ * once per PERFMAP_RESET_NS). As perfmap__refresh otherwise. */
+int perfmap__update_fd(struct perfmap *pm, int fd, uint64_t now_ns);
+
 /*
  * Read what the process appended since the last look, if PERFMAP_REFRESH_NS
  * passed since then (now_ns: CLOCK_MONOTONIC, or a test's clock). A file that
- * was replaced or shrank is read again from its start. 1 when entries were
+ * was replaced or shrank is read again from its start (a shrunk one once per
+ * PERFMAP_RESET_NS at most). 1 when entries were
  * added, 0 when nothing changed or it is too early, -errno when the file
  * cannot be opened now (what was read stays). -EINVAL for a map made by
  * perfmap__new.

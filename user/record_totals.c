@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "cgroups.h"
 #include "ctrnames.h"
 #include "feature_state.h"
@@ -46,10 +47,19 @@ struct record_totals {
 	struct proc_exit_totals exited;
 	struct tracer_drops drops;
 	struct recorder_stats rs;
+	struct budget_counts budgets;	/* at collection */
 	uint64_t alloc_events, free_events;
 	struct oom_report *const *kills;
 	size_t n_kills;
 };
+
+/* qsort, also for an empty table whose pointer is NULL (a recording that saw
+ * no process), which qsort must not be given. */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n)
+		qsort(base, n, size, cmp);
+}
 
 static int64_t resident(uint64_t alloc, uint64_t freed)
 {
@@ -181,7 +191,7 @@ static int group_containers(struct record_totals *t)
 	}
 	proc_exits__each(t->c->exits, group_exited, &g);
 	hmap__free(g.idx);
-	qsort(t->containers, t->ncontainers, sizeof(*t->containers), by_container_resident);
+	sort(t->containers, t->ncontainers, sizeof(*t->containers), by_container_resident);
 	return 0;
 }
 
@@ -204,7 +214,7 @@ static void one_row_per_process(struct record_totals *t)
 {
 	size_t out = 0;
 
-	qsort(t->procs, t->nprocs, sizeof(*t->procs), by_process);
+	sort(t->procs, t->nprocs, sizeof(*t->procs), by_process);
 	for (size_t i = 0; i < t->nprocs; i++) {
 		struct proc_row *row = &t->procs[i], *keep = out ? &t->procs[out - 1] : NULL;
 
@@ -228,7 +238,7 @@ static void one_row_per_process(struct record_totals *t)
 		out++;
 	}
 	t->nprocs = out;
-	qsort(t->procs, t->nprocs, sizeof(*t->procs), by_proc_resident);
+	sort(t->procs, t->nprocs, sizeof(*t->procs), by_proc_resident);
 }
 
 struct record_totals *record_totals__collect(const struct record_ctx *c)
@@ -239,7 +249,7 @@ struct record_totals *record_totals__collect(const struct record_ctx *c)
 		return NULL;
 	t->c = c;
 	tracer__for_each_proc(c->tracer, collect_proc, t);
-	qsort(t->procs, t->nprocs, sizeof(*t->procs), by_proc_resident);
+	sort(t->procs, t->nprocs, sizeof(*t->procs), by_proc_resident);
 	if (group_containers(t)) {
 		record_totals__free(t);
 		return NULL;
@@ -251,6 +261,7 @@ struct record_totals *record_totals__collect(const struct record_ctx *c)
 	t->free_events += t->overflow.free_events + t->exited.st.free_events;
 	tracer__drops(c->tracer, &t->drops);
 	recorder__stats(c->recorder, &t->rs);
+	t->budgets = budget_counts;
 	return t;
 }
 
@@ -359,6 +370,15 @@ void record_totals__print(const struct record_totals *t, FILE *out)
 		fprintf(out, "moved pages (owner kept): %" PRIu64 " collapsed into huge pages, %" PRIu64
 			" migrated or compacted, %" PRIu64 " freed in pieces after a split\n",
 			t->drops.moves.collapsed, t->drops.moves.migrated, t->drops.moves.split);
+	if (memcmp(&t->budgets, &(struct budget_counts){ 0 }, sizeof(t->budgets)))
+		fprintf(out, "budgets: ELF data evicted=%" PRIu64 ", ELF reads refused=%" PRIu64
+			", perf maps evicted=%" PRIu64 ", refused=%" PRIu64 ", shared=%" PRIu64
+			", V8 pagemap pages skipped=%" PRIu64 ", chunk probes skipped=%" PRIu64
+			", V8 ranges refused=%" PRIu64 ", pending V8 processes evicted=%" PRIu64 "\n",
+			t->budgets.elf_evicted, t->budgets.elf_refused, t->budgets.perfmap_evicted,
+			t->budgets.perfmap_refused, t->budgets.perfmap_shared,
+			t->budgets.v8_pages_skipped, t->budgets.v8_probes_skipped,
+			t->budgets.v8_ranges_refused, t->budgets.v8_procs_evicted);
 }
 
 static void json_bytes(struct json *j, uint64_t alloc, uint64_t freed, bool res)
@@ -431,6 +451,19 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 	json_u64(&j, "migrated", t->drops.moves.migrated);
 	json_u64(&j, "split", t->drops.moves.split);
 	json_u64(&j, "unattributed", t->drops.moves.unattributed);
+	json_end(&j);
+
+	/* What the global budgets (budget.h) dropped, refused or shared. */
+	json_obj(&j, "budgets");
+	json_u64(&j, "elf_evicted", t->budgets.elf_evicted);
+	json_u64(&j, "elf_refused", t->budgets.elf_refused);
+	json_u64(&j, "perfmap_evicted", t->budgets.perfmap_evicted);
+	json_u64(&j, "perfmap_refused", t->budgets.perfmap_refused);
+	json_u64(&j, "perfmap_shared", t->budgets.perfmap_shared);
+	json_u64(&j, "v8_pages_skipped", t->budgets.v8_pages_skipped);
+	json_u64(&j, "v8_probes_skipped", t->budgets.v8_probes_skipped);
+	json_u64(&j, "v8_ranges_refused", t->budgets.v8_ranges_refused);
+	json_u64(&j, "v8_procs_evicted", t->budgets.v8_procs_evicted);
 	json_end(&j);
 
 	json_arr(&j, "containers");

@@ -5,6 +5,7 @@
  *   {"duration_s":8.0,"mode":"outstanding","sample_every":64,"hook":"raw_tp",
  *    "events":{"alloc_events":..,"free_events":..,"samples":..},
  *    "losses":{"procs_full":0,...},
+ *    "budgets":{"elf_evicted":0,"elf_refused":0,"perfmap_evicted":0,...},
  *    "containers":[{"label":"/docker/..","name":"web","cgroup":"/docker/..","cgroup_id":..,"processes":3,
  *                   "exited_processes":1,"alloc_bytes":..,"free_bytes":..,"resident_bytes":..}],
  *    "exited":{"processes":..,"alloc_bytes":..,"free_bytes":..,"resident_bytes":0},

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "hmap.h"
 #include "log.h"
 #include "perfmap.h"
@@ -32,6 +34,7 @@ static const char *const v8_markers[] = { "_ZN2v82V818InitializePlatformEPNS_8Pl
 enum tristate { TRI_UNKNOWN, TRI_NO, TRI_YES };
 
 struct module {
+	struct budget_node node;	/* bytes of ef and debug, in u->elf_budget */
 	struct elf_file *ef;	/* NULL when the file could not be opened or parsed */
 	struct elf_file *debug;	/* separate debug file, found lazily by build id */
 	bool debug_done;
@@ -54,10 +57,25 @@ struct proc {
 	bool gone;		/* a re-read found the process exited */
 };
 
+/* A perf map file, parsed once for every process that has it (hard links,
+ * or one /tmp shared by several processes). */
+struct pm_key {
+	uint64_t dev, ino;
+};
+
+struct shared_map {
+	struct budget_node node;	/* in u->pm_budget while pm is loaded */
+	struct pm_key key;
+	struct perfmap *pm;	/* NULL: evicted, read again when needed */
+	uint32_t refs;		/* jit_procs using it */
+	uint64_t loaded_ns;	/* last (re)load */
+};
+
 /* JIT state of a process; it outlives the snapshots of its maps. */
 struct jit_proc {
-	struct perfmap *pm;	/* NULL: none found (yet) */
-	uint64_t tried_ns;	/* last attempt to load pm */
+	struct shared_map *map;	/* NULL: none found (yet) */
+	uint64_t tried_ns;	/* last attempt to find or check its map */
+	uint64_t switched_ns;	/* last move to another file */
 	enum tristate v8;
 };
 
@@ -71,6 +89,10 @@ struct usyms {
 	char **jit_names;		/* by id; [0, JIT_FIRST_NAME) unused */
 	uint32_t njit, jit_cap;
 	size_t jit_bytes;
+	struct hmap *maps;		/* struct pm_key -> struct shared_map * */
+	struct budget elf_budget;	/* modules' parsed ELF data */
+	struct budget pm_budget;	/* loaded perf maps */
+	const char *proc_root;
 };
 
 struct usyms *usyms__new(void)
@@ -84,13 +106,18 @@ struct usyms *usyms__new(void)
 	u->procs = hmap__new(sizeof(struct proc));
 	u->jit_procs = hmap__new(sizeof(struct jit_proc));
 	u->jit_ids = hmap__new(sizeof(uint32_t));
-	if (!u->modules || !u->module_ids || !u->procs || !u->jit_procs || !u->jit_ids) {
+	u->maps = hmap__new(sizeof(struct shared_map *));
+	if (!u->modules || !u->module_ids || !u->procs || !u->jit_procs || !u->jit_ids ||
+	    !u->maps) {
 		usyms__free(u);
 		errno = ENOMEM;
 		return NULL;
 	}
 	u->nmodules = 1;
 	u->njit = JIT_FIRST_NAME;
+	u->proc_root = "/proc";
+	budget__init(&u->elf_budget, BUDGET_ELF_BYTES, &budget_counts.elf_evicted);
+	budget__init(&u->pm_budget, BUDGET_PERFMAP_BYTES, &budget_counts.perfmap_evicted);
 	return u;
 }
 
@@ -113,11 +140,14 @@ void usyms__free(struct usyms *u)
 			proc_release(val);
 		hmap__free(u->procs);
 	}
+	hmap__free(u->jit_procs);
 	iter = 0;
-	if (u->jit_procs) {
-		while (hmap__next(u->jit_procs, &iter, NULL, NULL, &val))
-			perfmap__free(((struct jit_proc *)val)->pm);
-		hmap__free(u->jit_procs);
+	if (u->maps) {
+		while (hmap__next(u->maps, &iter, NULL, NULL, &val)) {
+			perfmap__free((*(struct shared_map **)val)->pm);
+			free(*(struct shared_map **)val);
+		}
+		hmap__free(u->maps);
 	}
 	hmap__free(u->jit_ids);
 	for (uint32_t i = JIT_FIRST_NAME; i < u->njit; i++)
@@ -156,6 +186,33 @@ static char *display_path(const struct procmap *m)
 	return s;
 }
 
+static void evict_module(struct budget_node *n, void *ctx)
+{
+	struct module *mod = (struct module *)((char *)n - offsetof(struct module, node));
+
+	(void)ctx;
+	if (mod->ef)
+		elf_file__release(mod->ef);
+	if (mod->debug)
+		elf_file__release(mod->debug);
+}
+
+/* Module id was just used: charge what its files hold now and make room
+ * under the budget among the others, never id itself (its names and CFI are
+ * in use by the caller). */
+static void module_used(struct usyms *u, uint32_t id)
+{
+	struct module *mod = &u->modules[id];
+	uint64_t bytes = 0;
+
+	if (mod->ef)
+		bytes += elf_file__bytes(mod->ef);
+	if (mod->debug)
+		bytes += elf_file__bytes(mod->debug);
+	budget__charge(&u->elf_budget, &mod->node, bytes);
+	budget__enforce(&u->elf_budget, &mod->node, evict_module, NULL);
+}
+
 /* Module id for the file of mapping m (opened now), 0 when it can not be
  * recorded. The file is kept even if it is not a usable ELF, for its name. */
 static uint32_t open_module(struct usyms *u, int pid, const struct procmap *m)
@@ -189,6 +246,7 @@ static uint32_t open_module(struct usyms *u, int pid, const struct procmap *m)
 			mod->ef = ef;
 		else
 			elf_file__close(ef);
+		module_used(u, *id);
 		return *id;
 	}
 	if (u->nmodules == USYMS_MODULES_MAX) {
@@ -208,6 +266,7 @@ static uint32_t open_module(struct usyms *u, int pid, const struct procmap *m)
 	}
 	u->modules[u->nmodules].ef = ef;
 	*id = u->nmodules++;
+	module_used(u, *id);
 	return *id;
 }
 
@@ -277,13 +336,23 @@ int usyms__add_pid(struct usyms *u, int pid)
 	return 0;
 }
 
+static void unref_map(struct usyms *u, struct shared_map *sm)
+{
+	if (!sm || --sm->refs)
+		return;
+	budget__discharge(&u->pm_budget, &sm->node);
+	hmap__delete(u->maps, &sm->key, sizeof(sm->key));
+	perfmap__free(sm->pm);
+	free(sm);
+}
+
 void usyms__forget_pid(struct usyms *u, int pid)
 {
 	struct proc *p = hmap__find(u->procs, &pid, sizeof(pid));
 	struct jit_proc *jp = hmap__find(u->jit_procs, &pid, sizeof(pid));
 
 	if (jp) {
-		perfmap__free(jp->pm);
+		unref_map(u, jp->map);
 		hmap__delete(u->jit_procs, &pid, sizeof(pid));
 	}
 	if (!p)
@@ -380,8 +449,11 @@ static bool proc_has_v8(struct usyms *u, const struct proc *p, struct jit_proc *
 			uint32_t id = p->modules[i];
 
 			/* Mappings of one file are adjacent: test each file once. */
-			if (id && (!i || p->modules[i - 1] != id) && module_has_v8(&u->modules[id]))
+			if (!id || (i && p->modules[i - 1] == id))
+				continue;
+			if (module_has_v8(&u->modules[id]))
 				jp->v8 = TRI_YES;
+			module_used(u, id);	/* its symbols were read */
 		}
 	}
 	return jp->v8 == TRI_YES;
@@ -432,35 +504,143 @@ static void drop_dead_perfmaps(struct usyms *u)
 	while (hmap__next(u->jit_procs, &iter, &key, NULL, &val)) {
 		struct jit_proc *jp = val;
 
-		if (jp->pm && kill(*(const int *)key, 0) && errno == ESRCH) {
-			perfmap__free(jp->pm);
-			jp->pm = NULL;
+		if (jp->map && kill(*(const int *)key, 0) && errno == ESRCH) {
+			unref_map(u, jp->map);
+			jp->map = NULL;
 		}
 	}
 }
 
-/* The perf map of pid, loaded or brought up to date (each at most once per
- * PERFMAP_REFRESH_NS); NULL when it has none. */
+static void evict_map(struct budget_node *n, void *ctx)
+{
+	struct shared_map *sm = (struct shared_map *)((char *)n - offsetof(struct shared_map, node));
+
+	(void)ctx;
+	perfmap__free(sm->pm);
+	sm->pm = NULL;
+}
+
+/* sm's map was loaded or grew: charge it, and make room among the others.
+ * A map over the whole budget by itself is not kept. */
+static void map_used(struct usyms *u, struct shared_map *sm)
+{
+	uint64_t bytes = perfmap__bytes(sm->pm);
+
+	if (bytes > u->pm_budget.limit) {
+		budget_counts.perfmap_refused++;
+		budget__discharge(&u->pm_budget, &sm->node);
+		perfmap__free(sm->pm);
+		sm->pm = NULL;
+		return;
+	}
+	budget__charge(&u->pm_budget, &sm->node, bytes);
+	budget__enforce(&u->pm_budget, &sm->node, evict_map, NULL);
+}
+
+/* The shared map of the file fd (pid's perf map), found or loaded. */
+static struct shared_map *map_of_file(struct usyms *u, int pid, int fd, uint64_t now)
+{
+	struct shared_map **slot, *sm;
+	struct pm_key key;
+	struct stat st;
+	bool created;
+
+	if (fstat(fd, &st))
+		return NULL;
+	key = (struct pm_key){ (uint64_t)st.st_dev, (uint64_t)st.st_ino };
+	slot = hmap__upsert(u->maps, &key, sizeof(key), &created);
+	if (!slot)
+		return NULL;
+	if (!created) {
+		(*slot)->refs++;
+		budget_counts.perfmap_shared++;
+		return *slot;
+	}
+	sm = calloc(1, sizeof(*sm));
+	if (!sm) {
+		hmap__delete(u->maps, &key, sizeof(key));
+		return NULL;
+	}
+	*slot = sm;
+	sm->key = key;
+	sm->refs = 1;
+	sm->loaded_ns = now;
+	sm->pm = perfmap__load_fd(u->proc_root, pid, fd);
+	if (!sm->pm)
+		log_debug("usyms: pid %d: cannot read its perf map: %s", pid, strerror(errno));
+	else
+		map_used(u, sm);
+	return sm;
+}
+
+/* Brings sm up to date through pid's file fd, or reads it again after an
+ * eviction (at most once per PERFMAP_REFRESH_NS). */
+static void map_update(struct usyms *u, int pid, struct shared_map *sm, int fd, uint64_t now)
+{
+	int err;
+
+	if (!sm->pm) {
+		if (now - sm->loaded_ns < PERFMAP_REFRESH_NS)
+			return;
+		sm->loaded_ns = now;
+		sm->pm = perfmap__load_fd(u->proc_root, pid, fd);
+		if (sm->pm)
+			map_used(u, sm);
+		return;
+	}
+	err = perfmap__update_fd(sm->pm, fd, now);
+	if (err < 0)
+		log_debug("usyms: pid %d: cannot re-read its perf map: %s", pid, strerror(-err));
+	else if (err > 0)
+		map_used(u, sm);
+	else
+		budget__charge(&u->pm_budget, &sm->node, sm->node.bytes);	/* most recent */
+}
+
+/* The perf map of pid, found, loaded or brought up to date (each process's
+ * file looked at, and each map read, at most once per PERFMAP_REFRESH_NS);
+ * NULL when it has none. A process whose file was replaced by another moves
+ * to that file's map, at most once per PERFMAP_RESET_NS. */
 static struct perfmap *jit_perfmap(struct usyms *u, int pid, struct jit_proc *jp)
 {
 	uint64_t now = now_ns();
-	int err;
+	struct stat st;
+	int fd;
 
-	if (jp->pm) {
-		err = perfmap__refresh(jp->pm, now);
-		if (err < 0)
-			log_debug("usyms: pid %d: cannot re-read its perf map: %s", pid,
-				  strerror(-err));
-	} else if (!jp->tried_ns || now - jp->tried_ns >= PERFMAP_REFRESH_NS) {
-		jp->tried_ns = now;
-		jp->pm = perfmap__load_pid(pid);
-		if (!jp->pm)
+	if (jp->tried_ns && now - jp->tried_ns < PERFMAP_REFRESH_NS)
+		return jp->map ? jp->map->pm : NULL;
+	jp->tried_ns = now;
+	fd = perfmap__open(u->proc_root, pid);
+	if (fd < 0) {
+		if (!jp->map)
 			log_debug("usyms: pid %d: no perf map for its JIT code: %s", pid,
-				  strerror(errno));
-		else
-			drop_dead_perfmaps(u);
+				  strerror(-fd));
+		return jp->map ? jp->map->pm : NULL;
 	}
-	return jp->pm;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return jp->map ? jp->map->pm : NULL;
+	}
+	if (jp->map && ((uint64_t)st.st_dev != jp->map->key.dev ||
+			(uint64_t)st.st_ino != jp->map->key.ino)) {
+		/* Another file: a new map to read whole, so not every second. */
+		if (jp->switched_ns && now - jp->switched_ns < PERFMAP_RESET_NS) {
+			close(fd);
+			return jp->map->pm;
+		}
+		jp->switched_ns = now;
+		unref_map(u, jp->map);
+		jp->map = NULL;
+	}
+	if (!jp->map) {
+		jp->map = map_of_file(u, pid, fd, now);
+		if (jp->map)
+			drop_dead_perfmaps(u);
+	} else {
+		map_update(u, pid, jp->map, fd, now);
+	}
+	close(fd);
+	return jp->map ? jp->map->pm : NULL;
 }
 
 /* Name id of the JIT code at ip in pid. */
@@ -517,6 +697,7 @@ int usyms__resolve(struct usyms *u, int pid, uint64_t ip, struct uframe *out)
 		return 0;
 	}
 	err = elf_file__offset_to_vaddr(mod->ef, off, &out->vaddr);
+	module_used(u, id);
 	if (err) {
 		/* The mapping does not match the file's segments: any name
 		 * would be a guess. */
@@ -547,7 +728,9 @@ int usyms__unwind_rule(struct usyms *u, int pid, uint64_t addr, struct unwind_ru
 	err = elf_file__offset_to_vaddr(mod->ef, addr - m->start + m->pgoff, &vaddr);
 	if (err)
 		return err;
-	return elf_file__unwind_rule(mod->ef, vaddr, rule);
+	err = elf_file__unwind_rule(mod->ef, vaddr, rule);
+	module_used(u, id);
+	return err;
 }
 
 /* The debug file of a stripped module, verified to carry the same build id. */
@@ -654,8 +837,16 @@ int usyms__frame_name(struct usyms *u, struct uframe f, bool is_return_addr, cha
 			base = strrchr(mod->path, '/');
 			n = snprintf(buf, len, "[%s]", base ? base + 1 : mod->path);
 		}
+		/* Only now: name may point into what an eviction frees. */
+		module_used(u, f.module);
 	}
 	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+}
+
+void usyms__set_budgets(struct usyms *u, uint64_t elf_bytes, uint64_t perfmap_bytes)
+{
+	u->elf_budget.limit = elf_bytes;
+	u->pm_budget.limit = perfmap_bytes;
 }
 
 const char *usyms__module_path(struct usyms *u, uint32_t module)

@@ -9,7 +9,10 @@
  * file, identified by the device and inode of the mapping and its build id:
  * the same library in many processes is opened and parsed once. Modules stay
  * until usyms__free (frames captured earlier refer to them); at most
- * USYMS_MODULES_MAX, later files are unknown. Each module keeps an fd open.
+ * USYMS_MODULES_MAX, later files are unknown. Each module keeps an fd open;
+ * what is parsed from the files (symbols, CFI) is held under one global
+ * budget, BUDGET_ELF_BYTES (budget.h): past it, the least recently used
+ * modules release theirs and read it again when next used.
  *
  * Stripped files are named through a separate debug file found by build id
  * under USYMS_DEBUG_DIR (Debian's *-dbg / *-dbgsym packages).
@@ -18,7 +21,9 @@
  * is resolved (the code space is reused, and the process may be gone when the
  * frame is named) from the perf map the runtime writes (perfmap.h: node
  * --perf-basic-prof), loaded on demand and re-read as it grows; the name is
- * interned and the frame prints as "name_[j]". Without a map entry it prints
+ * interned and the frame prints as "name_[j]". Processes whose map is one file
+ * (hard links, a shared /tmp) share one parsed map; all maps together are
+ * held under BUDGET_PERFMAP_BYTES, the least recently used dropped first. Without a map entry it prints
  * "[v8 jit]" in a process that has V8 (one of its files defines V8's public
  * v8::V8::InitializePlatform), else "[jit]".
  */
@@ -100,6 +105,10 @@ const char *usyms__module_path(struct usyms *u, uint32_t module);
 /* Lowercase hex GNU build id of the module's file, or NULL when it has none
  * (or could not be parsed), for module 0 and for an unknown id. */
 const char *usyms__module_build_id(struct usyms *u, uint32_t module);
+
+/* The ELF and perf-map budgets of u (BUDGET_ELF_BYTES, BUDGET_PERFMAP_BYTES
+ * by default), for tests that make every use evict. */
+void usyms__set_budgets(struct usyms *u, uint64_t elf_bytes, uint64_t perfmap_bytes);
 
 void usyms__free(struct usyms *u);
 

@@ -2,14 +2,17 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
 
+#include "budget.h"
 #include "elf_file.h"
 #include "hmap.h"
 #include "log.h"
@@ -60,7 +63,11 @@ struct v8_proc {
 	enum v8_runtime rt;
 	int pagemap_fd;		/* -1 until tracked */
 	struct rangeset *ranges;
+	struct budget_node pending;	/* charged until v8__track looks at it */
+	uint64_t last_pages;	/* of the last resident scan not cut short */
+	bool have_last;
 };
+
 
 struct v8 {
 	struct v8_bpf *skel;
@@ -69,6 +76,10 @@ struct v8 {
 	struct hmap *procs;	/* int pid -> struct v8_proc * */
 	uint64_t page_size;
 	struct v8_stats stats;
+	struct budget pending;	/* untracked processes, one "byte" each */
+	uint64_t nranges;	/* in all range sets */
+	struct budget_work pages;	/* pagemap entries read per tick */
+	struct budget_work probes;	/* chunk-scan probes per tick */
 };
 
 const char *v8__runtime_name(enum v8_runtime rt)
@@ -195,8 +206,10 @@ static struct v8_proc *get_proc(struct v8 *v, int pid)
 	return p;
 }
 
-static void free_proc(struct v8_proc *p)
+static void free_proc(struct v8 *v, struct v8_proc *p)
 {
+	v->nranges -= rangeset__count(p->ranges);
+	budget__discharge(&v->pending, &p->pending);
 	if (p->pagemap_fd >= 0)
 		close(p->pagemap_fd);
 	rangeset__free(p->ranges);
@@ -210,7 +223,33 @@ void v8__forget(struct v8 *v, int pid)
 	if (!p)
 		return;
 	hmap__delete(v->procs, &pid, sizeof(pid));
-	free_proc(p);
+	free_proc(v, p);
+}
+
+static void evict_pending(struct budget_node *n, void *ctx)
+{
+	struct v8_proc *p = (struct v8_proc *)((char *)n - offsetof(struct v8_proc, pending));
+
+	budget_counts.v8_procs_evicted++;
+	v8__forget(ctx, p->pid);
+}
+
+/* Applies e to p's ranges, unless it adds and all range sets together are
+ * at BUDGET_V8_RANGES already. */
+static int ranges_apply(struct v8 *v, struct v8_proc *p, const struct v8_event *e)
+{
+	size_t before = rangeset__count(p->ranges);
+	bool adds = (e->op == V8_OP_ALLOCATE || e->op == V8_OP_SET_PERMISSIONS ||
+		     e->op == V8_OP_RECOMMIT) && v8_perm_accessible(e->perm);
+	int err;
+
+	if (adds && v->nranges >= BUDGET_V8_RANGES) {
+		budget_counts.v8_ranges_refused++;
+		return 0;
+	}
+	err = v8__apply_event(p->ranges, e);
+	v->nranges = v->nranges - before + rangeset__count(p->ranges);
+	return err;
 }
 
 /* ---- events ------------------------------------------------------------------ */
@@ -224,8 +263,18 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*e) || e->op >= V8_NR_OPS)
 		return 0;
 	v->stats.events[e->op]++;
-	p = get_proc(v, e->pid);
-	if (p && v8__apply_event(p->ranges, e) == -E2BIG)
+	p = find_proc(v, e->pid);
+	if (!p) {
+		/* Any process mapping a probed file sends events: until
+		 * v8__track looks at it, it holds a pending place, and the
+		 * oldest pending one makes room for it. */
+		p = get_proc(v, e->pid);
+		if (!p)
+			return 0;
+		budget__charge(&v->pending, &p->pending, 1);
+		budget__enforce(&v->pending, &p->pending, evict_pending, v);
+	}
+	if (ranges_apply(v, p, e) == -E2BIG)
 		v->stats.ranges_full++;
 	return 0;
 }
@@ -403,12 +452,26 @@ static bool page_present(int pagemap_fd, uint64_t addr, uint64_t page_size)
 		       sizeof(e) && (e & MEMCLASS_PAGEMAP_PRESENT);
 }
 
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 static int add_candidates(struct candidates *cs, const struct procmap *m, int pagemap_fd,
-			  uint64_t page_size)
+			  uint64_t page_size, uint64_t *probes)
 {
 	uint64_t a = (m->start + V8_CHUNK_ALIGN - 1) / V8_CHUNK_ALIGN * V8_CHUNK_ALIGN;
 
 	for (; a < m->end && a >= m->start; a += V8_CHUNK_ALIGN) {
+		if (!*probes) {
+			budget_counts.v8_probes_skipped += (m->end - a + V8_CHUNK_ALIGN - 1) /
+							   V8_CHUNK_ALIGN;
+			return 0;
+		}
+		(*probes)--;
 		if (!page_present(pagemap_fd, a, page_size))
 			continue;
 		if (cs->n == V8_SCAN_MAX)
@@ -463,26 +526,33 @@ static void read_headers(int pid, struct candidates *cs)
 static int scan_chunks(struct v8 *v, struct v8_proc *p, const struct procmaps *maps)
 {
 	struct candidates cs = {};
+	uint64_t probes, allowed;
 	size_t found;
 	int err = 0;
 
+	probes = allowed = budget_work__grant(&v->probes, monotonic_ns());
 	for (size_t i = 0; i < maps->n && !err; i++) {
 		const struct procmap *m = &maps->maps[i];
 
 		/* Chunks are anonymous and readable; the rest cannot hold one. */
 		if (m->path || m->inode || m->perms[0] != 'r')
 			continue;
-		err = add_candidates(&cs, m, p->pagemap_fd, v->page_size);
+		err = add_candidates(&cs, m, p->pagemap_fd, v->page_size, &probes);
 	}
+	budget_work__spend(&v->probes, allowed - probes);
 	if (err == -E2BIG)
 		err = 0;	/* scan what fits */
 	if (!err) {
 		read_headers(p->pid, &cs);
 		found = v8__select_chunks(cs.c, cs.n);
-		for (size_t i = 0; i < cs.n; i++)
-			if (cs.c[i].valid && rangeset__add(p->ranges, cs.c[i].addr,
-							   cs.c[i].addr + cs.c[i].h.size) == -E2BIG)
+		for (size_t i = 0; i < cs.n; i++) {
+			struct v8_event e = { .addr = cs.c[i].addr, .size = cs.c[i].h.size,
+					      .op = V8_OP_SET_PERMISSIONS,
+					      .perm = V8_PERM_READ_WRITE };
+
+			if (cs.c[i].valid && ranges_apply(v, p, &e) == -E2BIG)
 				v->stats.ranges_full++;
+		}
 		v->stats.chunks_found += found;
 		log_debug("pid %d: %zu V8 chunks found among %zu candidates, %.1f MiB committed",
 			  p->pid, found, cs.n, rangeset__bytes(p->ranges) / 1048576.0);
@@ -511,8 +581,10 @@ int v8__track(struct v8 *v, int pid, enum v8_runtime *rt)
 		return err;
 	*rt = process_runtime(v, pid, &maps);
 	p = *rt == V8_RUNTIME_V8 ? get_proc(v, pid) : find_proc(v, pid);
-	if (p)
+	if (p) {
 		p->rt = *rt;
+		budget__discharge(&v->pending, &p->pending);
+	}
 	if (*rt != V8_RUNTIME_V8) {
 		/* Events from a pid that turned out not to run V8: a recycled pid. */
 		if (p)
@@ -536,19 +608,63 @@ int v8__track(struct v8 *v, int pid, enum v8_runtime *rt)
 
 /* ---- figures ------------------------------------------------------------------- */
 
-static int scan_resident(struct v8 *v, struct v8_proc *p, memclass_page_fn fn, void *ctx,
-			 uint64_t *pages)
+/* Pages resident in [start, end), reading at most *left pagemap entries. */
+static int scan_piece(struct v8 *v, struct v8_proc *p, uint64_t start, uint64_t end,
+		      memclass_page_fn fn, void *ctx, uint64_t *pages, uint64_t *left, bool *cut)
 {
+	uint64_t first = start / v->page_size;
+	uint64_t n = (end + v->page_size - 1) / v->page_size - first;
+
+	if (n > *left) {
+		*cut = true;
+		budget_counts.v8_pages_skipped += n - *left;
+		n = *left;
+		end = (first + n) * v->page_size;
+	}
+	*left -= n;
+	return n ? memclass__pagemap_scan(p->pagemap_fd, start, end, v->page_size, fn, ctx, pages)
+		 : 0;
+}
+
+/*
+ * Resident pages of p's ranges, read only where p has a mapping (the ranges
+ * come from events the process itself sends: SetPermissions(0, 1 << 47) is
+ * no reason to read pagemap for its whole address space), and at most the
+ * process's share of the tick. A scan cut short gives the last whole one.
+ */
+static int scan_resident(struct v8 *v, struct v8_proc *p, const struct procmaps *maps,
+			 memclass_page_fn fn, void *ctx, uint64_t *pages)
+{
+	uint64_t allowed, left;
+	bool cut = false;
+	size_t mi = 0;
+	int err = 0;
+
 	*pages = 0;
 	if (p->pagemap_fd < 0)
 		return -ENOENT;
-	for (size_t i = 0; i < rangeset__count(p->ranges); i++) {
+	allowed = left = budget_work__grant(&v->pages, monotonic_ns());
+	for (size_t i = 0; i < rangeset__count(p->ranges) && !err; i++) {
 		const struct range *r = rangeset__get(p->ranges, i);
-		int err = memclass__pagemap_scan(p->pagemap_fd, r->start, r->end, v->page_size, fn,
-						 ctx, pages);
 
-		if (err)
-			return err;
+		/* Both sorted: walk the mappings along the ranges. */
+		while (mi < maps->n && maps->maps[mi].end <= r->start)
+			mi++;
+		for (size_t k = mi; k < maps->n && maps->maps[k].start < r->end && !err; k++) {
+			uint64_t s = r->start > maps->maps[k].start ? r->start : maps->maps[k].start;
+			uint64_t e = r->end < maps->maps[k].end ? r->end : maps->maps[k].end;
+
+			err = scan_piece(v, p, s, e, fn, ctx, pages, &left, &cut);
+		}
+	}
+	budget_work__spend(&v->pages, allowed - left);
+	if (err)
+		return err;
+	if (!cut) {
+		p->last_pages = *pages;
+		p->have_last = true;
+	} else if (!fn && p->have_last) {
+		*pages = p->last_pages;	/* a count only: the last whole one is closer */
 	}
 	return 0;
 }
@@ -566,10 +682,16 @@ int v8__resident(struct v8 *v, int pid, uint64_t *bytes)
 	uint64_t pages = 0;
 	int err;
 
+	struct procmaps maps;
+
 	*bytes = 0;
 	if (!p || p->rt != V8_RUNTIME_V8)
 		return 0;
-	err = scan_resident(v, p, NULL, NULL, &pages);
+	err = procmaps__read_pid(pid, &maps);
+	if (err)
+		return err == -ENOENT ? -ESRCH : err;
+	err = scan_resident(v, p, &maps, NULL, NULL, &pages);
+	procmaps__free(&maps);
 	*bytes = pages * v->page_size;
 	return err;
 }
@@ -595,11 +717,11 @@ uint64_t v8__mark_pfns(struct v8 *v, struct memclass *m)
 
 		if (p->rt != V8_RUNTIME_V8)
 			continue;
-		if (procmaps__read_pid(p->pid, &maps) == 0) {
-			scan_chunks(v, p, &maps);
-			procmaps__free(&maps);
-		}
-		scan_resident(v, p, mark_page, m, &pages);
+		if (procmaps__read_pid(p->pid, &maps) != 0)
+			continue;
+		scan_chunks(v, p, &maps);
+		scan_resident(v, p, &maps, mark_page, m, &pages);
+		procmaps__free(&maps);
 		marked += pages;
 	}
 	return marked;
@@ -623,6 +745,9 @@ struct v8 *v8__open(void)
 	v->page_size = sysconf(_SC_PAGESIZE);
 	v->binaries = hmap__new(sizeof(struct binary));
 	v->procs = hmap__new(sizeof(struct v8_proc *));
+	budget__init(&v->pending, BUDGET_V8_PENDING_PROCS, &budget_counts.v8_procs_evicted);
+	v->pages.per_tick = BUDGET_V8_PAGES_PER_TICK;
+	v->probes.per_tick = BUDGET_V8_PROBES_PER_TICK;
 	if (!v->binaries || !v->procs) {
 		err = -ENOMEM;
 		goto fail;
@@ -662,7 +787,7 @@ void v8__free(struct v8 *v)
 	it = 0;
 	if (v->procs)
 		while (hmap__next(v->procs, &it, &key, NULL, &val))
-			free_proc(*(struct v8_proc **)val);
+			free_proc(v, *(struct v8_proc **)val);
 	ring_buffer__free(v->rb);
 	v8_bpf__destroy(v->skel);
 	hmap__free(v->binaries);

@@ -23,6 +23,11 @@
  *     when the fields are consistent with each other and with the mapping,
  *     and its heap pointer is shared by at least V8_MIN_CHUNKS_PER_HEAP
  *     candidates (one per isolate; workers have their own).
+ * The sizes in events come from the process itself (any process can call
+ * its own SetPermissions): the work they cause is bounded by the budgets of
+ * budget.h (pagemap read only where the process has a mapping, a per-tick
+ * allowance of pages and probes, one range budget for all processes, a
+ * bounded set of processes not yet looked at).
  * Processes whose binaries look like V8 (they export v8::Isolate) but lack
  * the OS layer's symbols are V8_RUNTIME_NO_SYMBOLS: their heap cannot be
  * told from native memory ("unknown runtime").

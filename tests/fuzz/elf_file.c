@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "elf_file.h"
 #include "fuzz.h"
 
@@ -88,16 +89,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	id = elf_file__build_id(ef);
 	FUZZ_CHECK(!id || (id[0] && strlen(id) <= 2 * ELF_FILE_BUILD_ID_MAX));
-	elf_file__has_symtab(ef);
-	probe(ef, entry);
-	probe(ef, entry + 1);
-	probe(ef, 0x1000);
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (elf_file__symbol_addr(ef, names[i], &va) == 0) {
-			probe(ef, va);
-			probe(ef, va + 4);
+	/* Twice: as read first, then released and read again (an eviction)
+	 * under a limit the input chooses, so refusals are reached too. */
+	for (int round = 0; round < 2; round++) {
+		elf_file__has_symtab(ef);
+		probe(ef, entry);
+		probe(ef, entry + 1);
+		probe(ef, 0x1000);
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			if (elf_file__symbol_addr(ef, names[i], &va) == 0) {
+				probe(ef, va);
+				probe(ef, va + 4);
+			}
 		}
+		FUZZ_CHECK(elf_file__bytes(ef) <= BUDGET_ELF_FILE_BYTES + 65536);
+		elf_file__release(ef);
+		FUZZ_CHECK(elf_file__bytes(ef) == 0);
+		elf_file__set_limit(ef, size ? (uint64_t)data[size - 1] * size / 16 : 0);
 	}
+	FUZZ_CHECK(!id || (elf_file__build_id(ef) && !strcmp(id, elf_file__build_id(ef))));
 	elf_file__close(ef);
 	return 0;
 }

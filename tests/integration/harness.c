@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -167,14 +168,23 @@ pid_t spawn(char *const argv[], const char *out, const char *err)
 
 int wait_exit(pid_t pid, double timeout_s)
 {
+	return wait_exit_peak(pid, timeout_s, NULL);
+}
+
+int wait_exit_peak(pid_t pid, double timeout_s, long *maxrss_kib)
+{
 	double end = now() + timeout_s;
+	struct rusage ru;
 	int status;
 
 	while (now() < end) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
+		pid_t r = wait4(pid, &status, WNOHANG, &ru);
 
-		if (r == pid)
+		if (r == pid) {
+			if (maxrss_kib)
+				*maxrss_kib = ru.ru_maxrss;
 			return status;
+		}
 		if (r < 0)
 			return -1;
 		usleep(20 * 1000);

@@ -35,6 +35,8 @@ const char *scratch_path(const char *name);
 pid_t spawn(char *const argv[], const char *out, const char *err);
 /* Exit status as from waitpid, or -1 on timeout (the child is then killed). */
 int wait_exit(pid_t pid, double timeout_s);
+/* The same, and its peak RSS (VmHWM, KiB) into *maxrss_kib when it exited. */
+int wait_exit_peak(pid_t pid, double timeout_s, long *maxrss_kib);
 bool wait_for_text(const char *file, const char *needle, double timeout_s);
 bool wait_for_file(const char *file, double timeout_s);
 char *read_text(const char *file);	/* malloc'd, NULL if unreadable */

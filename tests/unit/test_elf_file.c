@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "elf_file.h"
 #include "fixtures/symfix.h"
 
@@ -489,5 +490,101 @@ Test(elf_file, random_corruption)
 		exercise(fd_with(copy, len));
 	}
 	free(copy);
+	free(img);
+}
+
+/* ---- budgets ------------------------------------------------------------- */
+
+static uint64_t heap_used(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+/* A limit below what the symbol tables need refuses them; after a release
+ * with room again, the file reads them and names as before. */
+Test(elf_file, limit_refuses_and_release_reads_again)
+{
+	struct elf_file *ef = open_path(fixtures[0]);
+	uint64_t leak = fixture_sym("leak_fn"), bytes, opened;
+	const char *name;
+
+	cr_assert_not_null(ef);
+	opened = elf_file__bytes(ef);
+	elf_file__set_limit(ef, opened + 64);
+	cr_expect_null(elf_file__symbolize(ef, leak, NULL));
+	cr_expect_gt(elf_file__refused(ef), 0);
+	cr_expect_leq(elf_file__bytes(ef), opened + 64);
+
+	elf_file__set_limit(ef, BUDGET_ELF_FILE_BYTES);
+	elf_file__release(ef);
+	cr_expect_eq(elf_file__bytes(ef), 0);
+	name = elf_file__symbolize(ef, leak, NULL);
+	cr_expect(name && !strcmp(name, "leak_fn"), "got %s", name ? name : "(null)");
+	bytes = elf_file__bytes(ef);
+	cr_expect_gt(bytes, 0, "what was read is charged");
+	elf_file__release(ef);
+	name = elf_file__symbolize(ef, leak, NULL);
+	cr_expect(name && !strcmp(name, "leak_fn"));
+	cr_expect_eq(elf_file__bytes(ef), bytes, "the same bytes read again");
+	elf_file__close(ef);
+}
+
+/* The fixture with its .symtab and its first note moved into a 1 GiB hole at
+ * the end of the file: nothing of the hole is read, the build id still comes
+ * from the other notes. */
+Test(elf_file, sparse_tables_are_refused_unread)
+{
+	size_t len;
+	uint8_t *img = read_all(fixtures[0], &len);
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+	Elf64_Shdr *sh = (Elf64_Shdr *)(img + eh->e_shoff);
+	struct elf_file *orig = open_path(fixtures[0]), *ef;
+	char want_id[2 * ELF_FILE_BUILD_ID_MAX + 1];
+	bool note_moved = false;
+	uint64_t before;
+	int fd;
+
+	cr_assert_not_null(orig);
+	cr_assert_not_null(elf_file__build_id(orig));
+	snprintf(want_id, sizeof(want_id), "%s", elf_file__build_id(orig));
+	elf_file__close(orig);
+	for (int i = 0; i < eh->e_shnum; i++) {
+		if (sh[i].sh_type == SHT_SYMTAB || (sh[i].sh_type == SHT_NOTE && !note_moved)) {
+			note_moved |= sh[i].sh_type == SHT_NOTE;
+			sh[i].sh_offset = len;
+			sh[i].sh_size = 1ULL << 30;
+		}
+	}
+	cr_assert(note_moved, "the fixture has no note section");
+	fd = fd_with(img, len);
+	cr_assert_eq(ftruncate(fd, len + (1ULL << 30)), 0);
+	before = heap_used();
+	ef = elf_file__open_fd(fd);
+	cr_assert_not_null(ef);
+	cr_expect_str_eq(elf_file__build_id(ef), want_id);
+	cr_expect(!elf_file__has_symtab(ef), "a 1 GiB .symtab was taken");
+	cr_expect_gt(elf_file__refused(ef), 0);
+	cr_expect_lt(elf_file__bytes(ef), BUDGET_ELF_FILE_BYTES);
+	cr_expect_lt(heap_used() - before, 16 << 20, "%llu bytes kept",
+		     (unsigned long long)(heap_used() - before));
+	elf_file__close(ef);
+	free(img);
+}
+
+/* Section counts libelf would allocate for, checked before it does. */
+Test(elf_file, too_many_sections_is_efbig)
+{
+	size_t len;
+	uint8_t *img = read_all(fixtures[0], &len);
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+	Elf64_Shdr *sh = (Elf64_Shdr *)(img + eh->e_shoff);
+
+	eh->e_shnum = 0;
+	sh[0].sh_size = ELF_FILE_SECTIONS_MAX + 1;	/* the extended count */
+	errno = 0;
+	cr_expect_null(elf_file__open_fd(fd_with(img, len)));
+	cr_expect_eq(errno, EFBIG);
 	free(img);
 }

@@ -302,3 +302,30 @@ Test(metrics, engine_name_is_a_label)
 			      ",pid=\"4242\",comm=\"node\",class=\"anon\"}"), 200);
 	free(page);
 }
+
+Test(metrics, budget_counters)
+{
+	struct budget_counts b = { .elf_evicted = 3, .elf_refused = 4, .perfmap_evicted = 5,
+				   .perfmap_refused = 6, .perfmap_shared = 7,
+				   .v8_pages_skipped = 8, .v8_probes_skipped = 9,
+				   .v8_ranges_refused = 10, .v8_procs_evicted = 11 };
+	struct metrics_page m = { .bpf_stats = -1, .budgets = &b };
+	int rc;
+	char *page = render(&m, &rc);
+
+	cr_expect_eq(rc, 0);
+	cr_expect_eq(value_of(page, "memscope_budget_evicted_total{budget=\"elf\"}"), 3);
+	cr_expect_eq(value_of(page, "memscope_budget_refused_total{budget=\"elf\"}"), 4);
+	cr_expect_eq(value_of(page, "memscope_budget_evicted_total{budget=\"perfmap\"}"), 5);
+	cr_expect_eq(value_of(page, "memscope_budget_refused_total{budget=\"perfmap\"}"), 6);
+	cr_expect_eq(value_of(page, "memscope_perfmap_shared_total"), 7);
+	cr_expect_eq(value_of(page, "memscope_budget_skipped_total{work=\"v8_pagemap_pages\"}"), 8);
+	cr_expect_eq(value_of(page, "memscope_budget_skipped_total{work=\"v8_chunk_probes\"}"), 9);
+	cr_expect_eq(value_of(page, "memscope_budget_refused_total{budget=\"v8_ranges\"}"), 10);
+	cr_expect_eq(value_of(page, "memscope_budget_evicted_total{budget=\"v8_pending\"}"), 11);
+	free(page);
+	m.budgets = NULL;
+	page = render(&m, &rc);
+	cr_expect(!has(page, "memscope_perfmap_shared_total"));
+	free(page);
+}

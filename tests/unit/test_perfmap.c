@@ -562,9 +562,11 @@ Test(perfmap_load, refresh_reads_appended_lines)
 	expect_name(pm, 0x1000, NULL);
 	expect_name(pm, 0x3000, "replaced");
 
-	/* Truncated and rewritten in place. */
+	/* Truncated and rewritten in place: read anew, but not twice within
+	 * PERFMAP_RESET_NS (the replacement above may have counted as one:
+	 * a new file can get the old one's inode number). */
+	t += PERFMAP_RESET_NS;
 	ftree_write(&tree, MAP_REL, "4000 1 x\n", (size_t)-1);
-	t += PERFMAP_REFRESH_NS;
 	cr_expect_eq(perfmap__refresh(pm, t), 1);
 	expect_name(pm, 0x3000, NULL);
 	expect_name(pm, 0x4000, "x");
@@ -578,6 +580,34 @@ Test(perfmap_load, refresh_reads_appended_lines)
 
 	pm = perfmap__new();
 	cr_expect_eq(perfmap__refresh(pm, t), -EINVAL);
+	perfmap__free(pm);
+}
+
+/* A process that truncates and rewrites its map every second gets it parsed
+ * whole once per PERFMAP_RESET_NS, not every second; appends still count. */
+Test(perfmap_load, rewrites_parsed_at_most_once_per_reset_period)
+{
+	struct perfmap *pm;
+	uint64_t t;
+
+	ftree_write(&tree, MAP_REL, "1000 100 one\n2000 100 two\n", (size_t)-1);
+	pm = load_fake();
+	cr_assert_not_null(pm);
+	t = monotonic_ns() + PERFMAP_REFRESH_NS;
+	ftree_write(&tree, MAP_REL, "5000 10 aaaa\n", (size_t)-1);
+	cr_expect_eq(perfmap__refresh(pm, t), 1, "the first rewrite is read");
+	expect_name(pm, 0x5000, "aaaa");
+	for (int i = 1; i < 8; i++) {
+		ftree_write(&tree, MAP_REL, i % 2 ? "6000 10 b\n" : "7000 10 c\n", (size_t)-1);
+		t += PERFMAP_REFRESH_NS;
+		cr_expect_eq(perfmap__refresh(pm, t), 0, "rewrite %d within the period", i);
+		expect_name(pm, 0x5000, "aaaa");
+	}
+	ftree_write(&tree, MAP_REL, "8000 10 d\n", (size_t)-1);
+	t += PERFMAP_RESET_NS;
+	cr_expect_eq(perfmap__refresh(pm, t), 1);
+	expect_name(pm, 0x5000, NULL);
+	expect_name(pm, 0x8000, "d");
 	perfmap__free(pm);
 }
 

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "elf_file.h"
 #include "fixtures/symfix.h"
 #include "perfmap.h"
@@ -129,6 +130,40 @@ Test(usyms, live_pie_process)
 Test(usyms, live_nopie_process)
 {
 	check_live_fixture(SYMFIX_NOPIE);
+}
+
+/* With no room at all, every module in use evicts the others: the names are
+ * the same, read again each time, and a module is never released under the
+ * caller (resolve, then name, then unwind through the same one). */
+Test(usyms, names_survive_eviction)
+{
+	struct usyms *u = usyms__new();
+	void *memset_impl = dlsym(LIBC, "memset");
+	struct uframe leak, mset;
+	char first_leak[NAME_LEN], first_mset[NAME_LEN], name[NAME_LEN];
+	uint64_t evicted;
+	struct child c;
+
+	cr_assert_not_null(u);
+	child_start(&c, SYMFIX_PIE);
+	cr_assert_eq(usyms__resolve(u, c.pid, c.leak_fn, &leak), 0);
+	cr_assert_eq(usyms__resolve(u, getpid(), (uintptr_t)memset_impl, &mset), 0);
+	child_stop(&c);
+	cr_assert_eq(usyms__frame_name(u, leak, false, first_leak, sizeof(first_leak)), 0);
+	cr_assert_eq(usyms__frame_name(u, mset, false, first_mset, sizeof(first_mset)), 0);
+	cr_assert_str_eq(first_leak, "leak_fn");
+
+	usyms__set_budgets(u, 1, 1);
+	evicted = budget_counts.elf_evicted;
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(usyms__frame_name(u, leak, false, name, sizeof(name)), 0);
+		cr_expect_str_eq(name, first_leak);
+		cr_assert_eq(usyms__frame_name(u, mset, false, name, sizeof(name)), 0);
+		cr_expect_str_eq(name, first_mset);
+	}
+	cr_expect_geq(budget_counts.elf_evicted - evicted, 7, "%llu evictions",
+		      (unsigned long long)(budget_counts.elf_evicted - evicted));
+	usyms__free(u);
 }
 
 /* The libc the child mapped, through the child's own maps. */
