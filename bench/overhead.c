@@ -343,6 +343,12 @@ static void run_pair(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg, 
 
 	if (!b || cfg->n_pairs == OV_MAX_ROUNDS)
 		return;
+	for (size_t j = 0; j < WL_MAX_COMPARED && ow->w->compared[j]; j++) {
+		const char *k = ow->w->compared[j];
+
+		cfg->pair_metric[j][cfg->n_pairs] = workload__metric(b->m, b->n_m, k) /
+						    workload__metric(a->m, a->n_m, k);
+	}
 	cfg->pair_wall[cfg->n_pairs] = b->wall_s / a->wall_s;
 	cfg->pair_cpu[cfg->n_pairs++] = b->cpu_s / a->cpu_s;
 }
@@ -467,11 +473,16 @@ static void plan(struct ctx *c)
 		if (ow->w->needs && !on_path(ow->w->needs)) {
 			ow->skipped = true;
 			snprintf(ow->why, sizeof(ow->why), "%s is not installed", ow->w->needs);
+		} else if (ow->w->needs_file && access(ow->w->needs_file, R_OK)) {
+			ow->skipped = true;
+			snprintf(ow->why, sizeof(ow->why), "%s is missing (make bench-tools builds it)",
+				 ow->w->needs_file);
 		}
 		for (size_t t = 0; t < n_tracers; t++) {
 			struct ov_cfg *cfg;
 
-			if (!selected(c->o->tracers, tracer_defs[t].name))
+			if (!selected(c->o->tracers, tracer_defs[t].name) ||
+			    (tracer_defs[t].only && !selected(tracer_defs[t].only, ow->w->name)))
 				continue;
 			cfg = &ow->cfg[ow->n_cfg++];
 			cfg->tracer = &tracer_defs[t];

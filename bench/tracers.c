@@ -30,22 +30,24 @@
 
 const struct tracer_def tracer_defs[] = {
 	{ "floor-raw_tp", "floor: counting raw_tp programs on mm_page_alloc and mm_page_free",
-	  TRACER_FLOOR, { "raw_tp", NULL } },
+	  TRACER_FLOOR, { "raw_tp", NULL }, NULL },
 	{ "floor-tp_btf", "floor: counting tp_btf programs on mm_page_alloc and mm_page_free",
-	  TRACER_FLOOR, { "tp_btf", NULL } },
-	{ "memscope", "memscope record, default settings", TRACER_MEMSCOPE, { NULL } },
+	  TRACER_FLOOR, { "tp_btf", NULL }, NULL },
+	{ "memscope", "memscope record, default settings", TRACER_MEMSCOPE, { NULL }, NULL },
 	{ "memscope-s1", "memscope record --sample 1 (every page carries a stack)",
-	  TRACER_MEMSCOPE, { "--sample", "1", NULL } },
+	  TRACER_MEMSCOPE, { "--sample", "1", NULL }, NULL },
+	{ "memscope-js", "memscope record --js-heap (V8's sampling heap profiler in node)",
+	  TRACER_MEMSCOPE, { "--js-heap", NULL }, "node,service" },
 	{ "bt-stacks", "bpftrace: count kernel+user stacks of every page allocation",
 	  TRACER_BPFTRACE,
 	  { BT_READY "tracepoint:kmem:mm_page_alloc { @stacks[kstack, ustack] = count(); } "
-		     "END { clear(@stacks); }", NULL } },
+		     "END { clear(@stacks); }", NULL }, NULL },
 	{ "bt-pfn", "bpftrace: outstanding pages by pfn (alloc/free tracepoints)",
 	  TRACER_BPFTRACE,
 	  { BT_READY "tracepoint:kmem:mm_page_alloc { @pages[args->pfn] = args->order; } "
 		     "tracepoint:kmem:mm_page_free { delete(@pages[args->pfn]); } "
 		     "tracepoint:kmem:mm_page_free_batched { delete(@pages[args->pfn]); } "
-		     "END { clear(@pages); }", NULL } },
+		     "END { clear(@pages); }", NULL }, NULL },
 };
 const size_t n_tracer_defs = sizeof(tracer_defs) / sizeof(tracer_defs[0]);
 

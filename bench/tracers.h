@@ -29,6 +29,7 @@ struct tracer_def {
 	enum tracer_kind kind;
 	const char *args[4];	/* memscope: extra options; bpftrace: the program;
 				 * floor: the attach type */
+	const char *only;	/* comma-separated workloads it runs on; NULL: all */
 };
 
 extern const struct tracer_def tracer_defs[];
