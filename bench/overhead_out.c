@@ -187,7 +187,7 @@ static void summarize(const struct ov_workload *ow, const struct ov_cfg *c, stru
 	s->tr_cpu_pct = c->tracer ? median_of(c, get_tr_cpu_pct) : NAN;
 	s->tr_cpu_s = c->tracer ? median_of(c, get_tr_cpu_s) : NAN;
 	s->events_per_s = c->tracer ? median_of(c, get_events_rate) : NAN;
-	s->losses_known = c->tracer && c->tracer->kind == TRACER_MEMSCOPE && c->n_runs;
+	s->losses_known = c->tracer && tracer__is_memscope(c->tracer) && c->n_runs;
 	for (size_t i = 0; i < c->n_runs; i++) {
 		if (c->runs[i].tr_rss_kib > s->tr_rss_kib)
 			s->tr_rss_kib = c->runs[i].tr_rss_kib;
@@ -558,7 +558,7 @@ static void json_cfg(struct json *j, const struct ov_workload *ow, const struct 
 		json_num(j, "cpu_s_total", s.tr_cpu_s);
 		json_u64(j, "peak_rss_kib", s.tr_rss_kib);
 		json_samples(j, "cpu_pct_runs", c, get_tr_cpu_pct);
-		if (c->tracer->kind == TRACER_MEMSCOPE) {
+		if (tracer__is_memscope(c->tracer)) {
 			const struct ov_run *last = c->n_runs ? &c->runs[c->n_runs - 1] : NULL;
 
 			json_num(j, "events_per_s", s.events_per_s);
