@@ -61,13 +61,13 @@ const char *lease__path(const char *name)
 	return p;
 }
 
-int lease__snapshot(const char *bin, char *copy, size_t len)
+int lease__snapshot(const char *bin, const char *name, char *copy, size_t len)
 {
 	char buf[1 << 16];
 	int in, out, rc = 0;
 	ssize_t n;
 
-	if (snprintf(copy, len, "%s", lease__path("memscope")) >= (int)len)
+	if (snprintf(copy, len, "%s", lease__path(name)) >= (int)len)
 		return -ENAMETOOLONG;
 	in = open(bin, O_RDONLY | O_CLOEXEC);
 	if (in < 0)

@@ -21,9 +21,9 @@ const char *lease__dir(void);
 /* A path in the scratch directory (static buffer, one of 8 in rotation). */
 const char *lease__path(const char *name);
 
-/* Copies the binary under test into the scratch directory: every run then
+/* Copies a binary under test into the scratch directory as name: every run then
  * measures the same build, even if the tree is rebuilt meanwhile. */
-int lease__snapshot(const char *bin, char *copy, size_t len);
+int lease__snapshot(const char *bin, const char *name, char *copy, size_t len);
 
 int lease__bpf_stats(bool on);	/* the original value is restored at exit */
 int lease__tracefs(bool *mounted_now);

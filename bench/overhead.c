@@ -81,6 +81,12 @@ static bool known_tracer(const char *p, size_t len)
 	return false;
 }
 
+/* The memscope build a tracer runs. */
+static const char *binary(const struct ov_opts *o, const struct tracer_def *d)
+{
+	return d->kind == TRACER_BASELINE ? o->baseline : o->memscope;
+}
+
 /* Runs an untimed helper command (setup, prep) to completion. */
 static int run_helper(const char *const *tmpl, const char *out, char *why, size_t len)
 {
@@ -184,7 +190,7 @@ static void tracer_results(const struct tracer *t, const struct child_result *tr
 {
 	r->tr_cpu_s = tr->user_s + tr->sys_s;
 	r->tr_rss_kib = tr->maxrss_kib;
-	if (t->def->kind != TRACER_MEMSCOPE)
+	if (!tracer__is_memscope(t->def))
 		return;
 	r->has_rep = msreport__load(t->report[0] ? t->report : NULL, t->err, &r->rep) == 0;
 	/* Per-container totals are for bench scale; keep runs small. */
@@ -219,8 +225,8 @@ static int run_once(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg, b
 				 strerror(-rc));
 			return rc;
 		}
-		rc = tracer__start(cfg->tracer, c->o->memscope, c->res->has_report, lease__dir(),
-				   cfg->tracer->name, &t, cfg->why, sizeof(cfg->why));
+		rc = tracer__start(cfg->tracer, binary(c->o, cfg->tracer), c->res->has_report,
+				   lease__dir(), cfg->tracer->name, &t, cfg->why, sizeof(cfg->why));
 		if (rc) {
 			if (profile)
 				lease__bpf_stats(false);
@@ -293,7 +299,7 @@ out:
 			rc = stop;
 		} else if (!rc) {
 			tracer_results(&t, &tr, r);
-			if (!WIFEXITED(tr.status) || (t.def->kind == TRACER_MEMSCOPE &&
+			if (!WIFEXITED(tr.status) || (tracer__is_memscope(t.def) &&
 						      WEXITSTATUS(tr.status))) {
 				snprintf(why, len, "%s ended badly (status 0x%x)", t.def->name,
 					 tr.status);
@@ -343,6 +349,12 @@ static void run_pair(struct ctx *c, struct ov_workload *ow, struct ov_cfg *cfg, 
 
 	if (!b || cfg->n_pairs == OV_MAX_ROUNDS)
 		return;
+	for (size_t j = 0; j < WL_MAX_COMPARED && ow->w->compared[j]; j++) {
+		const char *k = ow->w->compared[j];
+
+		cfg->pair_metric[j][cfg->n_pairs] = workload__metric(b->m, b->n_m, k) /
+						    workload__metric(a->m, a->n_m, k);
+	}
 	cfg->pair_wall[cfg->n_pairs] = b->wall_s / a->wall_s;
 	cfg->pair_cpu[cfg->n_pairs++] = b->cpu_s / a->cpu_s;
 }
@@ -445,7 +457,8 @@ static void plan(struct ctx *c)
 	for (size_t t = 0; t < n_tracers; t++) {
 		if (!selected(c->o->tracers, tracer_defs[t].name))
 			continue;
-		usable[t] = tracer__usable(&tracer_defs[t], c->o->memscope, why[t], OV_WHY_LEN);
+		usable[t] = tracer__usable(&tracer_defs[t], binary(c->o, &tracer_defs[t]), why[t],
+					   OV_WHY_LEN);
 		if (!usable[t])
 			note(res, "%s cannot run here: %s", tracer_defs[t].name, why[t]);
 		need_tracefs |= usable[t] && tracer_defs[t].kind == TRACER_BPFTRACE;
@@ -467,11 +480,16 @@ static void plan(struct ctx *c)
 		if (ow->w->needs && !on_path(ow->w->needs)) {
 			ow->skipped = true;
 			snprintf(ow->why, sizeof(ow->why), "%s is not installed", ow->w->needs);
+		} else if (ow->w->needs_file && access(ow->w->needs_file, R_OK)) {
+			ow->skipped = true;
+			snprintf(ow->why, sizeof(ow->why), "%s is missing (make bench-tools builds it)",
+				 ow->w->needs_file);
 		}
 		for (size_t t = 0; t < n_tracers; t++) {
 			struct ov_cfg *cfg;
 
-			if (!selected(c->o->tracers, tracer_defs[t].name))
+			if (!selected(c->o->tracers, tracer_defs[t].name) ||
+			    (tracer_defs[t].only && !selected(tracer_defs[t].only, ow->w->name)))
 				continue;
 			cfg = &ow->cfg[ow->n_cfg++];
 			cfg->tracer = &tracer_defs[t];

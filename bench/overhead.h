@@ -28,6 +28,7 @@ struct ov_opts {
 	const char *tracers;		/* comma-separated names, NULL: all */
 	const char *results_dir;
 	const char *memscope;
+	const char *baseline;		/* another memscope build to compare, or NULL */
 };
 
 /* 0 when the suite ran (whatever the numbers), -errno when it could not. */

@@ -59,6 +59,7 @@ struct ov_cfg {
 	size_t n_runs;
 	/* traced/untraced of each A/B pair (the untraced run right before) */
 	double pair_wall[OV_MAX_ROUNDS], pair_cpu[OV_MAX_ROUNDS];
+	double pair_metric[WL_MAX_COMPARED][OV_MAX_ROUNDS];	/* the workload's compared */
 	size_t n_pairs;
 	size_t n_failed;
 	struct ov_profile prof;

@@ -127,19 +127,50 @@ static void above_floor(const struct ov_workload *ow, const struct ov_cfg *c, st
 	s->floor_ci_cpu = hypot(s->ci_cpu, fs.ci_cpu) * 100;
 }
 
+static bool narrow(const double *pairs, size_t n, double points)
+{
+	double x, ci;
+
+	return !stats__mean_ci95(pairs, n, &x, &ci) && ci * 100 <= points;
+}
+
 bool ov_converged(const struct ov_workload *ow, double points)
 {
 	for (size_t k = 1; k < ow->n_cfg; k++) {
 		const struct ov_cfg *c = &ow->cfg[k];
-		double x, ci;
 
 		if (!c->usable)
 			continue;
-		if (stats__mean_ci95(c->pair_wall, c->n_pairs, &x, &ci) || ci * 100 > points ||
-		    stats__mean_ci95(c->pair_cpu, c->n_pairs, &x, &ci) || ci * 100 > points)
+		if (!narrow(c->pair_wall, c->n_pairs, points) ||
+		    !narrow(c->pair_cpu, c->n_pairs, points))
 			return false;
+		for (size_t j = 0; j < WL_MAX_COMPARED && ow->w->compared[j]; j++)
+			if (!narrow(c->pair_metric[j], c->n_pairs, points))
+				return false;
 	}
 	return true;
+}
+
+/* "requests_per_sec 0.99x +-0.8, ..." for a service: what its users feel. */
+static void print_compared(const struct ov_workload *ow, FILE *out)
+{
+	for (size_t k = 1; ow->w->compared[0] && k < ow->n_cfg; k++) {
+		const struct ov_cfg *c = &ow->cfg[k];
+
+		if (!c->n_pairs)
+			continue;
+		fprintf(out, "    %s, traced/untraced:", c->tracer->name);
+		for (size_t j = 0; j < WL_MAX_COMPARED && ow->w->compared[j]; j++) {
+			double x, ci;
+
+			if (stats__mean_ci95(c->pair_metric[j], c->n_pairs, &x, &ci))
+				fprintf(out, "%s %s -", j ? "," : "", ow->w->compared[j]);
+			else
+				fprintf(out, "%s %s %.3fx +-%.1f", j ? "," : "",
+					ow->w->compared[j], x, ci * 100);
+		}
+		fputc('\n', out);
+	}
 }
 
 static void summarize(const struct ov_workload *ow, const struct ov_cfg *c, struct summary *s)
@@ -156,7 +187,7 @@ static void summarize(const struct ov_workload *ow, const struct ov_cfg *c, stru
 	s->tr_cpu_pct = c->tracer ? median_of(c, get_tr_cpu_pct) : NAN;
 	s->tr_cpu_s = c->tracer ? median_of(c, get_tr_cpu_s) : NAN;
 	s->events_per_s = c->tracer ? median_of(c, get_events_rate) : NAN;
-	s->losses_known = c->tracer && c->tracer->kind == TRACER_MEMSCOPE && c->n_runs;
+	s->losses_known = c->tracer && tracer__is_memscope(c->tracer) && c->n_runs;
 	for (size_t i = 0; i < c->n_runs; i++) {
 		if (c->runs[i].tr_rss_kib > s->tr_rss_kib)
 			s->tr_rss_kib = c->runs[i].tr_rss_kib;
@@ -392,6 +423,7 @@ void ov_print_table(const struct ov_result *r, FILE *out)
 		for (size_t k = 0; k < ow->n_cfg; k++)
 			print_cfg(ow, &ow->cfg[k], out);
 		print_losses(ow, out);
+		print_compared(ow, out);
 		print_metrics(&ow->cfg[0], out);
 	}
 	if (!r->opts->profile)
@@ -507,13 +539,26 @@ static void json_cfg(struct json *j, const struct ov_workload *ow, const struct 
 	for (size_t i = 0; i < c->n_pairs; i++)
 		json_double(j, NULL, c->pair_cpu[i]);
 	json_end(j);
+	if (c->tracer && ow->w->compared[0]) {
+		json_obj(j, "compared");
+		for (size_t k = 0; k < WL_MAX_COMPARED && ow->w->compared[k]; k++) {
+			double x = NAN, ci = NAN;
+
+			stats__mean_ci95(c->pair_metric[k], c->n_pairs, &x, &ci);
+			json_obj(j, ow->w->compared[k]);
+			json_num(j, "ratio", x);
+			json_num(j, "ratio_ci95", ci);
+			json_end(j);
+		}
+		json_end(j);
+	}
 	if (c->tracer) {
 		json_obj(j, "tracer");
 		json_num(j, "cpu_pct_during_workload", s.tr_cpu_pct);
 		json_num(j, "cpu_s_total", s.tr_cpu_s);
 		json_u64(j, "peak_rss_kib", s.tr_rss_kib);
 		json_samples(j, "cpu_pct_runs", c, get_tr_cpu_pct);
-		if (c->tracer->kind == TRACER_MEMSCOPE) {
+		if (tracer__is_memscope(c->tracer)) {
 			const struct ov_run *last = c->n_runs ? &c->runs[c->n_runs - 1] : NULL;
 
 			json_num(j, "events_per_s", s.events_per_s);

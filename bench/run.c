@@ -30,14 +30,16 @@ static const char usage[] =
 "                        +-POINTS points (default 2; 0: fixed rounds)\n"
 "      --max-minutes M   time cap of the overhead suite (default 90, $BENCH_MINUTES)\n"
 "  -w, --workloads LIST  comma-separated: pagestorm,mallocchurn,pagecache,node\n"
-"  -t, --tracers LIST    comma-separated: memscope,memscope-s1,floor-raw_tp,\n"
-"                        floor-tp_btf,bt-stacks,bt-pfn\n"
+"  -t, --tracers LIST    comma-separated: memscope,memscope-s1,memscope-js,\n"
+"                        floor-raw_tp,floor-tp_btf,base,base-s1,bt-stacks,bt-pfn\n"
 "      --no-profile      skip the profile pass (BPF statistics, perf)\n"
 "      --cgroups N       scale: memory cgroups (default 50)\n"
 "      --procs N         scale: processes (default 200)\n"
 "  -s, --seconds S       soak: length (default $SOAK_SECONDS or 600)\n"
 "  -o, --results DIR     where the JSON goes (default build/bench/results)\n"
-"  -m, --memscope PATH   binary under test (default ./memscope, $MEMSCOPE_BIN)\n";
+"  -m, --memscope PATH   binary under test (default ./memscope, $MEMSCOPE_BIN)\n"
+"      --baseline PATH   another memscope build, run as tracers base and base-s1\n"
+"                        in the same pairs (an A/B of two versions)\n";
 
 struct opts {
 	struct ov_opts ov;
@@ -59,11 +61,13 @@ static int env_u64(const char *name, uint64_t min, uint64_t max, uint64_t *v)
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_NO_PROFILE = 256, OPT_CGROUPS, OPT_PROCS, OPT_CI, OPT_MAX_MINUTES };
+	enum { OPT_NO_PROFILE = 256, OPT_CGROUPS, OPT_PROCS, OPT_CI, OPT_MAX_MINUTES,
+	       OPT_BASELINE };
 	static const struct option longopts[] = {
 		{ "rounds", required_argument, NULL, 'n' },
 		{ "ci", required_argument, NULL, OPT_CI },
 		{ "max-minutes", required_argument, NULL, OPT_MAX_MINUTES },
+		{ "baseline", required_argument, NULL, OPT_BASELINE },
 		{ "workloads", required_argument, NULL, 'w' },
 		{ "tracers", required_argument, NULL, 't' },
 		{ "no-profile", no_argument, NULL, OPT_NO_PROFILE },
@@ -106,6 +110,9 @@ static int parse(int argc, char **argv, struct opts *o)
 			if (cli_u64(optarg, 1, 24 * 60, &v))
 				return cli_error("--max-minutes wants 1..1440, not '%s'", optarg);
 			o->ov.max_minutes = v;
+			break;
+		case OPT_BASELINE:
+			o->ov.baseline = optarg;
 			break;
 		case 'w':
 			o->ov.workloads = optarg;
@@ -151,7 +158,7 @@ static int parse(int argc, char **argv, struct opts *o)
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 && argv[1][0] != '-' ? argv[1] : "overhead";
-	char bin[PATH_MAX];
+	char bin[PATH_MAX], base[PATH_MAX];
 	struct opts o;
 	int rc;
 
@@ -171,10 +178,15 @@ int main(int argc, char **argv)
 	if ((rc = lease__init("build/bench")))
 		return cli_error("cannot create a scratch directory in build/bench: %s",
 				 strerror(-rc)), 2;
-	if ((rc = lease__snapshot(o.ov.memscope, bin, sizeof(bin))))
+	if ((rc = lease__snapshot(o.ov.memscope, "memscope", bin, sizeof(bin))))
 		return cli_error("cannot copy %s (build it with make): %s", o.ov.memscope,
 				 strerror(-rc)), 2;
 	o.ov.memscope = o.scale.memscope = o.soak.memscope = bin;
+	if (o.ov.baseline) {
+		if ((rc = lease__snapshot(o.ov.baseline, "memscope-baseline", base, sizeof(base))))
+			return cli_error("cannot copy %s: %s", o.ov.baseline, strerror(-rc)), 2;
+		o.ov.baseline = base;
+	}
 	/* Progress goes to stderr: keep the table in step with it in a log. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!strcmp(mode, "scale"))

@@ -30,22 +30,28 @@
 
 const struct tracer_def tracer_defs[] = {
 	{ "floor-raw_tp", "floor: counting raw_tp programs on mm_page_alloc and mm_page_free",
-	  TRACER_FLOOR, { "raw_tp", NULL } },
+	  TRACER_FLOOR, { "raw_tp", NULL }, NULL },
 	{ "floor-tp_btf", "floor: counting tp_btf programs on mm_page_alloc and mm_page_free",
-	  TRACER_FLOOR, { "tp_btf", NULL } },
-	{ "memscope", "memscope record, default settings", TRACER_MEMSCOPE, { NULL } },
+	  TRACER_FLOOR, { "tp_btf", NULL }, NULL },
+	{ "memscope", "memscope record, default settings", TRACER_MEMSCOPE, { NULL }, NULL },
 	{ "memscope-s1", "memscope record --sample 1 (every page carries a stack)",
-	  TRACER_MEMSCOPE, { "--sample", "1", NULL } },
+	  TRACER_MEMSCOPE, { "--sample", "1", NULL }, NULL },
+	{ "memscope-js", "memscope record --js-heap (V8's sampling heap profiler in node)",
+	  TRACER_MEMSCOPE, { "--js-heap", NULL }, "node,service" },
+	{ "base", "the --baseline memscope build, default settings", TRACER_BASELINE, { NULL },
+	  NULL },
+	{ "base-s1", "the --baseline memscope build, --sample 1", TRACER_BASELINE,
+	  { "--sample", "1", NULL }, NULL },
 	{ "bt-stacks", "bpftrace: count kernel+user stacks of every page allocation",
 	  TRACER_BPFTRACE,
 	  { BT_READY "tracepoint:kmem:mm_page_alloc { @stacks[kstack, ustack] = count(); } "
-		     "END { clear(@stacks); }", NULL } },
+		     "END { clear(@stacks); }", NULL }, NULL },
 	{ "bt-pfn", "bpftrace: outstanding pages by pfn (alloc/free tracepoints)",
 	  TRACER_BPFTRACE,
 	  { BT_READY "tracepoint:kmem:mm_page_alloc { @pages[args->pfn] = args->order; } "
 		     "tracepoint:kmem:mm_page_free { delete(@pages[args->pfn]); } "
 		     "tracepoint:kmem:mm_page_free_batched { delete(@pages[args->pfn]); } "
-		     "END { clear(@pages); }", NULL } },
+		     "END { clear(@pages); }", NULL }, NULL },
 };
 const size_t n_tracer_defs = sizeof(tracer_defs) / sizeof(tracer_defs[0]);
 
@@ -99,7 +105,11 @@ bool tracer__usable(const struct tracer_def *d, const char *memscope, char *why,
 {
 	char *bt[] = { "bpftrace", "--version", NULL };
 
-	if (d->kind == TRACER_MEMSCOPE) {
+	if (tracer__is_memscope(d)) {
+		if (!memscope) {
+			snprintf(why, len, "no --baseline build given");
+			return false;
+		}
 		if (access(memscope, X_OK) == 0)
 			return true;
 		snprintf(why, len, "%s not built (run make)", memscope);
@@ -163,7 +173,7 @@ static int spawn_tracer(const struct tracer_def *d, const char *memscope, struct
 	size_t n = 0;
 	struct child_opts o = { .out = t->out, .err = t->err };
 
-	if (d->kind == TRACER_MEMSCOPE) {
+	if (tracer__is_memscope(d)) {
 		argv[n++] = (char *)memscope;
 		argv[n++] = "record";
 		argv[n++] = "-d";
@@ -216,7 +226,7 @@ int tracer__start(const struct tracer_def *d, const char *memscope, bool with_re
 	t->def = d;
 	snprintf(t->out, sizeof(t->out), "%s/%s.out", dir, tag);
 	snprintf(t->err, sizeof(t->err), "%s/%s.err", dir, tag);
-	if (d->kind == TRACER_MEMSCOPE && with_report)
+	if (tracer__is_memscope(d) && with_report)
 		snprintf(t->report, sizeof(t->report), "%s/%s.json", dir, tag);
 	unlink(t->report);
 	t->pid = spawn_tracer(d, memscope, t);
@@ -224,8 +234,8 @@ int tracer__start(const struct tracer_def *d, const char *memscope, bool with_re
 		snprintf(why, len, "cannot start: %s", strerror(-t->pid));
 		return t->pid;
 	}
-	ready_file = d->kind == TRACER_MEMSCOPE ? t->err : t->out;
-	ready_text = d->kind == TRACER_MEMSCOPE ? "recording" : "ready";
+	ready_file = tracer__is_memscope(d) ? t->err : t->out;
+	ready_text = tracer__is_memscope(d) ? "recording" : "ready";
 	for (deadline = cli_now() + READY_TIMEOUT_S; cli_now() < deadline;) {
 		if (says(ready_file, ready_text)) {
 			settle(t->pid);

@@ -17,7 +17,9 @@
 
 #include "child.h"
 
-enum tracer_kind { TRACER_MEMSCOPE, TRACER_BPFTRACE, TRACER_FLOOR };
+/* TRACER_BASELINE: another memscope build (--baseline), to A/B two
+ * versions in the same sandwiched run. */
+enum tracer_kind { TRACER_MEMSCOPE, TRACER_BASELINE, TRACER_BPFTRACE, TRACER_FLOOR };
 
 /* bench/floor, built by `make bench-tools`; the suite runs from the
  * repository root. */
@@ -29,7 +31,13 @@ struct tracer_def {
 	enum tracer_kind kind;
 	const char *args[4];	/* memscope: extra options; bpftrace: the program;
 				 * floor: the attach type */
+	const char *only;	/* comma-separated workloads it runs on; NULL: all */
 };
+
+static inline bool tracer__is_memscope(const struct tracer_def *d)
+{
+	return d->kind == TRACER_MEMSCOPE || d->kind == TRACER_BASELINE;
+}
 
 extern const struct tracer_def tracer_defs[];
 extern const size_t n_tracer_defs;
@@ -44,7 +52,8 @@ struct tracer {
 	char report[PATH_MAX];	/* memscope --report file; empty when not asked */
 };
 
-/* Whether the tracer can run here; why says what is missing. memscope_has_report
+/* Whether the tracer can run here; why says what is missing. memscope is the
+ * binary a memscope tracer runs (NULL: none given). memscope_has_report
  * tells whether this memscope knows --report. */
 bool tracer__usable(const struct tracer_def *d, const char *memscope, char *why, size_t len);
 bool tracer__memscope_has_report(const char *memscope);

@@ -33,6 +33,14 @@ const struct workload workloads[] = {
 		.needs = "node",
 		.run = { "node", "bench/node/retain.js", "1000000" },
 	},
+	{
+		.name = "service",
+		.what = "the incident's Express API (LRU cache) under autocannon, 8 connections, 8 s",
+		.needs = "node",
+		.needs_file = "build/express/api.js",
+		.run = { "node", "bench/node/service.js", "--seconds", "8", "--connections", "8" },
+		.compared = { "requests_per_sec", "latency_p50_ms", "latency_p99_ms" },
+	},
 };
 const size_t n_workloads = sizeof(workloads) / sizeof(workloads[0]);
 

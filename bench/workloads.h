@@ -4,7 +4,9 @@
  *
  *   pages 655360 seconds 1.612 pages_per_sec 406549
  *
- * Command lines name files in the run's scratch directory as @DIR@. */
+ * Command lines name files in the run's scratch directory as @DIR@. The
+ * service yardstick runs a fixed time instead, and what counts there is what
+ * its line says: requests per second and latency. */
 #ifndef MEMSCOPE_BENCH_WORKLOADS_H
 #define MEMSCOPE_BENCH_WORKLOADS_H
 
@@ -14,14 +16,19 @@
 #define WL_MAX_ARGS	12
 #define WL_ARG_LEN	512
 #define WL_MAX_METRICS	8
+#define WL_MAX_COMPARED	3
 
 struct workload {
 	const char *name;
 	const char *what;
 	const char *needs;			/* a program that must be on PATH, or NULL */
+	const char *needs_file;			/* a file that must exist, or NULL */
 	const char *setup[WL_MAX_ARGS];		/* once before the first run, untimed */
 	const char *prep[WL_MAX_ARGS];		/* before every timed run, untimed */
 	const char *run[WL_MAX_ARGS];		/* the timed command */
+	/* For a service that runs a fixed time: the metrics its users feel,
+	 * compared traced/untraced like the times. */
+	const char *compared[WL_MAX_COMPARED];
 };
 
 extern const struct workload workloads[];
