@@ -194,6 +194,13 @@ static int from_json(struct jsheap_profile *p, struct json_object *root)
 
 	if (!json_object_is_type(root, json_type_object))
 		return -EINVAL;
+	/* The inspector's whole response: {"id":N,"result":{"profile":...}} */
+	if (json_object_object_get_ex(root, "result", &prof)) {
+		if (!json_object_is_type(prof, json_type_object))
+			return -EINVAL;
+		root = prof;
+	}
+	prof = NULL;
 	if (json_object_object_get_ex(root, "profile", &prof) &&
 	    !json_object_is_type(prof, json_type_object))
 		return -EINVAL;

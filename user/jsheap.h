@@ -15,6 +15,9 @@
  * folded output gives JIT frames, so flame graphs and pprof treat JS frames
  * alike whichever way they were named.
  *
+ * The inspector's whole response, {"id":N,"result":{"profile":...}}, is
+ * read as well.
+ *
  * The profile comes from the profiled process, which may lie: the text is
  * bounded (JSHEAP_TEXT_MAX), so are the nodes kept (JSHEAP_NODES_MAX), the
  * frames of a stack (JSHEAP_DEPTH_MAX: deeper frames' bytes go to a last
