@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <libwebsockets.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -11,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -439,14 +442,55 @@ out:
 	return err;
 }
 
+/* GET /json/list: one small request on a plain socket (HTTP/1.0 from node,
+ * closed after the answer), bounded to INSPECTOR_LIST_MAX. */
+static char *get_list(uint16_t port, size_t *len)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timeval tv = { .tv_sec = (time_t)INSPECTOR_CALL_WAIT_S };
+	char req[128], *buf = malloc(INSPECTOR_LIST_MAX + 1), *body;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), n;
+	size_t got = 0;
+
+	if (fd < 0 || !buf)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	n = snprintf(req, sizeof(req), "GET /json/list HTTP/1.0\r\nHost: 127.0.0.1:%u\r\n\r\n",
+		     port);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) || write(fd, req, n) != n)
+		goto fail;
+	while (got < INSPECTOR_LIST_MAX) {
+		ssize_t r = read(fd, buf + got, INSPECTOR_LIST_MAX - got);
+
+		if (r <= 0)
+			break;
+		got += r;
+	}
+	buf[got] = '\0';
+	body = strstr(buf, "\r\n\r\n");
+	if (strncmp(buf, "HTTP/1.", 7) || strncmp(buf + 8, " 200", 4) || !body)
+		goto fail;
+	close(fd);
+	*len = got - (body + 4 - buf);
+	memmove(buf, body + 4, *len + 1);
+	return buf;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return NULL;
+}
+
 static int session(struct ws *w, uint16_t port)
 {
 	char path[128];
-	int err = ws_open(w, port, "/json/list", true, INSPECTOR_LIST_MAX);
+	size_t len;
+	char *list = get_list(port, &len);
+	int err = list ? target_path(list, len, port, path, sizeof(path)) : -ECONNREFUSED;
 
-	if (!err)
-		err = target_path(w->msg, w->msg_len, port, path, sizeof(path));
-	ws_close(w);
+	free(list);
 	return err ? err : ws_open(w, port, path, false, INSPECTOR_MSG_MAX);
 }
 
@@ -531,7 +575,7 @@ static void child_main(int pid, uint16_t port, uint32_t interval, int ctl, int o
 	signal(SIGTERM, on_term);
 	if (getppid() == 1)
 		_exit(1);
-	lws_set_log_level(0, NULL);
+	lws_set_log_level(getenv("MEMSCOPE_LWS_LOG") ? atoi(getenv("MEMSCOPE_LWS_LOG")) : 0, NULL);
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
