@@ -1,0 +1,169 @@
+/* record --js-heap against a node process (tests/workloads/jsheap_map.js)
+ * in a test cgroup: a Map keeps what keepReports() allocates while churn()
+ * allocates as much that dies. V8's sampled live bytes must sit mostly under
+ * keepReports (at least 60%; measured ~100%), the inspector memscope opened
+ * must be closed again when it exits (ended by SIGINT, as Ctrl-C would), and
+ * a node whose inspector is not memscope's to open (--inspect, or
+ * --disable-sigusr1 on a node that has it) is refused by name while the
+ * recording itself still succeeds. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define MIN_SHARE	0.60
+
+static struct test_cgroup cg;
+
+static void setup(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root");
+	if (system("command -v node >/dev/null 2>&1"))
+		cr_skip_test("node is not installed");
+	cr_assert_eq(tcg_create(&cg, "jsheap", 0), 0, "cannot create a test memory cgroup");
+}
+
+static void teardown(void)
+{
+	tcg_destroy(&cg);
+}
+
+TestSuite(jsheap, .init = setup, .fini = teardown, .timeout = 120);
+
+/* Something listens on port in pid's network namespace. */
+static bool port_listens(pid_t pid, unsigned port)
+{
+	char path[64], *text, needle[16];
+	bool found = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/net/tcp", pid);
+	snprintf(needle, sizeof(needle), ":%04X ", port);
+	text = read_text(path);
+	for (char *l = text ? strstr(text, needle) : NULL; l; l = strstr(l + 1, needle))
+		/* local address first: "IP:PORT REMOTE:PORT ST" with ST 0A = LISTEN */
+		if (l[-9] == ' ' && strlen(l) > 21 && !strncmp(l + 21, "0A", 2))
+			found = true;
+	free(text);
+	return found;
+}
+
+static pid_t start_node(const char *node, const char *flag, const char *tag)
+{
+	char cmd[1024], out[96];
+	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	pid_t pid;
+
+	snprintf(out, sizeof(out), "%s.node", tag);
+	snprintf(cmd, sizeof(cmd), "echo $$ > %s && exec %s %s tests/workloads/jsheap_map.js 8",
+		 cg.procs, node, flag);
+	pid = spawn(argv, scratch_path(out), NULL);
+	cr_assert(wait_for_text(scratch_path(out), "ready", 30), "node did not start");
+	return pid;
+}
+
+/* memscope record --js-heap -c CG for about `secs`, ended by SIGINT. */
+static int record(const char *tag, double secs, char *err, char *folded, char *report)
+{
+	char name[96];
+	pid_t rec;
+
+	snprintf(name, sizeof(name), "%s.err", tag);
+	strcpy(err, scratch_path(name));
+	snprintf(name, sizeof(name), "%s.folded", tag);
+	strcpy(folded, scratch_path(name));
+	snprintf(name, sizeof(name), "%s.json", tag);
+	strcpy(report, scratch_path(name));
+	{
+		char *argv[] = { (char *)memscope_bin(), "record", "-c", cg.rel, "--js-heap", "-o",
+				 folded, "--report", report, NULL };
+
+		rec = spawn(argv, NULL, err);
+	}
+	cr_assert(wait_for_text(err, "recording", 60), "memscope did not start:\n%s",
+		  read_text(err));
+	usleep((useconds_t)(secs * 1e6));
+	kill(rec, SIGINT);
+	return wait_exit(rec, 90);
+}
+
+static void stop(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+Test(jsheap, names_the_function_that_retains)
+{
+	char err[256], folded[256], report[256];
+	pid_t node = start_node("node", "", "map");
+	int status = record("map", 6, err, folded, report);
+	uint64_t js, keep, churn;
+	bool open_after = port_listens(node, 9229);
+	char *text = read_text(err), *json = read_text(report);
+
+	stop(node);
+	cr_assert_eq(status, 0, "memscope record failed (%d):\n%s", status, text);
+	cr_expect(!open_after, "the inspector still listens after memscope exited:\n%s", text);
+	cr_expect(strstr(text, "inspector opened on port 9229 and closed again"),
+		  "no line saying what was done to node:\n%s", text);
+	cr_expect(json && strstr(json, "\"opened and closed\""), "report:\n%s", json);
+	js = folded_sum(folded, ";[v8-heap];[js-heap];");
+	keep = folded_sum_both(folded, ";[js-heap];", ";keepReports_jsheap_map.js:");
+	churn = folded_sum_both(folded, ";[js-heap];", ";churn_jsheap_map.js:");
+	cr_log_info("js-heap: %.1f MiB sampled live, %.1f%% under keepReports, %.1f%% under churn",
+		    js / (double)MIB, js ? 100.0 * keep / js : 0, js ? 100.0 * churn / js : 0);
+	cr_assert_gt(js, 4 * MIB, "too few sampled bytes (%llu):\n%s", (unsigned long long)js, text);
+	cr_expect_geq((double)keep / js, MIN_SHARE, "keepReports holds %.1f%% of %llu bytes",
+		      100.0 * keep / js, (unsigned long long)js);
+	cr_expect_lt(churn, keep, "churn's dead objects outweigh what is kept");
+	free(text);
+	free(json);
+}
+
+/* --inspect: a debugger may be attached; refused, the recording goes on. */
+Test(jsheap, refuses_an_inspector_already_asked_for)
+{
+	char err[256], folded[256], report[256];
+	pid_t node = start_node("node", "--inspect=127.0.0.1:0", "inspect");
+	int status = record("inspect", 3, err, folded, report);
+	char *text = read_text(err);
+
+	stop(node);
+	cr_assert_eq(status, 0, "memscope record failed (%d):\n%s", status, text);
+	cr_expect(strstr(text, "not profiled: node was started with --inspect"), "%s", text);
+	cr_expect_eq(folded_sum(folded, "[js-heap]"), 0);
+	cr_expect_gt(folded_sum(folded, NULL), 0, "the recording lost its stacks:\n%s", text);
+	free(text);
+}
+
+/* A node that has --disable-sigusr1 (22.14 and later; Debian's 20 does not):
+ * JSHEAP_TEST_NODE names it, else the test is skipped. SIGUSR1 would kill
+ * it: memscope must refuse without signalling it. */
+Test(jsheap, refuses_disable_sigusr1)
+{
+	const char *bin = getenv("JSHEAP_TEST_NODE");
+	char err[256], folded[256], report[256], check[512];
+	pid_t node;
+	int status;
+	char *text;
+
+	snprintf(check, sizeof(check), "%s --disable-sigusr1 -e 0 >/dev/null 2>&1",
+		 bin ? bin : "node");
+	if (!bin || system(check))
+		cr_skip_test("no node with --disable-sigusr1 (set JSHEAP_TEST_NODE)");
+	node = start_node(bin, "--disable-sigusr1", "nosig");
+	status = record("nosig", 3, err, folded, report);
+	text = read_text(err);
+	cr_expect_eq(kill(node, 0), 0, "node died: was it sent SIGUSR1?");
+	stop(node);
+	cr_assert_eq(status, 0, "memscope record failed (%d):\n%s", status, text);
+	cr_expect(strstr(text, "not profiled: node was started with --disable-sigusr1"), "%s", text);
+	cr_expect_gt(folded_sum(folded, NULL), 0, "the recording lost its stacks:\n%s", text);
+	free(text);
+}
