@@ -20,6 +20,7 @@
 
 #include "inspector.h"
 #include "jsheap.h"
+#include "log.h"
 #include "readfile.h"
 
 #define NET_TCP_MAX	(8u << 20)
@@ -323,6 +324,28 @@ static const struct lws_protocols protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
+/* One turn of the event loop, waiting at most ms for the socket (or for
+ * extra_fd, when >= 0). lws_service's own timeout is not honoured in lws 4
+ * (it sleeps until its next timer, up to 30 s): memscope polls, and lets lws
+ * service without waiting. True when extra_fd is readable. */
+static bool pump(struct ws *w, int ms, int extra_fd)
+{
+	struct pollfd pf[2];
+	int n = 0, fd = w->wsi ? lws_get_socket_fd(w->wsi) : -1;
+	bool extra = false;
+
+	if (fd >= 0)
+		pf[n++] = (struct pollfd){ fd, POLLIN | POLLOUT * (w->tx_len > 0), 0 };
+	if (extra_fd >= 0)
+		pf[n++] = (struct pollfd){ extra_fd, POLLIN, 0 };
+	/* lws may hold bytes already read: then no waiting */
+	if (lws_service_adjust_timeout(w->ctx, ms, 0) != 0 && poll(pf, n, ms) > 0 &&
+	    extra_fd >= 0)
+		extra = pf[n - 1].revents != 0;
+	lws_service(w->ctx, -1);
+	return extra;
+}
+
 static void ws_close(struct ws *w)
 {
 	if (w->ctx)
@@ -366,7 +389,7 @@ static int ws_open(struct ws *w, uint16_t port, const char *path, bool http, siz
 	if (!lws_client_connect_via_info(&cc))
 		return -ECONNREFUSED;
 	while (!(http ? w->closed : w->connected || w->closed) && now_s() < deadline)
-		lws_service(w->ctx, 50);
+		pump(w, 20, -1);
 	if (http)
 		return w->msg ? 0 : w->rx_over ? -E2BIG : w->failed ? -ECONNREFUSED : -ETIMEDOUT;
 	return w->connected && !w->closed ? 0 : w->failed ? -ECONNREFUSED : -ETIMEDOUT;
@@ -391,11 +414,12 @@ static int ws_call(struct ws *w, int id, const char *method, const char *params,
 	w->tx_len = (size_t)n;
 	w->rx_max = max;
 	snprintf(prefix, sizeof(prefix), "{\"id\":%d,", id);
+	log_debug("inspector: %s", method);
 	if (!w->wsi)
 		return -ECONNRESET;
 	lws_callback_on_writable(w->wsi);
 	while (now_s() < deadline && !w->closed) {
-		lws_service(w->ctx, 50);
+		pump(w, 20, -1);
 		/* V8 writes the id first in every answer */
 		if (w->msg && !strncmp(w->msg, prefix, strlen(prefix))) {
 			*reply = w->msg;
@@ -461,12 +485,21 @@ static char *get_list(uint16_t port, size_t *len)
 		     port);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) || write(fd, req, n) != n)
 		goto fail;
+	/* node keeps the connection open after its answer: read up to the end
+	 * its Content-Length gives, or to EOF when it gives none */
 	while (got < INSPECTOR_LIST_MAX) {
 		ssize_t r = read(fd, buf + got, INSPECTOR_LIST_MAX - got);
+		const char *cl;
 
 		if (r <= 0)
 			break;
 		got += r;
+		buf[got] = '\0';
+		body = strstr(buf, "\r\n\r\n");
+		cl = body ? strcasestr(buf, "\r\nContent-Length:") : NULL;
+		if (cl && cl < body &&
+		    got - (size_t)(body + 4 - buf) >= strtoul(cl + 17, NULL, 10))
+			break;
 	}
 	buf[got] = '\0';
 	body = strstr(buf, "\r\n\r\n");
@@ -600,9 +633,11 @@ static void child_main(int pid, uint16_t port, uint32_t interval, int ctl, int o
 		_exit(1);
 	}
 	opened = true;
+	log_debug("inspector: port %u open", port);
 	send_msg(out, MSG_OPEN, NULL, 0);
 	snprintf(params, sizeof(params), "{\"samplingInterval\":%u}", interval);
 	err = session(&w, port);
+	log_debug("inspector: session: %d", err);
 	if (!err)
 		err = ws_call(&w, id++, "HeapProfiler.enable", "{}", INSPECTOR_CALL_WAIT_S,
 			      INSPECTOR_MSG_MAX, &reply, &rlen);
@@ -617,12 +652,9 @@ static void child_main(int pid, uint16_t port, uint32_t interval, int ctl, int o
 	send_msg(out, MSG_STARTED, NULL, 0);
 
 	/* The window: until memscope says so, goes away, or the session ends. */
-	for (;;) {
-		struct pollfd pf = { ctl, POLLIN, 0 };
-
-		if (child_stop || w.closed || poll(&pf, 1, 0) != 0)
+	while (!child_stop && !w.closed) {
+		if (pump(&w, 200, ctl))
 			break;
-		lws_service(w.ctx, 100);
 		if (w.msg) {	/* events: not asked for, dropped */
 			free(w.msg);
 			w.msg = NULL;
