@@ -769,7 +769,8 @@ static int refuse(char *why, size_t len, int err, const char *fmt, ...)
 	return err;
 }
 
-int inspector__start(int pid, uint32_t interval, struct inspector **out, char *why, size_t len)
+int inspector__start(int pid, uint32_t interval, struct inspector **out, bool *left_open,
+		     char *why, size_t len)
 {
 	char path[64], *cmdline, *opts, *data;
 	int ctl[2], rd[2];
@@ -777,10 +778,12 @@ int inspector__start(int pid, uint32_t interval, struct inspector **out, char *w
 	struct inspector *in;
 	bool disabled, inspect;
 	uint16_t port;
-	size_t clen;
+	size_t clen, wl;
+	bool opened = false;
 	int err;
 
 	*out = NULL;
+	*left_open = false;
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
 	cmdline = readfile__alloc(AT_FDCWD, path, 1 << 20, &clen);
 	if (!cmdline)
@@ -842,6 +845,8 @@ int inspector__start(int pid, uint32_t interval, struct inspector **out, char *w
 			refuse(why, len, err, "its inspector did not answer: %s", strerror(-err));
 			break;
 		}
+		if (h.type == MSG_OPEN)
+			opened = true;
 		if (h.type == MSG_STARTED) {
 			free(data);
 			*out = in;
@@ -859,6 +864,12 @@ int inspector__start(int pid, uint32_t interval, struct inspector **out, char *w
 	}
 	close(in->ctl);	/* the child closes what it opened, then exits */
 	reap(in, 15);
+	if (opened) {
+		*left_open = inspector__listening(pid, port, NULL);
+		wl = strlen(why);
+		snprintf(why + wl, len - wl, *left_open ? "; its inspector is STILL OPEN on port %u" :
+			 "; its inspector was opened on port %u and closed again", port);
+	}
 	return err;
 }
 

@@ -41,9 +41,10 @@ struct inspector;
  * -ENOTSUP: pid does not catch SIGUSR1 (--disable-sigusr1, or not node);
  * -EBUSY: an inspector is open or asked for (--inspect), or its port is
  * taken; -ETIMEDOUT: it did not open; -EPROTO: it did not answer as node's;
- * -ESRCH, -EPERM, -ENOMEM. No inspector is left open on failure. */
-int inspector__start(int pid, uint32_t interval, struct inspector **out, char *why,
-		     size_t len);
+ * -ESRCH, -EPERM, -ENOMEM. An inspector that opened is closed again on
+ * failure; *left_open says that closing it failed (why says so too). */
+int inspector__start(int pid, uint32_t interval, struct inspector **out, bool *left_open,
+		     char *why, size_t len);
 /* The port the inspector listened on. */
 uint16_t inspector__port(const struct inspector *in);
 /* Ends sampling: *profile (malloc'ed, *plen bytes: the getSamplingProfile

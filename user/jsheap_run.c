@@ -82,6 +82,7 @@ static bool in_cgroups(uint32_t pid, const char *const *paths, size_t n,
 static void add(struct jsheap_run *r, uint32_t pid, const struct cg_hier *hier)
 {
 	struct js_proc *p;
+	bool left_open;
 	int err;
 
 	if (r->n == JSHEAP_RUN_MAX) {
@@ -92,11 +93,11 @@ static void add(struct jsheap_run *r, uint32_t pid, const struct cg_hier *hier)
 	p->pid = pid;
 	procname__read_now("/proc", pid, p->comm);
 	label_of(pid, hier, p->label, sizeof(p->label));
-	err = inspector__start((int)pid, r->interval, &p->in, p->why, sizeof(p->why));
+	err = inspector__start((int)pid, r->interval, &p->in, &left_open, p->why, sizeof(p->why));
 	if (err) {
 		p->state = JS_REFUSED;
-		p->closed = true;
-		log_warn("js-heap: pid %u (%s): not profiled: %s", pid, p->comm, p->why);
+		p->closed = !left_open;
+		log_msg(left_open ? LOG_ERROR : LOG_WARN, "js-heap: pid %u (%s): not profiled: %s", pid, p->comm, p->why);
 		return;
 	}
 	p->state = JS_SAMPLING;
@@ -230,8 +231,8 @@ void jsheap_run__json(const struct jsheap_run *r, struct json *j)
 		json_str(j, "comm", p->comm);
 		json_str(j, "container", p->label);
 		json_u64(j, "sampling_interval", r->interval);
-		json_str(j, "inspector", p->state == JS_REFUSED ? "refused" :
-				       p->closed ? "opened and closed" : "left open");
+		json_str(j, "inspector", !p->closed ? "left open" :
+				       p->state == JS_REFUSED ? "refused" : "opened and closed");
 		if (p->state != JS_REFUSED)
 			json_u64(j, "port", p->port);
 		json_str(j, "why", p->why[0] ? p->why : NULL);

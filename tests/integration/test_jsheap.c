@@ -34,21 +34,25 @@ static void teardown(void)
 	tcg_destroy(&cg);
 }
 
-TestSuite(jsheap, .init = setup, .fini = teardown, .timeout = 120);
+/* Starting memscope (loading and verifying its BPF programs) takes minutes
+ * on a loaded 2-CPU machine. */
+TestSuite(jsheap, .init = setup, .fini = teardown, .timeout = 300);
 
-/* Something listens on port in pid's network namespace. */
+/* Something listens on port in pid's network namespace (IPv4). */
 static bool port_listens(pid_t pid, unsigned port)
 {
-	char path[64], *text, needle[16];
+	char path[64], *text;
 	bool found = false;
 
 	snprintf(path, sizeof(path), "/proc/%d/net/tcp", pid);
-	snprintf(needle, sizeof(needle), ":%04X ", port);
 	text = read_text(path);
-	for (char *l = text ? strstr(text, needle) : NULL; l; l = strstr(l + 1, needle))
-		/* local address first: "IP:PORT REMOTE:PORT ST" with ST 0A = LISTEN */
-		if (l[-9] == ' ' && strlen(l) > 21 && !strncmp(l + 21, "0A", 2))
+	for (char *l = text ? strchr(text, '\n') : NULL; l && *++l; l = strchr(l, '\n')) {
+		unsigned lport, st;
+
+		if (sscanf(l, " %*u: %*x:%x %*x:%*x %x", &lport, &st) == 2 && lport == port &&
+		    st == 0x0a)
 			found = true;
+	}
 	free(text);
 	return found;
 }
@@ -67,8 +71,10 @@ static pid_t start_node(const char *node, const char *flag, const char *tag)
 	return pid;
 }
 
-/* memscope record --js-heap -c CG for about `secs`, ended by SIGINT. */
-static int record(const char *tag, double secs, char *err, char *folded, char *report)
+/* memscope record --js-heap -c CG for about `secs`, ended by SIGINT;
+ * *open: node's inspector port listened in the middle of the window. */
+static int record(const char *tag, double secs, pid_t node, bool *open, char *err, char *folded,
+		  char *report)
 {
 	char name[96];
 	pid_t rec;
@@ -85,9 +91,11 @@ static int record(const char *tag, double secs, char *err, char *folded, char *r
 
 		rec = spawn(argv, NULL, err);
 	}
-	cr_assert(wait_for_text(err, "recording", 60), "memscope did not start:\n%s",
+	cr_assert(wait_for_text(err, "recording", 150), "memscope did not start:\n%s",
 		  read_text(err));
-	usleep((useconds_t)(secs * 1e6));
+	usleep((useconds_t)(secs * 1e6 / 2));
+	*open = port_listens(node, 9229);
+	usleep((useconds_t)(secs * 1e6 / 2));
 	kill(rec, SIGINT);
 	return wait_exit(rec, 90);
 }
@@ -102,13 +110,16 @@ Test(jsheap, names_the_function_that_retains)
 {
 	char err[256], folded[256], report[256];
 	pid_t node = start_node("node", "", "map");
-	int status = record("map", 6, err, folded, report);
+	bool open_during;
+	int status = record("map", 6, node, &open_during, err, folded, report);
 	uint64_t js, keep, churn;
 	bool open_after = port_listens(node, 9229);
 	char *text = read_text(err), *json = read_text(report);
 
 	stop(node);
 	cr_assert_eq(status, 0, "memscope record failed (%d):\n%s", status, text);
+	/* the same check saw the listener while memscope held it open */
+	cr_expect(open_during, "the inspector was not seen open during the window:\n%s", text);
 	cr_expect(!open_after, "the inspector still listens after memscope exited:\n%s", text);
 	cr_expect(strstr(text, "inspector opened on port 9229 and closed again"),
 		  "no line saying what was done to node:\n%s", text);
@@ -131,12 +142,14 @@ Test(jsheap, refuses_an_inspector_already_asked_for)
 {
 	char err[256], folded[256], report[256];
 	pid_t node = start_node("node", "--inspect=127.0.0.1:0", "inspect");
-	int status = record("inspect", 3, err, folded, report);
+	bool open_during;
+	int status = record("inspect", 3, node, &open_during, err, folded, report);
 	char *text = read_text(err);
 
 	stop(node);
 	cr_assert_eq(status, 0, "memscope record failed (%d):\n%s", status, text);
 	cr_expect(strstr(text, "not profiled: node was started with --inspect"), "%s", text);
+	cr_expect(!open_during, "port 9229 opened: node was signalled");
 	cr_expect_eq(folded_sum(folded, "[js-heap]"), 0);
 	cr_expect_gt(folded_sum(folded, NULL), 0, "the recording lost its stacks:\n%s", text);
 	free(text);
@@ -149,6 +162,7 @@ Test(jsheap, refuses_disable_sigusr1)
 {
 	const char *bin = getenv("JSHEAP_TEST_NODE");
 	char err[256], folded[256], report[256], check[512];
+	bool open_during;
 	pid_t node;
 	int status;
 	char *text;
@@ -158,12 +172,59 @@ Test(jsheap, refuses_disable_sigusr1)
 	if (!bin || system(check))
 		cr_skip_test("no node with --disable-sigusr1 (set JSHEAP_TEST_NODE)");
 	node = start_node(bin, "--disable-sigusr1", "nosig");
-	status = record("nosig", 3, err, folded, report);
+	status = record("nosig", 3, node, &open_during, err, folded, report);
 	text = read_text(err);
 	cr_expect_eq(kill(node, 0), 0, "node died: was it sent SIGUSR1?");
 	stop(node);
 	cr_assert_eq(status, 0, "memscope record failed (%d):\n%s", status, text);
 	cr_expect(strstr(text, "not profiled: node was started with --disable-sigusr1"), "%s", text);
+	cr_expect(!open_during, "port 9229 opened");
 	cr_expect_gt(folded_sum(folded, NULL), 0, "the recording lost its stacks:\n%s", text);
+	free(text);
+}
+
+/* memscope killed outright mid-window: the child holding the session gets
+ * SIGTERM (PR_SET_PDEATHSIG) and closes the inspector itself. */
+Test(jsheap, inspector_closed_when_memscope_is_killed)
+{
+	char err[256], folded[256], report[256];
+	pid_t node = start_node("node", "", "killed"), rec;
+	char *argv[] = { (char *)memscope_bin(), "record", "-c", cg.rel, "--js-heap", "-o",
+			 folded, "--report", report, NULL };
+	bool open_during, open_after = true;
+
+	strcpy(err, scratch_path("killed.err"));
+	strcpy(folded, scratch_path("killed.folded"));
+	strcpy(report, scratch_path("killed.json"));
+	rec = spawn(argv, NULL, err);
+	cr_assert(wait_for_text(err, "recording", 150), "memscope did not start:\n%s",
+		  read_text(err));
+	open_during = port_listens(node, 9229);
+	kill(rec, SIGKILL);
+	waitpid(rec, NULL, 0);
+	for (int i = 0; i < 100 && open_after; i++) {
+		usleep(100 * 1000);
+		open_after = port_listens(node, 9229);
+	}
+	stop(node);
+	cr_expect(open_during, "the inspector was not open during the window:\n%s", read_text(err));
+	cr_expect(!open_after, "the inspector stayed open 10 s after memscope was killed");
+}
+
+/* An application that handles SIGUSR1 itself: node opens no inspector;
+ * memscope says so after its wait, and records on. */
+Test(jsheap, application_handling_sigusr1)
+{
+	char err[256], folded[256], report[256];
+	pid_t node = start_node("node", "-r ./tests/workloads/jsheap_usr1.js", "usr1");
+	bool open_during;
+	int status = record("usr1", 1, node, &open_during, err, folded, report);
+	char *text = read_text(err);
+
+	stop(node);
+	cr_assert_eq(status, 0, "memscope record failed (%d):\n%s", status, text);
+	cr_expect(strstr(text, "did not open on port 9229 within"), "%s", text);
+	cr_expect(!strstr(text, "STILL OPEN"), "%s", text);
+	cr_expect(!open_during, "port 9229 opened");
 	free(text);
 }
