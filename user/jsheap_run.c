@@ -168,8 +168,8 @@ static void finish_one(struct jsheap_run *r, struct js_proc *p)
 	jsheap__each(p->prof, count_stack, &p->stacks);
 	if (!p->closed)
 		log_error("js-heap: pid %u (%s): its inspector still listens on port %u after "
-			  "closing was asked twice: close it (kill -USR1 does not) or restart it",
-			  p->pid, p->comm, p->port);
+			  "closing was asked twice: it stays open until a client evaluates "
+			  "process._debugEnd() in it or the process exits", p->pid, p->comm, p->port);
 	if (err)
 		log_warn("js-heap: pid %u (%s): inspector opened on port %u and %s, sampling every "
 			 "%u bytes; no profile: %s", p->pid, p->comm, p->port,

@@ -137,22 +137,34 @@ Test(jsheap, names_the_function_that_retains)
 	free(json);
 }
 
-/* --inspect: a debugger may be attached; refused, the recording goes on. */
-Test(jsheap, refuses_an_inspector_already_asked_for)
+/* A node whose inspector memscope must not open, started with `flag`: the
+ * refusal says `says`, node is never signalled into listening on 9229, and
+ * the recording itself succeeds with its page stacks. */
+static void refused(const char *bin, const char *flag, const char *tag, double secs,
+		    const char *says)
 {
 	char err[256], folded[256], report[256];
-	pid_t node = start_node("node", "--inspect=127.0.0.1:0", "inspect");
+	pid_t node = start_node(bin, flag, tag);
 	bool open_during;
-	int status = record("inspect", 3, node, &open_during, err, folded, report);
+	int status = record(tag, secs, node, &open_during, err, folded, report);
 	char *text = read_text(err);
 
+	cr_expect_eq(kill(node, 0), 0, "node died: was it sent SIGUSR1?");
 	stop(node);
 	cr_assert_eq(status, 0, "memscope record failed (%d):\n%s", status, text);
-	cr_expect(strstr(text, "not profiled: node was started with --inspect"), "%s", text);
-	cr_expect(!open_during, "port 9229 opened: node was signalled");
+	cr_expect(strstr(text, says), "no '%s' in:\n%s", says, text);
+	cr_expect(!strstr(text, "STILL OPEN"), "%s", text);
+	cr_expect(!open_during, "port 9229 opened during the window");
 	cr_expect_eq(folded_sum(folded, "[js-heap]"), 0);
 	cr_expect_gt(folded_sum(folded, NULL), 0, "the recording lost its stacks:\n%s", text);
 	free(text);
+}
+
+/* --inspect: a debugger may be attached; refused, the recording goes on. */
+Test(jsheap, refuses_an_inspector_already_asked_for)
+{
+	refused("node", "--inspect=127.0.0.1:0", "inspect", 3,
+		"not profiled: node was started with --inspect");
 }
 
 /* A node that has --disable-sigusr1 (22.14 and later; Debian's 20 does not):
@@ -161,26 +173,22 @@ Test(jsheap, refuses_an_inspector_already_asked_for)
 Test(jsheap, refuses_disable_sigusr1)
 {
 	const char *bin = getenv("JSHEAP_TEST_NODE");
-	char err[256], folded[256], report[256], check[512];
-	bool open_during;
-	pid_t node;
-	int status;
-	char *text;
+	char check[512];
 
 	snprintf(check, sizeof(check), "%s --disable-sigusr1 -e 0 >/dev/null 2>&1",
 		 bin ? bin : "node");
 	if (!bin || system(check))
 		cr_skip_test("no node with --disable-sigusr1 (set JSHEAP_TEST_NODE)");
-	node = start_node(bin, "--disable-sigusr1", "nosig");
-	status = record("nosig", 3, node, &open_during, err, folded, report);
-	text = read_text(err);
-	cr_expect_eq(kill(node, 0), 0, "node died: was it sent SIGUSR1?");
-	stop(node);
-	cr_assert_eq(status, 0, "memscope record failed (%d):\n%s", status, text);
-	cr_expect(strstr(text, "not profiled: node was started with --disable-sigusr1"), "%s", text);
-	cr_expect(!open_during, "port 9229 opened");
-	cr_expect_gt(folded_sum(folded, NULL), 0, "the recording lost its stacks:\n%s", text);
-	free(text);
+	refused(bin, "--disable-sigusr1", "nosig", 3,
+		"not profiled: node was started with --disable-sigusr1");
+}
+
+/* An application that handles SIGUSR1 itself: node opens no inspector;
+ * memscope says so after its wait, and records on. */
+Test(jsheap, application_handling_sigusr1)
+{
+	refused("node", "-r ./tests/workloads/jsheap_usr1.js", "usr1", 1,
+		"did not open on port 9229 within");
 }
 
 /* memscope killed outright mid-window: the child holding the session gets
@@ -209,22 +217,4 @@ Test(jsheap, inspector_closed_when_memscope_is_killed)
 	stop(node);
 	cr_expect(open_during, "the inspector was not open during the window:\n%s", read_text(err));
 	cr_expect(!open_after, "the inspector stayed open 10 s after memscope was killed");
-}
-
-/* An application that handles SIGUSR1 itself: node opens no inspector;
- * memscope says so after its wait, and records on. */
-Test(jsheap, application_handling_sigusr1)
-{
-	char err[256], folded[256], report[256];
-	pid_t node = start_node("node", "-r ./tests/workloads/jsheap_usr1.js", "usr1");
-	bool open_during;
-	int status = record("usr1", 1, node, &open_during, err, folded, report);
-	char *text = read_text(err);
-
-	stop(node);
-	cr_assert_eq(status, 0, "memscope record failed (%d):\n%s", status, text);
-	cr_expect(strstr(text, "did not open on port 9229 within"), "%s", text);
-	cr_expect(!strstr(text, "STILL OPEN"), "%s", text);
-	cr_expect(!open_during, "port 9229 opened");
-	free(text);
 }
