@@ -218,3 +218,50 @@ Test(jsheap, inspector_closed_when_memscope_is_killed)
 	cr_expect(open_during, "the inspector was not open during the window:\n%s", read_text(err));
 	cr_expect(!open_after, "the inspector stayed open 10 s after memscope was killed");
 }
+
+/* --format pprof: the JS stacks are samples labelled source=js-heap, read by
+ * Go's pprof with keepReports on top. */
+Test(jsheap, pprof_samples_labelled)
+{
+	char err[256], prof[256], out[256], perr[256];
+	pid_t node = start_node("node", "", "pprof"), rec;
+	char *argv[] = { (char *)memscope_bin(), "record", "-c", cg.rel, "--js-heap", "-d", "4",
+			 "-f", "pprof", "-o", prof, NULL };
+	char *pargv[] = { "/usr/bin/go", "tool", "pprof", "-top", "-unit=B",
+			  "-tagfocus=source=js-heap", prof, NULL };
+	char *top, *line;
+	int status;
+
+	if (access("/usr/bin/go", X_OK))
+		cr_skip_test("no Go toolchain (golang-go) to read the profile");
+	strcpy(err, scratch_path("pprof.err"));
+	strcpy(prof, scratch_path("pprof.pb.gz"));
+	strcpy(out, scratch_path("pprof.top"));
+	strcpy(perr, scratch_path("pprof.top.err"));
+	rec = spawn(argv, NULL, err);
+	status = wait_exit(rec, 240);
+	stop(node);
+	cr_assert_eq(status, 0, "memscope record failed (%d):\n%s", status, read_text(err));
+	status = wait_exit(spawn(pargv, out, perr), 120);
+	cr_assert_eq(status, 0, "go tool pprof failed:\n%s", read_text(perr));
+	top = read_text(out);
+	/* "Showing nodes accounting for JSB, ..." (the js-heap samples), then
+	 * lines "flat flat% sum% cum cum% name" */
+	{
+		const char *shown = top ? strstr(top, "Showing nodes accounting for ") : NULL;
+		double js = 0, flat, flatp, sum, cum;
+
+		cr_assert(shown && sscanf(shown, "Showing nodes accounting for %lfB", &js) == 1 &&
+			  js > 0, "%s", top);
+		line = strstr(top, "keepReports_jsheap_map.js:");
+		cr_assert(line, "keepReports is not in the js-heap samples:\n%s", top);
+		while (line > top && line[-1] != '\n')
+			line--;
+		cr_assert_eq(sscanf(line, " %lfB %lf%% %lf%% %lfB", &flat, &flatp, &sum, &cum), 4,
+			     "%s", line);
+		cr_log_info("pprof: keepReports holds %.1f%% of %.1f MiB of js-heap samples",
+			    100 * cum / js, js / MIB);
+		cr_expect_geq(cum / js, MIN_SHARE, "%s", top);
+	}
+	free(top);
+}
