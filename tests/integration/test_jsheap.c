@@ -7,16 +7,19 @@
  * --disable-sigusr1 on a node that has it) is refused by name while the
  * recording itself still succeeds. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
 
 #define MIN_SHARE	0.60
+#define SIZE_TOLERANCE	0.25	/* sampled live bytes against node's own heap growth */
 
 static struct test_cgroup cg;
 
@@ -71,6 +74,16 @@ static pid_t start_node(const char *node, const char *flag, const char *tag)
 	return pid;
 }
 
+static double wall_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return tv.tv_sec * 1e3 + tv.tv_usec / 1e3;
+}
+
+static double window_start, window_end;	/* wall-clock ms, for node's own log */
+
 /* memscope record --js-heap -c CG for about `secs`, ended by SIGINT;
  * *open: node's inspector port listened in the middle of the window. */
 static int record(const char *tag, double secs, pid_t node, bool *open, char *err, char *folded,
@@ -93,9 +106,11 @@ static int record(const char *tag, double secs, pid_t node, bool *open, char *er
 	}
 	cr_assert(wait_for_text(err, "recording", 150), "memscope did not start:\n%s",
 		  read_text(err));
+	window_start = wall_ms();
 	usleep((useconds_t)(secs * 1e6 / 2));
 	*open = port_listens(node, 9229);
 	usleep((useconds_t)(secs * 1e6 / 2));
+	window_end = wall_ms();
 	kill(rec, SIGINT);
 	return wait_exit(rec, 90);
 }
@@ -264,4 +279,52 @@ Test(jsheap, pprof_samples_labelled)
 		cr_expect_geq(cum / js, MIN_SHARE, "%s", top);
 	}
 	free(top);
+}
+
+/* node's live heap (heapUsed after a full GC) at wall-clock ms t, linear
+ * between its "heap MS BYTES" lines; NAN outside them. */
+static double heap_at(const char *log, double t)
+{
+	double pt = NAN, pb = NAN;
+
+	for (const char *l = log; l && (l = strstr(l, "heap ")); l++) {
+		double ms, bytes;
+
+		if (sscanf(l, "heap %lf %lf", &ms, &bytes) != 2)
+			continue;
+		if (ms >= t)
+			return isnan(pt) ? NAN : pb + (bytes - pb) * (t - pt) / (ms - pt);
+		pt = ms;
+		pb = bytes;
+	}
+	return NAN;
+}
+
+/* The size the SRE reads: V8's sampled live bytes against what node's own
+ * heap kept over the same window (heapUsed after full GCs, under
+ * --expose-gc), within SIZE_TOLERANCE. Measured: 27.0 MiB sampled for
+ * 25.8 MB kept in a 6 s window. */
+Test(jsheap, sampled_bytes_match_node_heap_growth)
+{
+	char err[256], folded[256], report[256];
+	pid_t node = start_node("node", "--expose-gc", "size");
+	bool open_during;
+	int status = record("size", 6, node, &open_during, err, folded, report);
+	char *log, *text = read_text(err);
+	double grown, js;
+
+	usleep(600 * 1000);	/* node's next heap lines, past the window */
+	log = read_text(scratch_path("size.node"));
+	stop(node);
+	cr_assert_eq(status, 0, "memscope record failed (%d):\n%s", status, text);
+	grown = heap_at(log, window_end) - heap_at(log, window_start);
+	js = (double)folded_sum(folded, ";[v8-heap];[js-heap];");
+	cr_assert(!isnan(grown) && grown > 8 * MIB, "node's heap log does not cover the window "
+		  "(%.0f B):\n%s", grown, log);
+	cr_log_info("js-heap: %.1f MiB sampled live; node's heap kept %.1f MiB (%+.1f%%)",
+		    js / MIB, grown / MIB, 100 * (js / grown - 1));
+	cr_expect(fabs(js / grown - 1) <= SIZE_TOLERANCE, "%.0f sampled against %.0f kept", js,
+		  grown);
+	free(log);
+	free(text);
 }

@@ -3,6 +3,8 @@
 // much that dies at once. Each holds its own loop, called 10 times a second,
 // so neither is inlined into the timer callback. Prints "ready" once its
 // loop runs; runs until killed. Argument: MiB kept per second (default 8).
+// Under --expose-gc it also prints "heap MS BYTES" every 250 ms: the time
+// (Date.now()) and V8's heapUsed right after a full GC, i.e. what is live.
 'use strict';
 const kept = new Map();
 const perTick = Number(process.argv[2] || 8) * 1024 * 1024 / 10;
@@ -27,5 +29,10 @@ function tick() {
 	churn();
 	setTimeout(tick, 100);
 }
+if (typeof gc === 'function')
+	setInterval(() => {
+		gc();
+		console.log('heap', Date.now(), process.memoryUsage().heapUsed);
+	}, 250);
 console.log('ready');
 tick();
