@@ -601,6 +601,15 @@ static void child_main(int pid, uint16_t port, uint32_t interval, int ctl, int o
 	int fd, err, id = 1;
 	bool opened = false;
 
+	/* Only the two pipes: memscope's BPF links, perf events and files must
+	 * not outlive it in this child. */
+	ctl = fcntl(ctl, F_DUPFD, 100);
+	out = fcntl(out, F_DUPFD, 100);
+	if (ctl < 0 || out < 0 || dup2(ctl, 3) != 3 || dup2(out, 4) != 4)
+		_exit(1);
+	ctl = 3;
+	out = 4;
+	close_range(5, ~0u, 0);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
