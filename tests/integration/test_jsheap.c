@@ -60,18 +60,35 @@ static bool port_listens(pid_t pid, unsigned port)
 	return found;
 }
 
-static pid_t start_node(const char *node, const char *flag, const char *tag)
+/* node running jsheap_map.js in the test cgroup; in a network namespace of
+ * its own (loopback up, as a container has) when netns. Its pid. */
+static pid_t start_node_in(const char *node, const char *flag, const char *tag, bool netns)
 {
-	char cmd[1024], out[96];
+	char cmd[1024], out[96], pidfile[96];
 	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	char *text;
 	pid_t pid;
 
 	snprintf(out, sizeof(out), "%s.node", tag);
-	snprintf(cmd, sizeof(cmd), "echo $$ > %s && exec %s %s tests/workloads/jsheap_map.js 8",
-		 cg.procs, node, flag);
+	snprintf(pidfile, sizeof(pidfile), "%s", scratch_path("node.pid"));
+	snprintf(cmd, sizeof(cmd), "echo $$ > %s && exec %s sh -c '%s echo $$ > %s && "
+		 "exec %s %s tests/workloads/jsheap_map.js 8'", cg.procs,
+		 netns ? "unshare --net" : "", netns ? "ip link set lo up &&" : "", pidfile, node,
+		 flag);
 	pid = spawn(argv, scratch_path(out), NULL);
-	cr_assert(wait_for_text(scratch_path(out), "ready", 30), "node did not start");
+	cr_assert(wait_for_text(scratch_path(out), "ready", 30), "node did not start:\n%s",
+		  read_text(scratch_path(out)));
+	text = read_text(pidfile);
+	cr_assert(text && atoi(text) > 0, "no pid for node");
+	if (atoi(text) != pid)
+		pid = atoi(text);	/* unshare forks nothing, but sh may */
+	free(text);
 	return pid;
+}
+
+static pid_t start_node(const char *node, const char *flag, const char *tag)
+{
+	return start_node_in(node, flag, tag, false);
 }
 
 static double wall_ms(void)
@@ -326,5 +343,36 @@ Test(jsheap, sampled_bytes_match_node_heap_growth)
 	cr_expect(fabs(js / grown - 1) <= SIZE_TOLERANCE, "%.0f sampled against %.0f kept", js,
 		  grown);
 	free(log);
+	free(text);
+}
+
+/* node in a network namespace of its own, like a container: its inspector
+ * opens on that namespace's loopback, where memscope's child joins it; the
+ * host's loopback never listens. */
+Test(jsheap, node_in_its_own_network_namespace)
+{
+	char err[256], folded[256], report[256];
+	pid_t node = start_node_in("node", "", "netns", true);
+	bool open_during;
+	int status = record("netns", 4, node, &open_during, err, folded, report);
+	bool host_open = port_listens(getpid(), 9229), open_after = port_listens(node, 9229);
+	char *text = read_text(err);
+	uint64_t js = folded_sum(folded, ";[v8-heap];[js-heap];");
+	uint64_t keep = folded_sum_both(folded, ";[js-heap];", ";keepReports_jsheap_map.js:");
+	char self[64], target[64];
+	ssize_t a, b;
+
+	snprintf(self, sizeof(self), "/proc/%d/ns/net", node);
+	b = readlink(self, target, sizeof(target) - 1);
+	a = readlink("/proc/self/ns/net", self, sizeof(self) - 1);
+	stop(node);
+	cr_assert(a > 0 && b > 0 && (a != b || memcmp(self, target, a)),
+		  "node is not in a network namespace of its own");
+	cr_assert_eq(status, 0, "memscope record failed (%d):\n%s", status, text);
+	cr_expect(open_during, "the inspector was not open in node's namespace:\n%s", text);
+	cr_expect(!open_after, "the inspector still listens after memscope exited:\n%s", text);
+	cr_expect(!host_open, "something listens on the host's 9229");
+	cr_assert_gt(js, 4 * MIB, "too few sampled bytes:\n%s", text);
+	cr_expect_geq((double)keep / js, MIN_SHARE);
 	free(text);
 }
