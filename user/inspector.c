@@ -592,23 +592,20 @@ static bool close_inspector(struct ws *w, int pid, uint16_t port, int id)
 	return !inspector__listening(pid, port, NULL);
 }
 
-static void child_main(int pid, uint16_t port, uint32_t interval, int ctl, int out)
+/* The child's start: only its two pipes kept (memscope's BPF links, perf
+ * events and files must not outlive it here), signals set, and the target's
+ * network namespace joined. ctl and out become fds 3 and 4. */
+static void child_setup(int pid, int *ctl, int *out)
 {
-	struct ws w = { 0 };
-	char params[64], *reply, path[64];
-	size_t rlen;
-	uint64_t inode;
-	int fd, err, id = 1;
-	bool opened = false;
+	char path[64];
+	int fd;
 
-	/* Only the two pipes: memscope's BPF links, perf events and files must
-	 * not outlive it in this child. */
-	ctl = fcntl(ctl, F_DUPFD, 100);
-	out = fcntl(out, F_DUPFD, 100);
-	if (ctl < 0 || out < 0 || dup2(ctl, 3) != 3 || dup2(out, 4) != 4)
+	*ctl = fcntl(*ctl, F_DUPFD, 100);
+	*out = fcntl(*out, F_DUPFD, 100);
+	if (*ctl < 0 || *out < 0 || dup2(*ctl, 3) != 3 || dup2(*out, 4) != 4)
 		_exit(1);
-	ctl = 3;
-	out = 4;
+	*ctl = 3;
+	*out = 4;
 	close_range(5, ~0u, 0);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	signal(SIGINT, SIG_IGN);
@@ -622,10 +619,32 @@ static void child_main(int pid, uint16_t port, uint32_t interval, int ctl, int o
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
-		send_text(out, MSG_ERROR, "cannot join its network namespace: %s", strerror(errno));
+		send_text(*out, MSG_ERROR, "cannot join its network namespace: %s", strerror(errno));
 		_exit(1);
 	}
 	close(fd);
+}
+
+/* A second child's only job, when the first died with the inspector open. */
+static void closer_main(int pid, uint16_t port, int ctl, int out)
+{
+	struct ws w = { 0 };
+
+	child_setup(pid, &ctl, &out);
+	send_text(out, MSG_CLOSED, "%d", close_inspector(&w, pid, port, 1));
+	_exit(0);
+}
+
+static void child_main(int pid, uint16_t port, uint32_t interval, int ctl, int out)
+{
+	struct ws w = { 0 };
+	char params[64], *reply;
+	size_t rlen;
+	uint64_t inode;
+	int err, id = 1;
+	bool opened = false;
+
+	child_setup(pid, &ctl, &out);
 	if (kill(pid, SIGUSR1)) {
 		send_text(out, MSG_ERROR, "cannot signal it: %s", strerror(errno));
 		_exit(1);
@@ -778,11 +797,46 @@ static int refuse(char *why, size_t len, int err, const char *fmt, ...)
 	return err;
 }
 
+/* The child that holds the session (or, close_only, that only closes the
+ * inspector), with its two channels: ctl a socket, so that memscope writing
+ * to a child that died gets EPIPE, not SIGPIPE. */
+static int fork_child(struct inspector *in, uint32_t interval, bool close_only)
+{
+	int ctl[2], rd[2], err;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl))
+		return -errno;
+	if (pipe2(rd, O_CLOEXEC)) {
+		err = -errno;
+		close(ctl[0]);
+		close(ctl[1]);
+		return err;
+	}
+	fflush(NULL);
+	in->child = fork();
+	if (in->child == 0) {
+		close(ctl[1]);
+		close(rd[0]);
+		if (close_only)
+			closer_main(in->pid, in->port, ctl[0], rd[1]);
+		child_main(in->pid, in->port, interval, ctl[0], rd[1]);
+	}
+	err = in->child < 0 ? -errno : 0;
+	close(ctl[0]);
+	close(rd[1]);
+	in->ctl = ctl[1];
+	in->rd = rd[0];
+	if (err) {
+		close(in->ctl);
+		close(in->rd);
+	}
+	return err;
+}
+
 int inspector__start(int pid, uint32_t interval, struct inspector **out, bool *left_open,
 		     char *why, size_t len)
 {
 	char path[64], *cmdline, *opts, *data;
-	int ctl[2], rd[2];
 	struct msg_hdr h;
 	struct inspector *in;
 	bool disabled, inspect;
@@ -816,35 +870,12 @@ int inspector__start(int pid, uint32_t interval, struct inspector **out, bool *l
 	in = calloc(1, sizeof(*in));
 	if (!in)
 		return -ENOMEM;
-	if (pipe2(ctl, O_CLOEXEC)) {
-		free(in);
-		return -errno;
-	}
-	if (pipe2(rd, O_CLOEXEC)) {
-		close(ctl[0]);
-		close(ctl[1]);
-		free(in);
-		return -errno;
-	}
-	fflush(NULL);
-	in->child = fork();
-	if (in->child == 0) {
-		close(ctl[1]);
-		close(rd[0]);
-		child_main(pid, port, interval, ctl[0], rd[1]);
-	}
-	close(ctl[0]);
-	close(rd[1]);
-	in->ctl = ctl[1];
-	in->rd = rd[0];
 	in->pid = pid;
 	in->port = port;
-	if (in->child < 0) {
-		err = -errno;
-		close(in->ctl);
-		close(in->rd);
+	if ((err = fork_child(in, interval, false))) {
 		free(in);
-		return refuse(why, len, err, "cannot fork: %s", strerror(-err));
+		return refuse(why, len, err, "cannot start its sampling session: %s",
+			      strerror(-err));
 	}
 	/* OPEN then STARTED, or ERROR (then CLOSED when it had opened). */
 	for (;;) {
@@ -887,6 +918,26 @@ uint16_t inspector__port(const struct inspector *in)
 	return in->port;
 }
 
+static bool close_again(int pid, uint16_t port)
+{
+	struct inspector *in = calloc(1, sizeof(*in));
+	struct msg_hdr h;
+	char *data;
+
+	if (!in)
+		return false;
+	in->pid = pid;
+	in->port = port;
+	if (fork_child(in, 0, true)) {
+		free(in);
+		return false;
+	}
+	while (read_msg(in->rd, now_s() + 3 * INSPECTOR_CALL_WAIT_S, &h, &data) == 0)
+		free(data);
+	reap(in, 5);
+	return !inspector__listening(pid, port, NULL);
+}
+
 int inspector__finish(struct inspector *in, char **profile, size_t *plen, bool *closed,
 		      char *why, size_t len)
 {
@@ -900,7 +951,7 @@ int inspector__finish(struct inspector *in, char **profile, size_t *plen, bool *
 	*plen = 0;
 	*closed = false;
 	snprintf(why, len, "no answer");
-	if (write(in->ctl, "f", 1) != 1)
+	if (send(in->ctl, "f", 1, MSG_NOSIGNAL) != 1)
 		snprintf(why, len, "its sampling session is gone");
 	while (read_msg(in->rd, deadline, &h, &data) == 0) {
 		if (h.type == MSG_PROFILE && data && !*profile) {
@@ -918,7 +969,10 @@ int inspector__finish(struct inspector *in, char **profile, size_t *plen, bool *
 			break;
 	}
 	reap(in, 5);
-	/* memscope's own look, whatever the child said */
+	/* memscope's own look, whatever the child said; a child that died
+	 * (killed, crashed) left it open: one more, only to close it */
 	*closed = !inspector__listening(pid, port, NULL);
+	if (!*closed)
+		*closed = close_again(pid, port);
 	return err;
 }

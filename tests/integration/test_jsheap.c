@@ -376,3 +376,42 @@ Test(jsheap, node_in_its_own_network_namespace)
 	cr_expect_geq((double)keep / js, MIN_SHARE);
 	free(text);
 }
+
+/* The child holding the session SIGKILLed mid-window (nothing of it can
+ * close the inspector): memscope survives it, records on, and closes the
+ * inspector with a second child at the window's end. */
+Test(jsheap, session_child_killed)
+{
+	char err[256], folded[256], report[256], path[96];
+	pid_t node = start_node("node", "", "child"), rec, child = 0;
+	char *argv[] = { (char *)memscope_bin(), "record", "-c", cg.rel, "--js-heap", "-o",
+			 folded, "--report", report, NULL };
+	char *kids, *text;
+	int status;
+
+	strcpy(err, scratch_path("child.err"));
+	strcpy(folded, scratch_path("child.folded"));
+	strcpy(report, scratch_path("child.json"));
+	rec = spawn(argv, NULL, err);
+	cr_assert(wait_for_text(err, "recording", 150), "memscope did not start:\n%s",
+		  read_text(err));
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", rec, rec);
+	kids = read_text(path);
+	if (kids)
+		child = atoi(kids);
+	free(kids);
+	cr_assert_gt(child, 0, "memscope has no child holding the session");
+	kill(child, SIGKILL);
+	usleep(1000 * 1000);
+	cr_expect(port_listens(node, 9229), "the inspector closed with the child");
+	kill(rec, SIGINT);
+	status = wait_exit(rec, 120);
+	text = read_text(err);
+	cr_expect(!port_listens(node, 9229), "the inspector stayed open:\n%s", text);
+	stop(node);
+	cr_assert_eq(status, 0, "memscope record failed (%d):\n%s", status, text);
+	cr_expect(strstr(text, "and closed again"), "%s", text);
+	cr_expect(strstr(text, "no profile"), "%s", text);
+	cr_expect_gt(folded_sum(folded, NULL), 0, "the recording lost its stacks:\n%s", text);
+	free(text);
+}
