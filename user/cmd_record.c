@@ -409,9 +409,11 @@ static int run(const struct record_opts *o, struct session *s, struct record_kil
 		if (s->rc.split)
 			memsplit__tick(s->rc.split, cli_now());
 	}
+	/* First, so that the inspectors close with the window, not after the
+	 * tracer's teardown (which a loaded host can make long). */
+	jsheap_run__finish(*js);
 	session__stop(s);
 	s->rc.seconds = cli_now() - start;
-	jsheap_run__finish(*js);
 	session__settle(s);
 	return write_outputs(&s->rc, o, k);
 }

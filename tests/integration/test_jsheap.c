@@ -39,7 +39,7 @@ static void teardown(void)
 
 /* Starting memscope (loading and verifying its BPF programs) takes minutes
  * on a loaded 2-CPU machine. */
-TestSuite(jsheap, .init = setup, .fini = teardown, .timeout = 300);
+TestSuite(jsheap, .init = setup, .fini = teardown, .timeout = 480);
 
 /* Something listens on port in pid's network namespace (IPv4). */
 static bool port_listens(pid_t pid, unsigned port)
@@ -129,7 +129,7 @@ static int record(const char *tag, double secs, pid_t node, bool *open, char *er
 	usleep((useconds_t)(secs * 1e6 / 2));
 	window_end = wall_ms();
 	kill(rec, SIGINT);
-	return wait_exit(rec, 90);
+	return wait_exit(rec, 240);
 }
 
 static void stop(pid_t pid)
