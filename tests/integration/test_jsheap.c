@@ -405,7 +405,7 @@ Test(jsheap, session_child_killed)
 	usleep(1000 * 1000);
 	cr_expect(port_listens(node, 9229), "the inspector closed with the child");
 	kill(rec, SIGINT);
-	status = wait_exit(rec, 120);
+	status = wait_exit(rec, 240);
 	text = read_text(err);
 	cr_expect(!port_listens(node, 9229), "the inspector stayed open:\n%s", text);
 	stop(node);
