@@ -93,6 +93,15 @@ static void add(struct jsheap_run *r, uint32_t pid, const struct cg_hier *hier)
 	p->pid = pid;
 	procname__read_now("/proc", pid, p->comm);
 	label_of(pid, hier, p->label, sizeof(p->label));
+	if (!is_node(pid)) {
+		/* SIGUSR1 means something else to other programs (nginx reopens
+		 * its logs, dd prints its progress...): never sent to them */
+		p->state = JS_REFUSED;
+		p->closed = true;
+		snprintf(p->why, sizeof(p->why), "its executable is not node: not signalled");
+		log_warn("js-heap: pid %u (%s): not profiled: %s", pid, p->comm, p->why);
+		return;
+	}
 	err = inspector__start((int)pid, r->interval, &p->in, &left_open, p->why, sizeof(p->why));
 	if (err) {
 		p->state = JS_REFUSED;

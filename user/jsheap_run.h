@@ -4,8 +4,9 @@
  *
  *   CONTAINER;COMM;[v8-heap];[js-heap];app.get_api.js:19_[j];cacheResponse_api.js:14_[j] BYTES
  *
- * Which processes: every -p process, or each process in the -c cgroups whose
- * executable is named node*, at most JSHEAP_RUN_MAX. They are chosen when
+ * Which processes: every -p process, or each process in the -c cgroups, whose
+ * executable is named node* (SIGUSR1 means other things to other programs),
+ * at most JSHEAP_RUN_MAX. They are chosen when
  * the window opens, not by the V8 growth the window will show: the sampler
  * only sees what is allocated after it starts, and growth is known at the
  * window's end. One line on stderr per process says what was done to it.

@@ -415,3 +415,35 @@ Test(jsheap, session_child_killed)
 	cr_expect_gt(folded_sum(folded, NULL), 0, "the recording lost its stacks:\n%s", text);
 	free(text);
 }
+
+/* -p on a program that is not node but catches SIGUSR1 (a shell trapping
+ * it, as nginx reopens its logs on it): never signalled. */
+Test(jsheap, other_programs_never_signalled)
+{
+	char err[256], out[256];
+	char *sh_argv[] = { "/bin/sh", "-c", "trap 'echo got SIGUSR1' USR1; echo ready; "
+			    "while :; do sleep 0.1; done", NULL };
+	pid_t sh, rec;
+	char pid[16];
+	char *argv[] = { (char *)memscope_bin(), "record", "-p", pid, "--js-heap", "-d", "1", "-o",
+			 "/dev/null", NULL };
+	char *text, *said;
+	int status;
+
+	strcpy(out, scratch_path("other.out"));
+	strcpy(err, scratch_path("other.err"));
+	sh = spawn(sh_argv, out, NULL);
+	cr_assert(wait_for_text(out, "ready", 10), "the shell did not start");
+	snprintf(pid, sizeof(pid), "%d", sh);
+	rec = spawn(argv, NULL, err);
+	status = wait_exit(rec, 240);
+	usleep(300 * 1000);
+	text = read_text(err);
+	said = read_text(out);
+	stop(sh);
+	cr_assert_eq(status, 0, "memscope record failed (%d):\n%s", status, text);
+	cr_expect(strstr(text, "its executable is not node: not signalled"), "%s", text);
+	cr_expect(!strstr(said, "got SIGUSR1"), "the shell was sent SIGUSR1");
+	free(text);
+	free(said);
+}
