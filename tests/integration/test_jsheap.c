@@ -108,6 +108,7 @@ static int record(const char *tag, double secs, pid_t node, bool *open, char *er
 {
 	char name[96];
 	pid_t rec;
+	int status;
 
 	snprintf(name, sizeof(name), "%s.err", tag);
 	strcpy(err, scratch_path(name));
@@ -129,7 +130,9 @@ static int record(const char *tag, double secs, pid_t node, bool *open, char *er
 	usleep((useconds_t)(secs * 1e6 / 2));
 	window_end = wall_ms();
 	kill(rec, SIGINT);
-	return wait_exit(rec, 240);
+	status = wait_exit(rec, 240);
+	cr_log_info("%s: memscope exited %.1f s after SIGINT", tag, (wall_ms() - window_end) / 1e3);
+	return status;
 }
 
 static void stop(pid_t pid)
