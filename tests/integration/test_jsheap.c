@@ -101,14 +101,14 @@ static double wall_ms(void)
 
 static double window_start, window_end;	/* wall-clock ms, for node's own log */
 
-/* memscope record --js-heap -c CG for about `secs`, ended by SIGINT;
- * *open: node's inspector port listened in the middle of the window. */
-static int record(const char *tag, double secs, pid_t node, bool *open, char *err, char *folded,
-		  char *report)
+/* memscope record --js-heap -c CG, its files named after tag, once it
+ * records. */
+static pid_t start_record(const char *tag, char *err, char *folded, char *report)
 {
+	char *argv[] = { (char *)memscope_bin(), "record", "-c", cg.rel, "--js-heap", "-o",
+			 folded, "--report", report, NULL };
 	char name[96];
 	pid_t rec;
-	int status;
 
 	snprintf(name, sizeof(name), "%s.err", tag);
 	strcpy(err, scratch_path(name));
@@ -116,14 +116,20 @@ static int record(const char *tag, double secs, pid_t node, bool *open, char *er
 	strcpy(folded, scratch_path(name));
 	snprintf(name, sizeof(name), "%s.json", tag);
 	strcpy(report, scratch_path(name));
-	{
-		char *argv[] = { (char *)memscope_bin(), "record", "-c", cg.rel, "--js-heap", "-o",
-				 folded, "--report", report, NULL };
-
-		rec = spawn(argv, NULL, err);
-	}
+	rec = spawn(argv, NULL, err);
 	cr_assert(wait_for_text(err, "recording", 150), "memscope did not start:\n%s",
 		  read_text(err));
+	return rec;
+}
+
+/* The same for about `secs`, ended by SIGINT; *open: node's inspector port
+ * listened in the middle of the window. */
+static int record(const char *tag, double secs, pid_t node, bool *open, char *err, char *folded,
+		  char *report)
+{
+	pid_t rec = start_record(tag, err, folded, report);
+	int status;
+
 	window_start = wall_ms();
 	usleep((useconds_t)(secs * 1e6 / 2));
 	*open = port_listens(node, 9229);
@@ -232,16 +238,9 @@ Test(jsheap, inspector_closed_when_memscope_is_killed)
 {
 	char err[256], folded[256], report[256];
 	pid_t node = start_node("node", "", "killed"), rec;
-	char *argv[] = { (char *)memscope_bin(), "record", "-c", cg.rel, "--js-heap", "-o",
-			 folded, "--report", report, NULL };
 	bool open_during, open_after = true;
 
-	strcpy(err, scratch_path("killed.err"));
-	strcpy(folded, scratch_path("killed.folded"));
-	strcpy(report, scratch_path("killed.json"));
-	rec = spawn(argv, NULL, err);
-	cr_assert(wait_for_text(err, "recording", 150), "memscope did not start:\n%s",
-		  read_text(err));
+	rec = start_record("killed", err, folded, report);
 	open_during = port_listens(node, 9229);
 	kill(rec, SIGKILL);
 	waitpid(rec, NULL, 0);
@@ -387,17 +386,10 @@ Test(jsheap, session_child_killed)
 {
 	char err[256], folded[256], report[256], path[96];
 	pid_t node = start_node("node", "", "child"), rec, child = 0;
-	char *argv[] = { (char *)memscope_bin(), "record", "-c", cg.rel, "--js-heap", "-o",
-			 folded, "--report", report, NULL };
 	char *kids, *text;
 	int status;
 
-	strcpy(err, scratch_path("child.err"));
-	strcpy(folded, scratch_path("child.folded"));
-	strcpy(report, scratch_path("child.json"));
-	rec = spawn(argv, NULL, err);
-	cr_assert(wait_for_text(err, "recording", 150), "memscope did not start:\n%s",
-		  read_text(err));
+	rec = start_record("child", err, folded, report);
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", rec, rec);
 	kids = read_text(path);
 	if (kids)
