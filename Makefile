@@ -430,3 +430,12 @@ test-kernels: kernels-deps check-root
 
 kernels-table:
 	@node tests/kernels/matrix.js --markdown $(KDIR)/matrix.json
+
+# ---- JS allocation sites (issue 16: record --js-heap) ----
+# user/inspector.c speaks node's inspector protocol (a WebSocket, after an
+# HTTP GET of /json/list) with libwebsockets; user/jsheap.c reads V8's
+# sampling heap profile with json-c. Both are maintained Debian libraries:
+# the process on the other end is untrusted, and a hand-written WebSocket or
+# JSON parser would be one more thing to fuzz and to get wrong.
+DEB_PKGS += libwebsockets-dev libjson-c-dev
+PKGS     += libwebsockets json-c

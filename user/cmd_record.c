@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "ctrnames.h"
 #include "folded.h"
+#include "jsheap_run.h"
 #include "log.h"
 #include "memsplit.h"
 #include "oom_report.h"
@@ -51,6 +52,7 @@ struct record_opts {
 	uint32_t ringbuf_mb;
 	uint32_t kstacks;
 	bool kernel_stacks;
+	bool js_heap;		/* --js-heap */
 };
 
 /* OOM kills during the window, reported when it closes. */
@@ -102,6 +104,12 @@ static const char usage[] =
 "                         under 16)\n"
 "      --kstacks N        distinct kernel stacks kept (default 16384)\n"
 "      --no-kernel-stacks user stacks only (cheaper)\n"
+"      --js-heap          also name the JS code that holds V8 heap: opens the\n"
+"                         inspector of each node process of -p / -c (SIGUSR1, in\n"
+"                         its network namespace), runs V8's sampling heap\n"
+"                         profiler for the window and closes the inspector;\n"
+"                         stacks CONTAINER;COMM;[v8-heap];[js-heap];JS frames.\n"
+"                         Needs -p or -c. See README (security)\n"
 "  -v, --verbose          debug output, including the BPF verifier log\n"
 "  -h, --help             this help\n"
 "\n"
@@ -109,7 +117,8 @@ static const char usage[] =
 
 static int parse_args(int argc, char **argv, struct record_opts *o)
 {
-	enum { OPT_MAX_PROCS = 256, OPT_RINGBUF, OPT_KSTACKS, OPT_NO_KSTACKS, OPT_REPORT };
+	enum { OPT_MAX_PROCS = 256, OPT_RINGBUF, OPT_KSTACKS, OPT_NO_KSTACKS, OPT_REPORT,
+	       OPT_JS_HEAP };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "cgroup", required_argument, NULL, 'c' },
@@ -123,6 +132,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "ringbuf", required_argument, NULL, OPT_RINGBUF },
 		{ "kstacks", required_argument, NULL, OPT_KSTACKS },
 		{ "no-kernel-stacks", no_argument, NULL, OPT_NO_KSTACKS },
+		{ "js-heap", no_argument, NULL, OPT_JS_HEAP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -195,6 +205,9 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		case OPT_NO_KSTACKS:
 			o->kernel_stacks = false;
 			break;
+		case OPT_JS_HEAP:
+			o->js_heap = true;
+			break;
 		default: {
 			int rc = cli_common_option(c, argc, argv, "record", usage);
 
@@ -208,6 +221,10 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		return cli_extra_argument(argv[optind], "record");
 	if (o->pprof && !strcmp(o->output, "-") && isatty(STDOUT_FILENO))
 		return cli_error("a pprof profile is binary: give -o FILE");
+	/* Opening the inspector of every node on the host is not opt-in enough. */
+	if (o->js_heap && !o->n_tgids && !o->n_cgroups)
+		return cli_error("--js-heap opens the inspector of the processes it profiles: "
+				 "name them with -p or -c");
 	return 0;
 }
 
@@ -345,7 +362,7 @@ static void on_kill(void *ctx, const struct ms_oom_event *e)
 }
 
 static int run(const struct record_opts *o, struct session *s, struct record_kills *k,
-	       const uint64_t *cgids, size_t n_cgids)
+	       const uint64_t *cgids, size_t n_cgids, struct jsheap_run **js)
 {
 	struct tracer_opts to = {
 		.sample_every = o->sample, .track_frees = o->outstanding,
@@ -370,6 +387,14 @@ static int run(const struct record_opts *o, struct session *s, struct record_kil
 	s->rc.split = memsplit__start(&mo, cli_now());
 	if (!s->rc.split)
 		log_notice("no growth by class: %s", strerror(errno));
+	if (o->js_heap) {
+		*js = jsheap_run__start(o->tgids, o->n_tgids, (const char *const *)k->paths,
+					k->n_paths, s->have_hier ? &s->hier : NULL,
+					JSHEAP_INTERVAL);
+		if (!*js)
+			log_warn("js-heap: out of memory: no JS allocation sites");
+		s->rc.js = *js;
+	}
 	log_notice("recording%s; Ctrl-C to stop", o->duration ? "" : " until interrupted");
 	start = cli_now();
 	for (now = start; !cli_stop_requested(); now = cli_now()) {
@@ -384,6 +409,9 @@ static int run(const struct record_opts *o, struct session *s, struct record_kil
 		if (s->rc.split)
 			memsplit__tick(s->rc.split, cli_now());
 	}
+	/* First, so that the inspectors close with the window, not after the
+	 * tracer's teardown (which a loaded host can make long). */
+	jsheap_run__finish(*js);
 	session__stop(s);
 	s->rc.seconds = cli_now() - start;
 	session__settle(s);
@@ -395,6 +423,7 @@ int cmd_record(int argc, char **argv)
 	struct record_opts o;
 	struct session s;
 	struct record_kills k = { .o = &o, .s = &s };
+	struct jsheap_run *js = NULL;
 	uint64_t cgids[MAX_FILTERS];
 	size_t n_cgids = 0;
 	int err;
@@ -421,8 +450,9 @@ int cmd_record(int argc, char **argv)
 	if (!k.kmsg)
 		log_debug("no /dev/kmsg (%s): OOM kill limits will be inferred", strerror(errno));
 	cli_install_stop_signals();
-	err = run(&o, &s, &k, cgids, n_cgids);
+	err = run(&o, &s, &k, cgids, n_cgids, &js);
 out:
+	jsheap_run__free(js);	/* closes any inspector still open */
 	oom_kmsg__free(k.kmsg);
 	ctrnames__free(&k.names);
 	memsplit__free(s.rc.split);

@@ -898,9 +898,11 @@ static void hint(const struct memsplit *s, const struct row *r, char *buf, size_
 {
 	switch (r->j.verdict) {
 	case GROWTH_V8:
-		snprintf(buf, len, "retained JS objects: take two heap snapshots a minute apart and "
-			 "compare them (start node with --heapsnapshot-signal=SIGUSR2, then "
-			 "kill -USR2 %d twice)", v8_pid_of(s, r));
+		/* --js-heap first: heap snapshots need the restart that loses the leak */
+		snprintf(buf, len, "retained JS objects: memscope record --js-heap -p %d names the "
+			 "JS code that holds them, with no restart (or compare two heap snapshots: "
+			 "node --heapsnapshot-signal=SIGUSR2, then kill -USR2 %d twice)",
+			 v8_pid_of(s, r), v8_pid_of(s, r));
 		break;
 	case GROWTH_NATIVE:
 		snprintf(buf, len, "outside the JS heap (Buffers, addons, C/C++ libraries, "

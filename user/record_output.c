@@ -7,6 +7,7 @@
 #include "container.h"
 #include "folded.h"
 #include "hmap.h"
+#include "jsheap_run.h"
 #include "ksyms.h"
 #include "memclass.h"
 #include "record_output.h"
@@ -183,9 +184,17 @@ static int add_folded(void *ctx, const struct rec_bucket *b, const struct record
 	return folded__add(fc->out, frames, n, value);
 }
 
+static int add_js_folded(void *ctx, uint32_t pid, const char *const *frames, size_t n,
+			 uint64_t bytes)
+{
+	(void)pid;
+	return folded__add(ctx, frames, n, bytes);
+}
+
 int record_output__folded(const struct record_ctx *c, struct folded *out)
 {
 	struct folded_ctx fc = { c, out };
+	int err = record_output__each(c, add_folded, &fc);
 
-	return record_output__each(c, add_folded, &fc);
+	return err ? err : jsheap_run__each(c->js, add_js_folded, out);
 }

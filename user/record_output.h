@@ -3,6 +3,9 @@
  *   CONTAINER;COMM;[CLASS];user frames root->leaf;kernel frames_[k] BYTES
  *   4f2a9c1d7e3b;leaker;[native];_start;__libc_start_main;main;leak_fn;memset;asm_exc_page_fault_[k];... 268435456
  *
+ * With --js-heap, V8's sampled live allocations follow, by JS frame
+ * (jsheap_run.h): CONTAINER;COMM;[v8-heap];[js-heap];JS frames BYTES.
+ *
  * CLASS (memclass.h: v8-heap, native, file, shmem, kernel) is there when the
  * recorder settled with a classifier (outstanding mode).
  */
@@ -24,6 +27,7 @@ struct folded;
 struct rec_bucket;
 struct memsplit;
 struct proc_exits;
+struct jsheap_run;
 
 #define FRAME_LEN	256
 #define MAX_KFRAMES	127
@@ -40,6 +44,7 @@ struct record_ctx {
 	double seconds;
 	struct memsplit *split;		/* may be NULL: no growth by class, no verdict */
 	struct proc_exits *exits;	/* processes whose slots were recycled; may be NULL */
+	struct jsheap_run *js;		/* --js-heap's JS stacks; may be NULL */
 };
 
 /* Label of a memory cgroup for output: container id, cgroup path or "/". */

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "hmap.h"
+#include "jsheap_run.h"
 #include "memclass.h"
 #include "pprof.h"
 #include "record_pprof.h"
@@ -153,6 +154,37 @@ static int add_bucket(void *ctx, const struct rec_bucket *b, const struct record
 	return pprof__add_sample(v->p, v->locs, nlocs, values, 2, labels, nl);
 }
 
+/* --js-heap's stacks: JS frames in the JIT mapping, leaf first, the label,
+ * comm, [v8-heap] and [js-heap] frames as labels; bytes live, none allocated
+ * (V8's profile only has what is alive). */
+static int add_js(void *ctx, uint32_t pid, const char *const *frames, size_t n, uint64_t bytes)
+{
+	struct conv *v = ctx;
+	int64_t values[2] = { clamp(bytes), 0 };
+	struct pprof_label labels[] = {
+		{ .key = "container", .str = frames[0] },
+		{ .key = "pid", .num = pid },
+		{ .key = "comm", .str = frames[1] },
+		{ .key = "class", .str = "v8-heap" },
+		{ .key = "source", .str = "js-heap" },
+	};
+	size_t nlocs = 0;
+	int err;
+
+	if (n < 5 || (err = named_mapping(v, &v->jit_map, RECORD_PPROF_JIT, NULL)))
+		return n < 5 ? 0 : err;
+	for (size_t f = n; f-- > 4 && nlocs < MAX_FRAMES;) {
+		snprintf(v->names[nlocs], FRAME_LEN, "%s", frames[f]);
+		err = pprof__location(v->p, v->jit_map, 0, strip(v->names[nlocs], "_[j]"),
+				      &v->locs[nlocs]);
+		if (err)
+			return err;
+		nlocs++;
+	}
+	return pprof__add_sample(v->p, v->locs, nlocs, values, 2, labels,
+				 sizeof(labels) / sizeof(labels[0]));
+}
+
 static int describe(const struct record_ctx *c, struct pprof *p)
 {
 	uint64_t period = (uint64_t)c->sample_every * tracer__page_size(c->tracer);
@@ -190,7 +222,8 @@ int record_pprof__write(const struct record_ctx *c, FILE *out)
 	if (!v->p || !v->pids)
 		goto out;
 	tracer__for_each_proc(c->tracer, note_pid, v->pids);
-	if ((err = describe(c, v->p)) || (err = record_output__each(c, add_bucket, v)))
+	if ((err = describe(c, v->p)) || (err = record_output__each(c, add_bucket, v)) ||
+	    (err = jsheap_run__each(c->js, add_js, v)))
 		goto out;
 	err = pprof__write(v->p, out);
 out:

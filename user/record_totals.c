@@ -9,6 +9,7 @@
 #include "feature_state.h"
 #include "hmap.h"
 #include "json.h"
+#include "jsheap_run.h"
 #include "memsplit.h"
 #include "oom_report.h"
 #include "proc_exits.h"
@@ -512,6 +513,8 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 	json_end(&j);
 	if (t->c->split)
 		memsplit__json(t->c->split, &j);
+	if (t->c->js)
+		jsheap_run__json(t->c->js, &j);
 	json_end(&j);
 }
 

@@ -324,6 +324,7 @@ static void js_objects(bool attach, const char *tag)
 	expect_within(folded_sum(r.folded, ";node;[v8-heap];"), node_growth, "[v8-heap] stacks", &r);
 	cr_expect_lt(r.native, 0.1 * node_growth, "native %.1f MiB", r.native / MIB);
 	cr_expect(strstr(read_text(r.err), "heapsnapshot-signal"), "no heap snapshot hint");
+	cr_expect(strstr(read_text(r.err), "memscope record --js-heap -p "), "no --js-heap hint");
 	free_run(&r);
 }
 

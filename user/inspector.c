@@ -1,0 +1,978 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <libwebsockets.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "inspector.h"
+#include "jsheap.h"
+#include "log.h"
+#include "readfile.h"
+
+#define NET_TCP_MAX	(8u << 20)
+#define FD_SCAN_MAX	65536
+
+/* What the child tells memscope, each as {type, len} then len bytes. */
+enum msg_type { MSG_STARTED = 1, MSG_PROFILE, MSG_ERROR, MSG_CLOSED, MSG_OPEN };
+struct msg_hdr {
+	uint32_t type;
+	uint32_t len;
+};
+
+struct inspector {
+	pid_t child;
+	int ctl;	/* memscope -> child: closing it (or a byte) ends sampling */
+	int rd;		/* child -> memscope: messages */
+	int pid;
+	uint16_t port;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- what /proc says ------------------------------------------------------ */
+
+static bool listening_in(const char *text, uint16_t port, uint64_t *inode)
+{
+	const char *line = strchr(text, '\n');	/* the header */
+
+	while (line && *++line) {
+		unsigned int lport, st;
+		unsigned long long ino;
+		char local[64];
+
+		if (sscanf(line, "%*u: %63[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x %*x:%*x %*x:%*x %*x "
+			   "%*u %*u %llu", local, &lport, &st, &ino) == 4 &&
+		    lport == port && st == 0x0a /* TCP_LISTEN */) {
+			if (inode)
+				*inode = ino;
+			return true;
+		}
+		line = strchr(line, '\n');
+	}
+	return false;
+}
+
+bool inspector__listening(int pid, uint16_t port, uint64_t *inode)
+{
+	static const char *const files[] = { "tcp", "tcp6" };
+	bool found = false;
+
+	for (size_t i = 0; i < 2 && !found; i++) {
+		char path[64], *text;
+		size_t len;
+
+		snprintf(path, sizeof(path), "/proc/%d/net/%s", pid, files[i]);
+		text = readfile__alloc(AT_FDCWD, path, NET_TCP_MAX, &len);
+		if (text)
+			found = listening_in(text, port, inode);
+		free(text);
+	}
+	return found;
+}
+
+/* The socket is one of pid's open files: node's inspector, not someone
+ * else's listener on the same port in the namespace. */
+static bool owns_socket(int pid, uint64_t inode)
+{
+	char path[64], want[64], got[64];
+	struct dirent *de;
+	size_t seen = 0;
+	bool found = false;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	snprintf(want, sizeof(want), "socket:[%" PRIu64 "]", inode);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (!found && seen++ < FD_SCAN_MAX && (de = readdir(d))) {
+		ssize_t n = readlinkat(dirfd(d), de->d_name, got, sizeof(got) - 1);
+
+		if (n > 0) {
+			got[n] = '\0';
+			found = !strcmp(got, want);
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+static bool catches_sigusr1(int pid)
+{
+	char path[64], buf[4096], *p;
+	unsigned long long mask;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (readfile__at(AT_FDCWD, path, buf, sizeof(buf)) < 0)
+		return false;
+	p = strstr(buf, "\nSigCgt:");
+	return p && sscanf(p + 8, "%llx", &mask) == 1 && (mask & (1ull << (SIGUSR1 - 1)));
+}
+
+static void one_option(const char *a, size_t n, const char *next, bool *disabled, bool *inspect,
+		       uint16_t *port)
+{
+	const char *v = NULL;
+	char num[8];
+
+	if (n == strlen("--disable-sigusr1") && !strncmp(a, "--disable-sigusr1", n))
+		*disabled = true;
+	if (n >= 14 && !strncmp(a, "--inspect-port", 14)) {
+		v = n > 15 && a[14] == '=' ? a + 15 : n == 14 ? next : NULL;
+		if (v) {
+			size_t vl = n > 15 && a[14] == '=' ? n - 15 : strcspn(v, " ");
+			char *end;
+			unsigned long p;
+
+			/* host:port or port */
+			if (memchr(v, ':', vl)) {
+				const char *c = memrchr(v, ':', vl);
+
+				vl -= c + 1 - v;
+				v = c + 1;
+			}
+			snprintf(num, sizeof(num), "%.*s", (int)(vl < 7 ? vl : 7), v);
+			p = strtoul(num, &end, 10);
+			if (!*end && p > 0 && p < 65536)
+				*port = (uint16_t)p;
+		}
+		return;
+	}
+	if (n >= 9 && !strncmp(a, "--inspect", 9) &&
+	    (n == 9 || a[9] == '=' || !strncmp(a + 9, "-brk", 4) || !strncmp(a + 9, "-wait", 5)))
+		*inspect = true;
+}
+
+void inspector__parse_args(const char *cmdline, size_t len, const char *node_options,
+			   bool *disabled, bool *inspect, uint16_t *port)
+{
+	const char *a = cmdline, *end = cmdline + len;
+
+	*disabled = *inspect = false;
+	*port = INSPECTOR_PORT;
+	/* node's own options come before the script; skip argv[0] */
+	if (a < end)
+		a += strnlen(a, end - a) + 1;
+	while (a < end) {
+		size_t n = strnlen(a, end - a);
+		const char *next = a + n + 1 < end ? a + n + 1 : NULL;
+
+		if (a[0] != '-' || !strcmp(a, "--"))
+			break;
+		one_option(a, n, next, disabled, inspect, port);
+		a += n + 1;
+	}
+	for (const char *p = node_options; p && *p;) {
+		size_t n;
+
+		p += strspn(p, " \t");
+		n = strcspn(p, " \t");
+		if (n)
+			one_option(p, n, p[n] ? p + n + strspn(p + n, " \t") : NULL, disabled,
+				   inspect, port);
+		p += n;
+	}
+}
+
+/* NODE_OPTIONS from the process's environment, bounded. */
+static char *node_options(int pid)
+{
+	char path[64], *env, *opt = NULL;
+	size_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+	env = readfile__alloc(AT_FDCWD, path, 1 << 20, &len);
+	for (char *p = env; p && p < env + len; p += strnlen(p, env + len - p) + 1)
+		if (!strncmp(p, "NODE_OPTIONS=", 13)) {
+			opt = strndup(p + 13, 4096);
+			break;
+		}
+	free(env);
+	return opt;
+}
+
+/* ---- the child: one WebSocket client, on libwebsockets ------------------- */
+
+struct ws {
+	struct lws_context *ctx;
+	struct lws *wsi;
+	bool http;		/* this connection is the GET of /json/list */
+	bool connected, closed, failed;
+	char *rx;		/* the message being received */
+	size_t rx_len, rx_cap, rx_max;
+	bool rx_over;		/* over rx_max: dropped, and the session with it */
+	char *msg;		/* the last whole message, taken by the waiter */
+	size_t msg_len;
+	char *tx;		/* LWS_PRE bytes, then the message */
+	size_t tx_len;
+};
+
+static volatile sig_atomic_t child_stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	child_stop = 1;
+}
+
+static int append(struct ws *w, const void *in, size_t len)
+{
+	if (w->rx_over || w->rx_len + len > w->rx_max) {
+		w->rx_over = true;
+		return -1;
+	}
+	if (w->rx_len + len + 1 > w->rx_cap) {
+		size_t cap = w->rx_cap ? w->rx_cap : 4096;
+		char *n;
+
+		while (cap < w->rx_len + len + 1)
+			cap *= 2;
+		n = realloc(w->rx, cap);
+		if (!n)
+			return -1;
+		w->rx = n;
+		w->rx_cap = cap;
+	}
+	memcpy(w->rx + w->rx_len, in, len);
+	w->rx_len += len;
+	w->rx[w->rx_len] = '\0';
+	return 0;
+}
+
+static void take_message(struct ws *w)
+{
+	free(w->msg);
+	w->msg = w->rx;
+	w->msg_len = w->rx_len;
+	w->rx = NULL;
+	w->rx_len = w->rx_cap = 0;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		    size_t len)
+{
+	struct ws *w = lws_context_user(lws_get_context(wsi));
+	char buf[LWS_PRE + 4096], *p = buf + LWS_PRE;
+	int n = sizeof(buf) - LWS_PRE;
+
+	(void)user;
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		w->failed = w->closed = true;
+		w->wsi = NULL;
+		break;
+	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		w->connected = true;
+		break;
+	case LWS_CALLBACK_RECEIVE_CLIENT_HTTP:
+		return lws_http_client_read(wsi, &p, &n) < 0 ? -1 : 0;
+	case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
+		return append(w, in, len);
+	case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
+		take_message(w);
+		w->closed = true;
+		break;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		if (append(w, in, len))
+			return -1;
+		if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi))
+			take_message(w);
+		break;
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		if (w->tx_len) {
+			size_t l = w->tx_len;
+
+			w->tx_len = 0;
+			if (lws_write(wsi, (unsigned char *)w->tx + LWS_PRE, l, LWS_WRITE_TEXT) < (int)l)
+				return -1;
+		}
+		break;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+		w->closed = true;
+		w->wsi = NULL;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static const struct lws_protocols protocols[] = {
+	{ "memscope-inspector", callback, 0, 65536, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+/* One turn of the event loop, waiting at most ms for the socket (or for
+ * extra_fd, when >= 0). lws_service's own timeout is not honoured in lws 4
+ * (it sleeps until its next timer, up to 30 s): memscope polls, and lets lws
+ * service without waiting. True when extra_fd is readable. */
+static bool pump(struct ws *w, int ms, int extra_fd)
+{
+	struct pollfd pf[2];
+	int n = 0, fd = w->wsi ? lws_get_socket_fd(w->wsi) : -1;
+	bool extra = false;
+
+	if (fd >= 0)
+		pf[n++] = (struct pollfd){ fd, POLLIN | POLLOUT * (w->tx_len > 0), 0 };
+	if (extra_fd >= 0)
+		pf[n++] = (struct pollfd){ extra_fd, POLLIN, 0 };
+	/* lws may hold bytes already read: then no waiting */
+	if (lws_service_adjust_timeout(w->ctx, ms, 0) != 0 && poll(pf, n, ms) > 0 &&
+	    extra_fd >= 0)
+		extra = pf[n - 1].revents != 0;
+	lws_service(w->ctx, -1);
+	return extra;
+}
+
+static void ws_close(struct ws *w)
+{
+	if (w->ctx)
+		lws_context_destroy(w->ctx);
+	free(w->rx);
+	free(w->msg);
+	free(w->tx);
+	*w = (struct ws){ 0 };
+}
+
+/* Connects to path on 127.0.0.1:port: a plain GET when http, else the
+ * WebSocket. Waits for the connection (or, for GET, the whole answer). */
+static int ws_open(struct ws *w, uint16_t port, const char *path, bool http, size_t max)
+{
+	struct lws_context_creation_info ci = { 0 };
+	struct lws_client_connect_info cc = { 0 };
+	char host[32];
+	double deadline = now_s() + INSPECTOR_CALL_WAIT_S;
+
+	*w = (struct ws){ .http = http, .rx_max = max };
+	ci.port = CONTEXT_PORT_NO_LISTEN;
+	ci.protocols = protocols;
+	ci.user = w;
+	ci.gid = -1;
+	ci.uid = -1;
+	w->ctx = lws_create_context(&ci);
+	if (!w->ctx)
+		return -ENOMEM;
+	/* node accepts a Host that is an IP address (DNS rebinding check) */
+	snprintf(host, sizeof(host), "127.0.0.1:%u", port);
+	cc.context = w->ctx;
+	cc.address = "127.0.0.1";
+	cc.port = port;
+	cc.path = path;
+	cc.host = host;
+	cc.origin = NULL;
+	cc.protocol = http ? NULL : protocols[0].name;
+	cc.method = http ? "GET" : NULL;
+	cc.ietf_version_or_minus_one = -1;
+	cc.pwsi = &w->wsi;
+	if (!lws_client_connect_via_info(&cc))
+		return -ECONNREFUSED;
+	while (!(http ? w->closed : w->connected || w->closed) && now_s() < deadline)
+		pump(w, 20, -1);
+	if (http)
+		return w->msg ? 0 : w->rx_over ? -E2BIG : w->failed ? -ECONNREFUSED : -ETIMEDOUT;
+	return w->connected && !w->closed ? 0 : w->failed ? -ECONNREFUSED : -ETIMEDOUT;
+}
+
+/* Sends {"id":id,"method":method,"params":params} and waits for the answer
+ * with that id (events in between are dropped). *reply: the message, owned
+ * by w until the next call. */
+static int ws_call(struct ws *w, int id, const char *method, const char *params, double wait,
+		   size_t max, char **reply, size_t *rlen)
+{
+	double deadline = now_s() + wait;
+	char prefix[32];
+	int n;
+
+	free(w->tx);
+	w->tx = malloc(LWS_PRE + 512);
+	if (!w->tx)
+		return -ENOMEM;
+	n = snprintf(w->tx + LWS_PRE, 512, "{\"id\":%d,\"method\":\"%s\",\"params\":%s}", id,
+		     method, params);
+	w->tx_len = (size_t)n;
+	w->rx_max = max;
+	snprintf(prefix, sizeof(prefix), "{\"id\":%d,", id);
+	log_debug("inspector: %s", method);
+	if (!w->wsi)
+		return -ECONNRESET;
+	lws_callback_on_writable(w->wsi);
+	while (now_s() < deadline && !w->closed) {
+		pump(w, 20, -1);
+		/* V8 writes the id first in every answer */
+		if (w->msg && !strncmp(w->msg, prefix, strlen(prefix))) {
+			*reply = w->msg;
+			*rlen = w->msg_len;
+			return strstr(w->msg, "\"error\":{") == w->msg + strlen(prefix) ? -EPROTO : 0;
+		}
+		if (w->msg) {
+			free(w->msg);
+			w->msg = NULL;
+		}
+	}
+	return w->rx_over ? -E2BIG : w->closed ? -ECONNRESET : -ETIMEDOUT;
+}
+
+/* The WebSocket path of the one target /json/list names, checked to be a
+ * plain id on the same address and port. */
+static int target_path(const char *list, size_t len, uint16_t port, char *path, size_t plen)
+{
+	struct json_object *root = json_tokener_parse(list), *t, *u;
+	const char *url;
+	char prefix[48];
+	int err = -EPROTO;
+
+	(void)len;
+	if (!root || !json_object_is_type(root, json_type_array) ||
+	    json_object_array_length(root) < 1)
+		goto out;
+	t = json_object_array_get_idx(root, 0);
+	if (!json_object_object_get_ex(t, "webSocketDebuggerUrl", &u) ||
+	    !json_object_is_type(u, json_type_string))
+		goto out;
+	url = json_object_get_string(u);
+	snprintf(prefix, sizeof(prefix), "ws://127.0.0.1:%u/", port);
+	if (strncmp(url, prefix, strlen(prefix)))
+		goto out;
+	url += strlen(prefix) - 1;
+	if (strlen(url) < 2 || strlen(url) >= plen || strspn(url + 1,
+	    "0123456789abcdefABCDEF-") != strlen(url + 1))
+		goto out;
+	snprintf(path, plen, "%s", url);
+	err = 0;
+out:
+	json_object_put(root);
+	return err;
+}
+
+/* GET /json/list: one small request on a plain socket (HTTP/1.0 from node,
+ * closed after the answer), bounded to INSPECTOR_LIST_MAX. */
+static char *get_list(uint16_t port, size_t *len)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timeval tv = { .tv_sec = (time_t)INSPECTOR_CALL_WAIT_S };
+	char req[128], *buf = malloc(INSPECTOR_LIST_MAX + 1), *body;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), n;
+	size_t got = 0;
+
+	if (fd < 0 || !buf)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	n = snprintf(req, sizeof(req), "GET /json/list HTTP/1.0\r\nHost: 127.0.0.1:%u\r\n\r\n",
+		     port);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) || write(fd, req, n) != n)
+		goto fail;
+	/* node keeps the connection open after its answer: read up to the end
+	 * its Content-Length gives, or to EOF when it gives none */
+	while (got < INSPECTOR_LIST_MAX) {
+		ssize_t r = read(fd, buf + got, INSPECTOR_LIST_MAX - got);
+		const char *cl;
+
+		if (r <= 0)
+			break;
+		got += r;
+		buf[got] = '\0';
+		body = strstr(buf, "\r\n\r\n");
+		cl = body ? strcasestr(buf, "\r\nContent-Length:") : NULL;
+		if (cl && cl < body &&
+		    got - (size_t)(body + 4 - buf) >= strtoul(cl + 17, NULL, 10))
+			break;
+	}
+	buf[got] = '\0';
+	body = strstr(buf, "\r\n\r\n");
+	if (strncmp(buf, "HTTP/1.", 7) || strncmp(buf + 8, " 200", 4) || !body)
+		goto fail;
+	close(fd);
+	*len = got - (body + 4 - buf);
+	memmove(buf, body + 4, *len + 1);
+	return buf;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return NULL;
+}
+
+static int session(struct ws *w, uint16_t port)
+{
+	char path[128];
+	size_t len;
+	char *list = get_list(port, &len);
+	int err = list ? target_path(list, len, port, path, sizeof(path)) : -ECONNREFUSED;
+
+	free(list);
+	return err ? err : ws_open(w, port, path, false, INSPECTOR_MSG_MAX);
+}
+
+static void send_msg(int fd, uint32_t type, const void *data, size_t len)
+{
+	struct msg_hdr h = { type, (uint32_t)len };
+	const char *p = data;
+
+	if (write(fd, &h, sizeof(h)) != sizeof(h))
+		return;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n <= 0)
+			return;
+		p += n;
+		len -= n;
+	}
+}
+
+static void send_text(int fd, uint32_t type, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void send_text(int fd, uint32_t type, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	send_msg(fd, type, buf, strlen(buf));
+}
+
+static bool wait_port(int pid, uint16_t port, bool open, double secs)
+{
+	double deadline = now_s() + secs;
+
+	for (;;) {
+		if (inspector__listening(pid, port, NULL) == open)
+			return true;
+		if (now_s() >= deadline)
+			return false;
+		usleep(20000);
+	}
+}
+
+/* Asks node to close its inspector on session w (or a new one). True when
+ * the port is seen closed. */
+static bool close_inspector(struct ws *w, int pid, uint16_t port, int id)
+{
+	char *reply;
+	size_t rlen;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!w->wsi && session(w, port))
+			break;
+		/* The answer may not come: closing ends the session. */
+		ws_call(w, id++, "Runtime.evaluate",
+			"{\"expression\":\"process._debugEnd()\"}", 2.0, INSPECTOR_MSG_MAX,
+			&reply, &rlen);
+		ws_close(w);
+		if (wait_port(pid, port, false, 3.0))
+			return true;
+	}
+	ws_close(w);
+	return !inspector__listening(pid, port, NULL);
+}
+
+/* The child's start: only its two pipes kept (memscope's BPF links, perf
+ * events and files must not outlive it here), signals set, and the target's
+ * network namespace joined. ctl and out become fds 3 and 4. */
+static void child_setup(int pid, int *ctl, int *out)
+{
+	char path[64];
+	int fd;
+
+	*ctl = fcntl(*ctl, F_DUPFD, 100);
+	*out = fcntl(*out, F_DUPFD, 100);
+	if (*ctl < 0 || *out < 0 || dup2(*ctl, 3) != 3 || dup2(*out, 4) != 4)
+		_exit(1);
+	*ctl = 3;
+	*out = 4;
+	close_range(5, ~0u, 0);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_term);
+	if (getppid() == 1)
+		_exit(1);
+	lws_set_log_level(getenv("MEMSCOPE_LWS_LOG") ? atoi(getenv("MEMSCOPE_LWS_LOG")) : 0, NULL);
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+		send_text(*out, MSG_ERROR, "cannot join its network namespace: %s", strerror(errno));
+		_exit(1);
+	}
+	close(fd);
+}
+
+/* A second child's only job, when the first died with the inspector open. */
+static void closer_main(int pid, uint16_t port, int ctl, int out)
+{
+	struct ws w = { 0 };
+
+	child_setup(pid, &ctl, &out);
+	send_text(out, MSG_CLOSED, "%d", close_inspector(&w, pid, port, 1));
+	_exit(0);
+}
+
+static void child_main(int pid, uint16_t port, uint32_t interval, int ctl, int out)
+{
+	struct ws w = { 0 };
+	char params[64], *reply;
+	size_t rlen;
+	uint64_t inode;
+	int err, id = 1;
+	bool opened = false;
+
+	child_setup(pid, &ctl, &out);
+	if (kill(pid, SIGUSR1)) {
+		send_text(out, MSG_ERROR, "cannot signal it: %s", strerror(errno));
+		_exit(1);
+	}
+	if (!wait_port(pid, port, true, INSPECTOR_OPEN_WAIT_S)) {
+		send_text(out, MSG_ERROR, "its inspector did not open on port %u within %.0f s of "
+			  "SIGUSR1 (does the application handle SIGUSR1 itself?)", port,
+			  INSPECTOR_OPEN_WAIT_S);
+		_exit(1);
+	}
+	if (!inspector__listening(pid, port, &inode) || !owns_socket(pid, inode)) {
+		/* someone else's listener: not ours to talk to, nor to close */
+		send_text(out, MSG_ERROR, "port %u listens, but not on a socket of the process", port);
+		_exit(1);
+	}
+	opened = true;
+	log_debug("inspector: port %u open", port);
+	send_msg(out, MSG_OPEN, NULL, 0);
+	snprintf(params, sizeof(params), "{\"samplingInterval\":%u}", interval);
+	err = session(&w, port);
+	log_debug("inspector: session: %d", err);
+	if (!err)
+		err = ws_call(&w, id++, "HeapProfiler.enable", "{}", INSPECTOR_CALL_WAIT_S,
+			      INSPECTOR_MSG_MAX, &reply, &rlen);
+	if (!err)
+		err = ws_call(&w, id++, "HeapProfiler.startSampling", params,
+			      INSPECTOR_CALL_WAIT_S, INSPECTOR_MSG_MAX, &reply, &rlen);
+	if (err) {
+		send_text(out, MSG_ERROR, "node's inspector did not start sampling: %s",
+			  strerror(-err));
+		goto close;
+	}
+	send_msg(out, MSG_STARTED, NULL, 0);
+
+	/* The window: until memscope says so, goes away, or the session ends. */
+	while (!child_stop && !w.closed) {
+		if (pump(&w, 200, ctl))
+			break;
+		if (w.msg) {	/* events: not asked for, dropped */
+			free(w.msg);
+			w.msg = NULL;
+		}
+	}
+	if (w.closed) {
+		send_text(out, MSG_ERROR, "the inspector session ended during the window");
+		goto close;
+	}
+	if (child_stop) {
+		send_text(out, MSG_ERROR, "stopped before the profile was read");
+		goto close;
+	}
+	err = ws_call(&w, id++, "HeapProfiler.getSamplingProfile", "{}",
+		      INSPECTOR_PROFILE_WAIT_S, JSHEAP_TEXT_MAX, &reply, &rlen);
+	if (err)
+		send_text(out, MSG_ERROR, "no sampling profile: %s", strerror(-err));
+	else
+		send_msg(out, MSG_PROFILE, reply, rlen);
+	ws_call(&w, id++, "HeapProfiler.stopSampling", "{}", INSPECTOR_CALL_WAIT_S,
+		INSPECTOR_MSG_MAX, &reply, &rlen);
+	ws_call(&w, id++, "HeapProfiler.disable", "{}", INSPECTOR_CALL_WAIT_S,
+		INSPECTOR_MSG_MAX, &reply, &rlen);
+close:
+	if (opened)
+		send_text(out, MSG_CLOSED, "%d", close_inspector(&w, pid, port, id));
+	ws_close(&w);
+	_exit(0);
+}
+
+/* ---- memscope's side ------------------------------------------------------ */
+
+/* The next message, waiting until deadline. *data malloc'ed (NUL-terminated)
+ * when the message has bytes. 0, -ETIMEDOUT, -EPIPE (child gone), -E2BIG. */
+static int read_msg(int fd, double deadline, struct msg_hdr *h, char **data)
+{
+	size_t got = 0, want = sizeof(*h);
+	char *dst = (char *)h;
+	bool body = false;
+
+	*data = NULL;
+	for (;;) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		double left = deadline - now_s();
+		ssize_t n;
+
+		if (got == want) {
+			if (body || h->len == 0)
+				return 0;
+			if (h->len > JSHEAP_TEXT_MAX + 1024)
+				return -E2BIG;
+			*data = malloc(h->len + 1);
+			if (!*data)
+				return -ENOMEM;
+			(*data)[h->len] = '\0';
+			dst = *data;
+			got = 0;
+			want = h->len;
+			body = true;
+			continue;
+		}
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&pf, 1, (int)(left * 1000) + 1) <= 0)
+			continue;
+		n = read(fd, dst + got, want - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(*data);
+			*data = NULL;
+			return -EPIPE;
+		}
+		got += n;
+	}
+}
+
+static void reap(struct inspector *in, double secs)
+{
+	double deadline = now_s() + secs;
+	int status;
+
+	while (waitpid(in->child, &status, WNOHANG) == 0) {
+		if (now_s() >= deadline) {
+			/* SIGTERM makes it close the inspector; SIGKILL if that hangs */
+			kill(in->child, SIGTERM);
+			deadline = now_s() + 5;
+			while (waitpid(in->child, &status, WNOHANG) == 0 && now_s() < deadline)
+				usleep(20000);
+			if (waitpid(in->child, &status, WNOHANG) == 0) {
+				kill(in->child, SIGKILL);
+				waitpid(in->child, &status, 0);
+			}
+			break;
+		}
+		usleep(20000);
+	}
+	close(in->ctl);
+	close(in->rd);
+	free(in);
+}
+
+static int refuse(char *why, size_t len, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int refuse(char *why, size_t len, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* The child that holds the session (or, close_only, that only closes the
+ * inspector), with its two channels: ctl a socket, so that memscope writing
+ * to a child that died gets EPIPE, not SIGPIPE. */
+static int fork_child(struct inspector *in, uint32_t interval, bool close_only)
+{
+	int ctl[2], rd[2], err;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl))
+		return -errno;
+	if (pipe2(rd, O_CLOEXEC)) {
+		err = -errno;
+		close(ctl[0]);
+		close(ctl[1]);
+		return err;
+	}
+	fflush(NULL);
+	in->child = fork();
+	if (in->child == 0) {
+		close(ctl[1]);
+		close(rd[0]);
+		if (close_only)
+			closer_main(in->pid, in->port, ctl[0], rd[1]);
+		child_main(in->pid, in->port, interval, ctl[0], rd[1]);
+	}
+	err = in->child < 0 ? -errno : 0;
+	close(ctl[0]);
+	close(rd[1]);
+	in->ctl = ctl[1];
+	in->rd = rd[0];
+	if (err) {
+		close(in->ctl);
+		close(in->rd);
+	}
+	return err;
+}
+
+int inspector__start(int pid, uint32_t interval, struct inspector **out, bool *left_open,
+		     char *why, size_t len)
+{
+	char path[64], *cmdline, *opts, *data;
+	struct msg_hdr h;
+	struct inspector *in;
+	bool disabled, inspect;
+	uint16_t port;
+	size_t clen, wl;
+	bool opened = false;
+	int err;
+
+	*out = NULL;
+	*left_open = false;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	cmdline = readfile__alloc(AT_FDCWD, path, 1 << 20, &clen);
+	if (!cmdline)
+		return refuse(why, len, -errno, "cannot read its command line: %s", strerror(errno));
+	opts = node_options(pid);
+	inspector__parse_args(cmdline, clen, opts, &disabled, &inspect, &port);
+	free(cmdline);
+	free(opts);
+	if (disabled || !catches_sigusr1(pid))
+		return refuse(why, len, -ENOTSUP, "%s: its inspector cannot be opened from outside, "
+			      "and SIGUSR1 would kill it; not signalled",
+			      disabled ? "node was started with --disable-sigusr1"
+				       : "it does not catch SIGUSR1 (--disable-sigusr1, or not node)");
+	if (inspect)
+		return refuse(why, len, -EBUSY, "node was started with --inspect: a debugger may be "
+			      "attached, and its session is not memscope's to take over");
+	if (inspector__listening(pid, port, NULL))
+		return refuse(why, len, -EBUSY, "port %u already listens in its network namespace "
+			      "(an open inspector, maybe with a debugger attached, or another "
+			      "program): not taken over", port);
+	in = calloc(1, sizeof(*in));
+	if (!in)
+		return -ENOMEM;
+	in->pid = pid;
+	in->port = port;
+	if ((err = fork_child(in, interval, false))) {
+		free(in);
+		return refuse(why, len, err, "cannot start its sampling session: %s",
+			      strerror(-err));
+	}
+	/* OPEN then STARTED, or ERROR (then CLOSED when it had opened). */
+	for (;;) {
+		err = read_msg(in->rd, now_s() + INSPECTOR_OPEN_WAIT_S + 2 * INSPECTOR_CALL_WAIT_S + 5,
+			       &h, &data);
+		if (err) {
+			refuse(why, len, err, "its inspector did not answer: %s", strerror(-err));
+			break;
+		}
+		if (h.type == MSG_OPEN)
+			opened = true;
+		if (h.type == MSG_STARTED) {
+			free(data);
+			*out = in;
+			return 0;
+		}
+		if (h.type == MSG_ERROR) {
+			refuse(why, len, -EPROTO, "%s", data ? data : "failed");
+			err = -EPROTO;
+			if (strstr(why, "did not open"))
+				err = -ETIMEDOUT;
+			free(data);
+			break;
+		}
+		free(data);
+	}
+	close(in->ctl);	/* the child closes what it opened, then exits */
+	reap(in, 15);
+	if (opened) {
+		*left_open = inspector__listening(pid, port, NULL);
+		wl = strlen(why);
+		snprintf(why + wl, len - wl, *left_open ? "; its inspector is STILL OPEN on port %u" :
+			 "; its inspector was opened on port %u and closed again", port);
+	}
+	return err;
+}
+
+uint16_t inspector__port(const struct inspector *in)
+{
+	return in->port;
+}
+
+static bool close_again(int pid, uint16_t port)
+{
+	struct inspector *in = calloc(1, sizeof(*in));
+	struct msg_hdr h;
+	char *data;
+
+	if (!in)
+		return false;
+	in->pid = pid;
+	in->port = port;
+	if (fork_child(in, 0, true)) {
+		free(in);
+		return false;
+	}
+	while (read_msg(in->rd, now_s() + 3 * INSPECTOR_CALL_WAIT_S, &h, &data) == 0)
+		free(data);
+	reap(in, 5);
+	return !inspector__listening(pid, port, NULL);
+}
+
+int inspector__finish(struct inspector *in, char **profile, size_t *plen, bool *closed,
+		      char *why, size_t len)
+{
+	double deadline = now_s() + INSPECTOR_PROFILE_WAIT_S + 4 * INSPECTOR_CALL_WAIT_S + 10;
+	int pid = in->pid, err = -EPROTO;
+	uint16_t port = in->port;
+	struct msg_hdr h;
+	char *data;
+
+	*profile = NULL;
+	*plen = 0;
+	*closed = false;
+	snprintf(why, len, "no answer");
+	if (send(in->ctl, "f", 1, MSG_NOSIGNAL) != 1)
+		snprintf(why, len, "its sampling session is gone");
+	while (read_msg(in->rd, deadline, &h, &data) == 0) {
+		if (h.type == MSG_PROFILE && data && !*profile) {
+			*profile = data;
+			*plen = h.len;
+			err = 0;
+			continue;
+		}
+		if (h.type == MSG_ERROR)
+			snprintf(why, len, "%s", data ? data : "failed");
+		if (h.type == MSG_CLOSED)
+			*closed = data && data[0] == '1';
+		free(data);
+		if (h.type == MSG_CLOSED)
+			break;
+	}
+	reap(in, 5);
+	/* memscope's own look, whatever the child said; a child that died
+	 * (killed, crashed) left it open: one more, only to close it */
+	*closed = !inspector__listening(pid, port, NULL);
+	if (!*closed)
+		*closed = close_again(pid, port);
+	return err;
+}
