@@ -112,7 +112,7 @@ void engine_import(const struct docker_engine *e, const char *image, char *const
 {
 	static const char script[] =
 		"set -e; R=$1; shift; mkdir -p \"$R/tmp\" \"$R/etc\"\n"
-		"for b in \"$@\"; do cp -a --parents \"$b\" \"$R\"\n"
+		"for b in \"$@\"; do cp -R -L --parents \"$b\" \"$R\"\n"
 		"  [ -f \"$b\" ] || continue\n"
 		"  for l in $(ldd \"$b\" 2>/dev/null | grep -o '/[^ ]*'); do cp --parents -L \"$l\" \"$R\"; done\n"
 		"done\n"
