@@ -8,8 +8,10 @@
  *     rate at least 80% of the anon rate;
  *   - `record`: the V8 heap verdict for the process and its container, the
  *     v8-heap growth within 15% of node's own total_physical_size growth
- *     (the API's /debug/memory before and after the load), native below 20%
- *     of it;
+ *     (the API's /debug/memory before and after the load), native within
+ *     8 MiB of node's resident growth outside that heap (rss less
+ *     total_physical_size: node 24 grows ~20 MiB there under this load, node
+ *     20 and 22 ~8 MiB);
  *   - `check`: the LRU-bounded API plateaus (exit 0), the unbounded one
  *     grows (exit 1);
  *   - `oom` at a 256 MiB limit: the kill, V8 heap the largest class;
@@ -37,7 +39,7 @@
 #define IMAGE		"memscope-express-test:1"
 
 #define SPLIT_TOLERANCE	0.15	/* v8-heap growth against node's own */
-#define NATIVE_SHARE	0.20	/* native growth at most this share of v8-heap's */
+#define NATIVE_SLACK	(8 * MIB)	/* native growth against node's rss outside the heap */
 #define TOP_V8_SHARE	0.80	/* top's V8 heap rate at least this share of anon's */
 #define CHECK_BOUND	"60MiB/min"	/* unbounded: ~2000 MiB/min here; LRU: flat */
 
@@ -233,8 +235,8 @@ static void expect_top_v8(const char *top_out, const char *label, const char *na
 	free(f);
 }
 
-/* record's verdicts for pid and its container say V8 heap growth; returns
- * the process's v8-heap and native growth. */
+/* record's verdicts for pid and its container say V8 heap growth, the
+ * process's v8-heap growth above its native; returns both. */
 static void expect_record_v8(const char *report, pid_t pid, double *v8, double *native)
 {
 	char key[16], *f, *bar, *bar2;
@@ -249,8 +251,8 @@ static void expect_record_v8(const char *report, pid_t pid, double *v8, double *
 		  (int)(bar - f), f);
 	cr_expect(!strncmp(bar + 3, "V8 heap growth", 14), "the process's verdict: '%.*s'",
 		  (int)(bar2 - bar - 3), bar + 3);
-	cr_expect_lt(*native, NATIVE_SHARE * *v8, "native +%.1f MiB against v8-heap +%.1f MiB",
-		     *native / MIB, *v8 / MIB);
+	cr_expect_gt(*v8, *native, "v8-heap +%.1f MiB, native +%.1f MiB", *v8 / MIB,
+		     *native / MIB);
 	free(f);
 }
 
@@ -284,7 +286,7 @@ static void incident(const char *node)
 	char *args[] = { "record", "-c", cg.rel, "-d", "12", "-o", folded, "--report", report,
 			 NULL };
 	unsigned long long requests = 0, ok = 0;
-	double v8 = 0, native = 0, physical = 0;
+	double v8 = 0, native = 0, physical = 0, rss = 0;
 	char *f;
 	int port, status;
 
@@ -309,7 +311,8 @@ static void incident(const char *node)
 	expect_top_v8(top_out, cg.rel, NULL);
 
 	f = facts("load", load_out, "");
-	cr_assert_eq(sscanf(f, "%llu %llu %lf", &requests, &ok, &physical), 3, "load: '%s'", f);
+	cr_assert_eq(sscanf(f, "%llu %llu %lf %lf", &requests, &ok, &physical, &rss), 4,
+		     "load: '%s'", f);
 	cr_log_info("load: %s", f);
 	cr_expect(requests > 1000 && ok == requests, "the load: %llu requests, %llu answered",
 		  requests, ok);
@@ -318,6 +321,9 @@ static void incident(const char *node)
 	cr_expect(v8 > (1 - SPLIT_TOLERANCE) * physical && v8 < (1 + SPLIT_TOLERANCE) * physical,
 		  "v8-heap +%.1f MiB, node's total_physical_size +%.1f MiB", v8 / MIB,
 		  physical / MIB);
+	cr_expect(native > rss - physical - NATIVE_SLACK && native < rss - physical + NATIVE_SLACK,
+		  "native +%.1f MiB, node's rss outside its heap +%.1f MiB", native / MIB,
+		  (rss - physical) / MIB);
 
 	/* ---- --js-heap (issue 16 item 3, branch jsheap) ----
 	 * The integrator adds here: the same record with --js-heap puts the
@@ -344,7 +350,7 @@ Test(express, incident_node24)
 static int check_api(const char *cache, const char *out)
 {
 	char *argv[] = { (char *)memscope_bin(), "check", "-c", cg.rel, "-d", "12",
-			 "--max-growth", CHECK_BOUND, NULL };
+			 "--interval", "0.5", "--max-growth", CHECK_BOUND, NULL };
 	int port = start_api(NODE20, cache), status;
 
 	start_load(port, 14, 0, scratch_path("load.out"));
@@ -399,7 +405,7 @@ static void import_api_image(char *app_dir, size_t len)
 {
 	static const char stage[] =
 		"set -e; D=$1; mkdir -p \"$D/node_modules\"; cp " APP " \"$D/\"\n"
-		"for m in build/express/node_modules/* build/express/node_modules/.bin; do\n"
+		"for m in build/express/node_modules/*; do\n"
 		"  case ${m##*/} in node22|node24) ;; *) cp -R \"$m\" \"$D/node_modules/\" ;; esac\n"
 		"done\n";
 	char *argv[] = { "/bin/sh", "-c", (char *)stage, "sh", app_dir, NULL };
