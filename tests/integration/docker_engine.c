@@ -95,6 +95,12 @@ void engine_start(struct docker_engine *e, const char *what)
 
 void engine_stop(struct docker_engine *e)
 {
+	/* dockerd leaves mounts behind (exec/netns/default once a container
+	 * used --network host): lazily unmounted, deepest first. */
+	static const char umount_all[] =
+		"awk -v d=\"$1/\" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | "
+		"sort -r | xargs -r -n 1 umount -l";
+	char *umount[] = { "/bin/sh", "-c", (char *)umount_all, "sh", e->dir, NULL };
 	char *rm[] = { "/bin/rm", "-rf", "--one-file-system", e->dir, NULL };
 
 	if (e->pid > 0) {
@@ -103,8 +109,10 @@ void engine_stop(struct docker_engine *e)
 			kill(e->pid, SIGKILL);
 	}
 	e->pid = 0;
-	if (e->dir[0])
+	if (e->dir[0]) {
+		wait_exit(spawn(umount, NULL, NULL), 30);
 		wait_exit(spawn(rm, NULL, NULL), 120);
+	}
 	e->dir[0] = '\0';
 }
 
