@@ -4,8 +4,10 @@
 // send with tracking parameters) the cache never hits and never shrinks: the
 // V8 heap grows until the memory limit kills the process. `--cache lru`
 // is the fix: the same cache bounded to --max-entries, oldest entry out.
+// `--store buffer` keeps each response serialized in a Buffer instead: the
+// same leak in native memory (the tests' control that a V8 verdict can fail).
 //
-//	node api.js [--cache unbounded|lru] [--max-entries N]
+//	node api.js [--cache unbounded|lru] [--max-entries N] [--store objects|buffer]
 //
 // Listens on 127.0.0.1 on a port the kernel picks and prints
 // "listening on PORT" once it accepts connections.
@@ -14,7 +16,7 @@
 const express = require('express');
 const v8 = require('v8');
 
-const o = { cache: 'unbounded', 'max-entries': 2000 };
+const o = { cache: 'unbounded', 'max-entries': 2000, store: 'objects' };
 for (let i = 2; i + 1 < process.argv.length; i += 2) {
 	const k = process.argv[i].replace(/^--/, '');
 
@@ -24,6 +26,8 @@ for (let i = 2; i + 1 < process.argv.length; i += 2) {
 }
 if (o.cache !== 'unbounded' && o.cache !== 'lru')
 	throw new Error('--cache is unbounded or lru');
+if (o.store !== 'objects' && o.store !== 'buffer')
+	throw new Error('--store is objects or buffer');
 
 const cache = new Map();
 
@@ -48,7 +52,7 @@ function cacheResponse(key, build) {
 		}
 		return page;
 	}
-	page = build();
+	page = o.store === 'buffer' ? Buffer.from(JSON.stringify(build())) : build();
 	cache.set(key, page);
 	if (o.cache === 'lru' && cache.size > o['max-entries'])
 		cache.delete(cache.keys().next().value);	// the least recently used
@@ -60,7 +64,12 @@ const app = express();
 app.get('/api/products/:id', (req, res) => {
 	const id = Number(req.params.id) || 0;
 
-	res.json(cacheResponse(req.originalUrl, () => buildProductPage(id, req.originalUrl)));
+	const page = cacheResponse(req.originalUrl, () => buildProductPage(id, req.originalUrl));
+
+	if (Buffer.isBuffer(page))
+		res.type('json').send(page);
+	else
+		res.json(page);
 });
 
 // What node says about its own memory: the test's truth to compare with.
