@@ -383,6 +383,7 @@ static int run(struct check *k, uint64_t cgid)
 	};
 	struct memsplit_opts mo = {
 		.proc_root = "/proc", .hier = &k->s.hier, .cgroups = k->s.rc.cgroups, .v8 = true,
+		.cgids = &cgid, .n_cgids = 1,
 	};
 	double start, usage;
 	int err;
