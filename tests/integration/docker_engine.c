@@ -139,3 +139,24 @@ void engine_import(const struct docker_engine *e, const char *image, char *const
 	cr_assert(engine_docker_ok(e, "/dev/null", (char *[]){ "import", tar, (char *)image, NULL }),
 		  "docker import failed:\n%s", read_text(scratch_path("docker.err")));
 }
+
+pid_t engine_run(const struct docker_engine *e, char *const args[], char *id, size_t id_len)
+{
+	char *argv[32] = { "run", "-d" }, pid_text[32];
+	int n = 2;
+	pid_t pid;
+
+	for (; *args && n < 31; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	cr_assert(engine_docker_ok(e, scratch_path("run.out"), argv), "docker run failed:\n%s",
+		  read_text(scratch_path("docker.err")));
+	first_line(scratch_path("run.out"), id, id_len);
+	cr_assert_eq(strlen(id), 64, "no container id from docker run: '%s'", id);
+	cr_assert(engine_docker_ok(e, scratch_path("pid.out"),
+				   (char *[]){ "inspect", "-f", "{{.State.Pid}}", id, NULL }),
+		  "docker inspect failed");
+	pid = atoi(first_line(scratch_path("pid.out"), pid_text, sizeof(pid_text)));
+	cr_assert_gt(pid, 0, "no pid for the container");
+	return pid;
+}

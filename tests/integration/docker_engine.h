@@ -39,6 +39,9 @@ void engine_stop(struct docker_engine *e);
 /* `docker -H ENGINE args...`, stdout to out: the exit status as wait_exit's. */
 int engine_docker(const struct docker_engine *e, const char *out, char *const args[]);
 bool engine_docker_ok(const struct docker_engine *e, const char *out, char *const args[]);
+/* `docker run -d args...`: the container's full id into id, its main
+ * process's host pid as the return value (asserted). */
+pid_t engine_run(const struct docker_engine *e, char *const args[], char *id, size_t id_len);
 /* A root filesystem of the given files and directories (at their host
  * paths) and the libraries ldd names for the files, imported as image. */
 void engine_import(const struct docker_engine *e, const char *image, char *const paths[]);

@@ -5,11 +5,12 @@
  * builds of node 22 and 24 (`make express-app` installs them, pinned, into
  * build/express). What the SRE runs, and what each must say:
  *   - `top --once --json`: "V8 heap growth" for the API's cgroup, the V8 heap
- *     rate at least 80% of the anon rate;
+ *     rate at least 60% of the anon rate;
  *   - `record`: the V8 heap verdict for the process and its container, the
  *     v8-heap growth within 15% of node's own total_physical_size growth
  *     (the API's /debug/memory before and after the load), native within
- *     8 MiB of node's resident growth outside that heap (rss less
+ *     8 MiB + 5% of the heap's growth of node's resident growth outside that
+ *     heap (rss less
  *     total_physical_size: node 24 grows ~20 MiB there under this load, node
  *     20 and 22 ~8 MiB);
  *   - `check`: the LRU-bounded API plateaus (exit 0), the unbounded one
@@ -20,6 +21,7 @@
  * The reading of memscope's JSON is tests/express/facts.js (JSON.parse).
  * Windows are short (the suite's time): 12 s of recording around 8 s of load. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,9 +41,19 @@
 #define IMAGE		"memscope-express-test:1"
 
 #define SPLIT_TOLERANCE	0.15	/* v8-heap growth against node's own */
-#define NATIVE_SLACK	(8 * MIB)	/* native growth against node's rss outside the heap */
-#define TOP_V8_SHARE	0.80	/* top's V8 heap rate at least this share of anon's */
-#define CHECK_BOUND	"60MiB/min"	/* unbounded: ~2000 MiB/min here; LRU: flat */
+/* native growth against node's rss outside its heap: 8 MiB, plus 5% of
+ * the heap's growth, as node's total_physical_size (read when the load
+ * ended) and memscope's v8-heap (at the window's end) differ by up to that
+ * much, and what one counts in the heap the other counts outside it. */
+#define NATIVE_SLACK(heap)	(8 * MIB + 0.05 * (heap))
+/* top's V8 heap rate at least this share of anon's: node 24's ~20 MiB of
+ * native growth comes early in the load, up to a quarter of anon's rate in
+ * top's 5 s window (a Buffer leak gives 0.2-0.25). */
+#define TOP_V8_SHARE	0.60
+/* The unbounded API grows at 1200-2000 MiB/min here; the LRU's slope, once
+ * V8 has sized its heap for the churn, measured -80..+70 MiB/min. */
+#define CHECK_BOUND	"150MiB/min"
+#define CHECK_AFTER_S	4	/* of load before check's window: V8 sizes its heap */
 
 static struct test_cgroup cg;
 static pid_t api_pid, load_pid, ms_pid, rec_pid;
@@ -321,7 +333,7 @@ static void incident(const char *node)
 	cr_expect(v8 > (1 - SPLIT_TOLERANCE) * physical && v8 < (1 + SPLIT_TOLERANCE) * physical,
 		  "v8-heap +%.1f MiB, node's total_physical_size +%.1f MiB", v8 / MIB,
 		  physical / MIB);
-	cr_expect(native > rss - physical - NATIVE_SLACK && native < rss - physical + NATIVE_SLACK,
+	cr_expect(fabs(native - (rss - physical)) <= NATIVE_SLACK(physical),
 		  "native +%.1f MiB, node's rss outside its heap +%.1f MiB", native / MIB,
 		  (rss - physical) / MIB);
 
@@ -353,8 +365,8 @@ static int check_api(const char *cache, const char *out)
 			 "--interval", "0.5", "--max-growth", CHECK_BOUND, NULL };
 	int port = start_api(NODE20, cache), status;
 
-	start_load(port, 14, 0, scratch_path("load.out"));
-	usleep(500 * 1000);
+	start_load(port, CHECK_AFTER_S + 14, 0, scratch_path("load.out"));
+	sleep(CHECK_AFTER_S);
 	status = wait_exit(spawn(argv, out, out), 60);
 	wait_load();
 	cr_log_info("check, %s cache: %s", cache, read_text(out));
@@ -421,22 +433,13 @@ static void import_api_image(char *app_dir, size_t len)
 /* The container's main process's host pid, its id and the API's port. */
 static pid_t run_api_container(const char *app_dir, char *id, size_t id_len, int *port)
 {
-	char api[PATH_MAX], pid_text[32];
-	char *run[] = { "run", "-d", "--name", ctr_name, "--network", "host", "--memory", "256m",
-			IMAGE, NODE20, "--max-old-space-size=4096", api, "--cache", "unbounded",
-			NULL };
+	char api[PATH_MAX];
+	char *run[] = { "--name", ctr_name, "--network", "host", "--memory", "256m", IMAGE,
+			NODE20, "--max-old-space-size=4096", api, "--cache", "unbounded", NULL };
 	pid_t pid;
 
 	snprintf(api, sizeof(api), "%s/api.js", app_dir);
-	cr_assert(engine_docker_ok(&eng, scratch_path("run.out"), run), "docker run failed:\n%s",
-		  read_text(scratch_path("docker.err")));
-	first_line(scratch_path("run.out"), id, id_len);
-	cr_assert_eq(strlen(id), 64, "no container id from docker run: '%s'", id);
-	cr_assert(engine_docker_ok(&eng, scratch_path("pid.out"),
-				   (char *[]){ "inspect", "-f", "{{.State.Pid}}", ctr_name, NULL }),
-		  "docker inspect failed");
-	pid = atoi(first_line(scratch_path("pid.out"), pid_text, sizeof(pid_text)));
-	cr_assert_gt(pid, 0, "no pid for the container");
+	pid = engine_run(&eng, run, id, id_len);
 	for (int i = 0; i < 60 && !*port; i++) {
 		engine_docker(&eng, scratch_path("logs.out"), (char *[]){ "logs", ctr_name, NULL });
 		*port = listening_port(scratch_path("logs.out"), 0);

@@ -165,11 +165,8 @@ static pid_t start_container(enum workload w, bool memsw, char *id, size_t id_le
 	char *leaker_cmd[] = { "/" WORKLOAD("leaker"), "-c", "0", "-l", "1", "-f", "-i", "20",
 			       NULL };
 	char *const *cmd = w == NODE_V8 ? node_cmd : leaker_cmd;
-	char *run[32] = { "run", "-d", "--name", ctr_name, "--network", "none", "--memory",
-			  "256m" };
-	char pid_text[32];
-	pid_t victim;
-	int n = 8;
+	char *run[32] = { "--name", ctr_name, "--network", "none", "--memory", "256m" };
+	int n = 6;
 
 	engine_import(&eng, IMAGE, bins);
 	if (memsw) {
@@ -180,16 +177,7 @@ static pid_t start_container(enum workload w, bool memsw, char *id, size_t id_le
 	for (; *cmd; cmd++)
 		run[n++] = *cmd;
 	run[n] = NULL;
-	cr_assert(engine_docker_ok(&eng, scratch_path("run.out"), run), "docker run failed:\n%s",
-		  read_text(scratch_path("docker.err")));
-	first_line(scratch_path("run.out"), id, id_len);
-	cr_assert_eq(strlen(id), 64, "no container id from docker run: '%s'", id);
-	cr_assert(engine_docker_ok(&eng, scratch_path("pid.out"),
-			    (char *[]){ "inspect", "-f", "{{.State.Pid}}", id, NULL }),
-		  "docker inspect failed");
-	victim = atoi(first_line(scratch_path("pid.out"), pid_text, sizeof(pid_text)));
-	cr_assert_gt(victim, 0, "no pid for the container");
-	return victim;
+	return engine_run(&eng, run, id, id_len);
 }
 
 /* memscope with args and the engine's socket (so it names containers);
