@@ -458,7 +458,7 @@ Test(express_docker, incident_in_container)
 {
 	char oom_out[PATH_MAX], oom_err[PATH_MAX], rep[PATH_MAX], rec_err[PATH_MAX];
 	char folded[PATH_MAX], top_out[PATH_MAX], app_dir[128], id[128], *text, needle[96];
-	char *oom_args[] = { "oom", "--json", "-o", oom_out, NULL };
+	char *oom_args[] = { "oom", "--json", "-o", oom_out, "-c", id, NULL };
 	char *rec[] = { (char *)memscope_bin(), "record", "-c", id, "-d", "8", "-o", folded,
 			"--report", rep, NULL };
 	double v8 = 0, native = 0;
@@ -473,8 +473,9 @@ Test(express_docker, incident_in_container)
 	snprintf(top_out, sizeof(top_out), "%s", scratch_path("top.json"));
 	snprintf(ctr_name, sizeof(ctr_name), "leaky-api-%d", getpid());
 	import_api_image(app_dir, sizeof(app_dir));
-	start_memscope(oom_args, NULL, oom_err, "watching for OOM kills", eng.host);
 	api = run_api_container(app_dir, id, sizeof(id), &port);
+	/* Every command watches the container only, as an SRE would. */
+	start_memscope(oom_args, NULL, oom_err, "watching for OOM kills", eng.host);
 	start_load(port, 60, 1500, scratch_path("load.out"));
 
 	setenv("DOCKER_HOST", eng.host, 1);
