@@ -8,11 +8,10 @@
  *     rate at least 60% of the anon rate;
  *   - `record`: the V8 heap verdict for the process and its container, the
  *     v8-heap growth within 15% of node's own total_physical_size growth
- *     (the API's /debug/memory before and after the load), native within
- *     8 MiB + 5% of the heap's growth of node's resident growth outside that
- *     heap (rss less
- *     total_physical_size: node 24 grows ~20 MiB there under this load, node
- *     20 and 22 ~8 MiB);
+ *     (the API's /debug/memory before and after the load), native at most
+ *     node's resident growth outside that heap (rss less total_physical_size:
+ *     node 24 grows ~20 MiB there under this load, node 20 and 22 ~8 MiB)
+ *     plus 8 MiB and 5% of the heap's growth;
  *   - `check`: the LRU-bounded API plateaus (exit 0), the unbounded one
  *     grows (exit 1);
  *   - `oom` at a 256 MiB limit: the kill, V8 heap the largest class;
@@ -21,7 +20,6 @@
  * The reading of memscope's JSON is tests/express/facts.js (JSON.parse).
  * Windows are short (the suite's time): 12 s of recording around 8 s of load. */
 #include <criterion/criterion.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,10 +39,12 @@
 #define IMAGE		"memscope-express-test:1"
 
 #define SPLIT_TOLERANCE	0.15	/* v8-heap growth against node's own */
-/* native growth against node's rss outside its heap: 8 MiB, plus 5% of
- * the heap's growth, as node's total_physical_size (read when the load
- * ended) and memscope's v8-heap (at the window's end) differ by up to that
- * much, and what one counts in the heap the other counts outside it. */
+/* native growth at most node's rss growth outside its heap, plus 8 MiB and
+ * 5% of the heap's growth (node's figures are read when the load ends,
+ * memscope's at the window's end). Only an upper bound: pages V8 committed
+ * but keeps pooled for reuse count in memscope's v8-heap and outside node's
+ * total_physical_size (node 22 once: v8-heap +26 MiB over it, native as
+ * much under). V8 pages taken for native would exceed the bound. */
 #define NATIVE_SLACK(heap)	(8 * MIB + 0.05 * (heap))
 /* top's V8 heap rate at least this share of anon's: node 24's ~20 MiB of
  * native growth comes early in the load, up to a quarter of anon's rate in
@@ -333,7 +333,7 @@ static void incident(const char *node)
 	cr_expect(v8 > (1 - SPLIT_TOLERANCE) * physical && v8 < (1 + SPLIT_TOLERANCE) * physical,
 		  "v8-heap +%.1f MiB, node's total_physical_size +%.1f MiB", v8 / MIB,
 		  physical / MIB);
-	cr_expect(fabs(native - (rss - physical)) <= NATIVE_SLACK(physical),
+	cr_expect(native <= rss - physical + NATIVE_SLACK(physical),
 		  "native +%.1f MiB, node's rss outside its heap +%.1f MiB", native / MIB,
 		  (rss - physical) / MIB);
 
