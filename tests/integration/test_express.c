@@ -10,7 +10,7 @@
  *     v8-heap growth within 15% of node's own total_physical_size growth
  *     (the API's /debug/memory before and after the load), native at most
  *     node's resident growth outside that heap (rss less total_physical_size:
- *     node 24 grows ~20 MiB there under this load, node 20 and 22 ~8 MiB)
+ *     node 24 grows ~27 MiB there under this load, node 20 ~7 MiB)
  *     plus 8 MiB and 5% of the heap's growth;
  *   - `check`: the LRU-bounded API plateaus (exit 0), the unbounded one
  *     grows (exit 1);
@@ -43,10 +43,10 @@
  * 5% of the heap's growth (node's figures are read when the load ends,
  * memscope's at the window's end). Only an upper bound: pages V8 committed
  * but keeps pooled for reuse count in memscope's v8-heap and outside node's
- * total_physical_size (node 22 once: v8-heap +26 MiB over it, native as
+ * total_physical_size (node 22: v8-heap up to +37 MiB over it, native as
  * much under). V8 pages taken for native would exceed the bound. */
 #define NATIVE_SLACK(heap)	(8 * MIB + 0.05 * (heap))
-/* top's V8 heap rate at least this share of anon's: node 24's ~20 MiB of
+/* top's V8 heap rate at least this share of anon's: node 24's ~27 MiB of
  * native growth comes early in the load, up to a quarter of anon's rate in
  * top's 5 s window (a Buffer leak gives 0.2-0.25). */
 #define TOP_V8_SHARE	0.60
