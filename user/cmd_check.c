@@ -222,7 +222,10 @@ static int watch(struct check *k, double start)
 			if ((err = read_usage(k, &usage)))
 				return err;
 			soak__add(k->soak, now - start, usage);
-			next += o->interval;
+			/* Ticks missed while the tracer was busy are skipped, not
+			 * caught up: readings bunched together weigh one moment. */
+			while (next <= now)
+				next += o->interval;
 		}
 		session__poll(&k->s, (int)fmin(POLL_MS, fmax(1, (next - now) * 1000)));
 		if (k->s.rc.split)
@@ -380,6 +383,7 @@ static int run(struct check *k, uint64_t cgid)
 	};
 	struct memsplit_opts mo = {
 		.proc_root = "/proc", .hier = &k->s.hier, .cgroups = k->s.rc.cgroups, .v8 = true,
+		.cgids = &cgid, .n_cgids = 1,
 	};
 	double start, usage;
 	int err;

@@ -188,6 +188,7 @@ static int run(struct oom_cmd *c, const uint64_t *cgids, size_t n_cgids)
 	/* V8 heaps, so a node victim's report splits v8-heap from native. */
 	c->s.rc.split = memsplit__start(&(struct memsplit_opts){
 		.hier = c->s.have_hier ? &c->s.hier : NULL, .cgroups = c->s.rc.cgroups, .v8 = true,
+		.cgids = cgids, .n_cgids = n_cgids,
 	}, cli_now());
 	log_notice("watching for OOM kills (%s%s); Ctrl-C to stop", hook,
 		   strcmp(hook, "raw_tp") ? ": victim pid only, no evidence" : "");

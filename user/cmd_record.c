@@ -372,7 +372,8 @@ static int run(const struct record_opts *o, struct session *s, struct record_kil
 	};
 	struct memsplit_opts mo = {
 		.hier = s->have_hier ? &s->hier : NULL, .cgroups = s->rc.cgroups,
-		.pids = o->tgids, .n_pids = o->n_tgids, .v8 = true,
+		.pids = o->tgids, .n_pids = o->n_tgids, .cgids = cgids, .n_cgids = n_cgids,
+		.v8 = true,
 	};
 	double start, now;
 	int err;

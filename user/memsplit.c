@@ -354,12 +354,46 @@ static size_t find_cont(struct memsplit *s, int pid)
 	return s->nconts++;
 }
 
+static bool cgid_wanted(const struct memsplit *s, uint64_t id)
+{
+	for (size_t i = 0; i < s->o.n_cgids; i++)
+		if (s->o.cgids[i] == id)
+			return true;
+	return false;
+}
+
+/* The process's memory cgroup or one of its ancestors is in the filter
+ * (the same 16 levels the kernel side walks). */
+static bool in_wanted_cgroup(const struct memsplit *s, int pid)
+{
+	char path[PATH_MAX], dir[PATH_MAX * 2];
+	struct stat st;
+
+	if (!s->o.hier || cgroups__pid_path(pid, s->o.hier, path, sizeof(path)))
+		return false;
+	for (int level = 0; level < 16; level++) {
+		char *slash = strrchr(path, '/');
+		bool root = !strcmp(path, "/") || !path[0];
+
+		snprintf(dir, sizeof(dir), "%s%s", s->o.hier->mount, root ? "" : path);
+		if (stat(dir, &st) == 0 && cgid_wanted(s, st.st_ino))
+			return true;
+		if (root || !slash)
+			return false;
+		slash[slash == path] = '\0';	/* "/a" becomes "/", "/a/b" "/a" */
+	}
+	return false;
+}
+
 static bool pid_wanted(const struct memsplit *s, int pid)
 {
-	for (size_t i = 0; i < s->o.n_pids; i++)
-		if ((int)s->o.pids[i] == pid)
-			return true;
-	return s->o.n_pids == 0;
+	if (s->o.n_pids) {
+		for (size_t i = 0; i < s->o.n_pids; i++)
+			if ((int)s->o.pids[i] == pid)
+				return true;
+		return false;
+	}
+	return s->o.n_cgids == 0 || in_wanted_cgroup(s, pid);
 }
 
 /* The process's name, not its main thread's (procname.h: node 24 calls

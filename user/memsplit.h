@@ -58,6 +58,10 @@ struct memsplit_opts {
 	struct cgroups *cgroups;	/* labels; may be NULL */
 	const uint32_t *pids;		/* -p: only these processes */
 	size_t n_pids;
+	/* -c: only processes in these cgroups (ids) or below them, as the
+	 * tracer's filter: a process elsewhere costs no V8 probing or scan. */
+	const uint64_t *cgids;
+	size_t n_cgids;
 	bool v8;			/* find V8 heaps (needs root: uprobes) */
 };
 

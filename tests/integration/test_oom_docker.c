@@ -24,165 +24,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "docker_engine.h"
 #include "harness.h"
 
-#define DOCKERD		"/usr/sbin/dockerd"
-/* docker.io's client: /usr/local/bin may hold another one. */
-#define DOCKER		"/usr/bin/docker"
 #define IMAGE		"memscope-oom-test:1"
 #define LIMIT_TEXT	"268435456"
-#define START_S		90
 
-/* Skipped tests are easy to miss in a long run: the reason also goes to
- * stderr, which `make test` shows. */
-#define SKIP(...)							\
-	do {								\
-		fprintf(stderr, "memscope tests: " __VA_ARGS__);	\
-		fputc('\n', stderr);					\
-		cr_skip_test(__VA_ARGS__);				\
-	} while (0)
-
-struct engine {
-	char dir[64];
-	char host[128];		/* unix://DIR/d.sock */
-	char log[128];
-	pid_t pid;
-};
-
-static struct engine eng;
+static struct docker_engine eng;
 static int kmsg = -1;
 static pid_t memscope_pid;
 static char ctr_name[64];
-
-/* $MEMSCOPE_TEST_DOCKERD, else Debian's. */
-static const char *dockerd_bin(void)
-{
-	const char *d = getenv("MEMSCOPE_TEST_DOCKERD");
-
-	return d && *d ? d : DOCKERD;
-}
-
-static int docker(const char *out, char *const args[])
-{
-	char *argv[32] = { DOCKER, "-H", eng.host };
-	int n = 3;
-
-	for (; *args && n < 31; args++)
-		argv[n++] = *args;
-	argv[n] = NULL;
-	return wait_exit(spawn(argv, out, scratch_path("docker.err")), 120);
-}
-
-static bool docker_ok(const char *out, char *const args[])
-{
-	int status = docker(out, args);
-
-	return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-/* The first line of a file, trimmed, into buf. */
-static const char *first_line(const char *file, char *buf, size_t len)
-{
-	char *text = read_text(file);
-
-	snprintf(buf, len, "%s", text ? text : "");
-	buf[strcspn(buf, "\r\n")] = '\0';
-	free(text);
-	return buf;
-}
-
-static void stop_engine(void);
-
-static void start_engine(void)
-{
-	char sock[96], data[96], exec_root[96], pidfile[96], ns[48], nsp[48], last[512];
-	char *log_text;
-	char *argv[] = { (char *)dockerd_bin(), "--iptables=false", "--ip6tables=false", "--bridge=none",
-			 "--storage-driver=vfs", "--data-root", data, "--exec-root", exec_root,
-			 "--pidfile", pidfile, "-H", eng.host, "--containerd-namespace", ns,
-			 "--containerd-plugins-namespace", nsp, NULL };
-
-	/* Short: unix socket paths end at 108 bytes. */
-	snprintf(eng.dir, sizeof(eng.dir), "/tmp/msdk-XXXXXX");
-	cr_assert_not_null(mkdtemp(eng.dir), "mkdtemp: %s", strerror(errno));
-	snprintf(sock, sizeof(sock), "%s/d.sock", eng.dir);
-	snprintf(eng.host, sizeof(eng.host), "unix://%s", sock);
-	snprintf(data, sizeof(data), "%s/data", eng.dir);
-	snprintf(exec_root, sizeof(exec_root), "%s/exec", eng.dir);
-	snprintf(pidfile, sizeof(pidfile), "%s/dockerd.pid", eng.dir);
-	snprintf(eng.log, sizeof(eng.log), "%s/dockerd.log", eng.dir);
-	snprintf(ns, sizeof(ns), "msdk%d", getpid());
-	snprintf(nsp, sizeof(nsp), "msdk%d-plugins", getpid());
-	eng.pid = spawn(argv, eng.log, eng.log);
-	cr_assert_gt(eng.pid, 0, "cannot fork");
-	for (int i = 0; i < START_S * 2; i++) {
-		if (waitpid(eng.pid, NULL, WNOHANG) == eng.pid) {
-			eng.pid = 0;
-			break;
-		}
-		if (docker_ok("/dev/null", (char *[]){ "version", NULL }))
-			return;
-		usleep(500 * 1000);
-	}
-	log_text = read_text(eng.log);
-	/* Its last words say why. */
-	snprintf(last, sizeof(last), "%s",
-		 log_text && strlen(log_text) > 400 ? log_text + strlen(log_text) - 400 :
-		 log_text ? log_text : "");
-	free(log_text);
-	/* A skip in .init runs no .fini: clean up here. */
-	stop_engine();
-	SKIP("dockerd cannot run here (its log: %.400s): Docker OOM tests skipped", last);
-}
-
-static void stop_engine(void)
-{
-	char *rm[] = { "/bin/rm", "-rf", "--one-file-system", eng.dir, NULL };
-
-	if (eng.pid > 0) {
-		kill(eng.pid, SIGTERM);
-		if (wait_exit(eng.pid, 30) == -1)
-			kill(eng.pid, SIGKILL);
-	}
-	eng.pid = 0;
-	if (eng.dir[0])
-		wait_exit(spawn(rm, NULL, NULL), 120);
-	eng.dir[0] = '\0';
-}
-
-/* A root filesystem of the given binaries and the libraries ldd names, as a
- * tarball, imported as IMAGE. */
-static void build_image(char *const bins[])
-{
-	static const char script[] =
-		"set -e; R=$1; shift; mkdir -p \"$R/tmp\" \"$R/etc\"\n"
-		"for b in \"$@\"; do cp --parents -L \"$b\" \"$R\"\n"
-		"  for l in $(ldd \"$b\" | grep -o '/[^ ]*'); do cp --parents -L \"$l\" \"$R\"; done\n"
-		"done\n"
-		"tar -C \"$R\" -cf \"$R.tar\" .\n";
-	char root[128], tar[140], *argv[16] = { "/bin/sh", "-c", (char *)script, "sh", root };
-	int n = 5, status;
-
-	snprintf(root, sizeof(root), "%s/rootfs", eng.dir);
-	snprintf(tar, sizeof(tar), "%s.tar", root);
-	for (; *bins && n < 15; bins++)
-		argv[n++] = *bins;
-	argv[n] = NULL;
-	status = wait_exit(spawn(argv, NULL, scratch_path("rootfs.err")), 120);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "cannot build the rootfs:\n%s",
-		  read_text(scratch_path("rootfs.err")));
-	cr_assert(docker_ok("/dev/null", (char *[]){ "import", tar, IMAGE, NULL }),
-		  "docker import failed:\n%s", read_text(scratch_path("docker.err")));
-}
 
 static void setup(void)
 {
 	if (geteuid() != 0)
 		cr_skip_test("needs root");
-	if (access(dockerd_bin(), X_OK) || access(DOCKER, X_OK))
-		SKIP("docker.io is not installed (sudo make deps installs it): "
-		     "Docker OOM tests skipped");
-	start_engine();
+	engine_start(&eng, "Docker OOM tests");
 	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	cr_assert_geq(kmsg, 0, "cannot read /dev/kmsg: %s", strerror(errno));
 	lseek(kmsg, 0, SEEK_END);
@@ -196,9 +53,9 @@ static void teardown(void)
 	}
 	memscope_pid = 0;
 	if (eng.pid > 0 && ctr_name[0])
-		docker("/dev/null", (char *[]){ "rm", "-f", ctr_name, NULL });
+		engine_docker(&eng, "/dev/null", (char *[]){ "rm", "-f", ctr_name, NULL });
 	ctr_name[0] = '\0';
-	stop_engine();
+	engine_stop(&eng);
 	if (kmsg >= 0)
 		close(kmsg);
 	kmsg = -1;
@@ -308,13 +165,10 @@ static pid_t start_container(enum workload w, bool memsw, char *id, size_t id_le
 	char *leaker_cmd[] = { "/" WORKLOAD("leaker"), "-c", "0", "-l", "1", "-f", "-i", "20",
 			       NULL };
 	char *const *cmd = w == NODE_V8 ? node_cmd : leaker_cmd;
-	char *run[32] = { "run", "-d", "--name", ctr_name, "--network", "none", "--memory",
-			  "256m" };
-	char pid_text[32];
-	pid_t victim;
-	int n = 8;
+	char *run[32] = { "--name", ctr_name, "--network", "none", "--memory", "256m" };
+	int n = 6;
 
-	build_image(bins);
+	engine_import(&eng, IMAGE, bins);
 	if (memsw) {
 		run[n++] = "--memory-swap";
 		run[n++] = "256m";
@@ -323,16 +177,7 @@ static pid_t start_container(enum workload w, bool memsw, char *id, size_t id_le
 	for (; *cmd; cmd++)
 		run[n++] = *cmd;
 	run[n] = NULL;
-	cr_assert(docker_ok(scratch_path("run.out"), run), "docker run failed:\n%s",
-		  read_text(scratch_path("docker.err")));
-	first_line(scratch_path("run.out"), id, id_len);
-	cr_assert_eq(strlen(id), 64, "no container id from docker run: '%s'", id);
-	cr_assert(docker_ok(scratch_path("pid.out"),
-			    (char *[]){ "inspect", "-f", "{{.State.Pid}}", id, NULL }),
-		  "docker inspect failed");
-	victim = atoi(first_line(scratch_path("pid.out"), pid_text, sizeof(pid_text)));
-	cr_assert_gt(victim, 0, "no pid for the container");
-	return victim;
+	return engine_run(&eng, run, id, id_len);
 }
 
 /* memscope with args and the engine's socket (so it names containers);
