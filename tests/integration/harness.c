@@ -347,3 +347,22 @@ long long json_container_num(const char *json, const char *label, const char *ke
 	snprintf(after, sizeof(after), "\"label\": \"%s\"", label);
 	return json_num_after(json, after, key);
 }
+
+bool port_listens(pid_t pid, unsigned port)
+{
+	char path[64], *text;
+	bool found = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/net/tcp", pid);
+	text = read_text(path);
+	for (char *l = text ? strchr(text, '\n') : NULL; l && *++l; l = strchr(l, '\n')) {
+		unsigned lport, st;
+
+		/* local address:port, remote, state 0A = LISTEN */
+		if (sscanf(l, " %*u: %*x:%x %*x:%*x %x", &lport, &st) == 2 && lport == port &&
+		    st == 0x0a)
+			found = true;
+	}
+	free(text);
+	return found;
+}

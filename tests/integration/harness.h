@@ -41,6 +41,9 @@ bool wait_for_text(const char *file, const char *needle, double timeout_s);
 bool wait_for_file(const char *file, double timeout_s);
 char *read_text(const char *file);	/* malloc'd, NULL if unreadable */
 
+/* Something listens on TCP port in pid's network namespace (IPv4). */
+bool port_listens(pid_t pid, unsigned port);
+
 /* Sum of values of folded lines that contain `needle` (NULL: all lines). */
 uint64_t folded_sum(const char *file, const char *needle);
 /* The same for lines that contain both needles. */

@@ -54,6 +54,9 @@
  * V8 has sized its heap for the churn, measured -80..+70 MiB/min. */
 #define CHECK_BOUND	"150MiB/min"
 #define CHECK_AFTER_S	4	/* of load before check's window: V8 sizes its heap */
+/* record --js-heap: the share of the sampled live bytes under the API's own
+ * code, at least (measured 95-100%; Express's own live objects are the rest). */
+#define JS_HEAP_SHARE	0.5
 
 static struct test_cgroup cg;
 static pid_t api_pid, load_pid, ms_pid, rec_pid;
@@ -289,6 +292,28 @@ static void expect_oom_v8(const char *out, pid_t pid, const char *name)
 	free(f);
 }
 
+/* record --js-heap: V8's sampled live allocations put most of their bytes
+ * under the API's own code that fills the cache (api.js: the route handler,
+ * cacheResponse, buildProductPage), and the inspector is closed again. V8's
+ * sampling heap profiler records only real frames: once TurboFan inlines
+ * cacheResponse and buildProductPage into the handler, their bytes show
+ * under the handler's frame (api.js:64), so the caching function's own share
+ * is logged, not asserted (README, "record --js-heap"). */
+static void expect_js_heap(const char *folded, pid_t pid)
+{
+	uint64_t js = folded_sum(folded, ";[js-heap];");
+	uint64_t app = folded_sum_both(folded, ";[js-heap];", "_api.js:");
+	uint64_t cached = folded_sum_both(folded, ";[js-heap];", ";cacheResponse_");
+
+	cr_log_info("js-heap: %.1f MiB sampled live, %.1f MiB under api.js, %.1f MiB under "
+		    "cacheResponse's own frame", (double)js / MIB, (double)app / MIB,
+		    (double)cached / MIB);
+	cr_expect_gt(js, 0, "no [js-heap] stacks from record --js-heap");
+	cr_expect_geq(app, JS_HEAP_SHARE * js, "api.js holds %.1f of %.1f MiB sampled",
+		      (double)app / MIB, (double)js / MIB);
+	cr_expect_not(port_listens(pid, 9229), "the inspector was left open");
+}
+
 /* ---- in a memory cgroup ------------------------------------------------------ */
 
 static void incident(const char *node)
@@ -296,7 +321,7 @@ static void incident(const char *node)
 	char folded[PATH_MAX], report[PATH_MAX], err[PATH_MAX], load_out[PATH_MAX];
 	char top_out[PATH_MAX];
 	char *args[] = { "record", "-c", cg.rel, "-d", "12", "-o", folded, "--report", report,
-			 NULL };
+			 "--js-heap", NULL };
 	unsigned long long requests = 0, ok = 0;
 	double v8 = 0, native = 0, physical = 0, rss = 0;
 	char *f;
@@ -337,10 +362,7 @@ static void incident(const char *node)
 		  "native +%.1f MiB, node's rss outside its heap +%.1f MiB", native / MIB,
 		  (rss - physical) / MIB);
 
-	/* ---- --js-heap (issue 16 item 3, branch jsheap) ----
-	 * The integrator adds here: the same record with --js-heap puts the
-	 * largest share of the sampled retained bytes under cacheResponse
-	 * (folded lines under [v8-heap] with a cacheResponse_api.js frame). */
+	expect_js_heap(folded, api_pid);
 }
 
 Test(express, incident_node20)

@@ -41,25 +41,6 @@ static void teardown(void)
  * on a loaded 2-CPU machine. */
 TestSuite(jsheap, .init = setup, .fini = teardown, .timeout = 480);
 
-/* Something listens on port in pid's network namespace (IPv4). */
-static bool port_listens(pid_t pid, unsigned port)
-{
-	char path[64], *text;
-	bool found = false;
-
-	snprintf(path, sizeof(path), "/proc/%d/net/tcp", pid);
-	text = read_text(path);
-	for (char *l = text ? strchr(text, '\n') : NULL; l && *++l; l = strchr(l, '\n')) {
-		unsigned lport, st;
-
-		if (sscanf(l, " %*u: %*x:%x %*x:%*x %x", &lport, &st) == 2 && lport == port &&
-		    st == 0x0a)
-			found = true;
-	}
-	free(text);
-	return found;
-}
-
 /* node running jsheap_map.js in the test cgroup; in a network namespace of
  * its own (loopback up, as a container has) when netns. Its pid. */
 static pid_t start_node_in(const char *node, const char *flag, const char *tag, bool netns)
