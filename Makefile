@@ -274,7 +274,7 @@ BENCH_LDLIBS     = $(shell pkg-config --libs libbpf json-c) -lm
 bench-deps:
 	@$(MAKE) --no-print-directory deps DEB_PKGS="$(BENCH_DEB_PKGS)"
 
-bench-tools: memscope $(BUILD)/bench/run $(BUILD)/bench/floor $(BENCH_WORKLOADS) $(BUILD)/workloads/pagestorm \
+bench-tools: memscope $(BUILD)/bench/run $(BUILD)/bench/floor $(BENCH_WORKLOADS) $(BUILD)/workloads/pagestorm express-app \
 	     $(BUILD)/workloads/leaker
 
 # Every run's JSON stays in build/bench/results; the newest of each kind is
