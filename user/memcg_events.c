@@ -385,6 +385,11 @@ int memcg_events__read(struct memcg_events *me)
 	return 0;
 }
 
+size_t memcg_events__cgroups(const struct memcg_events *me)
+{
+	return me ? hmap__count(me->totals) : 0;
+}
+
 int memcg_events__sum(struct memcg_events *me, const char *path, int64_t out[TIMELINE_KINDS])
 {
 	const void *key;

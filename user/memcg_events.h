@@ -68,6 +68,9 @@ int memcg_events__sum(struct memcg_events *me, const char *path, int64_t out[TIM
 /* Changes lost since attach: the sums map was full, or the kernel skipped a
  * run nested in another on one CPU. */
 uint64_t memcg_events__dropped(const struct memcg_events *me);
+/* Memory cgroups that have had changes since attach, as of the last read:
+ * a new one is a cgroup (a container) born since. */
+size_t memcg_events__cgroups(const struct memcg_events *me);
 
 void memcg_events__free(struct memcg_events *me);
 

@@ -45,6 +45,7 @@ struct timeline {
 	bool scanned;
 	struct memcg_events *me;	/* NULL: memory.stat each period */
 	uint64_t me_dropped;		/* changes lost, as of the last baselines */
+	size_t me_cgroups;		/* cgroups with changes, as of the last scan */
 	double next_rebase;
 	char why[160];			/* why this source */
 };
@@ -412,16 +413,22 @@ int timeline__tick(struct timeline *tl, double now)
 		return tl && !isfinite(now) ? -EINVAL : 0;
 	if (tl->scanned && now < tl->next_sample)
 		return 0;
-	if (!tl->scanned || now >= tl->next_scan) {
+	if (tl->me)
+		read_events(tl, now);
+	/* A cgroup the memcg events saw first since the last walk is a new
+	 * container: walk now, not up to TIMELINE_SCAN_S later. A container
+	 * OOM-killed two seconds after it started would otherwise have one
+	 * point, or none, and no growth in its report. */
+	if (!tl->scanned || now >= tl->next_scan ||
+	    (tl->me && memcg_events__cgroups(tl->me) != tl->me_cgroups)) {
 		err = topview__scan(tl->tv);
 		tl->scanned = true;
 		tl->next_scan = now + TIMELINE_SCAN_S;
+		tl->me_cgroups = memcg_events__cgroups(tl->me);
 	}
 	/* The next point one period after this one, but never a burst of
 	 * catch-up points after a long stall. */
 	tl->next_sample = fmax(tl->next_sample + tl->period, now + tl->period / 2);
-	if (tl->me)
-		read_events(tl, now);
 	rows = topview__rows(tl->tv, &n);
 	for (size_t i = 0; i < n; i++)
 		if (wanted(tl, rows[i]))

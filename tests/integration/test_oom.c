@@ -314,7 +314,7 @@ Test(oom, two_kills_back_to_back)
 		"\n  classes      ", "\n  growth       ", "\n  stacks       what it held",
 	};
 	char *args[] = { "oom", "-c", cgs[0].rel, "-c", cgs[1].rel, NULL };
-	char needle[PATH_MAX + 64], *text;
+	char needle[PATH_MAX + 64], *text, *second;
 	pid_t leakers[2], ms;
 
 	for (int i = 0; i < 2; i++)
@@ -340,7 +340,11 @@ Test(oom, two_kills_back_to_back)
 	for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++)
 		cr_expect_eq(count(text, sections[s]), 2, "'%s' is not in both reports:\n%s",
 			     sections[s], text);
-	cr_expect_eq(count(text, "leak_fn < main"), 2, "leak_fn missing from a report:\n%s", text);
+	/* Each report names leak_fn (whole stacks put it under malloc's
+	 * frames too, so a report may name it more than once). */
+	second = text ? strstr(text + 1, "OOM kill at ") : NULL;
+	cr_expect(second && memmem(text, second - text, "leak_fn < main", 14) &&
+		  strstr(second, "leak_fn < main"), "leak_fn missing from a report:\n%s", text);
 	cr_log_info("reports:\n%s", text);
 	free(text);
 }
