@@ -91,7 +91,11 @@ function kernelRow(dir, meta) {
         row.cgroup = value.startsWith('cgroup2') ? `v2 (${value.replace(/^cgroup2 /, '')})` : value;
     } else if (kind === 'result') {
       const [, name, result, detail] = words(line, 3);
-      row.tests[name] = Object.assign(row.tests[name] || {}, { result, detail });
+      const before = row.tests[name] || {};
+      // A second result: guest_tests.sh ran the test again after a failure.
+      if (before.result === 'fail' && before.first_failure === undefined)
+        before.first_failure = before.detail;
+      row.tests[name] = Object.assign(before, { result, detail });
     } else if (kind === 'time') {
       const [, name, secs] = line.split(' ');
       row.tests[name] = Object.assign(row.tests[name] || {}, { seconds: Number(secs) });
@@ -160,7 +164,8 @@ function offList(row) {
 function printTable(m) {
   const header = ['kernel', ...TESTS, 'features off', 'boot+tests'];
   const rows = m.kernels.map((k) => [
-    `${k.uname || k.package}`, ...TESTS.map((t) => k.tests[t].result),
+    `${k.uname || k.package}`,
+    ...TESTS.map((t) => k.tests[t].result + (k.tests[t].first_failure !== undefined ? '*' : '')),
     offList(k), `${Math.round(k.wall_s)} s`,
   ]);
   rows.push([`${m.host.kernel} (host)`, ...TESTS.map(() => 'host suite'), offList(m.host), '-']);
@@ -181,10 +186,34 @@ function printTable(m) {
     for (const [name, f] of Object.entries(k.features || {}))
       if (!f.on)
         console.log(`  off  ${name}: ${f.why}`);
-    if (!k.pass)
-      for (const l of k.logs)
-        console.log(`  | ${l}`);
+    for (const l of k.logs)	/* only failed runs leave log lines */
+      console.log(`  | ${l}`);
   }
+}
+
+// The failures once more, last: a CI log is often read from its tail only,
+// and the table above runs to some sixty lines.
+// Tests that passed only when run again come first: a pass, but one to watch.
+function printFailures(m) {
+  const failed = [];
+  const retried = [];
+  for (const k of m.kernels)
+    for (const t of TESTS)
+      if (k.tests[t].result !== 'pass')
+        failed.push({ k, t });
+      else if (k.tests[t].first_failure !== undefined)
+        retried.push({ k, t });
+  if (retried.length)
+    console.log(`\npass* = passed when run again (${retried.length}):`);
+  for (const { k, t } of retried)
+    console.log(`  ${k.id} ${t}: first run: ${k.tests[t].first_failure}`);
+  if (failed.length)
+    console.log(`\nfailed (${failed.length}):`);
+  for (const { k, t } of failed)
+    console.log(`  ${k.id} ${t}: ${k.tests[t].detail}`);
+  for (const k of m.kernels.filter((x) => !x.pass))
+    for (const l of k.logs.slice(-8))
+      console.log(`  ${k.id} | ${l}`);
 }
 
 function report(dir) {
@@ -216,6 +245,7 @@ function report(dir) {
   fs.writeFileSync(path.join(dir, 'matrix.json.new'), JSON.stringify(m, null, 2) + '\n');
   fs.renameSync(path.join(dir, 'matrix.json.new'), path.join(dir, 'matrix.json'));
   printTable(m);
+  printFailures(m);
   console.log(`\nmatrix: ${m.pass ? 'PASS' : 'FAIL'}; written to ${path.join(dir, 'matrix.json')}`);
   return m.pass ? 0 : 1;
 }

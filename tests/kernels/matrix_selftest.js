@@ -61,7 +61,7 @@ function run(kernels) {
     json = JSON.parse(fs.readFileSync(path.join(dir, 'matrix.json'), 'utf8'));
   } catch (e) { /* checked by the caller */ }
   fs.rmSync(dir, { recursive: true, force: true });
-  return { status: r.status, json };
+  return { status: r.status, json, stdout: r.stdout };
 }
 
 const good = run([{ id: 'a', log: guestLog(allPass(), true), qemuExit: 0 }]);
@@ -79,6 +79,24 @@ const oneFail = run([
 expect(oneFail.status === 1, `one failed test: exit ${oneFail.status}, want 1`);
 expect(oneFail.json && oneFail.json.kernels[1].tests.oom.result === 'fail' &&
        oneFail.json.kernels[0].pass === true, 'one failed test: not pinned to kernel b, oom');
+const tail = oneFail.stdout.trim().split('\n').slice(-3).join('\n');
+expect(/b oom: detail of oom/.test(tail), `one failed test: not named in the last lines:\n${tail}`);
+expect(!/failed \(/.test(good.stdout), 'all pass: a failures list was printed');
+
+// oom fails, runs again and passes: the matrix passes and names it last.
+const again = guestLog(allPass(), true).replace('MATRIX time oom',
+  'MATRIX retry oom\r\nMATRIX result oom pass detail of the second run\r\nMATRIX time oom');
+const retried = run([{ id: 'r', log: again.replace('result oom pass detail of oom', 'result oom fail slow guest'),
+                       qemuExit: 0 }]);
+expect(retried.status === 0, `passed when run again: exit ${retried.status}, want 0`);
+expect(retried.json && retried.json.kernels[0].tests.oom.first_failure === 'slow guest',
+       'passed when run again: the first failure is not kept');
+expect(/r oom: first run: slow guest/.test(retried.stdout.trim().split('\n').slice(-3).join('\n')),
+       `passed when run again: not named in the last lines:\n${retried.stdout}`);
+const twice = run([{ id: 't', log: again.replace('result oom pass detail of oom', 'result oom fail slow guest')
+                       .replace('result oom pass detail of the second run', 'result oom fail again'),
+                     qemuExit: 0 }]);
+expect(twice.status === 1, `failed twice: exit ${twice.status}, want 1`);
 
 const hung = run([{ id: 'h', log: guestLog({ record: 'pass' }, false), qemuExit: 124 }]);
 expect(hung.status === 1, `hung guest: exit ${hung.status}, want 1`);
@@ -95,4 +113,4 @@ expect(missing.status === 1, `a test that never reported: exit ${missing.status}
 
 if (failures)
   process.exit(1);
-console.log('matrix selftest: 5 cases behave (pass, one failure, hung, no boot, missing result)');
+console.log('matrix selftest: 7 cases behave (pass, one failure, passed when run again, failed twice, hung, no boot, missing result)');
