@@ -18,6 +18,7 @@
 #include "log.h"
 #include "memsplit.h"
 #include "procname.h"
+#include "procstat.h"
 #include "procstatus.h"
 #include "readfile.h"
 #include "record_output.h"
@@ -31,7 +32,6 @@
 #define STACK_TEXT	512
 #define STACK_FRAMES	5	/* leafmost user frames shown per native stack */
 #define FRAME_SHOWN	64
-#define STAT_MAX	4096	/* /proc/PID/stat */
 
 /* Readings of one process or cgroup over the window, thinned out (every
  * other one dropped, interval doubled) when full, so a long window keeps
@@ -212,31 +212,6 @@ static void unknown(double *v)
 {
 	for (int c = 0; c < MEM_NR_CLASSES; c++)
 		v[c] = NAN;
-}
-
-/* starttime (field 22) of proc_root/PID/stat: the comm before it may hold
- * anything, so fields are counted from its last ')'. */
-static int read_starttime(const char *proc_root, int pid, uint64_t *out)
-{
-	char path[PATH_MAX], buf[STAT_MAX];
-	const char *p;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "%s/%d/stat", proc_root, pid);
-	n = readfile__at(AT_FDCWD, path, buf, sizeof(buf));
-	if (n < 0)
-		return (int)n;
-	p = strrchr(buf, ')');
-	if (!p)
-		return -EINVAL;
-	/* Fields 3..21 follow the comm; starttime is the 20th after it. */
-	for (int field = 0; field < 19; field++) {
-		p = strchr(p + 1, ' ');
-		if (!p)
-			return -EINVAL;
-	}
-	*out = strtoull(p + 1, NULL, 10);
-	return 0;
 }
 
 static void read_proc(struct memsplit *s, struct sproc *p, double *v)
@@ -514,7 +489,7 @@ static void discover(struct memsplit *s, bool in_window)
 
 		if (*end || pid <= 0 || pid > INT_MAX || !pid_wanted(s, (int)pid))
 			continue;
-		if (read_starttime(s->o.proc_root, (int)pid, &starttime))
+		if (procstat__start_ticks(s->o.proc_root, (int)pid, &starttime))
 			continue;
 		at = hmap__find(s->pid_idx, &(int){ (int)pid }, sizeof(int));
 		if (at && s->procs[*at].starttime == starttime) {
