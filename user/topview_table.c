@@ -5,31 +5,14 @@
 #include <string.h>
 
 #include "topview.h"
+#include "units.h"
 
 #define LINE_MAX_BYTES	(PATH_MAX + 512)	/* a table line before it is cut */
 #define PROC_LABEL_MAX	(PROCSTATUS_NAME_MAX + 32)
 
 const char *topview__fmt_bytes(uint64_t bytes, char *buf, size_t len)
 {
-	static const char units[] = "KMGTPE";
-	double v = (double)bytes;
-	int u = -1;
-
-	if (bytes < 1024) {
-		snprintf(buf, len, "%llu", (unsigned long long)bytes);
-		return buf;
-	}
-	while (v >= 1024 && u < (int)sizeof(units) - 2) {
-		v /= 1024;
-		u++;
-	}
-	/* 1023.96 would print as "1024": go up a unit instead. */
-	if (v >= 1023.5 && u < (int)sizeof(units) - 2) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, v < 9.95 ? "%.1f%c" : "%.0f%c", v, units[u]);
-	return buf;
+	return units__bytes_short(bytes, buf, len);
 }
 
 const char *topview__fmt_rate(double r, char *buf, size_t len)
