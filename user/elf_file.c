@@ -1,5 +1,4 @@
 #include <byteswap.h>
-#include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
 #include <gelf.h>
@@ -11,19 +10,11 @@
 #include "budget.h"
 #include "demangle.h"
 #include "elf_file.h"
+#include "elf_file_int.h"
 #include "log.h"
-
-/* x86_64 DWARF register numbers. */
-#define DWARF_REG_RBP	6
-#define DWARF_REG_RSP	7
-
 /* Aliases and labels inside functions: how many lower symbols to try when
  * the nearest one ends before the address. */
 #define SYM_LOOKBACK	8
-
-/* libdw reads every debug section when it opens the DWARF; only do that for
- * .debug_frame when the whole set is reasonably small. */
-#define DEBUG_SECTIONS_BUDGET	(256ULL << 20)
 
 /* What libelf holds per section header (its Elf_Scn and the header) and per
  * program header, generously: charged before elf_begin allocates them. */
@@ -32,70 +23,11 @@
 
 #define NT_GNU_BUILD_ID_TYPE	3
 
-enum sym_source { SYMS_UNLOADED, SYMS_NONE, SYMS_SYMTAB, SYMS_DYNSYM };
-
-struct elf_sym {
-	uint64_t start;
-	uint64_t end;		/* exclusive; 0 while loading = not known yet */
-	const char *name;	/* points into libelf's copy of the string table */
-	uint8_t bind_rank;	/* global 0, weak 1, other 2 */
-	bool sized;
-};
-
-struct elf_file {
-	int fd;
-	Elf *elf;
-	uint64_t file_size;
-	bool x86_64;
-	bool swap;		/* the file's byte order is not ours */
-
-	uint64_t bytes;		/* charged: see elf_file.h */
-	uint64_t limit;
-	uint64_t refused;
-	uint64_t header_bytes;	/* of bytes: libelf's section and program headers */
-	uint64_t shstrtab_bytes;	/* 0 until the section names were charged */
-
-	enum sym_source sym_source;
-	struct elf_sym *syms;
-	size_t nsyms;
-	char **demangled;	/* per symbol, lazily: NULL = not tried yet */
-
-	bool build_id_done;
-	char build_id[2 * ELF_FILE_BUILD_ID_MAX + 1];	/* "" when none */
-
-	bool eh_cfi_done;
-	Elf *cfi_elf;		/* second handle on fd, only for eh_cfi: see eh_frame_cfi */
-	Dwarf_CFI *eh_cfi;	/* owned: dwarf_cfi_end */
-	bool dwarf_done;
-	Dwarf *dwarf;		/* for .debug_frame only */
-	Dwarf_CFI *debug_cfi;	/* owned by dwarf */
-	struct cfi_rule *rules;	/* ELF_FILE_RULE_CACHE, lazily */
-};
-
-/* How to find the return address at one code address, as libdw's CFI said:
- * CFA = reg + cfa_off, return address saved at CFA + ra_off, the caller's
- * rbp as bp says. Samples hit the same few addresses over and over, and
- * asking libdw costs a search and an allocation each time. */
-struct cfi_rule {
-	uint64_t vaddr;
-	int err;		/* < 0: no usable rule there */
-	int cfa_reg;		/* DWARF_REG_RSP or DWARF_REG_RBP */
-	int64_t cfa_off;
-	uint64_t ra_off;	/* wraps for slots below the CFA */
-	uint64_t bp_off;	/* when bp is UNWIND_BP_SAVED */
-	enum unwind_bp bp;
-	bool outermost;		/* return address undefined: no caller */
-	bool set;
-};
-
-#define ELF_FILE_RULE_BITS	8
-#define ELF_FILE_RULE_CACHE	(1u << ELF_FILE_RULE_BITS)
-
 /* Marks a symbol whose name is not mangled, so it is not tried again. */
 static char not_mangled;
 
 /* Bytes more for ef, or false (counted) when that would pass its limit. */
-static bool charge(struct elf_file *ef, uint64_t bytes)
+bool elf_file__charge(struct elf_file *ef, uint64_t bytes)
 {
 	if (bytes > ef->limit || ef->bytes > ef->limit - bytes) {
 		ef->refused++;
@@ -158,7 +90,7 @@ static int header_counts(struct elf_file *ef, uint64_t *shnum, uint64_t *phnum)
 }
 
 /* ef->elf, opened again after elf_file__release. 0, -ENOEXEC, -EFBIG. */
-static int begin(struct elf_file *ef)
+int elf_file__begin(struct elf_file *ef)
 {
 	GElf_Ehdr ehdr;
 	uint64_t shnum, phnum;
@@ -169,7 +101,7 @@ static int begin(struct elf_file *ef)
 	err = header_counts(ef, &shnum, &phnum);
 	if (err)
 		return err;
-	if (!charge(ef, shnum * SCN_COST + phnum * PHDR_COST))
+	if (!elf_file__charge(ef, shnum * SCN_COST + phnum * PHDR_COST))
 		return -EFBIG;
 	ef->header_bytes = shnum * SCN_COST + phnum * PHDR_COST;
 	/* ELF_C_READ, not _MMAP: a process in a container can truncate a file
@@ -220,7 +152,7 @@ struct elf_file *elf_file__open_fd(int fd)
 	ef->fd = fd;
 	ef->file_size = (uint64_t)st.st_size;
 	ef->limit = BUDGET_ELF_FILE_BYTES;
-	err = -begin(ef);
+	err = -elf_file__begin(ef);
 	if (err)
 		goto fail;
 	return ef;
@@ -361,7 +293,7 @@ static void find_build_id(struct elf_file *ef)
 
 const char *elf_file__build_id(struct elf_file *ef)
 {
-	if (!ef->build_id_done && !begin(ef)) {
+	if (!ef->build_id_done && !elf_file__begin(ef)) {
 		ef->build_id_done = true;
 		find_build_id(ef);
 	}
@@ -373,7 +305,7 @@ int elf_file__offset_to_vaddr(struct elf_file *ef, uint64_t off, uint64_t *vaddr
 	GElf_Phdr ph;
 	size_t phnum;
 
-	if (begin(ef) || elf_getphdrnum(ef->elf, &phnum) != 0)
+	if (elf_file__begin(ef) || elf_getphdrnum(ef->elf, &phnum) != 0)
 		return -ENOEXEC;
 	for (size_t i = 0; i < phnum; i++) {
 		if (!gelf_getphdr(ef->elf, (int)i, &ph))
@@ -388,7 +320,7 @@ int elf_file__offset_to_vaddr(struct elf_file *ef, uint64_t off, uint64_t *vaddr
 
 /* The section's bytes lie inside the file (libelf checks too, but a section
  * header claiming terabytes should not even be attempted). */
-static bool scn_in_file(const struct elf_file *ef, const GElf_Shdr *sh)
+bool elf_file__scn_in_file(const struct elf_file *ef, const GElf_Shdr *sh)
 {
 	return sh->sh_type != SHT_NOBITS && sh->sh_offset <= ef->file_size &&
 	       sh->sh_size <= ef->file_size - sh->sh_offset;
@@ -399,8 +331,8 @@ static Elf_Data *scn_data(struct elf_file *ef, Elf_Scn *scn, GElf_Word type, GEl
 {
 	Elf_Data *d;
 
-	if (!scn || !gelf_getshdr(scn, sh) || sh->sh_type != type || !scn_in_file(ef, sh) ||
-	    !charge(ef, sh->sh_size))
+	if (!scn || !gelf_getshdr(scn, sh) || sh->sh_type != type || !elf_file__scn_in_file(ef, sh) ||
+	    !elf_file__charge(ef, sh->sh_size))
 		return NULL;
 	d = elf_getdata(scn, NULL);
 	return d && d->d_buf && d->d_size ? d : NULL;
@@ -447,7 +379,7 @@ static int append_sym(struct elf_file *ef, size_t *cap, const struct elf_sym *s)
 	if (ef->nsyms == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 1024;
 
-		if (!charge(ef, (ncap - *cap) * sizeof(*n)))
+		if (!elf_file__charge(ef, (ncap - *cap) * sizeof(*n)))
 			return -EFBIG;
 		*cap = ncap;
 		n = reallocarray(ef->syms, *cap, sizeof(*n));
@@ -569,7 +501,7 @@ static void finish_syms(struct elf_file *ef)
 
 static int load_syms(struct elf_file *ef)
 {
-	if (ef->sym_source == SYMS_UNLOADED && !begin(ef)) {
+	if (ef->sym_source == SYMS_UNLOADED && !elf_file__begin(ef)) {
 		ef->sym_source = SYMS_NONE;
 		if (collect_syms(ef, SHT_SYMTAB) == 0 && ef->nsyms) {
 			ef->sym_source = SYMS_SYMTAB;
@@ -623,7 +555,7 @@ static const char *sym_display_name(struct elf_file *ef, const struct elf_sym *s
 	if (strncmp(s->name, "_Z", 2) != 0)
 		return s->name;
 	if (!ef->demangled) {
-		if (!charge(ef, ef->nsyms * sizeof(*ef->demangled)))
+		if (!elf_file__charge(ef, ef->nsyms * sizeof(*ef->demangled)))
 			return s->name;
 		ef->demangled = calloc(ef->nsyms, sizeof(*ef->demangled));
 		if (!ef->demangled)
@@ -631,7 +563,7 @@ static const char *sym_display_name(struct elf_file *ef, const struct elf_sym *s
 	}
 	if (!ef->demangled[i]) {
 		d = demangle(s->name);
-		if (d && !charge(ef, strlen(d) + 1)) {
+		if (d && !elf_file__charge(ef, strlen(d) + 1)) {
 			free(d);
 			return s->name;	/* tried again after a release */
 		}
@@ -665,279 +597,4 @@ int elf_file__symbol_addr(struct elf_file *ef, const char *name, uint64_t *vaddr
 		}
 	}
 	return -ENOENT;
-}
-
-/* Section names are read whole by libelf on the first elf_strptr: charge
- * them once, or refuse. */
-static bool section_names_readable(struct elf_file *ef, size_t *shstrndx)
-{
-	GElf_Shdr sh;
-
-	if (elf_getshdrstrndx(ef->elf, shstrndx) != 0)
-		return false;
-	if (ef->shstrtab_bytes)
-		return true;
-	if (!gelf_getshdr(elf_getscn(ef->elf, *shstrndx), &sh) || !scn_in_file(ef, &sh) ||
-	    !charge(ef, sh.sh_size + 1))
-		return false;
-	ef->shstrtab_bytes = sh.sh_size + 1;
-	return true;
-}
-
-/* Whether opening the DWARF just for .debug_frame is worth it and bounded:
- * the section exists, and the debug sections libdw would load (and inflate)
- * are neither compressed nor huge. */
-static bool debug_frame_affordable(struct elf_file *ef)
-{
-	uint64_t total = 0;
-	bool has_frame = false;
-	Elf_Scn *scn = NULL;
-	size_t shstrndx;
-	GElf_Shdr sh;
-
-	if (!section_names_readable(ef, &shstrndx))
-		return false;
-	while ((scn = elf_nextscn(ef->elf, scn)) != NULL) {
-		const char *name;
-
-		if (!gelf_getshdr(scn, &sh))
-			return false;
-		name = elf_strptr(ef->elf, shstrndx, sh.sh_name);
-		if (!name)
-			continue;
-		if (strncmp(name, ".zdebug", 7) == 0)
-			return false;
-		if (strncmp(name, ".debug_", 7) != 0 || sh.sh_type == SHT_NOBITS)
-			continue;
-		if ((sh.sh_flags & SHF_COMPRESSED) || !scn_in_file(ef, &sh))
-			return false;
-		total += sh.sh_size;
-		has_frame |= strcmp(name, ".debug_frame") == 0;
-	}
-	return has_frame && total <= DEBUG_SECTIONS_BUDGET && charge(ef, total);
-}
-
-static Dwarf_CFI *debug_frame_cfi(struct elf_file *ef)
-{
-	if (!ef->dwarf_done) {
-		ef->dwarf_done = true;
-		if (debug_frame_affordable(ef)) {
-			ef->dwarf = dwarf_begin_elf(ef->elf, DWARF_C_READ, NULL);
-			if (ef->dwarf)
-				ef->debug_cfi = dwarf_getcfi(ef->dwarf);
-		}
-	}
-	return ef->debug_cfi;
-}
-
-/*
- * .eh_frame through a handle of its own. When libdw finds no section named
- * .eh_frame (no or corrupt section headers) it takes PT_GNU_EH_FRAME and reads
- * the whole file into the handle (elf_rawfile); libelf 0.188 then no longer
- * frees the section data already read through that handle, which on ef->elf
- * would be the symbol tables: a leak a crafted file repeats at every open.
- */
-static bool has_named_eh_frame(struct elf_file *ef, uint64_t *bytes)
-{
-	Elf_Scn *scn = NULL;
-	size_t shstrndx;
-	GElf_Shdr sh;
-	bool found = false;
-
-	*bytes = 0;
-	if (!section_names_readable(ef, &shstrndx))
-		return false;
-	/* What the second handle reads: its headers and names, the sections. */
-	*bytes = ef->header_bytes + ef->shstrtab_bytes;
-	while ((scn = elf_nextscn(ef->elf, scn)) != NULL) {
-		const char *name;
-
-		if (gelf_getshdr(scn, &sh) && (name = elf_strptr(ef->elf, shstrndx, sh.sh_name)) &&
-		    (!strcmp(name, ".eh_frame") || !strcmp(name, ".eh_frame_hdr"))) {
-			found |= !strcmp(name, ".eh_frame");
-			*bytes += sh.sh_size;
-		}
-	}
-	return found;
-}
-
-/* The whole-file fallback would let a crafted file with broken section
- * headers make us read up to ELF_FILE_SIZE_MAX into memory. */
-#define EH_FALLBACK_MAX (64ULL << 20)
-
-static Dwarf_CFI *eh_frame_cfi(struct elf_file *ef)
-{
-	uint64_t bytes;
-
-	if (!ef->eh_cfi_done) {
-		ef->eh_cfi_done = true;
-		if (!has_named_eh_frame(ef, &bytes)) {
-			if (ef->file_size > EH_FALLBACK_MAX)
-				return NULL;
-			bytes = ef->header_bytes + ef->file_size;
-		}
-		if (!charge(ef, bytes))
-			return NULL;
-		ef->cfi_elf = elf_begin(ef->fd, ELF_C_READ, NULL);
-		if (ef->cfi_elf)
-			ef->eh_cfi = dwarf_getcfi_elf(ef->cfi_elf);
-	}
-	return ef->eh_cfi;
-}
-
-/* The CFI row for vaddr: .eh_frame first (always loaded by the process, so
- * present in stripped files), else .debug_frame. */
-static int frame_at(struct elf_file *ef, uint64_t vaddr, Dwarf_Frame **frame)
-{
-	Dwarf_CFI *cfi = eh_frame_cfi(ef);
-
-	if (cfi && dwarf_cfi_addrframe(cfi, vaddr, frame) == 0)
-		return 0;
-	cfi = debug_frame_cfi(ef);
-	if (cfi && dwarf_cfi_addrframe(cfi, vaddr, frame) == 0)
-		return 0;
-	return -ENOENT;
-}
-
-static int frame_cfa(Dwarf_Frame *frame, int *reg, int64_t *off)
-{
-	Dwarf_Op *ops;
-	size_t nops;
-
-	if (dwarf_frame_cfa(frame, &ops, &nops) != 0)
-		return -EINVAL;
-	if (nops == 0)
-		return -ENOENT;
-	/* libdw hands a "register + offset" rule back as one DW_OP_bregx;
-	 * anything else came from a DW_CFA_def_cfa_expression. */
-	if (nops != 1 || ops[0].atom != DW_OP_bregx)
-		return -ENOTSUP;
-	if (ops[0].number != DWARF_REG_RSP && ops[0].number != DWARF_REG_RBP)
-		return -ENOTSUP;
-	*reg = ops[0].number;
-	*off = (int64_t)ops[0].number2;
-	return 0;
-}
-
-/* Where the frame saved register reg, as an offset from the CFA: 0,
- * -ENOENT when it is not saved (*undefined says whether it has no value at
- * all, rather than the caller's), -ENOTSUP for other rules. */
-static int frame_saved_at(Dwarf_Frame *frame, int reg, uint64_t *off, bool *undefined)
-{
-	Dwarf_Op mem[3], *ops;
-	size_t nops;
-
-	if (reg < 0 || dwarf_frame_register(frame, reg, mem, &ops, &nops) != 0)
-		return -EINVAL;
-	/* libdw: ops left NULL means same value, ops at mem undefined. */
-	*undefined = nops == 0 && ops == mem;
-	if (nops == 0)
-		return -ENOENT;
-	/* offset(N) comes back as DW_OP_call_frame_cfa [DW_OP_plus_uconst N];
-	 * val_offset ends with DW_OP_stack_value and is not a memory slot. */
-	if (ops[0].atom != DW_OP_call_frame_cfa)
-		return -ENOTSUP;
-	if (nops == 1) {
-		*off = 0;
-		return 0;
-	}
-	if (nops == 2 && ops[1].atom == DW_OP_plus_uconst) {
-		*off = ops[1].number;
-		return 0;
-	}
-	return -ENOTSUP;
-}
-
-static void rule_at(struct elf_file *ef, uint64_t vaddr, struct cfi_rule *r)
-{
-	Dwarf_Frame *frame = NULL;
-	bool undefined = false;
-	int err;
-
-	memset(r, 0, sizeof(*r));
-	r->vaddr = vaddr;
-	r->set = true;
-	r->err = frame_at(ef, vaddr, &frame);
-	if (!r->err) {
-		r->err = frame_saved_at(frame, dwarf_frame_info(frame, NULL, NULL, NULL),
-					&r->ra_off, &undefined);
-		r->outermost = r->err == -ENOENT && undefined;
-		if (r->outermost)
-			r->err = 0;
-	}
-	if (!r->err && !r->outermost)
-		r->err = frame_cfa(frame, &r->cfa_reg, &r->cfa_off);
-	if (!r->err && !r->outermost) {
-		err = frame_saved_at(frame, DWARF_REG_RBP, &r->bp_off, &undefined);
-		r->bp = !err ? UNWIND_BP_SAVED : err == -ENOENT ? UNWIND_BP_SAME : UNWIND_BP_LOST;
-	}
-	free(frame);
-}
-
-/* The rule at vaddr, from the cache or libdw; NULL only without memory. */
-static const struct cfi_rule *cached_rule(struct elf_file *ef, uint64_t vaddr, struct cfi_rule *tmp)
-{
-	struct cfi_rule *r;
-
-	if (!ef->rules)
-		ef->rules = calloc(ELF_FILE_RULE_CACHE, sizeof(*ef->rules));
-	if (!ef->rules) {
-		rule_at(ef, vaddr, tmp);
-		return tmp;
-	}
-	r = &ef->rules[(vaddr * 0x9E3779B97F4A7C15ULL) >> (64 - ELF_FILE_RULE_BITS)];
-	if (!r->set || r->vaddr != vaddr)
-		rule_at(ef, vaddr, r);
-	return r;
-}
-
-static int read_stack_u64(const struct unwind_regs *regs, uint64_t addr, uint64_t *val)
-{
-	if (!regs->stack || regs->stack_len < sizeof(*val) || addr < regs->sp ||
-	    addr - regs->sp > regs->stack_len - sizeof(*val))
-		return -ERANGE;
-	memcpy(val, regs->stack + (addr - regs->sp), sizeof(*val));
-	return 0;
-}
-
-int elf_file__return_address(struct elf_file *ef, uint64_t vaddr,
-			     const struct unwind_regs *regs, uint64_t *ra)
-{
-	struct cfi_rule tmp;
-	const struct cfi_rule *r;
-	uint64_t cfa;
-
-	if (!ef->x86_64)
-		return -ENOTSUP;
-	if (begin(ef))
-		return -ENOENT;
-	r = cached_rule(ef, vaddr, &tmp);
-	if (r->err)
-		return r->err;
-	if (r->outermost)
-		return -ENOENT;
-	cfa = (r->cfa_reg == DWARF_REG_RSP ? regs->sp : regs->bp) + r->cfa_off;
-	return read_stack_u64(regs, cfa + r->ra_off, ra);
-}
-
-int elf_file__unwind_rule(struct elf_file *ef, uint64_t vaddr, struct unwind_rule *out)
-{
-	struct cfi_rule tmp;
-	const struct cfi_rule *r;
-
-	if (!ef->x86_64)
-		return -ENOTSUP;
-	if (begin(ef))	/* read again if the budget released it */
-		return -ENOENT;
-	r = cached_rule(ef, vaddr, &tmp);
-	if (r->err)
-		return r->err;
-	memset(out, 0, sizeof(*out));
-	out->outermost = r->outermost;
-	out->cfa_base = r->cfa_reg == DWARF_REG_RBP ? UNWIND_CFA_BP : UNWIND_CFA_SP;
-	out->cfa_off = r->cfa_off;
-	out->ra_off = (int64_t)r->ra_off;
-	out->bp = r->bp;
-	out->bp_off = (int64_t)r->bp_off;
-	return 0;
 }

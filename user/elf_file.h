@@ -13,6 +13,9 @@
  * BUDGET_ELF_FILE_BYTES) is refused, and what it would have given is missing (no
  * symbols, no CFI). elf_file__release gives it all back and keeps the file
  * open: the next use reads again, so an owner can evict under a global budget.
+ *
+ * elf_file.c opens the file and reads its build id and symbols;
+ * elf_file_cfi.c reads its call frame information.
  */
 #ifndef MEMSCOPE_ELF_FILE_H
 #define MEMSCOPE_ELF_FILE_H

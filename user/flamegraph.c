@@ -6,6 +6,7 @@
 
 #include "flamegraph.h"
 #include "safe_text.h"
+#include "units.h"
 #include "utf8.h"
 #include "folded.h"
 #include "hmap.h"
@@ -165,17 +166,7 @@ size_t flamegraph__escape(FILE *out, const char *s, size_t max_chars)
 
 void flamegraph__format_bytes(uint64_t bytes, char *buf, size_t len)
 {
-	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-	double v = bytes;
-	size_t u = 0;
-
-	if (bytes < 1024) {
-		snprintf(buf, len, "%" PRIu64 " B", bytes);
-		return;
-	}
-	for (v /= 1024; v >= 1023.95 && u + 1 < sizeof(units) / sizeof(units[0]); u++)
-		v /= 1024;
-	snprintf(buf, len, v < 9.995 ? "%.2f %s" : v < 99.95 ? "%.1f %s" : "%.0f %s", v, units[u]);
+	units__bytes(bytes, buf, len);
 }
 
 /* ---- the tree ------------------------------------------------------------ */

@@ -3,8 +3,7 @@
 #include <stdlib.h>
 
 #include "growth.h"
-
-#define MIB		(1024.0 * 1024.0)
+#include "units.h"
 
 struct growth {
 	size_t cap, head, count;	/* head: index of the oldest sample */

@@ -20,6 +20,9 @@
  * it ignores the terminal's SIGINT, which memscope handles.
  * Everything the process sends is bounded: /json/list (INSPECTOR_LIST_MAX),
  * each message (INSPECTOR_MSG_MAX), the profile (JSHEAP_TEXT_MAX).
+ *
+ * inspector.c holds what /proc says, the child's steps and memscope's side;
+ * the child's WebSocket client is inspector_ws.c.
  */
 #ifndef MEMSCOPE_INSPECTOR_H
 #define MEMSCOPE_INSPECTOR_H

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgpath.h"
 #include "cgroups.h"
 #include "container.h"
 #include "inspector.h"
@@ -15,7 +16,6 @@
 #include "jsheap_run.h"
 #include "log.h"
 #include "procname.h"
-#include "topview.h"
 
 #define LABEL_LEN	256
 #define PROC_SCAN_MAX	(1u << 22)
@@ -74,7 +74,7 @@ static bool in_cgroups(uint32_t pid, const char *const *paths, size_t n,
 	if (!hier || cgroups__pid_path((int)pid, hier, path, sizeof(path)))
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (topview__is_under(path, paths[i]))
+		if (cgpath__is_under(path, paths[i]))
 			return true;
 	return false;
 }

@@ -8,11 +8,11 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "cgpath.h"
 #include "hmap.h"
 #include "kfeatures.h"
 #include "log.h"
 #include "memcg_events.h"
-#include "topview.h"
 
 #include "memcg.h"
 #include "memcg.skel.h"
@@ -410,7 +410,7 @@ int memcg_events__sum(struct memcg_events *me, const char *path, int64_t out[TIM
 			if (!p || !(t->path = strdup(p)))
 				continue;
 		}
-		if (!topview__is_under(t->path, path))
+		if (!cgpath__is_under(t->path, path))
 			continue;
 		for (int k = 0; k < TIMELINE_KINDS; k++)
 			out[k] = sat_add(out[k], t->kind[k]);

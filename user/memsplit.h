@@ -20,6 +20,11 @@
  * process or cgroup first seen after the window opened is judged from
  * MEMSPLIT_SETTLE_S later: its startup is not growth of the service.
  *
+ * The files: memsplit.c (the window, and the rows of the report with their
+ * top native stacks), memsplit_procs.c (which processes and cgroups are
+ * followed, and reading them), memsplit_series.c (readings over time),
+ * memsplit_print.c (the table and the JSON object).
+ *
  * Like session.c, this sits where a command would print: it warns about a
  * process whose V8 it cannot see into, and notes what a missing piece (no
  * uprobes, no kpageflags) costs.

@@ -17,6 +17,22 @@ static const cap_value_t keep[] = {
 	CAP_DAC_READ_SEARCH, CAP_DAC_OVERRIDE,
 };
 
+int privs__may_trace(void)
+{
+	cap_flag_value_t admin = CAP_CLEAR, bpf = CAP_CLEAR, perfmon = CAP_CLEAR;
+	cap_t caps = cap_get_proc();
+
+	if (!caps)
+		return -errno;
+	cap_get_flag(caps, CAP_SYS_ADMIN, CAP_EFFECTIVE, &admin);
+#ifdef CAP_BPF
+	cap_get_flag(caps, CAP_BPF, CAP_EFFECTIVE, &bpf);
+	cap_get_flag(caps, CAP_PERFMON, CAP_EFFECTIVE, &perfmon);
+#endif
+	cap_free(caps);
+	return admin == CAP_SET || (bpf == CAP_SET && perfmon == CAP_SET);
+}
+
 const char *privs__kept(void)
 {
 	return "cap_bpf,cap_perfmon,cap_sys_admin,cap_checkpoint_restore,cap_sys_ptrace,"

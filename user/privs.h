@@ -7,6 +7,12 @@
 
 #include <stddef.h>
 
+/* May this process load and attach memscope's BPF programs: CAP_SYS_ADMIN,
+ * or CAP_BPF with CAP_PERFMON, effective (CAP_SYS_ADMIN also covers reading
+ * other processes' pagemap and map_files)? 1, 0, or -errno when the
+ * capabilities cannot be read. Asked before loading, so that a caller can
+ * say what is missing, or go on without BPF, instead of libbpf's EPERM. */
+int privs__may_trace(void);
 /* The capabilities kept, as "cap_bpf,cap_perfmon,..." (for the notice). */
 const char *privs__kept(void);
 /* Drop everything else from the effective, permitted, inheritable and

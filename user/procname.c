@@ -7,10 +7,10 @@
 #include <unistd.h>
 
 #include "procname.h"
+#include "procstat.h"
 #include "readfile.h"
 
 #define CMDLINE_MAX	4096	/* argv[0..2] are near its start */
-#define STAT_MAX	1024
 #define ARGS_CHECKED	3
 
 static const char *base_of(const char *path, size_t len, size_t *base_len)
@@ -74,27 +74,15 @@ void procname__choose(const char *comm, const char *exe, const char *cmdline,
 		copy_name(exe_base, exe_len, out);
 }
 
-/* Is /proc/TGID the process that started at start_ns (stat field 22, in clock
- * ticks; two ticks of slack for the rounding)? */
+/* Is /proc/TGID the process that started at start_ns? */
 static bool same_process(const char *proc_root, uint32_t tgid, uint64_t start_ns)
 {
-	char path[PATH_MAX], buf[STAT_MAX];
-	unsigned long long start;
-	long ticks = sysconf(_SC_CLK_TCK);
-	const char *p;
+	uint64_t ticks;
 
 	if (!start_ns)
 		return false;	/* nothing to tell a reused pid by */
-	snprintf(path, sizeof(path), "%s/%u/stat", proc_root, tgid);
-	if (readfile__at(AT_FDCWD, path, buf, sizeof(buf)) < 0 || ticks <= 0)
-		return false;
-	p = strrchr(buf, ')');	/* comm may hold spaces and parentheses */
-	for (int field = 2; p && field < 22; field++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p + 1, "%llu", &start) != 1)
-		return false;
-	return llabs((long long)(start * (1000000000ULL / (unsigned long)ticks)) -
-		     (long long)start_ns) <= 2 * 1000000000LL / ticks;
+	return !procstat__start_ticks(proc_root, (int)tgid, &ticks) &&
+	       procstat__same_start(ticks, start_ns);
 }
 
 static void read_and_choose(const char *proc_root, uint32_t tgid, const char *thread,

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cgpath.h"
 #include "cli.h"
 #include "feature_state.h"
 #include "growth.h"
@@ -324,9 +325,9 @@ static bool wanted(const struct timeline *tl, const struct top_row *r)
 		return true;
 	/* As top: a cgroup under a filter, or the container a filter is inside. */
 	for (size_t i = 0; i < tl->n_filter; i++)
-		if (topview__is_under(r->path, tl->filter[i]) ||
+		if (cgpath__is_under(r->path, tl->filter[i]) ||
 		    (r->ctr.runtime != CONTAINER_PLAIN &&
-		     topview__is_under(tl->filter[i], r->path)))
+		     cgpath__is_under(tl->filter[i], r->path)))
 			return true;
 	return false;
 }
@@ -442,7 +443,7 @@ static const struct series *find(const struct timeline *tl, const char *cgroup_p
 	char row[PATH_MAX];
 	struct series **slot;
 
-	if (!tl || !cgroup_path || topview__row_path(cgroup_path, row, sizeof(row)))
+	if (!tl || !cgroup_path || cgpath__row_path(cgroup_path, row, sizeof(row)))
 		return NULL;
 	slot = hmap__find(tl->by_path, row, strlen(row));
 	return slot ? *slot : NULL;

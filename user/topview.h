@@ -13,17 +13,20 @@
  * Reading is split from showing: topview__scan() finds the rows (each
  * refresh), topview__sample() reads their figures (each sample, cheap),
  * topview__update() fits the slopes, reads the processes and sorts; the
- * printers only format. The hierarchy's mount and /proc are options, so
- * tests run all of it on fixture trees.
+ * printers only format (the table in topview_table.c, the JSON document in
+ * topview_json.c). The hierarchy's mount and /proc are options, so tests run
+ * all of it on fixture trees.
  */
 #ifndef MEMSCOPE_TOPVIEW_H
 #define MEMSCOPE_TOPVIEW_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "cgpath.h"
 #include "cgroups.h"
 #include "cgstat.h"
 #include "container.h"
@@ -120,6 +123,13 @@ int topview__set_filter(struct topview *tv, const char *const *paths, size_t n_p
  * once its tracer attached). */
 void topview__set_v8(struct topview *tv, struct v8_census *v8);
 
+/* Does the row grow: a slope, and a verdict of growth (sorted first, and the
+ * only rows whose MONO column means something). */
+static inline bool topview__row_growing(const struct top_row *r)
+{
+	return isfinite(r->slope) && verdict__is_growth(&r->verdict);
+}
+
 /* Whether the next updates keep each row's processes (the -P toggle). */
 void topview__set_procs(struct topview *tv, bool procs);
 
@@ -176,10 +186,18 @@ void topview__print_json(struct top_row *const *rows, size_t n, const struct top
 
 /* ---- pure helpers ------------------------------------------------------------ */
 
-/* The row a cgroup belongs to: its container's outermost cgroup, or itself. */
-int topview__row_path(const char *cgroup_path, char *buf, size_t len);
-/* Is path equal to or below ancestor, component-wise ("/a" is not under "/ab")? */
-bool topview__is_under(const char *path, const char *ancestor);
+/* The cgroup-path helpers live in cgpath.h; these names stay for the
+ * modules that called them here before. */
+static inline int topview__row_path(const char *cgroup_path, char *buf, size_t len)
+{
+	return cgpath__row_path(cgroup_path, buf, len);
+}
+
+static inline bool topview__is_under(const char *path, const char *ancestor)
+{
+	return cgpath__is_under(path, ancestor);
+}
+
 /* own -= child, field by field, never below 0. */
 void topview__subtract(struct cgstat *own, const struct cgstat *child);
 /* "0", "512", "12.3K", "456M", "1.2G"... into buf; returns buf. */

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
-#include <sys/capability.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -21,6 +20,7 @@
 #include "memscope.h"
 #include "memscope.skel.h"
 #include "pfn.h"
+#include "privs.h"
 #include "tracer.h"
 
 struct tracer {
@@ -96,19 +96,11 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 static int check_privileges(void)
 {
-	cap_flag_value_t admin = CAP_CLEAR, bpf = CAP_CLEAR, perfmon = CAP_CLEAR;
-	cap_t caps = cap_get_proc();
+	int may = privs__may_trace();
 
-	if (!caps)
-		return -errno;
-	cap_get_flag(caps, CAP_SYS_ADMIN, CAP_EFFECTIVE, &admin);
-#ifdef CAP_BPF
-	cap_get_flag(caps, CAP_BPF, CAP_EFFECTIVE, &bpf);
-	cap_get_flag(caps, CAP_PERFMON, CAP_EFFECTIVE, &perfmon);
-#endif
-	cap_free(caps);
-	/* CAP_SYS_ADMIN also covers reading other processes' pagemap and map_files. */
-	if (admin == CAP_SET || (bpf == CAP_SET && perfmon == CAP_SET))
+	if (may < 0)
+		return may;
+	if (may)
 		return 0;
 	log_error("memscope needs root (CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON): run it with sudo");
 	return -EPERM;

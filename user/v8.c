@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,13 +17,13 @@
 #include "log.h"
 #include "memclass.h"
 #include "procmaps.h"
+#include "v8_scan.h"
 #include "rangeset.h"
 #include "safe_open.h"
 #include "v8.h"
 #include "v8.skel.h"
 
 #define PROBES_MAX	8
-#define IOV_BATCH	512
 
 /* Exported by every binary that embeds V8 for its addons: tells a stripped
  * V8 (no OS layer symbols) from a program that has nothing to do with V8. */
@@ -97,54 +96,6 @@ const char *v8__runtime_name(enum v8_runtime rt)
 }
 
 /* ---- pure parts ------------------------------------------------------------ */
-
-bool v8__chunk_header_ok(uint64_t addr, uint64_t mapping_end, const struct v8_chunk_header *h)
-{
-	if (addr % V8_CHUNK_ALIGN || addr >= mapping_end)
-		return false;
-	if (!h->size || h->size % 4096 || h->size > mapping_end - addr)
-		return false;
-	/* A user-space pointer, 8-byte aligned. */
-	if (!h->heap || h->heap % 8 || h->heap >= (1ULL << 57))
-		return false;
-	if (h->area_start <= addr || h->area_start - addr > V8_CHUNK_HEADER_MAX)
-		return false;
-	return h->area_end >= h->area_start && h->area_end - addr <= h->size;
-}
-
-size_t v8__select_chunks(struct v8_chunk *c, size_t n)
-{
-	struct hmap *heaps = hmap__new(sizeof(uint32_t));
-	uint64_t covered_end = 0;
-	size_t valid = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		uint32_t *count;
-
-		c[i].valid = v8__chunk_header_ok(c[i].addr, c[i].mapping_end, &c[i].h);
-		if (!c[i].valid || !heaps)
-			continue;
-		count = hmap__upsert(heaps, &c[i].h.heap, sizeof(c[i].h.heap), NULL);
-		if (count)
-			(*count)++;
-	}
-	for (size_t i = 0; i < n; i++) {
-		uint32_t *count;
-
-		if (!c[i].valid)
-			continue;
-		count = heaps ? hmap__find(heaps, &c[i].h.heap, sizeof(c[i].h.heap)) : NULL;
-		/* Inside a large object's chunk the payload can look like anything. */
-		if (!count || *count < V8_MIN_CHUNKS_PER_HEAP || c[i].addr < covered_end) {
-			c[i].valid = false;
-			continue;
-		}
-		covered_end = c[i].addr + c[i].h.size;
-		valid++;
-	}
-	hmap__free(heaps);
-	return valid;
-}
 
 int v8__apply_event(struct rangeset *s, const struct v8_event *e)
 {
@@ -437,21 +388,6 @@ static enum v8_runtime process_runtime(struct v8 *v, int pid, const struct procm
 	return rt;
 }
 
-/* ---- chunk scan -------------------------------------------------------------- */
-
-struct candidates {
-	struct v8_chunk *c;
-	size_t n, cap;
-};
-
-static bool page_present(int pagemap_fd, uint64_t addr, uint64_t page_size)
-{
-	uint64_t e;
-
-	return pread(pagemap_fd, &e, sizeof(e), (off_t)(addr / page_size * sizeof(e))) ==
-		       sizeof(e) && (e & MEMCLASS_PAGEMAP_PRESENT);
-}
-
 static uint64_t monotonic_ns(void)
 {
 	struct timespec ts;
@@ -460,104 +396,32 @@ static uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static int add_candidates(struct candidates *cs, const struct procmap *m, int pagemap_fd,
-			  uint64_t page_size, uint64_t *probes)
-{
-	uint64_t a = (m->start + V8_CHUNK_ALIGN - 1) / V8_CHUNK_ALIGN * V8_CHUNK_ALIGN;
-
-	for (; a < m->end && a >= m->start; a += V8_CHUNK_ALIGN) {
-		if (!*probes) {
-			budget_counts.v8_probes_skipped += (m->end - a + V8_CHUNK_ALIGN - 1) /
-							   V8_CHUNK_ALIGN;
-			return 0;
-		}
-		(*probes)--;
-		if (!page_present(pagemap_fd, a, page_size))
-			continue;
-		if (cs->n == V8_SCAN_MAX)
-			return -E2BIG;
-		if (cs->n == cs->cap) {
-			size_t cap = cs->cap ? cs->cap * 2 : 256;
-			void *p = realloc(cs->c, cap * sizeof(*cs->c));
-
-			if (!p)
-				return -ENOMEM;
-			cs->c = p;
-			cs->cap = cap;
-		}
-		cs->c[cs->n++] = (struct v8_chunk){ .addr = a, .mapping_end = m->end };
-	}
-	return 0;
-}
-
-/* Reads the headers of the candidates; one that cannot be read keeps a
- * zeroed header, which no check accepts. */
-static void read_headers(int pid, struct candidates *cs)
-{
-	struct iovec local[IOV_BATCH], remote[IOV_BATCH];
-
-	for (size_t i = 0; i < cs->n;) {
-		size_t k = cs->n - i < IOV_BATCH ? cs->n - i : IOV_BATCH;
-		ssize_t got;
-
-		for (size_t j = 0; j < k; j++) {
-			local[j] = (struct iovec){ &cs->c[i + j].h, sizeof(cs->c[i + j].h) };
-			remote[j] = (struct iovec){ (void *)(uintptr_t)cs->c[i + j].addr,
-						    sizeof(cs->c[i + j].h) };
-		}
-		got = process_vm_readv(pid, local, k, remote, k, 0);
-		if (got < 0 && errno == ESRCH) {
-			for (; i < cs->n; i++)
-				memset(&cs->c[i].h, 0, sizeof(cs->c[i].h));
-			return;
-		}
-		if (got < 0)
-			got = 0;
-		/* The call stops at the first element it cannot read (a header
-		 * never crosses a page): zero that one and go on after it. */
-		i += (size_t)got / sizeof(struct v8_chunk_header);
-		if ((size_t)got < k * sizeof(struct v8_chunk_header)) {
-			memset(&cs->c[i].h, 0, sizeof(cs->c[i].h));
-			i++;
-		}
-	}
-}
-
+/* Ranges committed before the probes were attached: found by a scan of the
+ * process's memory (v8_scan.c), at most the probes this tick's budget grants. */
 static int scan_chunks(struct v8 *v, struct v8_proc *p, const struct procmaps *maps)
 {
-	struct candidates cs = {};
+	struct v8_chunk *c = NULL;
 	uint64_t probes, allowed;
-	size_t found;
-	int err = 0;
+	size_t n = 0, found = 0;
+	int err;
 
 	probes = allowed = budget_work__grant(&v->probes, monotonic_ns());
-	for (size_t i = 0; i < maps->n && !err; i++) {
-		const struct procmap *m = &maps->maps[i];
-
-		/* Chunks are anonymous and readable; the rest cannot hold one. */
-		if (m->path || m->inode || m->perms[0] != 'r')
-			continue;
-		err = add_candidates(&cs, m, p->pagemap_fd, v->page_size, &probes);
-	}
+	err = v8_scan__chunks(p->pid, p->pagemap_fd, v->page_size, maps, &probes, &c, &n, &found);
 	budget_work__spend(&v->probes, allowed - probes);
-	if (err == -E2BIG)
-		err = 0;	/* scan what fits */
 	if (!err) {
-		read_headers(p->pid, &cs);
-		found = v8__select_chunks(cs.c, cs.n);
-		for (size_t i = 0; i < cs.n; i++) {
-			struct v8_event e = { .addr = cs.c[i].addr, .size = cs.c[i].h.size,
+		for (size_t i = 0; i < n; i++) {
+			struct v8_event e = { .addr = c[i].addr, .size = c[i].h.size,
 					      .op = V8_OP_SET_PERMISSIONS,
 					      .perm = V8_PERM_READ_WRITE };
 
-			if (cs.c[i].valid && ranges_apply(v, p, &e) == -E2BIG)
+			if (c[i].valid && ranges_apply(v, p, &e) == -E2BIG)
 				v->stats.ranges_full++;
 		}
 		v->stats.chunks_found += found;
 		log_debug("pid %d: %zu V8 chunks found among %zu candidates, %.1f MiB committed",
-			  p->pid, found, cs.n, rangeset__bytes(p->ranges) / 1048576.0);
+			  p->pid, found, n, rangeset__bytes(p->ranges) / 1048576.0);
 	}
-	free(cs.c);
+	free(c);
 	return err;
 }
 

@@ -22,7 +22,8 @@
  *     resident (a chunk's header page always is). A candidate counts only
  *     when the fields are consistent with each other and with the mapping,
  *     and its heap pointer is shared by at least V8_MIN_CHUNKS_PER_HEAP
- *     candidates (one per isolate; workers have their own).
+ *     candidates (one per isolate; workers have their own). The scan and
+ *     the chunk checks are v8_scan.c.
  * The sizes in events come from the process itself (any process can call
  * its own SetPermissions): the work they cause is bounded by the budgets of
  * budget.h (pagemap read only where the process has a mapping, a per-tick

@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "units.h"
 #include "verdict.h"
 
-#define MIB		(1024.0 * 1024.0)
 #define MAX_READINGS	GROWTH_CAP_MAX
 
 /* The finite readings of one series, gathered once. */
