@@ -355,7 +355,7 @@ void record_totals__print(const struct record_totals *t, FILE *out)
 		t->drops.kcache_hits, t->drops.kcache_checks, t->drops.kcache_mismatches);
 	fprintf(out, "losses:");
 	for (int i = 0; i < MS_NR_DROPS; i++)
-		fprintf(out, "%s %s=%" PRIu64, i ? "," : "", tracer__drop_text(i), t->drops.kernel[i]);
+		fprintf(out, "%s %s=%" PRIu64, i ? "," : "", drops__text(i), t->drops.kernel[i]);
 	fprintf(out, ", program runs missed by the kernel (recursion)=%" PRIu64
 		", missed frees settled when the page was reused=%" PRIu64
 		", unwinds stopped without CFI=%" PRIu64 ", at an unreadable stack=%" PRIu64
@@ -433,7 +433,7 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 
 	json_obj(&j, "losses");
 	for (int i = 0; i < MS_NR_DROPS; i++)
-		json_u64(&j, tracer__drop_key(i), t->drops.kernel[i]);
+		json_u64(&j, drops__key(i), t->drops.kernel[i]);
 	json_u64(&j, "recursion_misses", t->drops.recursion_misses);
 	json_u64(&j, "missed_frees_settled", t->drops.healed_frees);
 	json_u64(&j, "unwind_no_cfi", t->rs.unwind_stops[UNWIND_NO_CFI]);
