@@ -116,12 +116,13 @@ static void on_kill(void *ctx, const struct ms_oom_event *e)
 {
 	struct oom_cmd *c = ctx;
 	struct oom_sources src = {
-		.rc = &c->s.rc, .hier = c->s.have_hier ? &c->s.hier : NULL, .tl = c->tl,
-		.proc_root = "/proc", .kmsg = c->kmsg, .names = &c->names,
+		.tl = c->tl, .proc_root = "/proc", .kmsg = c->kmsg, .names = &c->names,
 	};
-	struct oom_report *r = oom_report__collect(&src, e);
+	struct oom_report *r;
 	int err;
 
+	session__oom_sources(&c->s, &src);
+	r = oom_report__collect(&src, e);
 	if (!r) {
 		log_error("OOM kill of pid %u: no memory left to build its report", e->victim_tgid);
 		return;

@@ -245,7 +245,7 @@ static bool pids_alive(const struct record_opts *o)
 	return o->n_tgids == 0;
 }
 
-static int write_folded(const struct record_ctx *c, const char *path)
+static int write_folded(const struct recording *r, const char *path)
 {
 	struct atomic_file af;
 	struct folded *f = folded__new();
@@ -253,7 +253,7 @@ static int write_folded(const struct record_ctx *c, const char *path)
 
 	if (!f)
 		return -ENOMEM;
-	err = record_output__folded(c, f);
+	err = record_output__folded(r, f);
 	if (!err && !(err = atomic_file__open(&af, path))) {
 		err = folded__write(f, af.f);
 		err = err ? (atomic_file__abort(&af), err) : atomic_file__commit(&af);
@@ -266,13 +266,13 @@ static int write_folded(const struct record_ctx *c, const char *path)
 	return err;
 }
 
-static int write_pprof(const struct record_ctx *c, const char *path)
+static int write_pprof(const struct recording *r, const char *path)
 {
 	struct atomic_file af;
 	int err = atomic_file__open(&af, path);
 
 	if (!err) {
-		err = record_pprof__write(c, af.f);
+		err = record_pprof__write(r, af.f);
 		err = err ? (atomic_file__abort(&af), err) : atomic_file__commit(&af);
 	}
 	if (err)
@@ -298,20 +298,20 @@ static int write_report(const struct record_totals *t, const char *path)
 
 /* Everything is written even when one output fails: losing the folded file
  * must not also lose the totals. */
-static int write_outputs(const struct record_ctx *c, const struct record_opts *o,
+static int write_outputs(const struct recording *r, const struct record_opts *o,
 			 struct record_kills *k)
 {
 	struct record_totals *t;
-	int err = o->pprof ? write_pprof(c, o->output) : write_folded(c, o->output), err2 = 0;
+	int err = o->pprof ? write_pprof(r, o->output) : write_folded(r, o->output), err2 = 0;
 
-	t = record_totals__collect(c);
+	t = record_totals__collect(r);
 	if (!t)
 		return -ENOMEM;
 	record_totals__set_kills(t, k->r, k->n);
 	record_totals__name_containers(t, &k->names, cli_now());
 	record_totals__print(t, stderr);
-	if (c->split && memsplit__report(c->split, c) == 0)
-		memsplit__print(c->split, stderr);
+	if (r->split && memsplit__report(r->split, r) == 0)
+		memsplit__print(r->split, stderr);
 	for (size_t i = 0; i < k->n; i++) {
 		fputc('\n', stderr);
 		oom_report__print_text(k->r[i], stderr);
@@ -337,14 +337,12 @@ static bool pid_wanted(const struct record_opts *o, uint32_t pid)
 static void on_kill(void *ctx, const struct ms_oom_event *e)
 {
 	struct record_kills *k = ctx;
-	struct oom_sources src = {
-		.rc = &k->s->rc, .hier = k->s->have_hier ? &k->s->hier : NULL,
-		.proc_root = "/proc", .kmsg = k->kmsg, .names = &k->names,
-	};
+	struct oom_sources src = { .proc_root = "/proc", .kmsg = k->kmsg, .names = &k->names };
 	struct oom_report *r;
 
 	if (!pid_wanted(k->o, e->victim_tgid))
 		return;
+	session__oom_sources(k->s, &src);
 	if (k->n == MAX_KILLS) {
 		k->dropped++;
 		return;
@@ -415,8 +413,9 @@ static int run(const struct record_opts *o, struct session *s, struct record_kil
 	jsheap_run__finish(*js);
 	session__stop(s);
 	s->rc.seconds = cli_now() - start;
-	session__settle(s);
-	return write_outputs(&s->rc, o, k);
+	if ((err = session__settle(s)))
+		return err;
+	return write_outputs(s->model, o, k);
 }
 
 int cmd_record(int argc, char **argv)

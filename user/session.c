@@ -12,6 +12,7 @@
 #include "privs.h"
 #include "proc_exits.h"
 #include "recorder.h"
+#include "recording.h"
 #include "session.h"
 #include "usyms.h"
 
@@ -287,12 +288,13 @@ void session__stop(struct session *s)
 	deliver_kills(s);
 }
 
-void session__settle(struct session *s)
+int session__settle(struct session *s)
 {
 	struct page_records *pr;
+	int err;
 
 	if (!s->rc.tracer)
-		return;
+		return 0;
 	pr = tracer__page_records(s->rc.tracer);
 	if (s->rc.split) {
 		memsplit__finish(s->rc.split, cli_now());
@@ -300,10 +302,16 @@ void session__settle(struct session *s)
 	} else {
 		recorder__settle(s->rc.recorder, pr);
 	}
+	err = session__model(s);
+	if (err)
+		log_error("out of memory reading the recording out: %s", strerror(-err));
+	return err;
 }
 
 void session__close(struct session *s)
 {
+	recording__free(s->model);
+	s->model = NULL;
 	tracer__free(s->rc.tracer);
 	recorder__free(s->rc.recorder);
 	usyms__free(s->rc.usyms);

@@ -26,7 +26,7 @@
 
 #include "cgroups.h"
 #include "memscope.h"
-#include "record_output.h"
+#include "record_ctx.h"
 #include "tracer.h"
 
 /* Kills waiting for their samples; more within one poll are dropped (counted). */
@@ -48,8 +48,11 @@
 
 typedef void (*session_oom_fn)(void *ctx, const struct ms_oom_event *e);
 
+struct recording;
+
 struct session {
 	struct record_ctx rc;	/* tracer, recorder, usyms, ksyms, cgroups (may be NULL) */
+	struct recording *model;	/* what the outputs read, made by session__settle */
 	struct cg_hier hier;	/* valid when have_hier */
 	bool have_hier;
 	session_oom_fn oom;
@@ -98,8 +101,26 @@ int session__poll(struct session *s, int timeout_ms);
 void session__stop(struct session *s);
 
 /* After session__stop: works out what each sample's pages still hold (and,
- * with rc.split, of which class), ready for the outputs. */
-void session__settle(struct session *s);
+ * with rc.split, of which class), then reads the recording out of the
+ * tracer and the recorder into s->model, the one value the outputs read.
+ * 0, or -ENOMEM (printed). */
+int session__settle(struct session *s);
+
+/* The model part of session__settle (session_model.c): s->model replaced. */
+int session__model(struct session *s);
+
+/* Names b's stack into r, its kernel frames read from the tracer now
+ * (stack_names.h's stack_names_fn). 0 or -ENOMEM. */
+struct rec_bucket;
+struct rec_stack;
+int session__name_stack(const struct record_ctx *c, struct recording *r,
+			const struct rec_bucket *b, struct rec_stack **out);
+
+/* What an OOM report reads from this session while it runs: record ctx,
+ * hierarchy, page records, page size, OOM hook, stack naming. The rest of
+ * src (timeline, kmsg, names, proc_root) is the caller's. */
+struct oom_sources;
+void session__oom_sources(struct session *s, struct oom_sources *src);
 
 /* Frees everything session__open and session__start made. */
 void session__close(struct session *s);
