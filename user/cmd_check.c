@@ -24,7 +24,6 @@
 #include "recorder.h"
 #include "session.h"
 #include "soak.h"
-#include "tracer.h"
 
 enum check_status { CHECK_PLATEAU = 0, CHECK_GREW = 1, CHECK_ERROR = 2 };
 
@@ -168,21 +167,18 @@ static int parse_args(int argc, char **argv, struct check_opts *o)
 struct check {
 	const struct check_opts *o;
 	struct session s;
-	char *path;			/* of the cgroup, as /proc/PID/cgroup prints it */
+	const char *path;		/* of the cgroup, as /proc/PID/cgroup prints it */
 	char dir[PATH_MAX];
 	struct soak *soak;
 };
 
-/* The -c argument to the one cgroup, its id for the tracer and its
- * directory for the readings. */
-static int resolve(struct check *k, uint64_t *cgid)
+/* The directory of the one cgroup (the session resolved -c), for the
+ * readings. */
+static int resolve(struct check *k)
 {
-	size_t n = 0;
-	int err, len;
+	int len;
 
-	err = session__resolve_cgroups(&k->s, &k->o->cgroup, 1, cgid, &k->path, 1, &n);
-	if (err)
-		return err;
+	k->path = k->s.cgroup_paths[0];
 	len = snprintf(k->dir, sizeof(k->dir), "%s%s", k->s.hier.mount,
 		       strcmp(k->path, "/") ? k->path : "");
 	if (len < 0 || (size_t)len >= sizeof(k->dir))
@@ -229,8 +225,6 @@ static int watch(struct check *k, double start)
 				next += o->interval;
 		}
 		session__poll(&k->s, (int)fmin(POLL_MS, fmax(1, (next - now) * 1000)));
-		if (k->s.rc.split)
-			memsplit__tick(k->s.rc.split, cli_now());
 		now = cli_now();
 	}
 	if ((err = read_usage(k, &usage)))
@@ -414,18 +408,9 @@ static int conclude(struct check *k)
 	return CHECK_GREW;
 }
 
-static int run(struct check *k, uint64_t cgid)
+static int run(struct check *k)
 {
 	const struct check_opts *o = k->o;
-	struct tracer_opts to = {
-		.sample_every = o->sample, .track_frees = true, .kernel_stacks = true,
-		.max_procs = 16384, .ringbuf_mb = 16, .kstack_entries = 16384,
-		.cgids = &cgid, .n_cgids = 1,
-	};
-	struct memsplit_opts mo = {
-		.proc_root = "/proc", .hier = &k->s.hier, .cgroups = k->s.rc.cgroups, .v8 = true,
-		.cgids = &cgid, .n_cgids = 1,
-	};
 	double start, usage;
 	int err;
 
@@ -437,12 +422,9 @@ static int run(struct check *k, uint64_t cgid)
 		log_error("out of memory");
 		return CHECK_ERROR;
 	}
-	if (session__start(&k->s, &to, NULL, NULL))
+	if (session__start(&k->s, NULL, NULL))
 		return CHECK_ERROR;
 	start = cli_now();
-	k->s.rc.split = memsplit__start(&mo, start);
-	if (!k->s.rc.split)
-		log_notice("no growth by class: %s", strerror(errno));
 	log_notice("checking %s for %.1f s (warm-up %.1f s, a reading every %.1f s): fails above "
 		   "%s", k->path, o->duration, o->warmup, o->interval, o->bound_text);
 	err = watch(k, start);
@@ -460,22 +442,23 @@ static int check(int argc, char **argv)
 {
 	struct check_opts o;
 	struct check k = { .o = &o };
-	uint64_t cgid;
 	int err, status = CHECK_ERROR;
 
 	if ((err = parse_args(argc, argv, &o)))
 		return err > 0 ? CHECK_PLATEAU : CHECK_ERROR;
-	if (session__open(&k.s, o.sample, true))
-		goto out;
-	if (resolve(&k, &cgid))
+	err = session__open(&k.s, &(struct session_opts){
+		.sample_every = o.sample, .outstanding = true,
+		.cgroups = &o.cgroup, .n_cgroups = 1, .max_cgroup_ids = 1,
+		.kernel_stacks = true, .max_procs = 16384, .ringbuf_mb = 16,
+		.kstack_entries = 16384, .class_split = true,
+	});
+	if (err || resolve(&k))
 		goto out;
 	cli_install_stop_signals();
-	status = run(&k, cgid);
+	status = run(&k);
 out:
-	memsplit__free(k.s.rc.split);
 	session__close(&k.s);
 	soak__free(k.soak);
-	free(k.path);
 	return status;
 }
 

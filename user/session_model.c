@@ -10,6 +10,7 @@
 #include "recorder.h"
 #include "recording.h"
 #include "session.h"
+#include "tracer.h"
 #include "stack_names.h"
 
 struct proc_copy {
