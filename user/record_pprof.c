@@ -105,16 +105,16 @@ static int add_native(struct conv *v, const struct rec_stack *s)
 	return pprof__add_sample(v->p, v->locs, nlocs, values, 2, labels, nl);
 }
 
-/* A JS frame's name as it always was: its folded text in a FRAME_LEN
- * buffer, without the _[j] (a name cut there keeps what it had). */
+/* A JS frame's name as profiles always had it: cut where a FRAME_LEN
+ * buffer cut its folded text "name_[j]", so a name too long for that keeps
+ * the part of the mark that fit. */
 static const char *js_name(struct conv *v, const struct frame *f)
 {
-	size_t n, k = strlen("_[j]");
+	size_t n = strlen(f->name), mark = f->kind == FRAME_JIT ? strlen("_[j]") : 0;
 
-	snprintf(v->name, sizeof(v->name), f->kind == FRAME_JIT ? "%s_[j]" : "%s", f->name);
-	n = strlen(v->name);
-	if (n > k && !strcmp(v->name + n - k, "_[j]"))
-		v->name[n - k] = '\0';
+	snprintf(v->name, sizeof(v->name), "%s%s", f->name, mark ? "_[j]" : "");
+	if (n + mark < sizeof(v->name))
+		v->name[n] = '\0';
 	return v->name;
 }
 

@@ -159,3 +159,26 @@ Test(record_pprof, jit_and_js_heap_frames_in_the_jit_mapping)
 	perftools__profiles__profile__free_unpacked(prof, NULL);
 	recording__free(r);
 }
+
+Test(record_pprof, js_names_cut_as_their_folded_text_was)
+{
+	char longname[300];
+	struct frame js[] = { MB_LABEL("js-heap"), MB_JIT(longname), MB_JIT("short") };
+	struct recording *r = mb_new(true);
+	struct rec_stack *s;
+	pb_profile *prof;
+	const char *name;
+
+	memset(longname, 'f', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	s = mb_stack(r, "web", "node", 7, MEM_CLASS_NONE, 0, 4096, js, 3);
+	s->js = true;
+	prof = write_and_decode(r);
+	cr_assert_eq(prof->sample[0]->n_location_id, 2);
+	cr_expect_str_eq(pd_function(prof, prof->sample[0]->location_id[0]), "short");
+	name = pd_function(prof, prof->sample[0]->location_id[1]);
+	cr_expect_eq(strlen(name), FRAME_LEN - 1);
+	cr_expect_eq(strspn(name, "f"), FRAME_LEN - 1);
+	perftools__profiles__profile__free_unpacked(prof, NULL);
+	recording__free(r);
+}
