@@ -12,8 +12,6 @@
 #include "stack_names.h"
 #include "usyms.h"
 
-#define JIT_MARK	"_[j]"
-
 void stack_names__label(struct cgroups *cg, uint64_t cgid, char *buf, size_t len)
 {
 	const char *path = cg ? cgroups__path(cg, cgid) : NULL;
@@ -73,25 +71,21 @@ static int kernel_frame(struct recording *r, const struct record_ctx *c, uint64_
 	return (f->name = recording__intern(r, name)) ? 0 : -ENOMEM;
 }
 
-/* JIT code has no mapping to point into: usyms names it "name_[j]" (or a
- * placeholder such as "[jit]"), and the mark is the folded writer's to add. */
+/* JIT code has no file to point into: its own mapping, at address 0; a
+ * placeholder such as "[jit]" stays a plain (user) name. */
 static int user_frame(struct recording *r, const struct record_ctx *c, struct uframe uf,
 		      bool is_return, struct frame *f)
 {
 	char name[FRAME_LEN];
-	size_t n, k = strlen(JIT_MARK);
 	int err;
 
 	usyms__frame_name(c->usyms, uf, is_return, name, sizeof(name));
 	*f = (struct frame){ .kind = FRAME_USER, .addr = uf.vaddr, .call = is_return };
 	if (uf.module == USYMS_JIT_MODULE) {
-		n = strlen(name);
 		f->mapping = REC_MAPPING_JIT;
 		f->addr = 0;
-		if (n > k && !strcmp(name + n - k, JIT_MARK)) {
-			name[n - k] = '\0';
+		if (usyms__jit_named(c->usyms, uf))
 			f->kind = FRAME_JIT;
-		}
 	} else if (uf.module && uf.module < REC_MAPPINGS) {
 		f->mapping = uf.module;
 		err = recording__set_mapping(r, uf.module, usyms__module_path(c->usyms, uf.module),
