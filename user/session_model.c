@@ -6,6 +6,7 @@
 
 #include "hmap.h"
 #include "jsheap_run.h"
+#include "memclass.h"
 #include "oom_report.h"
 #include "recorder.h"
 #include "recording.h"
@@ -139,31 +140,31 @@ static int add_buckets(struct session *s)
 	return err;
 }
 
-static int intern_frame(struct recording *r, struct frame *f, const char *name)
-{
-	return (f->name = recording__intern(r, name)) ? 0 : -ENOMEM;
-}
-
-/* --js-heap's stacks: label, comm, then "[v8-heap]", "[js-heap]" marks and
- * "name_[j]" frames (jsheap_run.h), as frame structs. */
-static int add_js(void *ctx, uint32_t pid, const char *const *frames, size_t n, uint64_t bytes)
+/* --js-heap's stacks: V8's heap as their class, the js-heap label, then the
+ * JS frames, which jsheap.h names "FUNCTION_FILE:LINE_[j]" ("[deeper]" for
+ * those past its depth limit). */
+static int add_js(void *ctx, uint32_t pid, const char *label, const char *comm,
+		  const char *const *frames, size_t n, uint64_t bytes)
 {
 	struct recording *r = ctx;
-	struct rec_stack *s = recording__add_stack(r, n > 2 ? n - 2 : 0);
-	size_t k = strlen("_[j]");
-	int err;
+	struct rec_stack *s = recording__add_stack(r, n + 1);
+	size_t mark = strlen("_[j]");
 
 	if (!s)
 		return -ENOMEM;
 	s->js = true;
 	s->pid = pid;
 	s->have_pid = true;
+	s->cls = MEM_CLASS_V8_HEAP;
 	s->outstanding = s->sampled_outstanding = bytes;
-	if (!(s->container = recording__intern(r, n > 0 ? frames[0] : "")) ||
-	    !(s->comm = recording__intern(r, n > 1 ? frames[1] : "")) ||
-	    !(s->thread = recording__intern(r, "")))
+	if (!(s->container = recording__intern(r, label)) ||
+	    !(s->comm = recording__intern(r, comm)) || !(s->thread = recording__intern(r, "")))
 		return -ENOMEM;
-	for (size_t i = 2; i < n; i++) {
+	s->frames[0] = (struct frame){ .kind = FRAME_LABEL, .name = recording__intern(r, JSHEAP_LABEL) };
+	if (!s->frames[0].name)
+		return -ENOMEM;
+	s->nframes = 1;
+	for (size_t i = 0; i < n; i++) {
 		struct frame *f = &s->frames[s->nframes++];
 		size_t len = strlen(frames[i]);
 		char *name = strdup(frames[i]);
@@ -171,19 +172,14 @@ static int add_js(void *ctx, uint32_t pid, const char *const *frames, size_t n, 
 		if (!name)
 			return -ENOMEM;
 		*f = (struct frame){ .kind = FRAME_USER, .mapping = REC_MAPPING_JIT };
-		if (len > k && !strcmp(name + len - k, "_[j]")) {
-			name[len - k] = '\0';
+		if (len > mark && !strcmp(name + len - mark, "_[j]")) {
+			name[len - mark] = '\0';
 			f->kind = FRAME_JIT;
-		} else if (len >= 2 && name[0] == '[' && name[len - 1] == ']') {
-			name[len - 1] = '\0';
-			memmove(name, name + 1, len - 1);
-			f->kind = FRAME_LABEL;
-			f->mapping = 0;
 		}
-		err = intern_frame(r, f, name);
+		f->name = recording__intern(r, name);
 		free(name);
-		if (err)
-			return err;
+		if (!f->name)
+			return -ENOMEM;
 	}
 	return 0;
 }

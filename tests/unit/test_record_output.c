@@ -70,11 +70,11 @@ Test(record_output, equal_stacks_add_up)
 Test(record_output, js_heap_stacks_show_live_bytes_in_any_mode)
 {
 	static const struct frame js[] = {
-		MB_LABEL("v8-heap"), MB_LABEL("js-heap"), MB_JIT("app.get_api.js:19"),
+		MB_LABEL("js-heap"), MB_JIT("app.get_api.js:19"),
 		MB_JIT("cacheResponse_api.js:14"),
 	};
 	struct recording *r = mb_new(false);
-	struct rec_stack *s = mb_stack(r, "web", "node", 7, MEM_CLASS_NONE, 0, 1048576, js, 4);
+	struct rec_stack *s = mb_stack(r, "web", "node", 7, MEM_CLASS_V8_HEAP, 0, 1048576, js, 3);
 	char *text;
 
 	s->js = true;

@@ -126,8 +126,9 @@ Test(record_pprof, jit_and_js_heap_frames_in_the_jit_mapping)
 		{ .name = "[jit]", .mapping = REC_MAPPING_JIT, .kind = FRAME_USER },
 	};
 	static const struct frame js[] = {
-		MB_LABEL("v8-heap"), MB_LABEL("js-heap"), MB_JIT("app.get_api.js:19"),
+		MB_LABEL("js-heap"), MB_JIT("app.get_api.js:19"),
 		MB_JIT("cacheResponse_api.js:14"),
+		{ .name = "[deeper]", .mapping = REC_MAPPING_JIT, .kind = FRAME_USER },
 	};
 	struct recording *r = mb_new(true);
 	struct rec_stack *s;
@@ -136,7 +137,7 @@ Test(record_pprof, jit_and_js_heap_frames_in_the_jit_mapping)
 
 	cr_assert_eq(recording__set_mapping(r, 1, "/usr/bin/node", NULL), 0);
 	mb_stack(r, "web", "node", 7, MEM_CLASS_NATIVE, 8192, 4096, native, 3);
-	s = mb_stack(r, "web", "node", 7, MEM_CLASS_NONE, 0, 65536, js, 4);
+	s = mb_stack(r, "web", "node", 7, MEM_CLASS_V8_HEAP, 0, 65536, js, 4);
 	s->js = true;
 	prof = write_and_decode(r);
 	cr_assert_eq(prof->n_sample, 2);
@@ -147,10 +148,11 @@ Test(record_pprof, jit_and_js_heap_frames_in_the_jit_mapping)
 	cr_expect_str_eq(loc_file(prof, n->location_id[0]), RECORD_PPROF_JIT);
 	cr_expect_eq(pd_loc(prof, n->location_id[0])->address, 0);
 	cr_expect_str_eq(pd_function(prof, n->location_id[1]), "JS:*handler /app/server.js:42");
-	cr_assert_eq(j->n_location_id, 2);
-	cr_expect_str_eq(pd_function(prof, j->location_id[0]), "cacheResponse_api.js:14");
-	cr_expect_str_eq(pd_function(prof, j->location_id[1]), "app.get_api.js:19");
-	cr_expect_str_eq(loc_file(prof, j->location_id[1]), RECORD_PPROF_JIT);
+	cr_assert_eq(j->n_location_id, 3);
+	cr_expect_str_eq(pd_function(prof, j->location_id[0]), "[deeper]");
+	cr_expect_str_eq(pd_function(prof, j->location_id[1]), "cacheResponse_api.js:14");
+	cr_expect_str_eq(pd_function(prof, j->location_id[2]), "app.get_api.js:19");
+	cr_expect_str_eq(loc_file(prof, j->location_id[2]), RECORD_PPROF_JIT);
 	cr_expect_eq(j->value[0], 65536);
 	cr_expect_eq(j->value[1], 0);
 	cr_expect_str_eq(pd_str(prof, pd_label(prof, j, "class")->str), "v8-heap");
