@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hmap.h"
+#include "jsheap.h"
 #include "jsheap_run.h"
 #include "memclass.h"
 #include "oom_report.h"
@@ -141,14 +142,13 @@ static int add_buckets(struct session *s)
 }
 
 /* --js-heap's stacks: V8's heap as their class, the js-heap label, then the
- * JS frames, which jsheap.h names "FUNCTION_FILE:LINE_[j]" ("[deeper]" for
- * those past its depth limit). */
+ * JS frames (jsheap.h), JIT code but for the one standing for those past
+ * the depth limit. */
 static int add_js(void *ctx, uint32_t pid, const char *label, const char *comm,
 		  const char *const *frames, size_t n, uint64_t bytes)
 {
 	struct recording *r = ctx;
 	struct rec_stack *s = recording__add_stack(r, n + 1);
-	size_t mark = strlen("_[j]");
 
 	if (!s)
 		return -ENOMEM;
@@ -166,18 +166,11 @@ static int add_js(void *ctx, uint32_t pid, const char *label, const char *comm,
 	s->nframes = 1;
 	for (size_t i = 0; i < n; i++) {
 		struct frame *f = &s->frames[s->nframes++];
-		size_t len = strlen(frames[i]);
-		char *name = strdup(frames[i]);
 
-		if (!name)
-			return -ENOMEM;
-		*f = (struct frame){ .kind = FRAME_USER, .mapping = REC_MAPPING_JIT };
-		if (len > mark && !strcmp(name + len - mark, "_[j]")) {
-			name[len - mark] = '\0';
-			f->kind = FRAME_JIT;
-		}
-		f->name = recording__intern(r, name);
-		free(name);
+		*f = (struct frame){
+			.kind = strcmp(frames[i], JSHEAP_DEEPER) ? FRAME_JIT : FRAME_USER,
+			.mapping = REC_MAPPING_JIT, .name = recording__intern(r, frames[i]),
+		};
 		if (!f->name)
 			return -ENOMEM;
 	}
