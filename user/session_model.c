@@ -12,8 +12,8 @@
 #include "recorder.h"
 #include "recording.h"
 #include "session.h"
-#include "tracer.h"
 #include "stack_names.h"
+#include "tracer.h"
 
 struct proc_copy {
 	struct session *s;
@@ -160,7 +160,8 @@ static int add_js(void *ctx, uint32_t pid, const char *label, const char *comm,
 	if (!(s->container = recording__intern(r, label)) ||
 	    !(s->comm = recording__intern(r, comm)) || !(s->thread = recording__intern(r, "")))
 		return -ENOMEM;
-	s->frames[0] = (struct frame){ .kind = FRAME_LABEL, .name = recording__intern(r, JSHEAP_LABEL) };
+	s->frames[0] = (struct frame){ .kind = FRAME_LABEL,
+				       .name = recording__intern(r, JSHEAP_LABEL) };
 	if (!s->frames[0].name)
 		return -ENOMEM;
 	s->nframes = 1;

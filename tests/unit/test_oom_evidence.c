@@ -76,7 +76,8 @@ Test(oom_evidence, stacks_named_by_the_session_in_folded_text)
 	cr_expect_eq(r->evidence_bytes, 2 * PAGE);
 	cr_assert_eq(r->n_stacks, 1);
 	cr_expect_eq(r->stacks[0].bytes, 2 * PAGE);
-	cr_expect_str_eq(r->stacks[0].folded, "4f2a9c1d7e3b;leaker;main;leak_fn;clear_page_erms_[k]");
+	cr_expect_str_eq(r->stacks[0].folded,
+			 "4f2a9c1d7e3b;leaker;main;leak_fn;clear_page_erms_[k]");
 	oom_report__free(r);
 	page_records__free(pr);
 	recorder__free(rec);

@@ -23,7 +23,8 @@ static char *folded_text(const struct recording *r)
 
 static const struct frame leak[] = {
 	MB_CALL("main", 0x1139, 1), MB_CALL("leak_fn", 0x1150, 1), MB_USER("memset", 0x2000, 2),
-	MB_KERNEL("asm_exc_page_fault", 0xffffffff81000000), MB_KERNEL("clear_page_erms", 0xffffffff81000100),
+	MB_KERNEL("asm_exc_page_fault", 0xffffffff81000000),
+	MB_KERNEL("clear_page_erms", 0xffffffff81000100),
 };
 
 Test(record_output, native_stack_with_class_and_kernel_marks)
