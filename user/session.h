@@ -52,7 +52,8 @@ typedef void (*session_oom_fn)(void *ctx, const struct ms_oom_event *e);
 #define SESSION_MAX_CGROUPS	64
 
 /* Everything a command chooses about its pipeline; the tracer's options are
- * derived from it. */
+ * derived from it. Copied by session__open, but not the pids and cgroups
+ * arrays, which must outlive the session. */
 struct session_opts {
 	uint32_t sample_every;		/* one page in N carries a stack (by bytes) */
 	bool outstanding;		/* track frees: bytes still held; else allocated */
