@@ -117,6 +117,35 @@ int cli_check_pid(int pid)
 	return access(path, F_OK) ? cli_error("no process with pid %d", pid) : 0;
 }
 
+int cli_filter_pid(struct cli_filters *f, const char *arg)
+{
+	uint64_t v;
+
+	if (f->n_pids == CLI_MAX_FILTERS)
+		return cli_error("at most %d -p options", CLI_MAX_FILTERS);
+	if (cli_u64(arg, 1, 0x3fffffff, &v))
+		return cli_error("-p wants a process id, not '%s'", arg);
+	f->pids[f->n_pids++] = (uint32_t)v;
+	return 0;
+}
+
+int cli_filter_cgroup(struct cli_filters *f, const char *arg)
+{
+	if (f->n_cgroups == CLI_MAX_FILTERS)
+		return cli_error("at most %d -c options", CLI_MAX_FILTERS);
+	f->cgroups[f->n_cgroups++] = arg;
+	return 0;
+}
+
+int cli_filter_check_pids(const struct cli_filters *f)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < f->n_pids && !err; i++)
+		err = cli_check_pid((int)f->pids[i]);
+	return err;
+}
+
 double cli_now(void)
 {
 	struct timespec ts;

@@ -5,6 +5,7 @@
 #define MEMSCOPE_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Prints "memscope: error: ..." and returns -EINVAL. */
@@ -27,6 +28,23 @@ int cli_sample(const char *s, uint32_t *out);
 int cli_seconds(const char *s, double *out);
 /* 0 if the process exists, else prints "no process with pid N". */
 int cli_check_pid(int pid);
+
+/* The -p and -c options of record, oom and top: processes by id, memory
+ * cgroups by path, id or container id prefix (resolved by the session, or
+ * by top against its own hierarchy). */
+#define CLI_MAX_FILTERS	64
+struct cli_filters {
+	uint32_t pids[CLI_MAX_FILTERS];
+	size_t n_pids;
+	const char *cgroups[CLI_MAX_FILTERS];
+	size_t n_cgroups;
+};
+/* One -p or -c argument into f: 0, or -EINVAL with the error line printed. */
+int cli_filter_pid(struct cli_filters *f, const char *arg);
+int cli_filter_cgroup(struct cli_filters *f, const char *arg);
+/* 0 when every -p process exists, else cli_check_pid's error. */
+int cli_filter_check_pids(const struct cli_filters *f);
+
 double cli_now(void);	/* monotonic seconds */
 void cli_install_stop_signals(void);
 bool cli_stop_requested(void);

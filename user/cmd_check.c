@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "folded.h"
 #include "growth.h"
+#include "hmap.h"
 #include "log.h"
 #include "memclass.h"
 #include "memsplit.h"
@@ -23,7 +24,6 @@
 #include "recorder.h"
 #include "session.h"
 #include "soak.h"
-#include "tracer.h"
 
 enum check_status { CHECK_PLATEAU = 0, CHECK_GREW = 1, CHECK_ERROR = 2 };
 
@@ -167,21 +167,18 @@ static int parse_args(int argc, char **argv, struct check_opts *o)
 struct check {
 	const struct check_opts *o;
 	struct session s;
-	char *path;			/* of the cgroup, as /proc/PID/cgroup prints it */
+	const char *path;		/* of the cgroup, as /proc/PID/cgroup prints it */
 	char dir[PATH_MAX];
 	struct soak *soak;
 };
 
-/* The -c argument to the one cgroup, its id for the tracer and its
- * directory for the readings. */
-static int resolve(struct check *k, uint64_t *cgid)
+/* The directory of the one cgroup (the session resolved -c), for the
+ * readings. */
+static int resolve(struct check *k)
 {
-	size_t n = 0;
-	int err, len;
+	int len;
 
-	err = session__resolve_cgroups(&k->s, &k->o->cgroup, 1, cgid, &k->path, 1, &n);
-	if (err)
-		return err;
+	k->path = k->s.cgroup_paths[0];
 	len = snprintf(k->dir, sizeof(k->dir), "%s%s", k->s.hier.mount,
 		       strcmp(k->path, "/") ? k->path : "");
 	if (len < 0 || (size_t)len >= sizeof(k->dir))
@@ -228,8 +225,6 @@ static int watch(struct check *k, double start)
 				next += o->interval;
 		}
 		session__poll(&k->s, (int)fmin(POLL_MS, fmax(1, (next - now) * 1000)));
-		if (k->s.rc.split)
-			memsplit__tick(k->s.rc.split, cli_now());
 		now = cli_now();
 	}
 	if ((err = read_usage(k, &usage)))
@@ -239,8 +234,8 @@ static int watch(struct check *k, double start)
 }
 
 struct stack_row {
-	const char *stack;
-	uint64_t bytes;
+	uint64_t bytes;		/* first: the merge key's value */
+	size_t stack;		/* index of the first stack with this text */
 };
 
 static int by_bytes(const void *a, const void *b)
@@ -250,79 +245,117 @@ static int by_bytes(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
-static bool kernel_frame(const char *frame, size_t len)
+/* One frame of a line as the folded output spells it. */
+static void print_frame(const struct frame *f, bool first, FILE *out)
 {
-	return len >= 4 && !memcmp(frame + len - 4, "_[k]", 4);
+	char text[FRAME_LEN + 8], clean[FOLDED_FRAME_MAX];
+
+	record_output__frame_text(f, text, sizeof(text));
+	folded__sanitize(text, clean, sizeof(clean));
+	fprintf(out, "%s%s", first ? "" : ";", clean);
 }
 
-/* "[native]", as record_output__frames writes a class. */
-static bool class_frame(const char *frame, size_t len)
-{
-	for (int c = MEM_CLASS_NONE + 1; c < MEM_NR_CLASSES; c++) {
-		const char *name = memclass__name(c);
-
-		if (len == strlen(name) + 2 && frame[0] == '[' && frame[len - 1] == ']' &&
-		    !memcmp(frame + 1, name, len - 2))
-			return true;
-	}
-	return false;
-}
-
-/* A folded stack as one line: container;comm;[class] then the leafmost
+/* A stack as one line: container;comm;[class] then the leafmost
  * STACK_TAIL user frames, kernel frames left out. */
-static void print_stack(const char *stack, FILE *out)
+static void print_stack(const struct rec_stack *st, FILE *out)
 {
-	const char *frame[MAX_FRAMES];
-	size_t len[MAX_FRAMES], n = 0, head = 2, from;
+	const char *cls = memclass__name(st->cls);
+	char clean[FOLDED_FRAME_MAX];
+	size_t n = 0, from, seen = 0;
 
-	for (const char *p = stack; *p && n < MAX_FRAMES;) {
-		const char *semi = strchr(p, ';');
-		size_t l = semi ? (size_t)(semi - p) : strlen(p);
-
-		if (!kernel_frame(p, l)) {
-			frame[n] = p;
-			len[n++] = l;
-		}
-		p += l + (semi != NULL);
-	}
-	if (n > 2 && class_frame(frame[2], len[2]))
-		head = 3;
-	if (head > n)
-		head = n;
-	from = n > head + STACK_TAIL ? n - STACK_TAIL : head;
-	for (size_t i = 0; i < n; i++) {
-		if (i >= head && i < from)
+	for (size_t i = 0; i < st->nframes; i++)
+		n += st->frames[i].kind != FRAME_KERNEL;
+	from = n > STACK_TAIL ? n - STACK_TAIL : 0;
+	folded__sanitize(st->container, clean, sizeof(clean));
+	fputs(clean, out);
+	folded__sanitize(st->comm, clean, sizeof(clean));
+	fprintf(out, ";%s", clean);
+	if (cls)
+		fprintf(out, ";[%s]", cls);
+	if (from)
+		fputs(";...", out);
+	for (size_t i = 0; i < st->nframes; i++) {
+		if (st->frames[i].kind == FRAME_KERNEL)
 			continue;
-		fprintf(out, "%s%.*s", i ? ";" : "", (int)len[i], frame[i]);
-		if (i + 1 == head && from > head)
-			fputs(";...", out);
+		if (seen++ >= from)
+			print_frame(&st->frames[i], false, out);
 	}
 	fputc('\n', out);
 }
 
+/* Stacks that the folded output would show as one line are one row here:
+ * same container, comm, class and frames (names are interned, so the
+ * pointers say it). */
+static int merge_stacks(const struct recording *r, struct hmap *rows)
+{
+	const void **key = NULL;
+	size_t cap = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < r->nstacks && !err; i++) {
+		const struct rec_stack *st = &r->stacks[i];
+		uint64_t value = record_output__value(r, st);
+		size_t n = 0, need = 3 + 2 * st->nframes;
+		struct stack_row *row;
+		bool created;
+
+		if (!value)
+			continue;
+		if (need > cap) {
+			void *p = realloc(key, need * sizeof(*key));
+
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			key = p;
+			cap = need;
+		}
+		key[n++] = st->container;
+		key[n++] = st->comm;
+		key[n++] = memclass__name(st->cls);
+		for (size_t f = 0; f < st->nframes; f++) {
+			key[n++] = st->frames[f].name;
+			key[n++] = (const void *)(uintptr_t)st->frames[f].kind;
+		}
+		row = hmap__upsert(rows, key, n * sizeof(*key), &created);
+		if (!row) {
+			err = -ENOMEM;
+			break;
+		}
+		if (created)
+			row->stack = i;
+		row->bytes += value;
+	}
+	free(key);
+	return err;
+}
+
 /* The heaviest stacks of what the window allocated and the cgroup still
  * holds. */
-static int print_top_stacks(const struct record_ctx *c, size_t top, FILE *out)
+static int print_top_stacks(const struct recording *r, size_t top, FILE *out)
 {
-	struct folded *f = folded__new();
+	struct hmap *merged = hmap__new(sizeof(struct stack_row));
 	struct stack_row *rows = NULL;
 	size_t n = 0, it = 0;
-	uint64_t total;
+	uint64_t total = 0;
+	void *val;
 	int err;
 
-	if (!f)
+	if (!merged)
 		return -ENOMEM;
-	err = record_output__folded(c, f);
-	if (!err && !(rows = calloc(folded__count(f) + 1, sizeof(*rows))))
+	err = merge_stacks(r, merged);
+	if (!err && !(rows = calloc(hmap__count(merged) + 1, sizeof(*rows))))
 		err = -ENOMEM;
 	if (err) {
-		folded__free(f);
+		hmap__free(merged);
 		return err;
 	}
-	while (folded__next(f, &it, &rows[n].stack, &rows[n].bytes))
-		n++;
+	while (hmap__next(merged, &it, NULL, NULL, &val)) {
+		rows[n] = *(struct stack_row *)val;
+		total += rows[n++].bytes;
+	}
 	qsort(rows, n, sizeof(*rows), by_bytes);
-	total = folded__total(f);
 	fprintf(out, "\ntop stacks of the memory allocated in the window and still held "
 		"(%.1f MiB sampled):\n", total / MIB);
 	if (!n)
@@ -331,10 +364,10 @@ static int print_top_stacks(const struct record_ctx *c, size_t top, FILE *out)
 	for (size_t i = 0; i < n && i < top; i++) {
 		fprintf(out, "  %9.1f MiB %5.1f%%  ", rows[i].bytes / MIB,
 			total ? 100.0 * rows[i].bytes / total : 0);
-		print_stack(rows[i].stack, out);
+		print_stack(&r->stacks[rows[i].stack], out);
 	}
 	free(rows);
-	folded__free(f);
+	hmap__free(merged);
 	return 0;
 }
 
@@ -350,11 +383,13 @@ static void print_verdict(const struct check *k, const struct soak_result *r, FI
 /* Everything after the window: settle the recording, judge, print. */
 static int conclude(struct check *k)
 {
-	struct record_ctx *c = &k->s.rc;
+	const struct recording *rec;
 	struct soak_result r;
 	int err;
 
-	session__settle(&k->s);
+	if (session__settle(&k->s))
+		return CHECK_ERROR;
+	rec = k->s.model;
 	if (soak__judge(k->soak, k->o->bound, &r)) {
 		log_error("only %zu readings of %s after the warm-up: no verdict", r.judged,
 			  k->path);
@@ -363,28 +398,19 @@ static int conclude(struct check *k)
 	print_verdict(k, &r, stdout);
 	if (!r.grew)
 		return CHECK_PLATEAU;
-	if (c->split && memsplit__report(c->split, c) == 0) {
+	if (rec->split && memsplit__report(rec->split, rec) == 0) {
 		fputc('\n', stdout);
-		memsplit__print(c->split, stdout);
+		memsplit__print(rec->split, stdout);
 	}
-	err = print_top_stacks(c, k->o->top, stdout);
+	err = print_top_stacks(rec, k->o->top, stdout);
 	if (err)
 		log_error("cannot list the top stacks: %s", strerror(-err));
 	return CHECK_GREW;
 }
 
-static int run(struct check *k, uint64_t cgid)
+static int run(struct check *k)
 {
 	const struct check_opts *o = k->o;
-	struct tracer_opts to = {
-		.sample_every = o->sample, .track_frees = true, .kernel_stacks = true,
-		.max_procs = 16384, .ringbuf_mb = 16, .kstack_entries = 16384,
-		.cgids = &cgid, .n_cgids = 1,
-	};
-	struct memsplit_opts mo = {
-		.proc_root = "/proc", .hier = &k->s.hier, .cgroups = k->s.rc.cgroups, .v8 = true,
-		.cgids = &cgid, .n_cgids = 1,
-	};
 	double start, usage;
 	int err;
 
@@ -396,12 +422,9 @@ static int run(struct check *k, uint64_t cgid)
 		log_error("out of memory");
 		return CHECK_ERROR;
 	}
-	if (session__start(&k->s, &to, NULL, NULL))
+	if (session__start(&k->s, NULL, NULL))
 		return CHECK_ERROR;
 	start = cli_now();
-	k->s.rc.split = memsplit__start(&mo, start);
-	if (!k->s.rc.split)
-		log_notice("no growth by class: %s", strerror(errno));
 	log_notice("checking %s for %.1f s (warm-up %.1f s, a reading every %.1f s): fails above "
 		   "%s", k->path, o->duration, o->warmup, o->interval, o->bound_text);
 	err = watch(k, start);
@@ -419,22 +442,23 @@ static int check(int argc, char **argv)
 {
 	struct check_opts o;
 	struct check k = { .o = &o };
-	uint64_t cgid;
 	int err, status = CHECK_ERROR;
 
 	if ((err = parse_args(argc, argv, &o)))
 		return err > 0 ? CHECK_PLATEAU : CHECK_ERROR;
-	if (session__open(&k.s, o.sample, true))
-		goto out;
-	if (resolve(&k, &cgid))
+	err = session__open(&k.s, &(struct session_opts){
+		.sample_every = o.sample, .outstanding = true,
+		.cgroups = &o.cgroup, .n_cgroups = 1, .max_cgroup_ids = 1,
+		.kernel_stacks = true, .max_procs = 16384, .ringbuf_mb = 16,
+		.kstack_entries = 16384, .class_split = true,
+	});
+	if (err || resolve(&k))
 		goto out;
 	cli_install_stop_signals();
-	status = run(&k, cgid);
+	status = run(&k);
 out:
-	memsplit__free(k.s.rc.split);
 	session__close(&k.s);
 	soak__free(k.soak);
-	free(k.path);
 	return status;
 }
 

@@ -17,21 +17,20 @@
 #include "memsplit.h"
 #include "oom_report.h"
 #include "session.h"
+#include "tracer.h"
 #include "timeline.h"
 #include "topview.h"
 
 /* As record's default (its comment says why): a 64 MiB leak still leaves
  * ~64 sampled pages to tell its stacks apart. */
 #define DEFAULT_SAMPLE	256
-#define MAX_FILTERS	64
 #define POLL_MS		200
 #define KMSG_DRAIN_MAX	65536	/* records read per poll, at most */
 
 struct oom_opts {
 	bool json;
 	const char *output;
-	const char *cgroup_specs[MAX_FILTERS];
-	size_t n_cgroups;
+	struct cli_filters f;	/* -c */
 	uint32_t sample;
 };
 
@@ -39,8 +38,6 @@ struct oom_cmd {
 	const struct oom_opts *o;
 	struct session s;
 	struct timeline *tl;
-	char *filter[MAX_FILTERS];	/* cgroup paths of the -c options */
-	size_t n_filter;
 	int fd;				/* where reports go */
 	uint64_t kills;
 	struct oom_kmsg *kmsg;		/* the kernel's account of each kill; NULL: none */
@@ -90,9 +87,8 @@ static int parse_args(int argc, char **argv, struct oom_opts *o)
 			o->output = optarg;
 			break;
 		case 'c':
-			if (o->n_cgroups == MAX_FILTERS)
-				return cli_error("at most %d -c options", MAX_FILTERS);
-			o->cgroup_specs[o->n_cgroups++] = optarg;
+			if (cli_filter_cgroup(&o->f, optarg))
+				return -EINVAL;
 			break;
 		case 's':
 			if (cli_sample(optarg, &o->sample))
@@ -116,17 +112,18 @@ static void on_kill(void *ctx, const struct ms_oom_event *e)
 {
 	struct oom_cmd *c = ctx;
 	struct oom_sources src = {
-		.rc = &c->s.rc, .hier = c->s.have_hier ? &c->s.hier : NULL, .tl = c->tl,
-		.proc_root = "/proc", .kmsg = c->kmsg, .names = &c->names,
+		.tl = c->tl, .proc_root = "/proc", .kmsg = c->kmsg, .names = &c->names,
 	};
-	struct oom_report *r = oom_report__collect(&src, e);
+	struct oom_report *r;
 	int err;
 
+	session__oom_sources(&c->s, &src);
+	r = oom_report__collect(&src, e);
 	if (!r) {
 		log_error("OOM kill of pid %u: no memory left to build its report", e->victim_tgid);
 		return;
 	}
-	if (!oom_report__in_cgroups(r, (const char *const *)c->filter, c->n_filter)) {
+	if (!oom_report__in_cgroups(r, (const char *const *)c->s.cgroup_paths, c->s.n_cgids)) {
 		log_debug("OOM kill of pid %u in %s: not under -c", r->victim.pid,
 			  r->victim.cgroup);
 		oom_report__free(r);
@@ -145,36 +142,23 @@ static void on_kill(void *ctx, const struct ms_oom_event *e)
 	oom_report__free(r);
 }
 
-/* The -c options: cgroup ids for the tracer, paths for the reports and the
- * timeline. */
-static int setup_filters(struct oom_cmd *c, uint64_t *ids, size_t *n)
+/* The timeline follows only the -c cgroups (the session resolved them). */
+static int setup_filters(struct oom_cmd *c)
 {
-	int err;
-
-	err = session__resolve_cgroups(&c->s, c->o->cgroup_specs, c->o->n_cgroups, ids, c->filter,
-				       MAX_FILTERS, n);
-	c->n_filter = *n;
-	if (err)
-		return err;
-	if (c->tl && timeline__set_filter(c->tl, (const char *const *)c->filter, c->n_filter)) {
+	if (c->tl && timeline__set_filter(c->tl, (const char *const *)c->s.cgroup_paths,
+					  c->s.n_cgids)) {
 		log_error("out of memory");
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-static int run(struct oom_cmd *c, const uint64_t *cgids, size_t n_cgids)
+static int run(struct oom_cmd *c)
 {
-	struct tracer_opts to = {
-		.sample_every = c->o->sample, .track_frees = true, .kernel_stacks = true,
-		.max_procs = 16384, .ringbuf_mb = 16, .kstack_entries = 16384,
-		.cgids = cgids, .n_cgids = n_cgids,
-	};
 	const char *hook;
 	int err;
 
-	c->s.recycle_slots = true;	/* runs for days */
-	err = session__start(&c->s, &to, on_kill, c);
+	err = session__start(&c->s, on_kill, c);
 	if (err)
 		return err;
 	hook = tracer__oom_hook(c->s.rc.tracer);
@@ -185,11 +169,6 @@ static int run(struct oom_cmd *c, const uint64_t *cgids, size_t n_cgids)
 	}
 	if (c->tl)
 		timeline__tick(c->tl, cli_now());
-	/* V8 heaps, so a node victim's report splits v8-heap from native. */
-	c->s.rc.split = memsplit__start(&(struct memsplit_opts){
-		.hier = c->s.have_hier ? &c->s.hier : NULL, .cgroups = c->s.rc.cgroups, .v8 = true,
-		.cgids = cgids, .n_cgids = n_cgids,
-	}, cli_now());
 	log_notice("watching for OOM kills (%s%s); Ctrl-C to stop", hook,
 		   strcmp(hook, "raw_tp") ? ": victim pid only, no evidence" : "");
 	while (!cli_stop_requested()) {
@@ -199,8 +178,6 @@ static int run(struct oom_cmd *c, const uint64_t *cgids, size_t n_cgids)
 		oom_kmsg__drain(c->kmsg, KMSG_DRAIN_MAX);
 		if (c->tl)
 			timeline__tick(c->tl, cli_now());
-		if (c->s.rc.split)
-			memsplit__tick(c->s.rc.split, cli_now());
 	}
 	session__stop(&c->s);
 	log_notice("%llu OOM kill%s reported", (unsigned long long)c->kills,
@@ -212,8 +189,6 @@ int cmd_oom(int argc, char **argv)
 {
 	struct oom_opts o;
 	struct oom_cmd c = { .o = &o, .fd = STDOUT_FILENO };
-	uint64_t cgids[MAX_FILTERS];
-	size_t n_cgids = 0;
 	int err;
 
 	if ((err = parse_args(argc, argv, &o)))
@@ -228,7 +203,16 @@ int cmd_oom(int argc, char **argv)
 			return err;
 		}
 	}
-	if ((err = session__open(&c.s, o.sample, true)))
+	err = session__open(&c.s, &(struct session_opts){
+		.sample_every = o.sample, .outstanding = true,
+		.cgroups = o.f.cgroups, .n_cgroups = o.f.n_cgroups,
+		.kernel_stacks = true, .max_procs = 16384, .ringbuf_mb = 16,
+		.kstack_entries = 16384,
+		/* V8 heaps, so a node victim's report splits v8-heap from native. */
+		.class_split = true,
+		.recycle_slots = true,	/* runs for days */
+	});
+	if (err)
 		goto out;
 	if (c.s.have_hier) {
 		struct timeline_opts to = { .hier = &c.s.hier, .memcg_tp = true };
@@ -242,7 +226,7 @@ int cmd_oom(int argc, char **argv)
 		log_notice("charge timeline from %s (%s)", timeline__source(c.tl),
 			   timeline__source_why(c.tl));
 	}
-	if ((err = setup_filters(&c, cgids, &n_cgids)))
+	if ((err = setup_filters(&c)))
 		goto out;
 	/* At the log's end now: kills from before memscope are not reported. */
 	c.kmsg = oom_kmsg__open(NULL);
@@ -251,15 +235,12 @@ int cmd_oom(int argc, char **argv)
 			   "from usage, not taken from the kernel's record of each kill",
 			   strerror(errno));
 	cli_install_stop_signals();
-	err = run(&c, cgids, n_cgids);
+	err = run(&c);
 out:
 	oom_kmsg__free(c.kmsg);
 	ctrnames__free(&c.names);
-	memsplit__free(c.s.rc.split);
 	session__close(&c.s);
 	timeline__free(c.tl);
-	for (size_t i = 0; i < c.n_filter; i++)
-		free(c.filter[i]);
 	if (c.fd != STDOUT_FILENO)
 		close(c.fd);
 	return err;

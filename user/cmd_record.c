@@ -24,8 +24,6 @@
 #include "record_totals.h"
 #include "recorder.h"
 #include "session.h"
-#include "tracer.h"
-#include "usyms.h"
 
 /* One page in 256 (by bytes) carries a stack. Measured with the kernel's BPF
  * run-time statistics on a page-fault storm: a sampled allocation costs
@@ -34,14 +32,10 @@
  * Stacks are scaled to exact per-process totals, so a 64 MiB leak's 64
  * samples still size it exactly; only the split between stacks is sampled. */
 #define DEFAULT_SAMPLE	256
-#define MAX_FILTERS	64
 #define MAX_KILLS	64	/* OOM kills reported per window */
 
 struct record_opts {
-	uint32_t tgids[MAX_FILTERS];
-	size_t n_tgids;
-	const char *cgroup_specs[MAX_FILTERS];
-	size_t n_cgroups;
+	struct cli_filters f;	/* -p, -c */
 	double duration;	/* 0: until interrupted */
 	const char *output;
 	const char *report;
@@ -59,8 +53,6 @@ struct record_opts {
 struct record_kills {
 	const struct record_opts *o;
 	struct session *s;
-	char *paths[MAX_FILTERS];	/* of the -c cgroups */
-	size_t n_paths;
 	struct oom_report *r[MAX_KILLS];
 	size_t n;
 	uint64_t dropped;
@@ -149,16 +141,12 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	while ((c = getopt_long(argc, argv, "p:c:d:o:f:m:s:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (o->n_tgids == MAX_FILTERS)
-				return cli_error("at most %d -p options", MAX_FILTERS);
-			if (cli_u64(optarg, 1, 0x3fffffff, &v))
-				return cli_error("-p wants a process id, not '%s'", optarg);
-			o->tgids[o->n_tgids++] = v;
+			if (cli_filter_pid(&o->f, optarg))
+				return -EINVAL;
 			break;
 		case 'c':
-			if (o->n_cgroups == MAX_FILTERS)
-				return cli_error("at most %d -c options", MAX_FILTERS);
-			o->cgroup_specs[o->n_cgroups++] = optarg;
+			if (cli_filter_cgroup(&o->f, optarg))
+				return -EINVAL;
 			break;
 		case 'd':
 			if (cli_seconds(optarg, &o->duration) || o->duration <= 0)
@@ -222,30 +210,21 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	if (o->pprof && !strcmp(o->output, "-") && isatty(STDOUT_FILENO))
 		return cli_error("a pprof profile is binary: give -o FILE");
 	/* Opening the inspector of every node on the host is not opt-in enough. */
-	if (o->js_heap && !o->n_tgids && !o->n_cgroups)
+	if (o->js_heap && !o->f.n_pids && !o->f.n_cgroups)
 		return cli_error("--js-heap opens the inspector of the processes it profiles: "
 				 "name them with -p or -c");
 	return 0;
 }
 
-static int check_pids(const struct record_opts *o)
-{
-	int err = 0;
-
-	for (size_t i = 0; i < o->n_tgids && !err; i++)
-		err = cli_check_pid((int)o->tgids[i]);
-	return err;
-}
-
 static bool pids_alive(const struct record_opts *o)
 {
-	for (size_t i = 0; i < o->n_tgids; i++)
-		if (kill(o->tgids[i], 0) == 0 || errno == EPERM)
+	for (size_t i = 0; i < o->f.n_pids; i++)
+		if (kill(o->f.pids[i], 0) == 0 || errno == EPERM)
 			return true;
-	return o->n_tgids == 0;
+	return o->f.n_pids == 0;
 }
 
-static int write_folded(const struct record_ctx *c, const char *path)
+static int write_folded(const struct recording *r, const char *path)
 {
 	struct atomic_file af;
 	struct folded *f = folded__new();
@@ -253,7 +232,7 @@ static int write_folded(const struct record_ctx *c, const char *path)
 
 	if (!f)
 		return -ENOMEM;
-	err = record_output__folded(c, f);
+	err = record_output__folded(r, f);
 	if (!err && !(err = atomic_file__open(&af, path))) {
 		err = folded__write(f, af.f);
 		err = err ? (atomic_file__abort(&af), err) : atomic_file__commit(&af);
@@ -266,13 +245,13 @@ static int write_folded(const struct record_ctx *c, const char *path)
 	return err;
 }
 
-static int write_pprof(const struct record_ctx *c, const char *path)
+static int write_pprof(const struct recording *r, const char *path)
 {
 	struct atomic_file af;
 	int err = atomic_file__open(&af, path);
 
 	if (!err) {
-		err = record_pprof__write(c, af.f);
+		err = record_pprof__write(r, af.f);
 		err = err ? (atomic_file__abort(&af), err) : atomic_file__commit(&af);
 	}
 	if (err)
@@ -298,20 +277,20 @@ static int write_report(const struct record_totals *t, const char *path)
 
 /* Everything is written even when one output fails: losing the folded file
  * must not also lose the totals. */
-static int write_outputs(const struct record_ctx *c, const struct record_opts *o,
+static int write_outputs(const struct recording *r, const struct record_opts *o,
 			 struct record_kills *k)
 {
 	struct record_totals *t;
-	int err = o->pprof ? write_pprof(c, o->output) : write_folded(c, o->output), err2 = 0;
+	int err = o->pprof ? write_pprof(r, o->output) : write_folded(r, o->output), err2 = 0;
 
-	t = record_totals__collect(c);
+	t = record_totals__collect(r);
 	if (!t)
 		return -ENOMEM;
 	record_totals__set_kills(t, k->r, k->n);
 	record_totals__name_containers(t, &k->names, cli_now());
 	record_totals__print(t, stderr);
-	if (c->split && memsplit__report(c->split, c) == 0)
-		memsplit__print(c->split, stderr);
+	if (r->split && memsplit__report(r->split, r) == 0)
+		memsplit__print(r->split, stderr);
 	for (size_t i = 0; i < k->n; i++) {
 		fputc('\n', stderr);
 		oom_report__print_text(k->r[i], stderr);
@@ -327,24 +306,22 @@ static int write_outputs(const struct record_ctx *c, const struct record_opts *o
 
 static bool pid_wanted(const struct record_opts *o, uint32_t pid)
 {
-	for (size_t i = 0; i < o->n_tgids; i++)
-		if (o->tgids[i] == pid)
+	for (size_t i = 0; i < o->f.n_pids; i++)
+		if (o->f.pids[i] == pid)
 			return true;
-	return o->n_tgids == 0;
+	return o->f.n_pids == 0;
 }
 
 /* Read now, while the victim's pages are still frozen as evidence. */
 static void on_kill(void *ctx, const struct ms_oom_event *e)
 {
 	struct record_kills *k = ctx;
-	struct oom_sources src = {
-		.rc = &k->s->rc, .hier = k->s->have_hier ? &k->s->hier : NULL,
-		.proc_root = "/proc", .kmsg = k->kmsg, .names = &k->names,
-	};
+	struct oom_sources src = { .proc_root = "/proc", .kmsg = k->kmsg, .names = &k->names };
 	struct oom_report *r;
 
 	if (!pid_wanted(k->o, e->victim_tgid))
 		return;
+	session__oom_sources(k->s, &src);
 	if (k->n == MAX_KILLS) {
 		k->dropped++;
 		return;
@@ -354,7 +331,7 @@ static void on_kill(void *ctx, const struct ms_oom_event *e)
 		k->dropped++;
 		return;
 	}
-	if (!oom_report__in_cgroups(r, (const char *const *)k->paths, k->n_paths)) {
+	if (!oom_report__in_cgroups(r, (const char *const *)k->s->cgroup_paths, k->s->n_cgids)) {
 		oom_report__free(r);
 		return;
 	}
@@ -362,35 +339,17 @@ static void on_kill(void *ctx, const struct ms_oom_event *e)
 }
 
 static int run(const struct record_opts *o, struct session *s, struct record_kills *k,
-	       const uint64_t *cgids, size_t n_cgids, struct jsheap_run **js)
+	       struct jsheap_run **js)
 {
-	struct tracer_opts to = {
-		.sample_every = o->sample, .track_frees = o->outstanding,
-		.kernel_stacks = o->kernel_stacks, .max_procs = o->max_procs,
-		.ringbuf_mb = o->ringbuf_mb, .kstack_entries = o->kstacks,
-		.tgids = o->tgids, .n_tgids = o->n_tgids, .cgids = cgids, .n_cgids = n_cgids,
-	};
-	struct memsplit_opts mo = {
-		.hier = s->have_hier ? &s->hier : NULL, .cgroups = s->rc.cgroups,
-		.pids = o->tgids, .n_pids = o->n_tgids, .cgids = cgids, .n_cgids = n_cgids,
-		.v8 = true,
-	};
 	double start, now;
 	int err;
 
-	err = session__start(s, &to, on_kill, k);
+	err = session__start(s, on_kill, k);
 	if (err)
 		return err;
-	/* Read the targets' mappings now: a target that exits before its first
-	 * sample is delivered would otherwise leave its stacks unnamed. */
-	for (size_t i = 0; i < o->n_tgids; i++)
-		usyms__add_pid(s->rc.usyms, o->tgids[i]);
-	s->rc.split = memsplit__start(&mo, cli_now());
-	if (!s->rc.split)
-		log_notice("no growth by class: %s", strerror(errno));
 	if (o->js_heap) {
-		*js = jsheap_run__start(o->tgids, o->n_tgids, (const char *const *)k->paths,
-					k->n_paths, s->have_hier ? &s->hier : NULL,
+		*js = jsheap_run__start(o->f.pids, o->f.n_pids, (const char *const *)s->cgroup_paths,
+					s->n_cgids, s->have_hier ? &s->hier : NULL,
 					JSHEAP_INTERVAL);
 		if (!*js)
 			log_warn("js-heap: out of memory: no JS allocation sites");
@@ -407,16 +366,15 @@ static int run(const struct record_opts *o, struct session *s, struct record_kil
 		}
 		session__poll(s, 100);
 		oom_kmsg__drain(k->kmsg, 65536);
-		if (s->rc.split)
-			memsplit__tick(s->rc.split, cli_now());
 	}
 	/* First, so that the inspectors close with the window, not after the
 	 * tracer's teardown (which a loaded host can make long). */
 	jsheap_run__finish(*js);
 	session__stop(s);
 	s->rc.seconds = cli_now() - start;
-	session__settle(s);
-	return write_outputs(&s->rc, o, k);
+	if ((err = session__settle(s)))
+		return err;
+	return write_outputs(s->model, o, k);
 }
 
 int cmd_record(int argc, char **argv)
@@ -425,25 +383,24 @@ int cmd_record(int argc, char **argv)
 	struct session s;
 	struct record_kills k = { .o = &o, .s = &s };
 	struct jsheap_run *js = NULL;
-	uint64_t cgids[MAX_FILTERS];
-	size_t n_cgids = 0;
 	int err;
 
 	if ((err = parse_args(argc, argv, &o)))
 		return err > 0 ? 0 : err;
-	if ((err = check_pids(&o)))
+	if ((err = cli_filter_check_pids(&o.f)))
 		return err;
-	if ((err = session__open(&s, o.sample, o.outstanding)))
-		goto out;
-	/* A long window must not fill the process table with the dead. pprof
-	 * also shows what was allocated (alloc_space): the stacks of exited
-	 * processes stay, and so do their slots, which those stacks name. */
-	s.recycle_slots = o.outstanding && !o.pprof;
-	if (o.pprof)
-		recorder__keep_freed(s.rc.recorder);
-	err = session__resolve_cgroups(&s, o.cgroup_specs, o.n_cgroups, cgids, k.paths,
-				       MAX_FILTERS, &n_cgids);
-	k.n_paths = n_cgids;
+	err = session__open(&s, &(struct session_opts){
+		.sample_every = o.sample, .outstanding = o.outstanding,
+		.pids = o.f.pids, .n_pids = o.f.n_pids,
+		.cgroups = o.f.cgroups, .n_cgroups = o.f.n_cgroups,
+		.kernel_stacks = o.kernel_stacks, .max_procs = o.max_procs,
+		.ringbuf_mb = o.ringbuf_mb, .kstack_entries = o.kstacks, .class_split = true,
+		/* A long window must not fill the process table with the dead.
+		 * pprof also shows what was allocated (alloc_space): the stacks
+		 * of exited processes stay, and so do their slots, which those
+		 * stacks name. */
+		.recycle_slots = o.outstanding && !o.pprof, .keep_freed = o.pprof,
+	});
 	if (err)
 		goto out;
 	/* At the log's end now, like oom: a kill in the window has its record. */
@@ -451,16 +408,13 @@ int cmd_record(int argc, char **argv)
 	if (!k.kmsg)
 		log_debug("no /dev/kmsg (%s): OOM kill limits will be inferred", strerror(errno));
 	cli_install_stop_signals();
-	err = run(&o, &s, &k, cgids, n_cgids, &js);
+	err = run(&o, &s, &k, &js);
 out:
 	jsheap_run__free(js);	/* closes any inspector still open */
 	oom_kmsg__free(k.kmsg);
 	ctrnames__free(&k.names);
-	memsplit__free(s.rc.split);
 	session__close(&s);
 	for (size_t i = 0; i < k.n; i++)
 		oom_report__free(k.r[i]);
-	for (size_t i = 0; i < k.n_paths; i++)
-		free(k.paths[i]);
 	return err;
 }

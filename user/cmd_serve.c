@@ -28,6 +28,7 @@
 #include "privs.h"
 #include "selfstat.h"
 #include "session.h"
+#include "tracer.h"
 #include "topview.h"
 #include "v8.h"
 #include "v8_census.h"
@@ -195,9 +196,10 @@ static void on_kill(void *ctx, const struct ms_oom_event *e)
 
 static void start_tracer(struct serve *sv)
 {
-	struct tracer_opts to = {
+	struct session_opts so = {
 		.sample_every = SERVE_SAMPLE_EVERY, .max_procs = SERVE_MAX_PROCS, .ringbuf_mb = 1,
 		.kstack_entries = 1024,
+		.recycle_slots = true,	/* runs for days */
 	};
 
 	if (sv->o->no_bpf)
@@ -207,14 +209,13 @@ static void start_tracer(struct serve *sv)
 			   "cgroup metrics only, without BPF loss counters and OOM kills seen");
 		return;
 	}
-	if (session__open(&sv->s, SERVE_SAMPLE_EVERY, false)) {
+	if (session__open(&sv->s, &so)) {
 		session__close(&sv->s);
 		log_notice("serving the cgroup metrics only, without BPF loss counters and OOM "
 			   "kills seen");
 		return;
 	}
-	sv->s.recycle_slots = true;	/* runs for days */
-	if (session__start(&sv->s, &to, on_kill, sv)) {
+	if (session__start(&sv->s, on_kill, sv)) {
 		session__close(&sv->s);
 		log_notice("serving the cgroup metrics only, without BPF loss counters and OOM "
 			   "kills seen");

@@ -24,7 +24,6 @@
 #include "v8.h"
 #include "v8_census.h"
 
-#define MAX_FILTERS		64
 /* Samples every half second: a 10 s window fits 21 points, enough for a
  * slope that 2 s refreshes do not make jump, and each sample reads only two
  * or three small files per row. */
@@ -33,10 +32,7 @@
 struct top_opts {
 	double interval, window;
 	bool once, json, procs;
-	const char *cgroup_specs[MAX_FILTERS];
-	size_t n_cgroups;
-	pid_t pids[MAX_FILTERS];
-	size_t n_pids;
+	struct cli_filters f;	/* -c, -p */
 };
 
 static const char usage[] =
@@ -81,7 +77,6 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	uint64_t v;
 	int c;
 
 	*o = (struct top_opts){ .interval = 2, .window = 10 };
@@ -106,16 +101,12 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 			o->json = true;
 			break;
 		case 'c':
-			if (o->n_cgroups == MAX_FILTERS)
-				return cli_error("at most %d -c options", MAX_FILTERS);
-			o->cgroup_specs[o->n_cgroups++] = optarg;
+			if (cli_filter_cgroup(&o->f, optarg))
+				return -EINVAL;
 			break;
 		case 'p':
-			if (o->n_pids == MAX_FILTERS)
-				return cli_error("at most %d -p options", MAX_FILTERS);
-			if (cli_u64(optarg, 1, 0x3fffffff, &v))
-				return cli_error("-p wants a process id, not '%s'", optarg);
-			o->pids[o->n_pids++] = (pid_t)v;
+			if (cli_filter_pid(&o->f, optarg))
+				return -EINVAL;
 			break;
 		case 'P':
 			o->procs = true;
@@ -134,37 +125,29 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 	return 0;
 }
 
-static int check_pids(const struct top_opts *o)
-{
-	int err = 0;
-
-	for (size_t i = 0; i < o->n_pids && !err; i++)
-		err = cli_check_pid((int)o->pids[i]);
-	return err;
-}
-
 /* -c specs to cgroup paths, resolved once: a container started later is
  * not picked up, the way `record -c` behaves. */
 static int set_filters(const struct top_opts *o, const struct cg_hier *hier,
 		       struct topview *tv)
 {
-	const char *paths[MAX_FILTERS];
-	uint64_t ids[MAX_FILTERS];
+	const char *paths[CLI_MAX_FILTERS];
+	uint64_t ids[CLI_MAX_FILTERS];
+	pid_t pids[CLI_MAX_FILTERS];
 	struct cgroups *cg = NULL;
 	size_t n_paths = 0;
 	char err[512];
 	int rc = 0;
 
-	if (o->n_cgroups && !(cg = cgroups__open(hier)))
+	if (o->f.n_cgroups && !(cg = cgroups__open(hier)))
 		return cli_error("cannot read the cgroups under %s: %s", hier->mount,
 				 strerror(errno));
-	for (size_t i = 0; i < o->n_cgroups && !rc; i++) {
+	for (size_t i = 0; i < o->f.n_cgroups && !rc; i++) {
 		size_t got = 0;
 
-		rc = cgroups__resolve(cg, o->cgroup_specs[i], ids, MAX_FILTERS - n_paths, &got, err,
+		rc = cgroups__resolve(cg, o->f.cgroups[i], ids, CLI_MAX_FILTERS - n_paths, &got, err,
 				      sizeof(err));
 		if (rc) {
-			rc = cli_error("-c %s: %s", o->cgroup_specs[i], err[0] ? err : strerror(-rc));
+			rc = cli_error("-c %s: %s", o->f.cgroups[i], err[0] ? err : strerror(-rc));
 			break;
 		}
 		for (size_t k = 0; k < got; k++) {
@@ -176,8 +159,10 @@ static int set_filters(const struct top_opts *o, const struct cg_hier *hier,
 				n_paths++;
 		}
 	}
+	for (size_t i = 0; i < o->f.n_pids; i++)
+		pids[i] = (pid_t)o->f.pids[i];
 	if (!rc)
-		rc = topview__set_filter(tv, paths, n_paths, o->pids, o->n_pids);
+		rc = topview__set_filter(tv, paths, n_paths, pids, o->f.n_pids);
 	if (rc == -ENOMEM)
 		log_error("out of memory");
 	for (size_t i = 0; i < n_paths; i++)
@@ -484,13 +469,13 @@ int cmd_top(int argc, char **argv)
 
 	if ((err = parse_args(argc, argv, &o)))
 		return err > 0 ? 0 : err;
-	if ((err = check_pids(&o)))
+	if ((err = cli_filter_check_pids(&o.f)))
 		return err;
 	err = cgroups__find_memory_hierarchy("/proc/self/mountinfo", &hier);
 	if (err)
 		return cli_error("no memory cgroup hierarchy is mounted (%s): top reads memory "
 				 "cgroups", strerror(-err));
-	v.procs = o.procs || o.n_pids;
+	v.procs = o.procs || o.f.n_pids;
 	open_v8(&v);
 	v.tv = topview__new(&(struct topview_opts){
 		.hier = hier, .proc_root = "/proc", .window = o.window,

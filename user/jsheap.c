@@ -123,12 +123,12 @@ static char *frame_name(struct json_object *node)
 		ln = l >= 0 && l < 100000000 ? (long)l : -1;
 	}
 	if (!file[0])
-		snprintf(buf, sizeof(buf), "%.*s_[j]", cut(fn, JSHEAP_NAME_MAX), fn);
+		snprintf(buf, sizeof(buf), "%.*s", cut(fn, JSHEAP_NAME_MAX), fn);
 	else if (ln < 0)
-		snprintf(buf, sizeof(buf), "%.*s_%.*s_[j]", cut(fn, JSHEAP_NAME_MAX), fn,
+		snprintf(buf, sizeof(buf), "%.*s_%.*s", cut(fn, JSHEAP_NAME_MAX), fn,
 			 cut(file, JSHEAP_NAME_MAX), file);
 	else	/* V8's lines count from 0, an editor's from 1 */
-		snprintf(buf, sizeof(buf), "%.*s_%.*s:%ld_[j]", cut(fn, JSHEAP_NAME_MAX), fn,
+		snprintf(buf, sizeof(buf), "%.*s_%.*s:%ld", cut(fn, JSHEAP_NAME_MAX), fn,
 			 cut(file, JSHEAP_NAME_MAX), file, ln + 1);
 	return strdup(buf);
 }

@@ -7,13 +7,14 @@
  *
  * becomes, per tree node with selfSize > 0, its frames root first:
  *
- *   app.get_api.js:19_[j];cacheResponse_api.js:14_[j] 1048576
+ *   app.get_api.js:19, cacheResponse_api.js:14: 1048576 bytes
  *
- * a frame being FUNCTION_FILE:LINE_[j] (FILE the url's last component, LINE
- * 1-based; "(anonymous)" for a function without a name; just FUNCTION_[j]
- * for V8's own nodes without a url). The _[j] suffix is the one memscope's
- * folded output gives JIT frames, so flame graphs and pprof treat JS frames
- * alike whichever way they were named.
+ * a frame being FUNCTION_FILE:LINE (FILE the url's last component, LINE
+ * 1-based; "(anonymous)" for a function without a name; just FUNCTION for
+ * V8's own nodes without a url). Every frame but JSHEAP_DEEPER is JIT code:
+ * the folded output marks it _[j], as it does the JIT frames of native
+ * stacks, so flame graphs and pprof treat JS frames alike whichever way
+ * they were named.
  *
  * The inspector's whole response, {"id":N,"result":{"profile":...}}, is
  * read as well.

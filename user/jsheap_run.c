@@ -203,18 +203,11 @@ struct each_ctx {
 	void *ctx;
 };
 
-static int prefixed(void *ctx, const char *const *frames, size_t n, uint64_t bytes)
+static int of_process(void *ctx, const char *const *frames, size_t n, uint64_t bytes)
 {
-	const char *all[4 + JSHEAP_DEPTH_MAX + 1];
 	struct each_ctx *e = ctx;
 
-	all[0] = e->p->label;
-	all[1] = e->p->comm;
-	all[2] = "[v8-heap]";
-	all[3] = JSHEAP_MARK;
-	for (size_t i = 0; i < n && i < JSHEAP_DEPTH_MAX + 1; i++)
-		all[4 + i] = frames[i];
-	return e->fn(e->ctx, e->p->pid, all, 4 + n, bytes);
+	return e->fn(e->ctx, e->p->pid, e->p->label, e->p->comm, frames, n, bytes);
 }
 
 int jsheap_run__each(const struct jsheap_run *r, jsheap_run_fn fn, void *ctx)
@@ -224,7 +217,7 @@ int jsheap_run__each(const struct jsheap_run *r, jsheap_run_fn fn, void *ctx)
 	for (size_t i = 0; r && i < r->n && !err; i++) {
 		struct each_ctx e = { &r->procs[i], fn, ctx };
 
-		err = jsheap__each(r->procs[i].prof, prefixed, &e);
+		err = jsheap__each(r->procs[i].prof, of_process, &e);
 	}
 	return err;
 }

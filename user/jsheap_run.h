@@ -19,7 +19,8 @@
 
 #define JSHEAP_RUN_MAX		16
 #define JSHEAP_INTERVAL		32768	/* bytes between samples: V8's default */
-#define JSHEAP_MARK		"[js-heap]"
+/* The label the folded output shows as "[js-heap]" after "[v8-heap]". */
+#define JSHEAP_LABEL		"js-heap"
 
 struct cg_hier;
 struct json;
@@ -34,9 +35,10 @@ struct jsheap_run *jsheap_run__start(const uint32_t *pids, size_t n_pids,
 /* Reads every profile and closes every inspector; says on stderr what was
  * done to each process. */
 void jsheap_run__finish(struct jsheap_run *r);
-/* The stacks, root first: label, comm, [v8-heap], [js-heap], JS frames. */
-typedef int (*jsheap_run_fn)(void *ctx, uint32_t pid, const char *const *frames, size_t n,
-			     uint64_t bytes);
+/* The stacks of each process: its container label and name, then its JS
+ * frames root first, as jsheap.h names them. */
+typedef int (*jsheap_run_fn)(void *ctx, uint32_t pid, const char *label, const char *comm,
+			     const char *const *frames, size_t n, uint64_t bytes);
 int jsheap_run__each(const struct jsheap_run *r, jsheap_run_fn fn, void *ctx);
 /* "js_heap":[{"pid":..,"comm":..,"container":..,"sampling_interval":..,
  *   "inspector":"opened and closed"|"refused"|"left open",

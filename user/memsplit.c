@@ -11,7 +11,7 @@
 #include "memsplit_int.h"
 #include "record_output.h"
 #include "recorder.h"
-#include "tracer.h"
+#include "recording.h"
 #include "units.h"
 #include "v8.h"
 
@@ -182,15 +182,13 @@ static void short_frame(const char *name, char *out, size_t len)
 		snprintf(out, len, "%.*s", (int)n, name);
 }
 
-/* The leafmost user frames of a bucket: where its pages were first touched. */
-static void stack_text(const struct record_ctx *c, const struct rec_bucket *b, char *out,
-		       size_t len)
+/* The leafmost user frames of a stack: where its pages were first touched. */
+static void stack_text(const struct rec_stack *st, char *out, size_t len)
 {
-	static char names[MAX_FRAMES][FRAME_LEN];
-	size_t n = record_output__frames(c, b, names), first = 3, last = n, at = 0;
-	char frame[FRAME_SHOWN + 1];
+	size_t first = 0, last = st->nframes, at = 0;
+	char name[FRAME_LEN], frame[FRAME_SHOWN + 1];
 
-	while (last > first && strstr(names[last - 1], "_[k]"))
+	while (last > first && st->frames[last - 1].kind == FRAME_KERNEL)
 		last--;
 	if (last > first + STACK_FRAMES)
 		first = last - STACK_FRAMES;
@@ -198,7 +196,8 @@ static void stack_text(const struct record_ctx *c, const struct rec_bucket *b, c
 	for (size_t i = first; i < last && at < len; i++) {
 		int w;
 
-		short_frame(names[i], frame, sizeof(frame));
+		record_output__frame_text(&st->frames[i], name, sizeof(name));
+		short_frame(name, frame, sizeof(frame));
 		w = snprintf(out + at, len - at, "%s%s", i > first ? ";" : "", frame);
 		if (w < 0)
 			break;
@@ -216,11 +215,11 @@ static int by_bytes_desc(const void *a, const void *b)
 /* The largest native stacks of the row's process (or of the container's
  * processes), merged by what they show: where the native growth was first
  * touched. */
-static void top_stacks(struct memsplit *s, const struct record_ctx *c, struct hmap *slots,
+static void top_stacks(struct memsplit *s, const struct recording *rec, struct hmap *slots,
 		       struct row *r)
 {
 	struct hmap *by_text = hmap__new(sizeof(uint64_t));
-	size_t nb = recorder__nbuckets(c->recorder), it = 0, n = 0;
+	size_t it = 0, n = 0;
 	struct stack_row *all;
 	char text[STACK_TEXT];
 	uint64_t total = 0;
@@ -230,19 +229,19 @@ static void top_stacks(struct memsplit *s, const struct record_ctx *c, struct hm
 
 	if (!by_text)
 		return;
-	for (size_t i = 0; i < nb; i++) {
-		const struct rec_bucket *b = recorder__bucket(c->recorder, i);
+	for (size_t i = 0; i < rec->nstacks; i++) {
+		const struct rec_stack *b = &rec->stacks[i];
 		size_t *pi = hmap__find(slots, &b->slot, sizeof(b->slot));
 		uint64_t *bytes;
 
-		if (b->cls != MEM_CLASS_NATIVE || !b->outstanding_bytes || !pi ||
+		if (b->js || b->cls != MEM_CLASS_NATIVE || !b->sampled_outstanding || !pi ||
 		    (r->container ? s->procs[*pi].cont != r->idx : *pi != r->idx))
 			continue;
-		stack_text(c, b, text, sizeof(text));
+		stack_text(b, text, sizeof(text));
 		bytes = hmap__upsert(by_text, text, strlen(text), NULL);
 		if (bytes)
-			*bytes += b->outstanding_bytes;
-		total += b->outstanding_bytes;
+			*bytes += b->sampled_outstanding;
+		total += b->sampled_outstanding;
 	}
 	all = calloc(hmap__count(by_text) + 1, sizeof(*all));
 	while (all && hmap__next(by_text, &it, &key, &klen, &val)) {
@@ -280,7 +279,7 @@ static int by_row(const void *a, const void *b)
 	return tx < ty ? 1 : tx > ty ? -1 : 0;
 }
 
-int memsplit__report(struct memsplit *s, const struct record_ctx *c)
+int memsplit__report(struct memsplit *s, const struct recording *rec)
 {
 	struct slot_set ss = { hmap__new(sizeof(size_t)), s };
 	bool *cont_used = calloc(s->nconts + 1, sizeof(bool));
@@ -298,8 +297,8 @@ int memsplit__report(struct memsplit *s, const struct record_ctx *c)
 		free(reported);
 		return -ENOMEM;
 	}
-	if (c->tracer)
-		tracer__for_each_proc(c->tracer, note_slot, &ss);
+	for (size_t i = 0; i < rec->nprocs; i++)
+		note_slot(&ss, &rec->procs[i].key, &rec->procs[i].info);
 	/* A process is reported once, however many slots (cgroups) it had. */
 	while (hmap__next(ss.slots, &it, &key, NULL, &val)) {
 		size_t pi = *(size_t *)val;
@@ -313,8 +312,8 @@ int memsplit__report(struct memsplit *s, const struct record_ctx *c)
 		r->idx = pi;
 		growth_of(p->base, p->last, r->growth);
 		judge_row(s, r, &p->s);
-		if (r->j.verdict == GROWTH_NATIVE && c->recorder)
-			top_stacks(s, c, ss.slots, r);
+		if (r->j.verdict == GROWTH_NATIVE)
+			top_stacks(s, rec, ss.slots, r);
 		if (p->cont != SIZE_MAX)
 			cont_used[p->cont] = true;
 	}
@@ -329,8 +328,8 @@ int memsplit__report(struct memsplit *s, const struct record_ctx *c)
 		r->idx = i;
 		growth_of(ct->base, ct->last, r->growth);
 		judge_row(s, r, &ct->s);
-		if (r->j.verdict == GROWTH_NATIVE && c->recorder)
-			top_stacks(s, c, ss.slots, r);
+		if (r->j.verdict == GROWTH_NATIVE)
+			top_stacks(s, rec, ss.slots, r);
 	}
 	qsort(s->rows, s->nrows, sizeof(*s->rows), by_row);
 	hmap__free(ss.slots);

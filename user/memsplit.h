@@ -53,7 +53,7 @@ struct cg_hier;
 struct cgroups;
 struct json;
 struct recorder;
-struct record_ctx;
+struct recording;
 
 /* ---- the recording's split ---------------------------------------------------- */
 
@@ -86,7 +86,7 @@ void memsplit__settle(struct memsplit *s, struct recorder *r, struct page_record
 
 /* Rows for the processes the tracer saw allocate (and their containers),
  * with their top native stacks. 0 or -ENOMEM. */
-int memsplit__report(struct memsplit *s, const struct record_ctx *c);
+int memsplit__report(struct memsplit *s, const struct recording *rec);
 void memsplit__print(const struct memsplit *s, FILE *out);
 /* A "growth" object: {"window_s":..,"containers":[..],"processes":[..]}. */
 void memsplit__json(const struct memsplit *s, struct json *j);

@@ -9,13 +9,12 @@
 #include "hmap.h"
 #include "metrics.h"
 #include "promtext.h"
-#include "tracer.h"
 
 #define MIB_PER_MIN	(1024.0 * 1024.0 / 60.0)	/* bytes per second in one MiB/min */
 
 const char *metrics__loss_name(int drop)
 {
-	return tracer__drop_key(drop);
+	return drops__key(drop);
 }
 
 /* ---- kills seen by the tracer ----------------------------------------------- */
@@ -350,7 +349,7 @@ static void tracer_figures(struct promtext *p, const struct metrics_page *m)
 			 "Events memscope's BPF side could not account for, by reason (as "
 			 "memscope record --report names them).");
 	for (int d = 0; d < MS_NR_DROPS; d++)
-		promtext__sample(p, &(struct prom_label){ "reason", tracer__drop_key(d) }, 1,
+		promtext__sample(p, &(struct prom_label){ "reason", drops__key(d) }, 1,
 				 (double)t->drops.kernel[d]);
 	promtext__sample(p, &(struct prom_label){ "reason", "recursion_miss" }, 1,
 			 (double)t->drops.recursion_misses);

@@ -37,7 +37,7 @@
 #include "cgstat.h"
 #include "selfstat.h"
 #include "topview.h"
-#include "tracer.h"
+#include "drops.h"
 
 #define METRICS_KILL_ROWS_MAX	4096	/* containers whose BPF-seen kills are kept apart */
 #define METRICS_OTHER_CGROUP	"[other]"

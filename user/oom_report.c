@@ -19,10 +19,11 @@
 #include "safe_text.h"
 #include "procstatus.h"
 #include "readfile.h"
+#include "record_ctx.h"
 #include "record_output.h"
 #include "recorder.h"
+#include "recording.h"
 #include "topview.h"
-#include "tracer.h"
 
 #define MIB		(1024.0 * 1024.0)
 #define TEXT_FRAMES	8	/* user frames a text stack line shows, leaf first */
@@ -1061,33 +1062,33 @@ static int read_evidence(const struct oom_sources *src, struct oom_report *r, ui
 {
 	const struct record_ctx *rc = src->rc;
 	struct oom_stack *named = NULL;
-	char (*names)[FRAME_LEN] = NULL;
-	const char **frames = NULL;
+	struct recording *scratch = NULL;
+	struct stack_text text = { 0 };
 	struct picks *p = calloc(1, sizeof(*p));
 	size_t n_named = 0;
 	int err;
 
 	if (!p)
 		return -ENOMEM;
-	err = recorder__slot_evidence(rc->recorder, tracer__page_records(rc->tracer), slot,
-				      pick_bucket, p);
+	err = recorder__slot_evidence(rc->recorder, src->pages, slot, pick_bucket, p);
 	if (err < 0)
 		goto out;
 	err = 0;
 	r->evidence_bytes = p->total;
-	names = malloc(MAX_FRAMES * sizeof(*names));
-	frames = malloc(MAX_FRAMES * sizeof(*frames));
+	scratch = recording__new();
 	named = calloc(EVIDENCE_NAMED, sizeof(*named));
-	if (!names || !frames || !named) {
+	if (!scratch || !named) {
 		err = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < MAX_FRAMES; i++)
-		frames[i] = names[i];
 	for (size_t i = 0; i < p->n; i++) {
-		size_t n = record_output__frames(rc, p->top[i].b, names);
-		char *folded = join_frames(frames, n, OOM_STACK_MAX);
+		struct rec_stack *st;
+		char *folded;
 
+		if ((err = src->name_stack(rc, scratch, p->top[i].b, &st)) ||
+		    (err = record_output__frames(st, &text)))
+			break;
+		folded = join_frames(text.frames, text.n, OOM_STACK_MAX);
 		if (!folded) {
 			err = -ENOMEM;
 			break;
@@ -1101,9 +1102,9 @@ static int read_evidence(const struct oom_sources *src, struct oom_report *r, ui
 			free(named[i].folded);
 	}
 out:
+	record_output__text_free(&text);
+	recording__free(scratch);
 	free(named);
-	free(names);
-	free(frames);
 	free(p);
 	return err;
 }
@@ -1113,8 +1114,7 @@ struct oom_report *oom_report__collect(const struct oom_sources *src,
 {
 	const struct record_ctx *rc = src->rc;
 	struct oom_report *r = oom_report__new();
-	uint64_t page_size = rc && rc->tracer ? tracer__page_size(rc->tracer) :
-						(uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t page_size = src->page_size ? src->page_size : (uint64_t)sysconf(_SC_PAGESIZE);
 	struct timespec rt, bt;
 	const char *hook;
 
@@ -1126,7 +1126,7 @@ struct oom_report *oom_report__collect(const struct oom_sources *src,
 			      oom_report__wall_ns(e->boot_ns,
 						  rt.tv_sec * 1000000000LL + rt.tv_nsec,
 						  bt.tv_sec * 1000000000LL + bt.tv_nsec));
-	hook = rc && rc->tracer ? tracer__oom_hook(rc->tracer) : NULL;
+	hook = src->oom_hook;
 	snprintf(r->hook, sizeof(r->hook), "%s", hook ? hook : "");
 	r->sample_every = rc ? rc->sample_every : 0;
 	name_task(src, &r->victim, r->rss);
@@ -1139,7 +1139,7 @@ struct oom_report *oom_report__collect(const struct oom_sources *src,
 	}
 	/* Limits first: the victim's pages leave its cgroup within milliseconds. */
 	find_limit(src, r, e, page_size);
-	if (r->evidence && rc && rc->tracer && rc->recorder &&
+	if (r->evidence && rc && rc->recorder && src->name_stack &&
 	    read_evidence(src, r, e->victim_slot) == -ENOMEM) {
 		oom_report__free(r);
 		errno = ENOMEM;

@@ -39,6 +39,7 @@
 #include "growth.h"
 #include "memscope.h"
 #include "oom_kmsg.h"
+#include "stack_names.h"
 #include "timeline.h"
 
 #define OOM_TOP_STACKS	5
@@ -186,9 +187,18 @@ int oom_report__write(const struct oom_report *r, bool json, int fd);
 
 struct record_ctx;
 struct ctrnames;
+struct page_records;
 
 struct oom_sources {
-	const struct record_ctx *rc;	/* tracer, recorder, symbols, cgroups */
+	const struct record_ctx *rc;	/* recorder, symbols, sample rate, class split */
+	/* What the session reads from the tracer for a kill (session__oom_sources):
+	 * the per-page records (NULL: no evidence), the page size (0: the
+	 * system's), how kills are seen ("raw_tp", "tracepoint", NULL), and how
+	 * a bucket's stack is named (NULL: no stacks). */
+	struct page_records *pages;
+	uint64_t page_size;
+	const char *oom_hook;
+	stack_names_fn name_stack;
 	const struct cg_hier *hier;	/* NULL: no cgroup figures */
 	const struct timeline *tl;	/* NULL: no growth; its clock is cli_now() */
 	const char *proc_root;		/* "/proc": names of victims the event left unnamed */

@@ -8,65 +8,44 @@
  *
  * CLASS (memclass.h: v8-heap, native, file, shmem, kernel) is there when the
  * recorder settled with a classifier (outstanding mode).
+ *
+ * This is the one place frames become decorated text: `[class]`, `[label]`,
+ * `name_[j]` (JIT) and `name_[k]` (kernel). Everything else reads the frame
+ * structs of the recording (recording.h).
  */
 #ifndef MEMSCOPE_RECORD_OUTPUT_H
 #define MEMSCOPE_RECORD_OUTPUT_H
 
-#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
-#include "memscope.h"
+#include "recording.h"
 
-struct recorder;
-struct tracer;
-struct usyms;
-struct cgroups;
-struct ksyms;
 struct folded;
-struct rec_bucket;
-struct memsplit;
-struct proc_exits;
-struct jsheap_run;
 
-#define FRAME_LEN	256
-#define MAX_KFRAMES	127
-#define MAX_FRAMES	(3 + MS_MAX_USTACK + 1 + MAX_KFRAMES)
-
-struct record_ctx {
-	uint32_t sample_every;
-	struct tracer *tracer;
-	struct recorder *recorder;
-	struct usyms *usyms;
-	struct cgroups *cgroups;	/* may be NULL: labels fall back to cgroup ids */
-	struct ksyms *ksyms;		/* may be NULL: kernel frames print as addresses */
-	bool outstanding;
-	double seconds;
-	struct memsplit *split;		/* may be NULL: no growth by class, no verdict */
-	struct proc_exits *exits;	/* processes whose slots were recycled; may be NULL */
-	struct jsheap_run *js;		/* --js-heap's JS stacks; may be NULL */
+/* A stack's decorated frames, root first, in a buffer reused from one
+ * stack to the next: { 0 } to start, record_output__text_free at the end. */
+struct stack_text {
+	const char **frames;
+	size_t n, frames_cap;
+	char *buf;
+	size_t buf_cap;
 };
 
-/* Label of a memory cgroup for output: container id, cgroup path or "/". */
-void record_output__label(struct cgroups *cg, uint64_t cgid, char *buf, size_t len);
-int record_output__folded(const struct record_ctx *c, struct folded *out);
+/* One frame with its mark: "[x]" a label, "x_[j]" JIT code, "x_[k]" the
+ * kernel (cut to FRAME_LEN - 1 bytes), a user frame as it is. Returns the
+ * length written (snprintf's, so at most room - 1). */
+size_t record_output__frame_text(const struct frame *f, char *out, size_t room);
 
-/* A bucket's weighted estimates scaled so that each process's buckets add up
- * to its exact totals from the kernel's counters: bytes allocated in the
- * window, and bytes still resident at its end (0 in allocated mode). */
-struct record_values {
-	uint64_t alloc;
-	uint64_t outstanding;
-};
-typedef int (*record_bucket_fn)(void *ctx, const struct rec_bucket *b,
-				const struct record_values *v);
-/* Calls fn for each bucket with a non-zero value, stopping at the first
- * non-zero return of fn, which it returns. 0, -ENOMEM. */
-int record_output__each(const struct record_ctx *c, record_bucket_fn fn, void *ctx);
-/* The frames of one bucket, root first: label, comm, [class] when it has
- * one, user frames, kernel frames (_[k]). names must hold MAX_FRAMES.
- * Returns how many. */
-size_t record_output__frames(const struct record_ctx *c, const struct rec_bucket *b,
-			     char (*names)[FRAME_LEN]);
+/* s as text: container, comm, [class] when it has one, then its frames
+ * with their marks. 0 or -ENOMEM. */
+int record_output__frames(const struct rec_stack *s, struct stack_text *out);
+void record_output__text_free(struct stack_text *t);
+
+/* The bytes a stack shows in r's mode: live for JS stacks. */
+uint64_t record_output__value(const struct recording *r, const struct rec_stack *s);
+
+/* Every stack with bytes in r's mode into out. 0 or -ENOMEM. */
+int record_output__folded(const struct recording *r, struct folded *out);
 
 #endif

@@ -24,13 +24,13 @@
 
 #include <stdio.h>
 
-#include "record_output.h"
+#include "recording.h"
 
 #define RECORD_PPROF_KERNEL	"[kernel.kallsyms]"
 #define RECORD_PPROF_JIT	"[jit]"
 
-/* The profile of the settled recording c, gzip-compressed, to out. 0 or
+/* The profile of the settled recording r, gzip-compressed, to out. 0 or
  * -errno (ENOMEM, EIO). */
-int record_pprof__write(const struct record_ctx *c, FILE *out);
+int record_pprof__write(const struct recording *r, FILE *out);
 
 #endif

@@ -16,7 +16,8 @@
 #include "procname.h"
 #include "record_totals.h"
 #include "recorder.h"
-#include "tracer.h"
+#include "recording.h"
+#include "stack_names.h"
 
 #define LABEL_LEN 256
 
@@ -39,7 +40,7 @@ struct container_row {
 };
 
 struct record_totals {
-	const struct record_ctx *c;
+	const struct recording *r;
 	struct proc_row *procs;
 	size_t nprocs, cap;
 	struct container_row *containers;
@@ -79,27 +80,27 @@ static void process_name(const struct ms_proc_key *key, struct ms_proc_info *inf
 	memcpy(info->comm, name, strnlen(name, MS_COMM_LEN));
 }
 
-static void collect_proc(void *ctx, const struct ms_proc_key *key, const struct ms_proc_info *info)
+static void collect_proc(struct record_totals *t, const struct rec_proc *p)
 {
-	struct record_totals *t = ctx;
 	struct proc_row *row;
 
 	if (t->nprocs == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 256;
-		void *p = realloc(t->procs, cap * sizeof(*t->procs));
+		void *grown = realloc(t->procs, cap * sizeof(*t->procs));
 
-		if (!p)
+		if (!grown)
 			return;
-		t->procs = p;
+		t->procs = grown;
 		t->cap = cap;
 	}
 	row = &t->procs[t->nprocs];
-	row->key = *key;
-	row->info = *info;
-	process_name(key, &row->info);
-	if (tracer__proc_stats(t->c->tracer, info->slot, &row->st))
+	row->key = p->key;
+	row->info = p->info;
+	process_name(&p->key, &row->info);
+	if (!p->have_stats)
 		return;
-	record_output__label(t->c->cgroups, key->cgid, row->label, sizeof(row->label));
+	row->st = p->st;
+	stack_names__label(t->r->cgroups, p->key.cgid, row->label, sizeof(row->label));
 	t->alloc_events += row->st.alloc_events;
 	t->free_events += row->st.free_events;
 	t->nprocs++;
@@ -158,7 +159,7 @@ static void group_exited(void *ctx, uint64_t cgid, const struct proc_exit_totals
 	if (cgid == PROC_EXITS_OTHER)
 		snprintf(label, sizeof(label), "[other cgroups]");
 	else
-		record_output__label(g->t->c->cgroups, cgid, label, sizeof(label));
+		stack_names__label(g->t->r->cgroups, cgid, label, sizeof(label));
 	row = container_of(g, label, cgid == PROC_EXITS_OTHER ? 0 : cgid);
 	if (!row)
 		return;
@@ -174,7 +175,7 @@ static int group_containers(struct record_totals *t)
 
 	if (!g.idx)
 		return -ENOMEM;
-	t->containers = calloc(t->nprocs + proc_exits__cgroups(t->c->exits) + 1,
+	t->containers = calloc(t->nprocs + proc_exits__cgroups(t->r->exits) + 1,
 			       sizeof(*t->containers));
 	if (!t->containers) {
 		hmap__free(g.idx);
@@ -190,7 +191,7 @@ static int group_containers(struct record_totals *t)
 		row->freed += p->st.free_bytes;
 		row->procs++;
 	}
-	proc_exits__each(t->c->exits, group_exited, &g);
+	proc_exits__each(t->r->exits, group_exited, &g);
 	hmap__free(g.idx);
 	sort(t->containers, t->ncontainers, sizeof(*t->containers), by_container_resident);
 	return 0;
@@ -242,26 +243,27 @@ static void one_row_per_process(struct record_totals *t)
 	sort(t->procs, t->nprocs, sizeof(*t->procs), by_proc_resident);
 }
 
-struct record_totals *record_totals__collect(const struct record_ctx *c)
+struct record_totals *record_totals__collect(const struct recording *r)
 {
 	struct record_totals *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return NULL;
-	t->c = c;
-	tracer__for_each_proc(c->tracer, collect_proc, t);
+	t->r = r;
+	for (size_t i = 0; i < r->nprocs; i++)
+		collect_proc(t, &r->procs[i]);
 	sort(t->procs, t->nprocs, sizeof(*t->procs), by_proc_resident);
 	if (group_containers(t)) {
 		record_totals__free(t);
 		return NULL;
 	}
 	one_row_per_process(t);
-	tracer__proc_stats(c->tracer, MS_SLOT_OVERFLOW, &t->overflow);
-	proc_exits__total(c->exits, &t->exited);
+	t->overflow = r->overflow;
+	proc_exits__total(r->exits, &t->exited);
 	t->alloc_events += t->overflow.alloc_events + t->exited.st.alloc_events;
 	t->free_events += t->overflow.free_events + t->exited.st.free_events;
-	tracer__drops(c->tracer, &t->drops);
-	recorder__stats(c->recorder, &t->rs);
+	t->drops = r->drops;
+	t->rs = r->rs;
 	t->budgets = budget_counts;
 	return t;
 }
@@ -278,7 +280,7 @@ static void copy_name(char *dst, size_t cap, const char *src)
 
 void record_totals__name_containers(struct record_totals *t, struct ctrnames *nm, double now)
 {
-	struct cgroups *cg = t->c->cgroups;
+	struct cgroups *cg = t->r->cgroups;
 
 	if (!cg)
 		return;
@@ -309,11 +311,11 @@ static uint64_t per_unwind(const struct record_totals *t, uint64_t total)
 
 void record_totals__print(const struct record_totals *t, FILE *out)
 {
-	bool res = t->c->outstanding;
+	bool res = t->r->outstanding;
 	size_t shown = t->nprocs < 20 ? t->nprocs : 20;
 	char a[32], f[32], r[32];
 
-	fprintf(out, "memscope: %.1f s, %s; exact totals:\n", t->c->seconds,
+	fprintf(out, "memscope: %.1f s, %s; exact totals:\n", t->r->seconds,
 		res ? "pages allocated in the window and still resident at its end"
 		    : "pages allocated in the window");
 	fprintf(out, "%-40s %6s %12s %12s %13s\n", "CONTAINER", "PROCS", "ALLOC_MIB",
@@ -355,7 +357,7 @@ void record_totals__print(const struct record_totals *t, FILE *out)
 		t->drops.kcache_hits, t->drops.kcache_checks, t->drops.kcache_mismatches);
 	fprintf(out, "losses:");
 	for (int i = 0; i < MS_NR_DROPS; i++)
-		fprintf(out, "%s %s=%" PRIu64, i ? "," : "", tracer__drop_text(i), t->drops.kernel[i]);
+		fprintf(out, "%s %s=%" PRIu64, i ? "," : "", drops__text(i), t->drops.kernel[i]);
 	fprintf(out, ", program runs missed by the kernel (recursion)=%" PRIu64
 		", missed frees settled when the page was reused=%" PRIu64
 		", unwinds stopped without CFI=%" PRIu64 ", at an unreadable stack=%" PRIu64
@@ -393,15 +395,15 @@ static void json_bytes(struct json *j, uint64_t alloc, uint64_t freed, bool res)
 
 void record_totals__json(const struct record_totals *t, FILE *out)
 {
-	bool res = t->c->outstanding;
+	bool res = t->r->outstanding;
 	struct json j;
 
 	json_init(&j, out, true);
 	json_obj(&j, NULL);
-	json_double(&j, "duration_s", t->c->seconds);
+	json_double(&j, "duration_s", t->r->seconds);
 	json_str(&j, "mode", res ? "outstanding" : "allocated");
-	json_u64(&j, "sample_every", t->c->sample_every);
-	json_str(&j, "hook", tracer__hook(t->c->tracer) == HOOK_RAW_TP ? "raw_tp" : "tracepoint");
+	json_u64(&j, "sample_every", t->r->sample_every);
+	json_str(&j, "hook", t->r->hook);
 
 	/* What the kernel let this run load: a feature it refused is off, with why. */
 	json_obj(&j, "features");
@@ -433,7 +435,7 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 
 	json_obj(&j, "losses");
 	for (int i = 0; i < MS_NR_DROPS; i++)
-		json_u64(&j, tracer__drop_key(i), t->drops.kernel[i]);
+		json_u64(&j, drops__key(i), t->drops.kernel[i]);
 	json_u64(&j, "recursion_misses", t->drops.recursion_misses);
 	json_u64(&j, "missed_frees_settled", t->drops.healed_frees);
 	json_u64(&j, "unwind_no_cfi", t->rs.unwind_stops[UNWIND_NO_CFI]);
@@ -470,7 +472,7 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 	json_arr(&j, "containers");
 	for (size_t i = 0; i < t->ncontainers; i++) {
 		const struct container_row *c = &t->containers[i];
-		const char *path = t->c->cgroups ? cgroups__path(t->c->cgroups, c->cgid) : NULL;
+		const char *path = t->r->cgroups ? cgroups__path(t->r->cgroups, c->cgid) : NULL;
 
 		json_obj(&j, NULL);
 		json_str(&j, "label", c->label);
@@ -511,10 +513,10 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 	for (size_t i = 0; i < t->n_kills; i++)
 		oom_report__json(&j, NULL, t->kills[i]);
 	json_end(&j);
-	if (t->c->split)
-		memsplit__json(t->c->split, &j);
-	if (t->c->js)
-		jsheap_run__json(t->c->js, &j);
+	if (t->r->split)
+		memsplit__json(t->r->split, &j);
+	if (t->r->js)
+		jsheap_run__json(t->r->js, &j);
 	json_end(&j);
 }
 

@@ -13,7 +13,7 @@
  *                  "alloc_bytes":..,"free_bytes":..,"resident_bytes":..}],
  *    "oom_kills":[{...one object as memscope oom --json writes...}]}
  *
- * Processes whose slots were recycled during the window (record_ctx.exits)
+ * Processes whose slots were recycled during the window (recording.exits)
  * count in their container's totals and in "exited", not in "processes".
  */
 #ifndef MEMSCOPE_RECORD_TOTALS_H
@@ -21,12 +21,12 @@
 
 #include <stdio.h>
 
-#include "record_output.h"
+#include "recording.h"
 
 struct record_totals;
 struct oom_report;
 
-struct record_totals *record_totals__collect(const struct record_ctx *c);
+struct record_totals *record_totals__collect(const struct recording *r);
 /* OOM kills of the window, for the JSON's "oom_kills" array; not copied:
  * they must outlive t. */
 void record_totals__set_kills(struct record_totals *t, struct oom_report *const *kills, size_t n);

@@ -12,7 +12,9 @@
 #include "privs.h"
 #include "proc_exits.h"
 #include "recorder.h"
+#include "recording.h"
 #include "session.h"
+#include "tracer.h"
 #include "usyms.h"
 
 /* Rounds of draining the sample ring before a kill is handed over: a busy
@@ -22,64 +24,70 @@
  * this soon is the same kill; later it may be a new process with that pid. */
 #define SAME_KILL_NS	(10ULL * 1000000000)
 
-int session__open(struct session *s, uint32_t sample_every, bool outstanding)
+/* The -c options to cgroup ids and paths (s->cgids, s->cgroup_paths). 0, or
+ * -errno with the one line printed. */
+static int resolve_cgroups(struct session *s)
+{
+	size_t max = s->o.max_cgroup_ids && s->o.max_cgroup_ids < SESSION_MAX_CGROUPS ?
+		     s->o.max_cgroup_ids : SESSION_MAX_CGROUPS;
+	char err[512];
+
+	for (size_t i = 0; i < s->o.n_cgroups; i++) {
+		const char *spec = s->o.cgroups[i];
+		size_t got = 0;
+		int rc;
+
+		if (!s->rc.cgroups)
+			return cli_error("-c needs a memory cgroup hierarchy, and none is mounted");
+		rc = cgroups__resolve(s->rc.cgroups, spec, s->cgids + s->n_cgids, max - s->n_cgids,
+				      &got, err, sizeof(err));
+		if (rc)
+			return cli_error("-c %s: %s", spec, err[0] ? err : strerror(-rc));
+		for (size_t k = s->n_cgids; k < s->n_cgids + got; k++) {
+			const char *path = cgroups__path(s->rc.cgroups, s->cgids[k]);
+
+			/* Every path stored so far is session__close's to free. */
+			s->cgroup_paths[k] = path ? strdup(path) : NULL;
+			if (s->cgroup_paths[k])
+				continue;
+			s->n_cgids = k;
+			if (!path)
+				return cli_error("-c %s: the cgroup went away", spec);
+			log_error("out of memory");
+			return -ENOMEM;
+		}
+		s->n_cgids += got;
+	}
+	return 0;
+}
+
+int session__open(struct session *s, const struct session_opts *o)
 {
 	memset(s, 0, sizeof(*s));
+	s->o = *o;
 	if (cgroups__find_memory_hierarchy("/proc/self/mountinfo", &s->hier) == 0) {
 		s->have_hier = true;
 		s->rc.cgroups = cgroups__open(&s->hier);
 	}
 	if (!s->rc.cgroups)
 		log_notice("no memory cgroup hierarchy mounted: containers are shown by cgroup id");
-	s->rc.outstanding = outstanding;
-	s->rc.sample_every = sample_every;
+	s->rc.outstanding = o->outstanding;
+	s->rc.sample_every = o->sample_every;
 	s->rc.usyms = usyms__new();
 	s->rc.ksyms = ksyms__load("/proc/kallsyms");
 	if (!s->rc.ksyms)
 		log_notice("cannot read /proc/kallsyms (%s): kernel frames shown as addresses",
 			   strerror(errno));
-	s->rc.recorder = recorder__new(sample_every, sysconf(_SC_PAGESIZE), outstanding,
+	s->rc.recorder = recorder__new(o->sample_every, sysconf(_SC_PAGESIZE), o->outstanding,
 				       s->rc.usyms);
 	s->rc.exits = proc_exits__new();
 	if (!s->rc.usyms || !s->rc.recorder || !s->rc.exits) {
 		log_error("out of memory");
 		return -ENOMEM;
 	}
-	return 0;
-}
-
-int session__resolve_cgroups(struct session *s, const char *const *specs, size_t n,
-			     uint64_t *ids, char **paths, size_t max, size_t *n_ids)
-{
-	char err[512];
-
-	*n_ids = 0;
-	for (size_t i = 0; i < n; i++) {
-		size_t got = 0;
-		int rc;
-
-		if (!s->rc.cgroups)
-			return cli_error("-c needs a memory cgroup hierarchy, and none is mounted");
-		rc = cgroups__resolve(s->rc.cgroups, specs[i], ids + *n_ids, max - *n_ids, &got,
-				      err, sizeof(err));
-		if (rc)
-			return cli_error("-c %s: %s", specs[i], err[0] ? err : strerror(-rc));
-		for (size_t k = *n_ids; paths && k < *n_ids + got; k++) {
-			const char *path = cgroups__path(s->rc.cgroups, ids[k]);
-
-			/* Every path stored so far is the caller's to free. */
-			paths[k] = path ? strdup(path) : NULL;
-			if (paths[k])
-				continue;
-			*n_ids = k;
-			if (!path)
-				return cli_error("-c %s: the cgroup went away", specs[i]);
-			log_error("out of memory");
-			return -ENOMEM;
-		}
-		*n_ids += got;
-	}
-	return 0;
+	if (o->keep_freed)
+		recorder__keep_freed(s->rc.recorder);
+	return resolve_cgroups(s);
 }
 
 static void on_sample(void *ctx, const struct ms_sample *sample)
@@ -137,24 +145,55 @@ static bool on_tick(void *ctx)
 	return cli_stop_requested() || now - s->poll_start >= SESSION_POLL_MAX_S;
 }
 
-int session__start(struct session *s, const struct tracer_opts *o, session_oom_fn oom,
-		   void *ctx)
+/* The tracer's options, from the session's. */
+static struct tracer_opts tracer_opts(const struct session *s)
+{
+	return (struct tracer_opts){
+		.sample_every = s->o.sample_every, .track_frees = s->o.outstanding,
+		.kernel_stacks = s->o.kernel_stacks, .max_procs = s->o.max_procs,
+		.ringbuf_mb = s->o.ringbuf_mb, .kstack_entries = s->o.kstack_entries,
+		.tgids = s->o.pids, .n_tgids = s->o.n_pids, .cgids = s->cgids,
+		.n_cgids = s->n_cgids,
+	};
+}
+
+/* After privileges are dropped: V8's probes need no more than uprobes. */
+static void start_split(struct session *s)
+{
+	struct memsplit_opts mo = {
+		.hier = s->have_hier ? &s->hier : NULL, .cgroups = s->rc.cgroups,
+		.pids = s->o.pids, .n_pids = s->o.n_pids, .cgids = s->cgids, .n_cgids = s->n_cgids,
+		.v8 = true,
+	};
+
+	s->rc.split = memsplit__start(&mo, cli_now());
+	if (!s->rc.split)
+		log_notice("no growth by class: %s", strerror(errno));
+}
+
+int session__start(struct session *s, session_oom_fn oom, void *ctx)
 {
 	struct tracer_handlers h = { .sample = on_sample, .oom = on_oom, .tick = on_tick,
 				     .ctx = s };
-
+	struct tracer_opts to = tracer_opts(s);
 	int err;
 
 	s->oom = oom;
 	s->oom_ctx = ctx;
 	s->last_prune = s->last_sweep = cli_now();
-	err = tracer__start(o, &h, &s->rc.tracer);
+	err = tracer__start(&to, &h, &s->rc.tracer);
 	if (err)
 		return err;
 	if (privs__drop())
 		log_notice("could not drop unneeded capabilities: running with all of them");
 	else
 		log_notice("attached; dropped every capability but %s", privs__kept());
+	/* Read the targets' mappings now: a target that exits before its first
+	 * sample is delivered would otherwise leave its stacks unnamed. */
+	for (size_t i = 0; i < s->o.n_pids; i++)
+		usyms__add_pid(s->rc.usyms, s->o.pids[i]);
+	if (s->o.class_split)
+		start_split(s);
 	return 0;
 }
 
@@ -251,7 +290,7 @@ static void recycle_one(void *ctx, const struct ms_proc_key *key, const struct m
 		log_warn("out of memory: the totals of exited processes are incomplete");
 }
 
-int session__poll(struct session *s, int timeout_ms)
+static int poll_once(struct session *s, int timeout_ms)
 {
 	int n;
 	double now;
@@ -267,7 +306,7 @@ int session__poll(struct session *s, int timeout_ms)
 	prune(s, now);
 	s->last_sweep = now;
 	recorder__forget_exited(s->rc.recorder, pid_gone);
-	if (s->recycle_slots) {
+	if (s->o.recycle_slots) {
 		uint64_t before = s->recycled;
 
 		tracer__for_each_proc(s->rc.tracer, recycle_one, s);
@@ -279,6 +318,15 @@ int session__poll(struct session *s, int timeout_ms)
 	return n;
 }
 
+int session__poll(struct session *s, int timeout_ms)
+{
+	int n = poll_once(s, timeout_ms);
+
+	if (s->rc.split)
+		memsplit__tick(s->rc.split, cli_now());
+	return n;
+}
+
 void session__stop(struct session *s)
 {
 	if (!s->rc.tracer)
@@ -287,12 +335,13 @@ void session__stop(struct session *s)
 	deliver_kills(s);
 }
 
-void session__settle(struct session *s)
+int session__settle(struct session *s)
 {
 	struct page_records *pr;
+	int err;
 
 	if (!s->rc.tracer)
-		return;
+		return 0;
 	pr = tracer__page_records(s->rc.tracer);
 	if (s->rc.split) {
 		memsplit__finish(s->rc.split, cli_now());
@@ -300,10 +349,20 @@ void session__settle(struct session *s)
 	} else {
 		recorder__settle(s->rc.recorder, pr);
 	}
+	err = session__model(s);
+	if (err)
+		log_error("out of memory reading the recording out: %s", strerror(-err));
+	return err;
 }
 
 void session__close(struct session *s)
 {
+	recording__free(s->model);
+	s->model = NULL;
+	memsplit__free(s->rc.split);
+	for (size_t i = 0; i < s->n_cgids; i++)
+		free(s->cgroup_paths[i]);
+	s->n_cgids = 0;
 	tracer__free(s->rc.tracer);
 	recorder__free(s->rc.recorder);
 	usyms__free(s->rc.usyms);

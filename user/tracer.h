@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "memscope.h"
+#include "drops.h"
 #include "page_records.h"
 
 struct tracer_opts {
@@ -27,21 +28,6 @@ struct tracer_opts {
 /* How the page allocator is hooked, chosen by probing. */
 enum tracer_hook { HOOK_RAW_TP, HOOK_TRACEPOINT };
 
-struct tracer_drops {
-	uint64_t kernel[MS_NR_DROPS];	/* enum ms_drop */
-	uint64_t recursion_misses;	/* program runs the kernel skipped (nested) */
-	uint64_t healed_frees;		/* missed frees settled when the page was
-					 * allocated again */
-	/* Kernel stacks taken from the per-CPU cache instead of walked, the
-	 * uses that walked again to check, and how many of those differed. */
-	uint64_t kcache_hits, kcache_checks, kcache_mismatches;
-	/* Pages that changed frame: collapsed by khugepaged, moved by
-	 * migration or compaction, freed in pieces after a split, and moves
-	 * whose owner could not be carried over. */
-	struct {
-		uint64_t collapsed, migrated, split, unattributed;
-	} moves;
-};
 
 struct tracer;
 
@@ -88,10 +74,6 @@ void tracer__drops(struct tracer *t, struct tracer_drops *out);
 /* Pages migrated, collapsed or split so far (each may move a sample's
  * record to another frame). */
 uint64_t tracer__pages_moved(const struct tracer *t);
-/* Names of an enum ms_drop: a key for JSON and metrics labels, and what it
- * means for people. NULL when out of range. */
-const char *tracer__drop_key(int drop);
-const char *tracer__drop_text(int drop);
 uint64_t tracer__page_size(const struct tracer *t);
 void tracer__free(struct tracer *t);
 

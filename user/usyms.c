@@ -21,7 +21,8 @@
  * mapping already resolved in the same snapshot. */
 #define SIBLING_LOOKBACK	8
 #define DELETED_SUFFIX		" (deleted)"
-#define JIT_SUFFIX		"_[j]"
+/* Room kept for the "_[j]" the folded writer adds to a JIT name. */
+#define JIT_MARK_LEN		4
 
 /* Name ids of JIT frames without a name of their own. */
 enum { JIT_ANON, JIT_V8, JIT_FIRST_NAME };
@@ -785,8 +786,9 @@ static const char *module_symbolize(struct module *mod, uint64_t vaddr)
 	return elf_file__symbolize(mod->ef, vaddr, NULL);
 }
 
-/* "name_[j]" into buf[len], the name cut (at a UTF-8 boundary) so the suffix
- * always fits when len allows it at all. */
+/* A JIT function's name into buf[len], without the "_[j]" mark the folded
+ * writer adds: cut (at a UTF-8 boundary) so that the name and its mark still
+ * fit len, when len allows it at all. */
 static int jit_frame_name(const struct usyms *u, uint64_t id, char *buf, size_t len)
 {
 	size_t room, nlen;
@@ -797,22 +799,27 @@ static int jit_frame_name(const struct usyms *u, uint64_t id, char *buf, size_t 
 		n = snprintf(buf, len, "%s", jit_unnamed[id]);
 	else if (id >= u->njit)
 		n = snprintf(buf, len, "[unknown]");
-	else if (len <= sizeof(JIT_SUFFIX))
-		n = snprintf(buf, len, "%s%s", u->jit_names[id], JIT_SUFFIX);
+	else if (len <= JIT_MARK_LEN + 1)
+		n = snprintf(buf, len, "%s", u->jit_names[id]);
 	else {
 		name = u->jit_names[id];
-		room = len - sizeof(JIT_SUFFIX);
+		room = len - 1 - JIT_MARK_LEN;
 		nlen = strlen(name);
 		if (nlen > room) {
 			nlen = room;
 			while (nlen && ((unsigned char)name[nlen] & 0xc0) == 0x80)
 				nlen--;
-			snprintf(buf, len, "%.*s%s", (int)nlen, name, JIT_SUFFIX);
+			snprintf(buf, len, "%.*s", (int)nlen, name);
 			return -ENOSPC;
 		}
-		n = snprintf(buf, len, "%s%s", name, JIT_SUFFIX);
+		n = snprintf(buf, len, "%s", name);
 	}
 	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+}
+
+bool usyms__jit_named(const struct usyms *u, struct uframe f)
+{
+	return f.module == USYMS_JIT_MODULE && f.vaddr >= JIT_FIRST_NAME && f.vaddr < u->njit;
 }
 
 int usyms__frame_name(struct usyms *u, struct uframe f, bool is_return_addr, char *buf,

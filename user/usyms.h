@@ -21,7 +21,7 @@
  * is resolved (the code space is reused, and the process may be gone when the
  * frame is named) from the perf map the runtime writes (perfmap.h: node
  * --perf-basic-prof), loaded on demand and re-read as it grows; the name is
- * interned and the frame prints as "name_[j]". Processes whose map is one file
+ * interned (the folded output marks it "name_[j]"). Processes whose map is one file
  * (hard links, a shared /tmp) share one parsed map; all maps together are
  * held under BUDGET_PERFMAP_BYTES, the least recently used dropped first. Without a map entry it prints
  * "[v8 jit]" in a process that has V8 (one of its files defines V8's public
@@ -90,13 +90,15 @@ int usyms__unwind_rule(struct usyms *u, int pid, uint64_t addr, struct unwind_ru
 /*
  * Name of frame f into buf: the function ("leak_fn", demangled C++), else
  * "[libfoo.so]" when the module has no symbol there, else "[unknown]"; JIT
- * code as "JS:*handler /app/server.js:42_[j]", "[v8 jit]" or "[jit]" (a
- * name cut to fit keeps its "_[j]"). is_return_addr: f is a return address,
+ * code as "JS:*handler /app/server.js:42" (cut to leave room for the "_[j]"
+ * the folded writer adds), "[v8 jit]" or "[jit]". is_return_addr: f is a return address,
  * which points after the call, so the caller is looked up at vaddr - 1.
  * 0, -ENOSPC when cut to fit (buf is still terminated), -EINVAL when len is 0.
  */
 int usyms__frame_name(struct usyms *u, struct uframe f, bool is_return_addr, char *buf,
 		      size_t len);
+/* Is f JIT code named by its runtime (not a placeholder such as "[jit]")? */
+bool usyms__jit_named(const struct usyms *u, struct uframe f);
 
 /* Path of the module as its first process mapped it (" (deleted)" appended
  * when it was), or NULL for module 0 or an unknown id. */

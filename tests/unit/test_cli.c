@@ -1,5 +1,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -65,4 +67,38 @@ Test(cli, sample_rate_bounds)
 	cr_assert_eq(cli_sample("-5", &v), -EINVAL);
 	cr_assert_eq(cli_sample("256k", &v), -EINVAL);
 	cr_assert_eq(v, CLI_SAMPLE_MAX, "a refused value leaves the option as it was");
+}
+
+Test(cli, filters_take_pids_and_cgroups_up_to_the_limit)
+{
+	struct cli_filters f = { 0 };
+	char pid[16];
+
+	cr_expect_eq(cli_filter_pid(&f, "0"), -EINVAL);
+	cr_expect_eq(cli_filter_pid(&f, "12x"), -EINVAL);
+	cr_expect_eq(cli_filter_pid(&f, "1073741824"), -EINVAL);
+	cr_assert_eq(f.n_pids, 0);
+	for (int i = 1; i <= CLI_MAX_FILTERS; i++) {
+		snprintf(pid, sizeof(pid), "%d", i);
+		cr_assert_eq(cli_filter_pid(&f, pid), 0);
+		cr_assert_eq(cli_filter_cgroup(&f, "/docker"), 0);
+	}
+	cr_expect_eq(f.pids[CLI_MAX_FILTERS - 1], CLI_MAX_FILTERS);
+	cr_expect_str_eq(f.cgroups[0], "/docker");
+	cr_expect_eq(cli_filter_pid(&f, "7"), -EINVAL);
+	cr_expect_eq(cli_filter_cgroup(&f, "/x"), -EINVAL);
+	cr_expect_eq(f.n_pids, CLI_MAX_FILTERS);
+	cr_expect_eq(f.n_cgroups, CLI_MAX_FILTERS);
+}
+
+Test(cli, filters_check_that_pids_exist)
+{
+	struct cli_filters f = { 0 };
+	char self[16];
+
+	snprintf(self, sizeof(self), "%d", (int)getpid());
+	cr_assert_eq(cli_filter_pid(&f, self), 0);
+	cr_expect_eq(cli_filter_check_pids(&f), 0);
+	cr_assert_eq(cli_filter_pid(&f, "1073741823"), 0);
+	cr_expect_eq(cli_filter_check_pids(&f), -EINVAL);
 }

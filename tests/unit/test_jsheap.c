@@ -54,12 +54,12 @@ Test(jsheap, stacks_root_first_with_file_and_line)
 	cr_assert_eq(jsheap__parse(response, strlen(response), &p), 0);
 	cr_assert_eq(jsheap__each(p, collect, &s), 0);
 	cr_assert_eq(s.n, 3);
-	cr_expect_str_eq(s.stacks[0], "app.get_api.js:19_[j];cacheResponse_api.js:14_[j]");
+	cr_expect_str_eq(s.stacks[0], "app.get_api.js:19;cacheResponse_api.js:14");
 	cr_expect_eq(s.bytes[0], 3000000);
-	cr_expect_str_eq(s.stacks[1], "app.get_api.js:19_[j];cacheResponse_api.js:14_[j];"
-				      "buildProductPage_api.js:8_[j]");
+	cr_expect_str_eq(s.stacks[1], "app.get_api.js:19;cacheResponse_api.js:14;"
+				      "buildProductPage_api.js:8");
 	cr_expect_eq(s.bytes[1], 1000000);
-	cr_expect_str_eq(s.stacks[2], "app.get_api.js:19_[j];(anonymous)_timers:504_[j]");
+	cr_expect_str_eq(s.stacks[2], "app.get_api.js:19;(anonymous)_timers:504");
 	cr_expect_eq(jsheap__total(p), 4000500);
 	cr_expect_eq(jsheap__nodes(p), 4);
 	jsheap__free(p);
@@ -74,7 +74,7 @@ Test(jsheap, bare_profile_object)
 	cr_assert_eq(jsheap__parse(t, strlen(t), &p), 0);
 	jsheap__each(p, collect, &s);
 	cr_assert_eq(s.n, 1);
-	cr_expect_str_eq(s.stacks[0], "f_[j]");
+	cr_expect_str_eq(s.stacks[0], "f");
 	jsheap__free(p);
 }
 
@@ -116,10 +116,10 @@ Test(jsheap, hostile_sizes_saturate)
 	jsheap__each(p, collect, &s);
 	cr_expect_eq(jsheap__total(p), UINT64_MAX);
 	cr_expect_eq(s.n, 6);	/* frac (2), big, big2, dbl, callFrame 7, ln */
-	cr_expect_str_eq(s.stacks[0], "frac_[j]");
+	cr_expect_str_eq(s.stacks[0], "frac");
 	cr_expect_eq(s.bytes[0], 2);
-	cr_expect_str_eq(s.stacks[4], "(anonymous)_[j]");
-	cr_expect_str_eq(s.stacks[5], "ln_b.js_[j]");
+	cr_expect_str_eq(s.stacks[4], "(anonymous)");
+	cr_expect_str_eq(s.stacks[5], "ln_b.js");
 	jsheap__free(p);
 }
 
@@ -139,7 +139,8 @@ Test(jsheap, long_names_cut)
 	jsheap__each(p, collect, &s);
 	cr_assert_eq(s.n, 1);
 	cr_expect_lt(strlen(s.stacks[0]), JSHEAP_FRAME_LEN);
-	cr_expect(strstr(s.stacks[0], ":2_[j]") != NULL);
+	cr_expect(strlen(s.stacks[0]) > 2 &&
+		  !strcmp(s.stacks[0] + strlen(s.stacks[0]) - 2, ":2"), "%s", s.stacks[0]);
 	jsheap__free(p);
 	free(t);
 	free(name);

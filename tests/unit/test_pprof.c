@@ -10,92 +10,16 @@
 #include <zlib.h>
 
 #include "pprof.h"
-#include "proto/pprof.pb-c.h"
-
-typedef Perftools__Profiles__Profile pb_profile;
-typedef Perftools__Profiles__Sample pb_sample;
+#include "pprof_decode.h"
 
 /* Everything p writes, gunzipped and decoded. */
 static pb_profile *round_trip(struct pprof *p)
 {
 	FILE *f = tmpfile();
-	unsigned char magic[2] = { 0 }, *buf = NULL;
-	size_t len = 0, cap = 0;
-	pb_profile *prof;
-	gzFile gz;
-	int n;
 
 	cr_assert_not_null(f);
 	cr_assert_eq(pprof__write(p, f), 0);
-	rewind(f);
-	cr_assert_eq(fread(magic, 1, 2, f), 2);
-	cr_assert(magic[0] == 0x1f && magic[1] == 0x8b, "not gzip: %02x %02x", magic[0], magic[1]);
-	/* The stream buffered ahead: the descriptor's offset is not 0. */
-	cr_assert_eq(lseek(fileno(f), 0, SEEK_SET), 0);
-	gz = gzdopen(dup(fileno(f)), "rb");
-	cr_assert_not_null(gz);
-	do {
-		if (cap - len < 65536) {
-			cap = cap ? cap * 2 : 65536;
-			buf = realloc(buf, cap);
-			cr_assert_not_null(buf);
-		}
-		n = gzread(gz, buf + len, (unsigned)(cap - len));
-		cr_assert_geq(n, 0, "gzread failed");
-		len += (size_t)n;
-	} while (n > 0);
-	cr_assert_eq(gzclose(gz), Z_OK, "gzip stream is not complete");
-	fclose(f);
-	prof = perftools__profiles__profile__unpack(NULL, len, buf);
-	free(buf);
-	cr_assert_not_null(prof, "protobuf-c cannot decode what was written");
-	return prof;
-}
-
-static const char *str(const pb_profile *prof, int64_t idx)
-{
-	cr_assert(idx >= 0 && (size_t)idx < prof->n_string_table, "string index %ld", (long)idx);
-	return prof->string_table[idx];
-}
-
-static const Perftools__Profiles__Location *loc(const pb_profile *prof, uint64_t id)
-{
-	for (size_t i = 0; i < prof->n_location; i++)
-		if (prof->location[i]->id == id)
-			return prof->location[i];
-	cr_assert_fail("no location %lu", (unsigned long)id);
-	return NULL;
-}
-
-static const Perftools__Profiles__Mapping *mapping(const pb_profile *prof, uint64_t id)
-{
-	for (size_t i = 0; i < prof->n_mapping; i++)
-		if (prof->mapping[i]->id == id)
-			return prof->mapping[i];
-	cr_assert_fail("no mapping %lu", (unsigned long)id);
-	return NULL;
-}
-
-/* Name of the function of a location with one line. */
-static const char *loc_function(const pb_profile *prof, uint64_t id)
-{
-	const Perftools__Profiles__Location *l = loc(prof, id);
-
-	cr_assert_eq(l->n_line, 1);
-	for (size_t i = 0; i < prof->n_function; i++)
-		if (prof->function[i]->id == l->line[0]->function_id)
-			return str(prof, prof->function[i]->name);
-	cr_assert_fail("no function %lu", (unsigned long)l->line[0]->function_id);
-	return NULL;
-}
-
-static const Perftools__Profiles__Label *label(const pb_profile *prof, const pb_sample *s,
-					       const char *key)
-{
-	for (size_t i = 0; i < s->n_label; i++)
-		if (!strcmp(str(prof, s->label[i]->key), key))
-			return s->label[i];
-	return NULL;
+	return pd_decode(f);
 }
 
 static struct pprof *two_types(void)
@@ -142,52 +66,52 @@ Test(pprof, round_trip)
 	cr_assert_eq(pprof__sample_count(p), 2);
 
 	prof = round_trip(p);
-	cr_assert_str_eq(str(prof, 0), "");
+	cr_assert_str_eq(pd_str(prof, 0), "");
 	cr_assert_eq(prof->n_sample_type, 2);
-	cr_assert_str_eq(str(prof, prof->sample_type[0]->type), "inuse_space");
-	cr_assert_str_eq(str(prof, prof->sample_type[0]->unit), "bytes");
-	cr_assert_str_eq(str(prof, prof->sample_type[1]->type), "alloc_space");
-	cr_assert_str_eq(str(prof, prof->default_sample_type), "alloc_space");
+	cr_assert_str_eq(pd_str(prof, prof->sample_type[0]->type), "inuse_space");
+	cr_assert_str_eq(pd_str(prof, prof->sample_type[0]->unit), "bytes");
+	cr_assert_str_eq(pd_str(prof, prof->sample_type[1]->type), "alloc_space");
+	cr_assert_str_eq(pd_str(prof, prof->default_sample_type), "alloc_space");
 	cr_assert_not_null(prof->period_type);
-	cr_assert_str_eq(str(prof, prof->period_type->type), "space");
+	cr_assert_str_eq(pd_str(prof, prof->period_type->type), "space");
 	cr_assert_eq(prof->period, 1048576);
 	cr_assert_eq(prof->time_nanos, 1700000000000000000LL);
 	cr_assert_eq(prof->duration_nanos, 8000000000LL);
 	cr_assert_eq(prof->n_comment, 1);
-	cr_assert_str_eq(str(prof, prof->comment[0]), "one page in 256");
+	cr_assert_str_eq(pd_str(prof, prof->comment[0]), "one page in 256");
 
 	cr_assert_eq(prof->n_sample, 2);
 	s = prof->sample[0];
 	cr_assert_eq(s->n_location_id, 3);
-	cr_assert_str_eq(loc_function(prof, s->location_id[0]), "memset");
-	cr_assert_str_eq(loc_function(prof, s->location_id[1]), "leak_fn");
-	cr_assert_str_eq(loc_function(prof, s->location_id[2]), "main");
-	cr_assert_eq(loc(prof, s->location_id[1])->address, 0x1139);
-	cr_assert_eq(loc(prof, s->location_id[1])->mapping_id, app);
+	cr_assert_str_eq(pd_function(prof, s->location_id[0]), "memset");
+	cr_assert_str_eq(pd_function(prof, s->location_id[1]), "leak_fn");
+	cr_assert_str_eq(pd_function(prof, s->location_id[2]), "main");
+	cr_assert_eq(pd_loc(prof, s->location_id[1])->address, 0x1139);
+	cr_assert_eq(pd_loc(prof, s->location_id[1])->mapping_id, app);
 	cr_assert_eq(s->n_value, 2);
 	cr_assert_eq(s->value[0], 268435456);
 	cr_assert_eq(s->value[1], 300000000);
 	cr_assert_eq(s->n_label, 4);
-	cr_assert_str_eq(str(prof, label(prof, s, "container")->str), "4f2a9c1d7e3b");
-	cr_assert_str_eq(str(prof, label(prof, s, "comm")->str), "leaker");
-	cr_assert_str_eq(str(prof, label(prof, s, "class")->str), "native");
-	l = label(prof, s, "pid");
+	cr_assert_str_eq(pd_str(prof, pd_label(prof, s, "container")->str), "4f2a9c1d7e3b");
+	cr_assert_str_eq(pd_str(prof, pd_label(prof, s, "comm")->str), "leaker");
+	cr_assert_str_eq(pd_str(prof, pd_label(prof, s, "class")->str), "native");
+	l = pd_label(prof, s, "pid");
 	cr_assert_eq(l->str, 0, "pid is a number label");
 	cr_assert_eq(l->num, 4242);
 
 	/* The orphan location: no mapping, no function, no line. */
 	s = prof->sample[1];
-	cr_assert_eq(loc(prof, s->location_id[0])->mapping_id, 0);
-	cr_assert_eq(loc(prof, s->location_id[0])->n_line, 0);
+	cr_assert_eq(pd_loc(prof, s->location_id[0])->mapping_id, 0);
+	cr_assert_eq(pd_loc(prof, s->location_id[0])->n_line, 0);
 	cr_assert_eq(s->n_label, 0);
 
-	m = mapping(prof, app);
-	cr_assert_str_eq(str(prof, m->filename), "/usr/bin/leaker");
-	cr_assert_str_eq(str(prof, m->build_id), "9f1c2e");
+	m = pd_mapping(prof, app);
+	cr_assert_str_eq(pd_str(prof, m->filename), "/usr/bin/leaker");
+	cr_assert_str_eq(pd_str(prof, m->build_id), "9f1c2e");
 	cr_assert_eq(m->memory_start, 0x1139);
 	cr_assert_eq(m->memory_limit, 0x11a3, "the range holds every address given in it");
 	cr_assert(m->has_functions);
-	m = mapping(prof, libc);
+	m = pd_mapping(prof, libc);
 	cr_assert_eq(m->build_id, 0, "no build id: the empty string");
 	perftools__profiles__profile__free_unpacked(prof, NULL);
 	pprof__free(p);
@@ -282,9 +206,9 @@ ParameterizedTest(struct string_case *c, pprof, hostile_strings)
 	cr_assert_eq(pprof__add_sample(p, &l, 1, (int64_t[]){ 1, 1 }, 2,
 				       &(struct pprof_label){ .key = "comm", .str = c->in }, 1), 0);
 	prof = round_trip(p);
-	cr_assert_str_eq(loc_function(prof, l), c->want);
-	cr_assert_str_eq(str(prof, prof->mapping[0]->filename), c->want);
-	cr_assert_str_eq(str(prof, prof->sample[0]->label[0]->str), c->want);
+	cr_assert_str_eq(pd_function(prof, l), c->want);
+	cr_assert_str_eq(pd_str(prof, prof->mapping[0]->filename), c->want);
+	cr_assert_str_eq(pd_str(prof, prof->sample[0]->label[0]->str), c->want);
 	perftools__profiles__profile__free_unpacked(prof, NULL);
 	pprof__free(p);
 }
@@ -309,7 +233,7 @@ Test(pprof, long_strings_cut_at_a_character)
 	cr_assert_eq(pprof__location(p, 0, 1, name, &l), 0);
 	cr_assert_eq(pprof__add_sample(p, &l, 1, (int64_t[]){ 1, 1 }, 2, NULL, 0), 0);
 	prof = round_trip(p);
-	got = loc_function(prof, l);
+	got = pd_function(prof, l);
 	cr_assert_eq(strlen(got), PPROF_STRING_MAX - 1, "cut before the character that crosses");
 	cr_assert_eq(strncmp(got, name, strlen(got)), 0);
 	perftools__profiles__profile__free_unpacked(prof, NULL);
