@@ -24,6 +24,7 @@
 #include "recorder.h"
 #include "session.h"
 #include "soak.h"
+#include "stack_text.h"
 
 enum check_status { CHECK_PLATEAU = 0, CHECK_GREW = 1, CHECK_ERROR = 2 };
 
@@ -250,7 +251,7 @@ static void print_frame(const struct frame *f, bool first, FILE *out)
 {
 	char text[FRAME_LEN + 8], clean[FOLDED_FRAME_MAX];
 
-	record_output__frame_text(f, text, sizeof(text));
+	stack_text__frame(f, text, sizeof(text));
 	folded__sanitize(text, clean, sizeof(clean));
 	fprintf(out, "%s%s", first ? "" : ";", clean);
 }

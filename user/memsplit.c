@@ -9,7 +9,7 @@
 #include "log.h"
 #include "memsplit.h"
 #include "memsplit_int.h"
-#include "record_output.h"
+#include "stack_text.h"
 #include "recorder.h"
 #include "recording.h"
 #include "units.h"
@@ -196,7 +196,7 @@ static void stack_text(const struct rec_stack *st, char *out, size_t len)
 	for (size_t i = first; i < last && at < len; i++) {
 		int w;
 
-		record_output__frame_text(&st->frames[i], name, sizeof(name));
+		stack_text__frame(&st->frames[i], name, sizeof(name));
 		short_frame(name, frame, sizeof(frame));
 		w = snprintf(out + at, len - at, "%s%s", i > first ? ";" : "", frame);
 		if (w < 0)

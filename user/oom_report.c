@@ -20,7 +20,7 @@
 #include "procstatus.h"
 #include "readfile.h"
 #include "record_ctx.h"
-#include "record_output.h"
+#include "stack_text.h"
 #include "recorder.h"
 #include "recording.h"
 #include "topview.h"
@@ -1086,7 +1086,7 @@ static int read_evidence(const struct oom_sources *src, struct oom_report *r, ui
 		char *folded;
 
 		if ((err = src->name_stack(rc, scratch, p->top[i].b, &st)) ||
-		    (err = record_output__frames(st, &text)))
+		    (err = stack_text__stack(st, &text)))
 			break;
 		folded = join_frames(text.frames, text.n, OOM_STACK_MAX);
 		if (!folded) {
@@ -1102,7 +1102,7 @@ static int read_evidence(const struct oom_sources *src, struct oom_report *r, ui
 			free(named[i].folded);
 	}
 out:
-	record_output__text_free(&text);
+	stack_text__free(&text);
 	recording__free(scratch);
 	free(named);
 	free(p);

@@ -144,7 +144,7 @@ void oom_report__set_event(struct oom_report *r, const struct ms_oom_event *e,
 			   uint64_t page_size, int64_t wall_ns);
 
 /* Offers a stack; the OOM_TOP_STACKS largest are kept. frames root first, as
- * record_output__frames gives them. 0, -EINVAL, -ENOMEM. */
+ * stack_text__stack gives them. 0, -EINVAL, -ENOMEM. */
 int oom_report__add_stack(struct oom_report *r, const char *const *frames, size_t n,
 			  uint64_t bytes);
 

@@ -9,9 +9,9 @@
  * CLASS (memclass.h: v8-heap, native, file, shmem, kernel) is there when the
  * recorder settled with a classifier (outstanding mode).
  *
- * This is the one place frames become decorated text: `[class]`, `[label]`,
- * `name_[j]` (JIT) and `name_[k]` (kernel). Everything else reads the frame
- * structs of the recording (recording.h).
+ * The marks (`[class]`, `[label]`, `name_[j]`, `name_[k]`) come from
+ * stack_text.h, the one place frames become text; everything else reads
+ * the frame structs of the recording (recording.h).
  */
 #ifndef MEMSCOPE_RECORD_OUTPUT_H
 #define MEMSCOPE_RECORD_OUTPUT_H
@@ -22,25 +22,6 @@
 #include "recording.h"
 
 struct folded;
-
-/* A stack's decorated frames, root first, in a buffer reused from one
- * stack to the next: { 0 } to start, record_output__text_free at the end. */
-struct stack_text {
-	const char **frames;
-	size_t n, frames_cap;
-	char *buf;
-	size_t buf_cap;
-};
-
-/* One frame with its mark: "[x]" a label, "x_[j]" JIT code, "x_[k]" the
- * kernel (cut to FRAME_LEN - 1 bytes), a user frame as it is. Returns the
- * length written (snprintf's, so at most room - 1). */
-size_t record_output__frame_text(const struct frame *f, char *out, size_t room);
-
-/* s as text: container, comm, [class] when it has one, then its frames
- * with their marks. 0 or -ENOMEM. */
-int record_output__frames(const struct rec_stack *s, struct stack_text *out);
-void record_output__text_free(struct stack_text *t);
 
 /* The bytes a stack shows in r's mode: live for JS stacks. */
 uint64_t record_output__value(const struct recording *r, const struct rec_stack *s);

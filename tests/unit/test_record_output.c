@@ -8,6 +8,7 @@
 #include "memclass.h"
 #include "model_build.h"
 #include "record_output.h"
+#include "stack_text.h"
 
 static char *folded_text(const struct recording *r)
 {
@@ -93,16 +94,16 @@ Test(record_output, frame_text_marks_and_cuts_kernel_names)
 
 	memset(big, 'k', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	cr_expect_eq(record_output__frame_text(&f, out, sizeof(out)), FRAME_LEN - 1);
+	cr_expect_eq(stack_text__frame(&f, out, sizeof(out)), FRAME_LEN - 1);
 	cr_expect_eq(strlen(out), FRAME_LEN - 1);
 	f = (struct frame)MB_JIT("fn");
-	record_output__frame_text(&f, out, sizeof(out));
+	stack_text__frame(&f, out, sizeof(out));
 	cr_expect_str_eq(out, "fn_[j]");
 	f = (struct frame)MB_LABEL("js-heap");
-	record_output__frame_text(&f, out, sizeof(out));
+	stack_text__frame(&f, out, sizeof(out));
 	cr_expect_str_eq(out, "[js-heap]");
 	f = (struct frame)MB_USER("[unknown]", 0, 0);
-	record_output__frame_text(&f, out, sizeof(out));
+	stack_text__frame(&f, out, sizeof(out));
 	cr_expect_str_eq(out, "[unknown]");
 }
 
@@ -112,15 +113,15 @@ Test(record_output, frames_reuse_one_buffer)
 	struct rec_stack *a = mb_stack(r, "c", "p", 1, MEM_CLASS_NONE, 1, 1, leak, 5);
 	struct stack_text t = { 0 };
 
-	cr_assert_eq(record_output__frames(a, &t), 0);
+	cr_assert_eq(stack_text__stack(a, &t), 0);
 	cr_assert_eq(t.n, 7);
 	cr_expect_str_eq(t.frames[0], "c");
 	cr_expect_str_eq(t.frames[1], "p");
 	cr_expect_str_eq(t.frames[6], "clear_page_erms_[k]");
 	a->nframes = 1;
-	cr_assert_eq(record_output__frames(a, &t), 0);
+	cr_assert_eq(stack_text__stack(a, &t), 0);
 	cr_expect_eq(t.n, 3);
 	cr_expect_str_eq(t.frames[2], "main");
-	record_output__text_free(&t);
+	stack_text__free(&t);
 	recording__free(r);
 }
