@@ -15,6 +15,7 @@
 #include "ctrnames.h"
 #include "log.h"
 #include "memsplit.h"
+#include "oom_print.h"
 #include "oom_report.h"
 #include "session.h"
 #include "tracer.h"
@@ -132,7 +133,7 @@ static void on_kill(void *ctx, const struct ms_oom_event *e)
 	c->kills++;
 	if (!c->o->json && c->fd == STDOUT_FILENO && c->kills > 1 && write(c->fd, "\n", 1) < 0)
 		log_debug("stdout: %s", strerror(errno));
-	err = oom_report__write(r, c->o->json, c->fd);
+	err = oom_print__write(r, c->o->json, c->fd);
 	if (err)
 		log_error("cannot write the report of the OOM kill of pid %u: %s", r->victim.pid,
 			  strerror(-err));

@@ -18,6 +18,7 @@
 #include "jsheap_run.h"
 #include "log.h"
 #include "memsplit.h"
+#include "oom_print.h"
 #include "oom_report.h"
 #include "record_output.h"
 #include "record_pprof.h"
@@ -293,7 +294,7 @@ static int write_outputs(const struct recording *r, const struct record_opts *o,
 		memsplit__print(r->split, stderr);
 	for (size_t i = 0; i < k->n; i++) {
 		fputc('\n', stderr);
-		oom_report__print_text(k->r[i], stderr);
+		oom_print__text(k->r[i], stderr);
 	}
 	if (k->dropped)
 		log_warn("%llu more OOM kills during the window are not reported",

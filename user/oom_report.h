@@ -171,17 +171,8 @@ enum growth_verdict oom_report__verdict(const struct oom_report *r);
 /* Is the victim in (or below) one of these cgroup paths? n == 0: yes. */
 bool oom_report__in_cgroups(const struct oom_report *r, const char *const *paths, size_t n);
 
-/* ---- output ---------------------------------------------------------------- */
-
-void oom_report__print_text(const struct oom_report *r, FILE *f);
-/* The report as one object (key NULL in arrays and at the top level). */
-struct json;
-void oom_report__json(struct json *j, const char *key, const struct oom_report *r);
-/* One JSON object and a newline. */
-void oom_report__print_json(const struct oom_report *r, FILE *f);
-/* The text or JSON report in a single write(2), so that reports appended by
- * several writers (-o with O_APPEND) never interleave. 0 or -errno. */
-int oom_report__write(const struct oom_report *r, bool json, int fd);
+/* The anon the victim held that no known managed heap explains. */
+uint64_t oom_report__native_bytes(const struct oom_report *r);
 
 /* ---- collecting ------------------------------------------------------------ */
 

@@ -11,6 +11,7 @@
 #include "json.h"
 #include "jsheap_run.h"
 #include "memsplit.h"
+#include "oom_print.h"
 #include "oom_report.h"
 #include "proc_exits.h"
 #include "procname.h"
@@ -511,7 +512,7 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 
 	json_arr(&j, "oom_kills");
 	for (size_t i = 0; i < t->n_kills; i++)
-		oom_report__json(&j, NULL, t->kills[i]);
+		oom_print__json(&j, NULL, t->kills[i]);
 	json_end(&j);
 	if (t->r->split)
 		memsplit__json(t->r->split, &j);

@@ -4,6 +4,7 @@
  * printed both ways. The text must stay printable ASCII lines and the JSON
  * one balanced line, whatever the names. */
 #include "fuzz.h"
+#include "oom_print.h"
 #include "oom_report.h"
 
 #define FRAMES_MAX	512
@@ -21,9 +22,9 @@ static char *print(const struct oom_report *r, bool json, size_t *len)
 
 	FUZZ_CHECK(f);
 	if (json)
-		oom_report__print_json(r, f);
+		oom_print__json_line(r, f);
 	else
-		oom_report__print_text(r, f);
+		oom_print__text(r, f);
 	FUZZ_CHECK(fclose(f) == 0);
 	return buf;
 }

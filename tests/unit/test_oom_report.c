@@ -12,6 +12,7 @@
 #include "cgstat.h"
 #include "fixture_tree.h"
 #include "json.h"
+#include "oom_print.h"
 #include "oom_report.h"
 
 #define MIB (1024ULL * 1024)
@@ -34,9 +35,9 @@ static char *printed(const struct oom_report *r, bool json)
 
 	cr_assert_not_null(f);
 	if (json)
-		oom_report__print_json(r, f);
+		oom_print__json_line(r, f);
 	else
-		oom_report__print_text(r, f);
+		oom_print__text(r, f);
 	fclose(f);
 	return buf;
 }
@@ -455,9 +456,9 @@ Test(oom_report, write_appends_whole_reports)
 	cr_assert_geq(fd2, 0);
 	close(fd);
 	fd = open(path, O_WRONLY | O_APPEND);
-	cr_assert_eq(oom_report__write(r, true, fd), 0);
-	cr_assert_eq(oom_report__write(r, true, fd2), 0);
-	cr_assert_eq(oom_report__write(r, false, fd), 0);
+	cr_assert_eq(oom_print__write(r, true, fd), 0);
+	cr_assert_eq(oom_print__write(r, true, fd2), 0);
+	cr_assert_eq(oom_print__write(r, false, fd), 0);
 	close(fd);
 	close(fd2);
 	f = fopen(path, "r");
@@ -469,7 +470,7 @@ Test(oom_report, write_appends_whole_reports)
 	cr_expect_eq(count(text, "{\"time\":"), 2);
 	cr_expect_eq(count(text, "}\n{\"time\":"), 1);
 	cr_expect_eq(count(text, "}\nOOM kill at "), 1);
-	cr_expect_eq(oom_report__write(r, true, -1), -EBADF);
+	cr_expect_eq(oom_print__write(r, true, -1), -EBADF);
 	free(text);
 	oom_report__free(r);
 }

@@ -15,6 +15,7 @@
 #include "folded.h"
 #include "json.h"
 #include "log.h"
+#include "oom_print.h"
 #include "oom_report.h"
 #include "promtext.h"
 #include "safe_text.h"
@@ -107,7 +108,7 @@ static void oom_out(FILE *f, const char *name)
 	snprintf(r.victim.cgroup, sizeof(r.victim.cgroup), "/%s", name);
 	snprintf(r.victim.container, sizeof(r.victim.container), "%s", name);
 	snprintf(r.cgroup, sizeof(r.cgroup), "/%s", name);
-	oom_report__print_text(&r, f);
+	oom_print__text(&r, f);
 }
 
 /* log_msg writes to stderr: caught in a temp file. */
