@@ -48,6 +48,7 @@ struct record_opts {
 	uint32_t kstacks;
 	bool kernel_stacks;
 	bool js_heap;		/* --js-heap */
+	bool js_keep_inlining;	/* --js-heap-keep-inlining */
 };
 
 /* OOM kills during the window, reported when it closes. */
@@ -102,7 +103,11 @@ static const char usage[] =
 "                         its network namespace), runs V8's sampling heap\n"
 "                         profiler for the window and closes the inspector;\n"
 "                         stacks CONTAINER;COMM;[v8-heap];[js-heap];JS frames.\n"
-"                         Needs -p or -c. See README (security)\n"
+"                         Needs -p or -c. See README (security). For the window,\n"
+"                         TurboFan inlining is off (optimized code dropped at\n"
+"                         its start and end), so inlined functions keep a frame\n"
+"      --js-heap-keep-inlining  leave V8's optimizer alone (no deopt; inlined\n"
+"                         functions' bytes show under their callers)\n"
 "  -v, --verbose          debug output, including the BPF verifier log\n"
 "  -h, --help             this help\n"
 "\n"
@@ -111,7 +116,7 @@ static const char usage[] =
 static int parse_args(int argc, char **argv, struct record_opts *o)
 {
 	enum { OPT_MAX_PROCS = 256, OPT_RINGBUF, OPT_KSTACKS, OPT_NO_KSTACKS, OPT_REPORT,
-	       OPT_JS_HEAP };
+	       OPT_JS_HEAP, OPT_JS_KEEP_INLINING };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "cgroup", required_argument, NULL, 'c' },
@@ -126,6 +131,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "kstacks", required_argument, NULL, OPT_KSTACKS },
 		{ "no-kernel-stacks", no_argument, NULL, OPT_NO_KSTACKS },
 		{ "js-heap", no_argument, NULL, OPT_JS_HEAP },
+		{ "js-heap-keep-inlining", no_argument, NULL, OPT_JS_KEEP_INLINING },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -196,6 +202,9 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			break;
 		case OPT_JS_HEAP:
 			o->js_heap = true;
+			break;
+		case OPT_JS_KEEP_INLINING:
+			o->js_heap = o->js_keep_inlining = true;
 			break;
 		default: {
 			int rc = cli_common_option(c, argc, argv, "record", usage);
@@ -351,7 +360,7 @@ static int run(const struct record_opts *o, struct session *s, struct record_kil
 	if (o->js_heap) {
 		*js = jsheap_run__start(o->f.pids, o->f.n_pids, (const char *const *)s->cgroup_paths,
 					s->n_cgids, s->have_hier ? &s->hier : NULL,
-					JSHEAP_INTERVAL);
+					JSHEAP_INTERVAL, o->js_keep_inlining);
 		if (!*js)
 			log_warn("js-heap: out of memory: no JS allocation sites");
 		s->rc.js = *js;

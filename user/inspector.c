@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <json-c/json.h>
 #include <libwebsockets.h>
 #include <poll.h>
 #include <sched.h>
@@ -31,8 +32,19 @@ struct msg_hdr {
 	uint32_t len;
 };
 
+/* MSG_STARTED's body: what was done to V8's optimizer before sampling. */
+struct optim_msg {
+	int32_t inlining;	/* enum inspector_step */
+	int32_t deopt;
+	uint32_t pause_us;	/* startPreciseCoverage's round trip: the deopt */
+	char why[200];
+};
+
 struct inspector {
 	pid_t child;
+	bool restore;	/* inlining may be turned off: turn it back on at close */
+	bool coverage_busy;	/* NODE_V8_COVERAGE: node's own precise coverage is on */
+	struct inspector_optim optim;
 	int ctl;	/* memscope -> child: closing it (or a byte) ends sampling */
 	int rd;		/* child -> memscope: messages */
 	int pid;
@@ -184,21 +196,22 @@ void inspector__parse_args(const char *cmdline, size_t len, const char *node_opt
 	}
 }
 
-/* NODE_OPTIONS from the process's environment, bounded. */
-static char *node_options(int pid)
+/* A variable of the process's environment (NAME=), bounded; NULL when
+ * unset or unreadable. */
+static char *env_value(int pid, const char *name)
 {
-	char path[64], *env, *opt = NULL;
-	size_t len;
+	char path[64], *env, *val = NULL;
+	size_t len, nl = strlen(name);
 
 	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
 	env = readfile__alloc(AT_FDCWD, path, 1 << 20, &len);
 	for (char *p = env; p && p < env + len; p += strnlen(p, env + len - p) + 1)
-		if (!strncmp(p, "NODE_OPTIONS=", 13)) {
-			opt = strndup(p + 13, 4096);
+		if (!strncmp(p, name, nl)) {
+			val = strndup(p + nl, 4096);
 			break;
 		}
 	free(env);
-	return opt;
+	return val;
 }
 
 /* ---- the child: sampling through the inspector (the client: inspector_ws.c) */
@@ -241,6 +254,133 @@ static void send_text(int fd, uint32_t type, const char *fmt, ...)
 	send_msg(fd, type, buf, strlen(buf));
 }
 
+/* ---- TurboFan inlining for the window ------------------------------------ */
+
+/* V8's sampling heap profiler names the frames on the machine stack: a
+ * function TurboFan inlined into its caller has none, and its bytes show
+ * under the caller. For the window, memscope turns inlining off and drops the
+ * code already optimized, so that hot code is optimized again with a frame per
+ * function. The expression reaches node's v8 module from the global scope
+ * (no require there): process.getBuiltinModule (node >= 20.16), else the main
+ * module's require. A process started with --no-turbo-inlining is left as it
+ * is, and so is its flag at close. It answers 'ok', 'own' or why not. */
+#define INLINING_EXPR(flag)						\
+	"(()=>{try{const a=process.execArgv.join(' ')+' '+"		\
+	"(process.env.NODE_OPTIONS||'');"				\
+	"if(/--no-turbo[-_]inlining/.test(a))return 'own';"		\
+	"const m=process.getBuiltinModule?process.getBuiltinModule('v8'):"	\
+	"process.mainModule&&process.mainModule.require('v8');"	\
+	"if(!m)return 'its v8 module is out of reach';"			\
+	"m.setFlagsFromString('" flag "');return 'ok'}"		\
+	"catch(e){return String(e)}})()"
+
+/* Evaluates expr (no double quote or backslash in it: it goes into JSON as
+ * it is) in the process; val gets the string it returns. */
+static int eval_string(struct ws *w, int *id, const char *expr, char *val, size_t len)
+{
+	struct json_object *root = NULL, *o;
+	size_t plen = strlen(expr) + 64, rlen;
+	char *params = malloc(plen), *reply;
+	int err;
+
+	if (!params)
+		return -ENOMEM;
+	snprintf(params, plen, "{\"expression\":\"%s\",\"returnByValue\":true}", expr);
+	err = inspector_ws__call(w, (*id)++, "Runtime.evaluate", params, INSPECTOR_CALL_WAIT_S,
+		      INSPECTOR_MSG_MAX, &reply, &rlen);
+	free(params);
+	if (err)
+		return err;
+	root = json_tokener_parse(reply);
+	err = -EPROTO;
+	if (root && json_object_object_get_ex(root, "result", &o) &&
+	    json_object_object_get_ex(o, "result", &o) &&
+	    json_object_object_get_ex(o, "value", &o) && json_object_is_type(o, json_type_string)) {
+		snprintf(val, len, "%s", json_object_get_string(o));
+		err = 0;
+	}
+	json_object_put(root);
+	return err;
+}
+
+/* Turns inlining off (off) or back on; enum inspector_step, why filled when
+ * refused. */
+static int set_inlining(struct ws *w, int *id, bool off, char *why, size_t len)
+{
+	char val[160];
+	int err = eval_string(w, id, off ? INLINING_EXPR("--no-turbo-inlining")
+					 : INLINING_EXPR("--turbo-inlining"), val, sizeof(val));
+
+	if (err) {
+		snprintf(why, len, "Runtime.evaluate failed: %s", strerror(-err));
+		return INSPECTOR_STEP_REFUSED;
+	}
+	if (!strcmp(val, "own"))
+		return INSPECTOR_STEP_OWN;
+	if (strcmp(val, "ok")) {
+		snprintf(why, len, "v8.setFlagsFromString: %s", val);
+		return INSPECTOR_STEP_REFUSED;
+	}
+	return INSPECTOR_STEP_DONE;
+}
+
+/* Drops every optimized function: starting precise coverage makes V8
+ * deoptimize all code (optimized code does not count calls), and stopping it
+ * at once returns to best-effort coverage, V8's default, so nothing is
+ * counted afterwards. */
+static int drop_optimized(struct ws *w, int *id, uint32_t *pause_us, char *why, size_t len)
+{
+	static const char *const calls[][2] = {
+		{ "Profiler.enable", "{}" },
+		{ "Profiler.startPreciseCoverage", "{\"callCount\":true,\"detailed\":false}" },
+		{ "Profiler.stopPreciseCoverage", "{}" },
+		{ "Profiler.disable", "{}" },
+	};
+	double t0 = 0;
+	char *reply;
+	size_t rlen;
+
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		int err;
+
+		if (i == 1)
+			t0 = cli_now();
+		err = inspector_ws__call(w, (*id)++, calls[i][0], calls[i][1], INSPECTOR_CALL_WAIT_S,
+			      INSPECTOR_MSG_MAX, &reply, &rlen);
+
+		if (err) {
+			snprintf(why, len, "%s failed: %s", calls[i][0], strerror(-err));
+			/* coverage left precise would count every call from now on */
+			if (i >= 2)
+				snprintf(why + strlen(why), len - strlen(why),
+					 "; precise coverage may stay on");
+			return INSPECTOR_STEP_REFUSED;
+		}
+		if (i == 1)
+			*pause_us = (uint32_t)((cli_now() - t0) * 1e6);
+	}
+	return INSPECTOR_STEP_DONE;
+}
+
+/* Both steps, before sampling starts; a step refused is said, not fatal. */
+static void unline(struct ws *w, int *id, bool keep, bool coverage_busy, struct optim_msg *m)
+{
+	*m = (struct optim_msg){ INSPECTOR_STEP_SKIPPED, INSPECTOR_STEP_SKIPPED, 0, "" };
+	if (keep)
+		return;
+	m->inlining = set_inlining(w, id, true, m->why, sizeof(m->why));
+	if (m->inlining == INSPECTOR_STEP_REFUSED)
+		return;	/* optimized again with inlining: dropping the code buys nothing */
+	if (coverage_busy) {
+		snprintf(m->why, sizeof(m->why), "NODE_V8_COVERAGE is set: its precise coverage "
+			 "is not memscope's to stop, so code optimized before the window keeps "
+			 "its inlining");
+		m->deopt = INSPECTOR_STEP_REFUSED;
+		return;
+	}
+	m->deopt = drop_optimized(w, id, &m->pause_us, m->why, sizeof(m->why));
+}
+
 static bool wait_port(int pid, uint16_t port, bool open, double secs)
 {
 	double deadline = cli_now() + secs;
@@ -254,16 +394,46 @@ static bool wait_port(int pid, uint16_t port, bool open, double secs)
 	}
 }
 
-/* Asks node to close its inspector on session w (or a new one). True when
- * the port is seen closed. */
-static bool close_inspector(struct ws *w, int pid, uint16_t port, int id)
+/* What closing did to the optimizer, for MSG_CLOSED. */
+struct restore {
+	bool restore;		/* turn inlining back on */
+	bool redrop;		/* and drop the code optimized without it */
+	bool restored;
+	int end_deopt;		/* enum inspector_step */
+	uint32_t pause_us;
+};
+
+/* Inlining back on and, when the window's start dropped the optimized code,
+ * that code dropped again: what TurboFan optimized during the window has no
+ * inlining and would keep running so (measured up to a third slower) until
+ * V8 happens to optimize it again. */
+static void restore_optimizer(struct ws *w, int *id, struct restore *r)
+{
+	char why[160];
+
+	r->restored = set_inlining(w, id, false, why, sizeof(why)) != INSPECTOR_STEP_REFUSED;
+	if (!r->restored) {
+		log_debug("inspector: inlining not restored: %s", why);
+		return;
+	}
+	if (r->redrop)
+		r->end_deopt = drop_optimized(w, id, &r->pause_us, why, sizeof(why));
+}
+
+/* Asks node to close its inspector on session w (or a new one), putting the
+ * optimizer back first (r). True when the port is seen closed. */
+static bool close_inspector(struct ws *w, int pid, uint16_t port, int id, struct restore *r)
 {
 	char *reply;
 	size_t rlen;
 
+	r->restored = !r->restore;
+	r->end_deopt = INSPECTOR_STEP_SKIPPED;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (!w->wsi && inspector_ws__session(w, port))
 			break;
+		if (!r->restored)
+			restore_optimizer(w, &id, r);
 		/* The answer may not come: closing ends the session. */
 		inspector_ws__call(w, id++, "Runtime.evaluate",
 				   "{\"expression\":\"process._debugEnd()\"}", 2.0, INSPECTOR_MSG_MAX,
@@ -274,6 +444,15 @@ static bool close_inspector(struct ws *w, int pid, uint16_t port, int id)
 	}
 	inspector_ws__close(w);
 	return !inspector__listening(pid, port, NULL);
+}
+
+static void send_closed(int out, struct ws *w, int pid, uint16_t port, int id, bool restore,
+			bool redrop)
+{
+	struct restore r = { .restore = restore, .redrop = restore && redrop };
+	bool closed = close_inspector(w, pid, port, id, &r);
+
+	send_text(out, MSG_CLOSED, "%d %d %d %u", closed, r.restored, r.end_deopt, r.pause_us);
 }
 
 /* The child's start: only its two pipes kept (memscope's BPF links, perf
@@ -310,17 +489,21 @@ static void child_setup(int pid, int *ctl, int *out)
 }
 
 /* A second child's only job, when the first died with the inspector open. */
-static void closer_main(int pid, uint16_t port, int ctl, int out)
+static void closer_main(const struct inspector *in, int ctl, int out)
 {
 	struct ws w = { 0 };
 
-	child_setup(pid, &ctl, &out);
-	send_text(out, MSG_CLOSED, "%d", close_inspector(&w, pid, port, 1));
+	child_setup(in->pid, &ctl, &out);
+	send_closed(out, &w, in->pid, in->port, 1, in->restore, !in->coverage_busy);
 	_exit(0);
 }
 
-static void child_main(int pid, uint16_t port, uint32_t interval, int ctl, int out)
+static void child_main(const struct inspector *in, const struct inspector_opts *o, int ctl,
+		       int out)
 {
+	int pid = in->pid;
+	uint16_t port = in->port;
+	struct optim_msg om = { 0 };
 	struct ws w = { 0 };
 	char params[64], *reply;
 	size_t rlen;
@@ -347,21 +530,23 @@ static void child_main(int pid, uint16_t port, uint32_t interval, int ctl, int o
 	opened = true;
 	log_debug("inspector: port %u open", port);
 	send_msg(out, MSG_OPEN, NULL, 0);
-	snprintf(params, sizeof(params), "{\"samplingInterval\":%u}", interval);
+	snprintf(params, sizeof(params), "{\"samplingInterval\":%u}", o->interval);
 	err = inspector_ws__session(&w, port);
 	log_debug("inspector: session: %d", err);
 	if (!err)
 		err = inspector_ws__call(&w, id++, "HeapProfiler.enable", "{}", INSPECTOR_CALL_WAIT_S,
 					 INSPECTOR_MSG_MAX, &reply, &rlen);
 	if (!err)
+		unline(&w, &id, o->keep_inlining, in->coverage_busy, &om);
+	if (!err)
 		err = inspector_ws__call(&w, id++, "HeapProfiler.startSampling", params,
-					 INSPECTOR_CALL_WAIT_S, INSPECTOR_MSG_MAX, &reply, &rlen);
+			      INSPECTOR_CALL_WAIT_S, INSPECTOR_MSG_MAX, &reply, &rlen);
 	if (err) {
 		send_text(out, MSG_ERROR, "node's inspector did not start sampling: %s",
 			  strerror(-err));
 		goto close;
 	}
-	send_msg(out, MSG_STARTED, NULL, 0);
+	send_msg(out, MSG_STARTED, &om, sizeof(om));
 
 	/* The window: until memscope says so, goes away, or the session ends. */
 	while (!child_stop && !w.closed) {
@@ -392,7 +577,8 @@ static void child_main(int pid, uint16_t port, uint32_t interval, int ctl, int o
 			   INSPECTOR_MSG_MAX, &reply, &rlen);
 close:
 	if (opened)
-		send_text(out, MSG_CLOSED, "%d", close_inspector(&w, pid, port, id));
+		send_closed(out, &w, pid, port, id, om.inlining == INSPECTOR_STEP_DONE,
+			    om.deopt == INSPECTOR_STEP_DONE);
 	inspector_ws__close(&w);
 	_exit(0);
 }
@@ -484,7 +670,7 @@ static int refuse(char *why, size_t len, int err, const char *fmt, ...)
 /* The child that holds the session (or, close_only, that only closes the
  * inspector), with its two channels: ctl a socket, so that memscope writing
  * to a child that died gets EPIPE, not SIGPIPE. */
-static int fork_child(struct inspector *in, uint32_t interval, bool close_only)
+static int fork_child(struct inspector *in, const struct inspector_opts *o, bool close_only)
 {
 	int ctl[2], rd[2], err;
 
@@ -502,8 +688,8 @@ static int fork_child(struct inspector *in, uint32_t interval, bool close_only)
 		close(ctl[1]);
 		close(rd[0]);
 		if (close_only)
-			closer_main(in->pid, in->port, ctl[0], rd[1]);
-		child_main(in->pid, in->port, interval, ctl[0], rd[1]);
+			closer_main(in, ctl[0], rd[1]);
+		child_main(in, o, ctl[0], rd[1]);
 	}
 	err = in->child < 0 ? -errno : 0;
 	close(ctl[0]);
@@ -517,10 +703,28 @@ static int fork_child(struct inspector *in, uint32_t interval, bool close_only)
 	return err;
 }
 
-int inspector__start(int pid, uint32_t interval, struct inspector **out, bool *left_open,
-		     char *why, size_t len)
+/* What STARTED says was done to the optimizer. */
+static void take_optim(struct inspector *in, const char *data, size_t len)
 {
-	char path[64], *cmdline, *opts, *data;
+	struct optim_msg m;
+
+	in->optim = (struct inspector_optim){ .inlining = INSPECTOR_STEP_REFUSED,
+					      .deopt = INSPECTOR_STEP_REFUSED };
+	if (!data || len != sizeof(m)) {
+		snprintf(in->optim.why, sizeof(in->optim.why), "its session did not say");
+		return;
+	}
+	memcpy(&m, data, sizeof(m));
+	in->optim.inlining = m.inlining;
+	in->optim.deopt = m.deopt;
+	in->optim.pause_us = m.pause_us;
+	snprintf(in->optim.why, sizeof(in->optim.why), "%.*s", (int)sizeof(m.why), m.why);
+}
+
+int inspector__start(int pid, const struct inspector_opts *o, struct inspector **out,
+		     bool *left_open, char *why, size_t len)
+{
+	char path[64], *cmdline, *opts, *data, *cov;
 	struct msg_hdr h;
 	struct inspector *in;
 	bool disabled, inspect;
@@ -535,7 +739,7 @@ int inspector__start(int pid, uint32_t interval, struct inspector **out, bool *l
 	cmdline = readfile__alloc(AT_FDCWD, path, 1 << 20, &clen);
 	if (!cmdline)
 		return refuse(why, len, -errno, "cannot read its command line: %s", strerror(errno));
-	opts = node_options(pid);
+	opts = env_value(pid, "NODE_OPTIONS=");
 	inspector__parse_args(cmdline, clen, opts, &disabled, &inspect, &port);
 	free(cmdline);
 	free(opts);
@@ -556,14 +760,19 @@ int inspector__start(int pid, uint32_t interval, struct inspector **out, bool *l
 		return -ENOMEM;
 	in->pid = pid;
 	in->port = port;
-	if ((err = fork_child(in, interval, false))) {
+	in->restore = !o->keep_inlining;
+	cov = env_value(pid, "NODE_V8_COVERAGE=");
+	in->coverage_busy = cov && *cov;
+	free(cov);
+	if ((err = fork_child(in, o, false))) {
 		free(in);
 		return refuse(why, len, err, "cannot start its sampling session: %s",
 			      strerror(-err));
 	}
 	/* OPEN then STARTED, or ERROR (then CLOSED when it had opened). */
 	for (;;) {
-		err = read_msg(in->rd, cli_now() + INSPECTOR_OPEN_WAIT_S + 2 * INSPECTOR_CALL_WAIT_S + 5,
+		/* open, then up to 7 calls: enable, inlining, 4 for the deopt, sampling */
+		err = read_msg(in->rd, cli_now() + INSPECTOR_OPEN_WAIT_S + 7 * INSPECTOR_CALL_WAIT_S + 5,
 			       &h, &data);
 		if (err) {
 			refuse(why, len, err, "its inspector did not answer: %s", strerror(-err));
@@ -572,6 +781,7 @@ int inspector__start(int pid, uint32_t interval, struct inspector **out, bool *l
 		if (h.type == MSG_OPEN)
 			opened = true;
 		if (h.type == MSG_STARTED) {
+			take_optim(in, data, h.len);
 			free(data);
 			*out = in;
 			return 0;
@@ -602,38 +812,66 @@ uint16_t inspector__port(const struct inspector *in)
 	return in->port;
 }
 
-static bool close_again(int pid, uint16_t port)
+const struct inspector_optim *inspector__optim(const struct inspector *in)
+{
+	return &in->optim;
+}
+
+/* MSG_CLOSED's "CLOSED RESTORED END_DEOPT PAUSE_US". */
+static void take_closed(const char *data, bool *closed, struct inspector_optim *o)
+{
+	int c = 0, r = 0, d = 0;
+	unsigned int us = 0;
+
+	if (data && sscanf(data, "%d %d %d %u", &c, &r, &d, &us) == 4) {
+		*closed = c;
+		o->restored = r;
+		o->end_deopt = d;
+		o->end_pause_us = us;
+	}
+}
+
+static bool close_again(const struct inspector *was, struct inspector_optim *o)
 {
 	struct inspector *in = calloc(1, sizeof(*in));
 	struct msg_hdr h;
+	bool closed;
 	char *data;
 
 	if (!in)
 		return false;
-	in->pid = pid;
-	in->port = port;
-	if (fork_child(in, 0, true)) {
+	in->pid = was->pid;
+	in->port = was->port;
+	in->restore = was->restore && !o->restored;
+	in->coverage_busy = was->coverage_busy;
+	if (fork_child(in, NULL, true)) {
 		free(in);
 		return false;
 	}
-	while (read_msg(in->rd, cli_now() + 3 * INSPECTOR_CALL_WAIT_S, &h, &data) == 0)
+	while (read_msg(in->rd, cli_now() + 8 * INSPECTOR_CALL_WAIT_S, &h, &data) == 0) {
+		if (h.type == MSG_CLOSED)
+			take_closed(data, &closed, o);
 		free(data);
+	}
 	reap(in, 5);
-	return !inspector__listening(pid, port, NULL);
+	return !inspector__listening(was->pid, was->port, NULL);
 }
 
 int inspector__finish(struct inspector *in, char **profile, size_t *plen, bool *closed,
-		      char *why, size_t len)
+		      struct inspector_optim *optim, char *why, size_t len)
 {
-	double deadline = cli_now() + INSPECTOR_PROFILE_WAIT_S + 4 * INSPECTOR_CALL_WAIT_S + 10;
-	int pid = in->pid, err = -EPROTO;
-	uint16_t port = in->port;
+	double deadline = cli_now() + INSPECTOR_PROFILE_WAIT_S + 10 * INSPECTOR_CALL_WAIT_S + 10;
+	struct inspector was = *in;
+	int err = -EPROTO;
 	struct msg_hdr h;
 	char *data;
 
 	*profile = NULL;
 	*plen = 0;
 	*closed = false;
+	*optim = in->optim;
+	optim->restored = !in->restore;
+	optim->end_deopt = INSPECTOR_STEP_SKIPPED;
 	snprintf(why, len, "no answer");
 	if (send(in->ctl, "f", 1, MSG_NOSIGNAL) != 1)
 		snprintf(why, len, "its sampling session is gone");
@@ -647,7 +885,7 @@ int inspector__finish(struct inspector *in, char **profile, size_t *plen, bool *
 		if (h.type == MSG_ERROR)
 			snprintf(why, len, "%s", data ? data : "failed");
 		if (h.type == MSG_CLOSED)
-			*closed = data && data[0] == '1';
+			take_closed(data, closed, optim);
 		free(data);
 		if (h.type == MSG_CLOSED)
 			break;
@@ -655,8 +893,8 @@ int inspector__finish(struct inspector *in, char **profile, size_t *plen, bool *
 	reap(in, 5);
 	/* memscope's own look, whatever the child said; a child that died
 	 * (killed, crashed) left it open: one more, only to close it */
-	*closed = !inspector__listening(pid, port, NULL);
+	*closed = !inspector__listening(was.pid, was.port, NULL);
 	if (!*closed)
-		*closed = close_again(pid, port);
+		*closed = close_again(&was, optim);
 	return err;
 }

@@ -11,7 +11,16 @@
  *          GETs /json/list, opens the WebSocket and sends HeapProfiler.enable
  *          and HeapProfiler.startSampling. The session stays open for the
  *          window: V8 stops sampling when it closes.
+ *          Before sampling (unless keep_inlining), TurboFan inlining is
+ *          turned off (v8.setFlagsFromString('--no-turbo-inlining')) and the
+ *          code already optimized dropped (precise coverage started and
+ *          stopped: V8 deoptimizes everything), so that the functions hot
+ *          during the window keep a frame each and their allocations are
+ *          named after them rather than after the caller they were inlined
+ *          into. A step refused is said (inspector__optim), not fatal.
  *   finish: HeapProfiler.getSamplingProfile, stopSampling, disable, then
+ *          inlining turned back on and the code optimized without it
+ *          dropped again (every way out, as the closing is), then
  *          Runtime.evaluate("process._debugEnd()"), which closes the
  *          inspector; the port being closed is checked, and closing is
  *          tried once more on a new session if it is not.
@@ -40,21 +49,49 @@
 
 struct inspector;
 
-/* Starts sampling every `interval` bytes in pid. why[len] says why not:
+struct inspector_opts {
+	uint32_t interval;	/* bytes between samples */
+	bool keep_inlining;	/* leave V8's optimizer alone */
+};
+
+enum inspector_step {
+	INSPECTOR_STEP_SKIPPED,	/* keep_inlining */
+	INSPECTOR_STEP_DONE,
+	INSPECTOR_STEP_OWN,	/* the process runs with --no-turbo-inlining already */
+	INSPECTOR_STEP_REFUSED,
+};
+
+/* What was done to V8's optimizer for the window. */
+struct inspector_optim {
+	int inlining;		/* --no-turbo-inlining for the window */
+	int deopt;		/* the optimized code dropped */
+	uint32_t pause_us;	/* the deopt's round trip (startPreciseCoverage's):
+				 * about the process's pause */
+	char why[200];		/* a step refused: why */
+	/* at close (inspector__finish) */
+	bool restored;		/* inlining back on (or never turned off) */
+	int end_deopt;		/* the code optimized without inlining dropped */
+	uint32_t end_pause_us;
+};
+
+/* Starts sampling every o->interval bytes in pid. why[len] says why not:
  * -ENOTSUP: pid does not catch SIGUSR1 (--disable-sigusr1, or not node);
  * -EBUSY: an inspector is open or asked for (--inspect), or its port is
  * taken; -ETIMEDOUT: it did not open; -EPROTO: it did not answer as node's;
  * -ESRCH, -EPERM, -ENOMEM. An inspector that opened is closed again on
  * failure; *left_open says that closing it failed (why says so too). */
-int inspector__start(int pid, uint32_t interval, struct inspector **out, bool *left_open,
-		     char *why, size_t len);
+int inspector__start(int pid, const struct inspector_opts *o, struct inspector **out,
+		     bool *left_open, char *why, size_t len);
 /* The port the inspector listened on. */
 uint16_t inspector__port(const struct inspector *in);
+/* What was done to the optimizer before sampling started. */
+const struct inspector_optim *inspector__optim(const struct inspector *in);
 /* Ends sampling: *profile (malloc'ed, *plen bytes: the getSamplingProfile
  * response) or NULL with why[] filled; *closed tells whether the port was
- * seen closed afterwards. Frees in. 0 or -errno (the profile's). */
+ * seen closed afterwards; *optim what was done to the optimizer, start and
+ * close. Frees in. 0 or -errno (the profile's). */
 int inspector__finish(struct inspector *in, char **profile, size_t *plen, bool *closed,
-		      char *why, size_t len);
+		      struct inspector_optim *optim, char *why, size_t len);
 
 /* Whether something listens on TCP port `port` in pid's network namespace
  * (/proc/PID/net/tcp and tcp6); *inode the first such socket's. */

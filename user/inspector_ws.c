@@ -182,14 +182,15 @@ int inspector_ws__call(struct ws *w, int id, const char *method, const char *par
 		       size_t max, char **reply, size_t *rlen)
 {
 	double deadline = cli_now() + wait;
+	size_t cap = strlen(method) + strlen(params) + 64;
 	char prefix[32];
 	int n;
 
 	free(w->tx);
-	w->tx = malloc(LWS_PRE + 512);
+	w->tx = malloc(LWS_PRE + cap);
 	if (!w->tx)
 		return -ENOMEM;
-	n = snprintf(w->tx + LWS_PRE, 512, "{\"id\":%d,\"method\":\"%s\",\"params\":%s}", id,
+	n = snprintf(w->tx + LWS_PRE, cap, "{\"id\":%d,\"method\":\"%s\",\"params\":%s}", id,
 		     method, params);
 	w->tx_len = (size_t)n;
 	w->rx_max = max;

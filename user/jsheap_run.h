@@ -14,6 +14,7 @@
 #ifndef MEMSCOPE_JSHEAP_RUN_H
 #define MEMSCOPE_JSHEAP_RUN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,11 +28,15 @@ struct json;
 struct jsheap_run;
 
 /* Starts sampling (every interval bytes) in the processes pids, or, when
- * n_pids is 0, in the node processes under the cgroup paths. NULL only
- * when out of memory; a process refused is said on stderr and kept as such. */
+ * n_pids is 0, in the node processes under the cgroup paths; TurboFan
+ * inlining off for the window and optimized code dropped at its start and
+ * end unless
+ * keep_inlining (inspector.h). NULL only when out of memory; a process
+ * refused is said on stderr and kept as such. */
 struct jsheap_run *jsheap_run__start(const uint32_t *pids, size_t n_pids,
 				     const char *const *cg_paths, size_t n_paths,
-				     const struct cg_hier *hier, uint32_t interval);
+				     const struct cg_hier *hier, uint32_t interval,
+				     bool keep_inlining);
 /* Reads every profile and closes every inspector; says on stderr what was
  * done to each process. */
 void jsheap_run__finish(struct jsheap_run *r);
@@ -42,6 +47,8 @@ typedef int (*jsheap_run_fn)(void *ctx, uint32_t pid, const char *label, const c
 int jsheap_run__each(const struct jsheap_run *r, jsheap_run_fn fn, void *ctx);
 /* "js_heap":[{"pid":..,"comm":..,"container":..,"sampling_interval":..,
  *   "inspector":"opened and closed"|"refused"|"left open",
+ *   "inlining":"off for the window, restored"|"kept"|..,"optimized_code_dropped":..,
+ *   "optimized_code_dropped_at_end":..,
  *   "why":..,"bytes":..,"stacks":..,"dropped_nodes":..}] */
 void jsheap_run__json(const struct jsheap_run *r, struct json *j);
 void jsheap_run__free(struct jsheap_run *r);

@@ -54,9 +54,11 @@
  * V8 has sized its heap for the churn, measured -80..+70 MiB/min. */
 #define CHECK_BOUND	"150MiB/min"
 #define CHECK_AFTER_S	4	/* of load before check's window: V8 sizes its heap */
-/* record --js-heap: the share of the sampled live bytes under the API's own
- * code, at least (measured 95-100%; Express's own live objects are the rest). */
-#define JS_HEAP_SHARE	0.5
+/* record --js-heap: the share of the sampled live bytes under cacheResponse,
+ * the caching function, at least (measured 68.6-71.8% in 18 runs on node
+ * 20, 22 and 24; the handler's res.json output not yet collected is most of
+ * the rest: a share over half is the largest). */
+#define CACHE_SHARE	0.5
 
 static struct test_cgroup cg;
 static pid_t api_pid, load_pid, ms_pid, rec_pid;
@@ -292,26 +294,31 @@ static void expect_oom_v8(const char *out, pid_t pid, const char *name)
 	free(f);
 }
 
-/* record --js-heap: V8's sampled live allocations put most of their bytes
- * under the API's own code that fills the cache (api.js: the route handler,
- * cacheResponse, buildProductPage), and the inspector is closed again. V8's
- * sampling heap profiler records only real frames: once TurboFan inlines
- * cacheResponse and buildProductPage into the handler, their bytes show
- * under the handler's frame (api.js:64), so the caching function's own share
- * is logged, not asserted (README, "record --js-heap"). */
-static void expect_js_heap(const char *folded, pid_t pid)
+/* record --js-heap: V8's sampled live allocations put the largest share of
+ * their bytes under the caching function (cacheResponse_api.js:NN, with
+ * buildProductPage under it), and the inspector is closed again. TurboFan
+ * inlines cacheResponse into the route handler within seconds of load: only
+ * because memscope turns inlining off for the window and drops the optimized
+ * code does cacheResponse keep a frame of its own (with
+ * --js-heap-keep-inlining, 98-99% showed under the handler), and memscope
+ * says so, inlining restored at the end. */
+static void expect_js_heap(const char *folded, const char *err, pid_t pid)
 {
 	uint64_t js = folded_sum(folded, ";[js-heap];");
 	uint64_t app = folded_sum_both(folded, ";[js-heap];", "_api.js:");
-	uint64_t cached = folded_sum_both(folded, ";[js-heap];", ";cacheResponse_");
+	uint64_t cached = folded_sum_both(folded, ";[js-heap];", ";cacheResponse_api.js:");
+	char *text = read_text(err);
 
-	cr_log_info("js-heap: %.1f MiB sampled live, %.1f MiB under api.js, %.1f MiB under "
-		    "cacheResponse's own frame", (double)js / MIB, (double)app / MIB,
-		    (double)cached / MIB);
+	cr_log_info("js-heap: %.1f MiB sampled live, %.1f MiB under api.js, %.1f MiB (%.1f%%) "
+		    "under cacheResponse", (double)js / MIB, (double)app / MIB,
+		    (double)cached / MIB, js ? 100.0 * cached / js : 0);
 	cr_expect_gt(js, 0, "no [js-heap] stacks from record --js-heap");
-	cr_expect_geq(app, JS_HEAP_SHARE * js, "api.js holds %.1f of %.1f MiB sampled",
-		      (double)app / MIB, (double)js / MIB);
+	cr_expect_geq(cached, CACHE_SHARE * js, "cacheResponse holds %.1f of %.1f MiB sampled",
+		      (double)cached / MIB, (double)js / MIB);
+	cr_expect(text && strstr(text, "TurboFan inlining off for the window and restored"),
+		  "no line saying inlining was turned off and back on:\n%s", text);
 	cr_expect_not(port_listens(pid, 9229), "the inspector was left open");
+	free(text);
 }
 
 /* ---- in a memory cgroup ------------------------------------------------------ */
@@ -362,7 +369,7 @@ static void incident(const char *node)
 		  "native +%.1f MiB, node's rss outside its heap +%.1f MiB", native / MIB,
 		  (rss - physical) / MIB);
 
-	expect_js_heap(folded, api_pid);
+	expect_js_heap(folded, err, api_pid);
 }
 
 Test(express, incident_node20)

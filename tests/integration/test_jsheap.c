@@ -2,7 +2,9 @@
  * in a test cgroup: a Map keeps what keepReports() allocates while churn()
  * allocates as much that dies. V8's sampled live bytes must sit mostly under
  * keepReports (at least 60%; measured ~100%), the inspector memscope opened
- * must be closed again when it exits (ended by SIGINT, as Ctrl-C would), and
+ * must be closed again when it exits (ended by SIGINT, as Ctrl-C would), a
+ * small allocating function TurboFan inlined into its hot caller is named
+ * (tests/workloads/jsheap_inline.js: inlining off for the window), and
  * a node whose inspector is not memscope's to open (--inspect, or
  * --disable-sigusr1 on a node that has it) is refused by name while the
  * recording itself still succeeds. */
@@ -41,9 +43,11 @@ static void teardown(void)
  * on a loaded 2-CPU machine. */
 TestSuite(jsheap, .init = setup, .fini = teardown, .timeout = 480);
 
-/* node running jsheap_map.js in the test cgroup; in a network namespace of
- * its own (loopback up, as a container has) when netns. Its pid. */
-static pid_t start_node_in(const char *node, const char *flag, const char *tag, bool netns)
+/* node running script (tests/workloads/) in the test cgroup; in a network
+ * namespace of its own (loopback up, as a container has) when netns. Its pid,
+ * once it printed "ready". */
+static pid_t start_node_in(const char *node, const char *flag, const char *script,
+			   const char *tag, bool netns)
 {
 	char cmd[1024], out[96], pidfile[96];
 	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
@@ -53,9 +57,9 @@ static pid_t start_node_in(const char *node, const char *flag, const char *tag, 
 	snprintf(out, sizeof(out), "%s.node", tag);
 	snprintf(pidfile, sizeof(pidfile), "%s", scratch_path("node.pid"));
 	snprintf(cmd, sizeof(cmd), "echo $$ > %s && exec %s sh -c '%s echo $$ > %s && "
-		 "exec %s %s tests/workloads/jsheap_map.js 8'", cg.procs,
+		 "exec %s %s tests/workloads/%s 8'", cg.procs,
 		 netns ? "unshare --net" : "", netns ? "ip link set lo up &&" : "", pidfile, node,
-		 flag);
+		 flag, script);
 	pid = spawn(argv, scratch_path(out), NULL);
 	cr_assert(wait_for_text(scratch_path(out), "ready", 30), "node did not start:\n%s",
 		  read_text(scratch_path(out)));
@@ -69,7 +73,7 @@ static pid_t start_node_in(const char *node, const char *flag, const char *tag, 
 
 static pid_t start_node(const char *node, const char *flag, const char *tag)
 {
-	return start_node_in(node, flag, tag, false);
+	return start_node_in(node, flag, "jsheap_map.js", tag, false);
 }
 
 static double wall_ms(void)
@@ -82,11 +86,12 @@ static double wall_ms(void)
 
 static double window_start, window_end;	/* wall-clock ms, for node's own log */
 
-/* memscope record --js-heap -c CG, its files named after tag, once it
- * records. */
-static pid_t start_record(const char *tag, char *err, char *folded, char *report)
+/* memscope record OPTION (--js-heap or a variant) -c CG, its files named
+ * after tag, once it records. */
+static pid_t start_record_with(const char *tag, const char *option, char *err, char *folded,
+			       char *report)
 {
-	char *argv[] = { (char *)memscope_bin(), "record", "-c", cg.rel, "--js-heap", "-o",
+	char *argv[] = { (char *)memscope_bin(), "record", "-c", cg.rel, (char *)option, "-o",
 			 folded, "--report", report, NULL };
 	char name[96];
 	pid_t rec;
@@ -103,12 +108,17 @@ static pid_t start_record(const char *tag, char *err, char *folded, char *report
 	return rec;
 }
 
+static pid_t start_record(const char *tag, char *err, char *folded, char *report)
+{
+	return start_record_with(tag, "--js-heap", err, folded, report);
+}
+
 /* The same for about `secs`, ended by SIGINT; *open: node's inspector port
  * listened in the middle of the window. */
-static int record(const char *tag, double secs, pid_t node, bool *open, char *err, char *folded,
-		  char *report)
+static int record_with(const char *tag, const char *option, double secs, pid_t node, bool *open,
+		       char *err, char *folded, char *report)
 {
-	pid_t rec = start_record(tag, err, folded, report);
+	pid_t rec = start_record_with(tag, option, err, folded, report);
 	int status;
 
 	window_start = wall_ms();
@@ -120,6 +130,12 @@ static int record(const char *tag, double secs, pid_t node, bool *open, char *er
 	status = wait_exit(rec, 240);
 	cr_log_info("%s: memscope exited %.1f s after SIGINT", tag, (wall_ms() - window_end) / 1e3);
 	return status;
+}
+
+static int record(const char *tag, double secs, pid_t node, bool *open, char *err, char *folded,
+		  char *report)
+{
+	return record_with(tag, "--js-heap", secs, node, open, err, folded, report);
 }
 
 static void stop(pid_t pid)
@@ -157,6 +173,53 @@ Test(jsheap, names_the_function_that_retains)
 	cr_expect_lt(churn, keep, "churn's dead objects outweigh what is kept");
 	free(text);
 	free(json);
+}
+
+/* The share of the sampled live bytes under storeReport in a recording of
+ * jsheap_inline.js with `option`; the inspector closed again after it. */
+static double inline_share(pid_t node, const char *tag, const char *option, char **text)
+{
+	char err[256], folded[256], report[256];
+	bool open_during;
+	int status = record_with(tag, option, 5, node, &open_during, err, folded, report);
+	uint64_t js, callee;
+
+	*text = read_text(err);
+	cr_assert_eq(status, 0, "memscope record failed (%d):\n%s", status, *text);
+	cr_expect(!port_listens(node, 9229), "the inspector still listens:\n%s", *text);
+	js = folded_sum(folded, ";[v8-heap];[js-heap];");
+	callee = folded_sum_both(folded, ";[js-heap];", ";storeReport_jsheap_inline.js:");
+	cr_assert_gt(js, 4 * MIB, "too few sampled bytes (%llu):\n%s", (unsigned long long)js,
+		     *text);
+	cr_log_info("%s: %.1f MiB sampled live, %.1f%% under storeReport", tag, js / (double)MIB,
+		    100.0 * callee / js);
+	return (double)callee / js;
+}
+
+/* A hot function whose small allocating callee TurboFan inlined before
+ * memscope came: with --js-heap-keep-inlining the callee has no frame and
+ * its bytes show under a caller (measured 0%); with --js-heap, inlining off
+ * and the optimized code dropped, they show under the callee (measured
+ * 100%), and memscope says what it did to the process. The same process
+ * both times, the opt-out first. */
+Test(jsheap, inlined_callee_named)
+{
+	pid_t node = start_node_in("node", "", "jsheap_inline.js", "inline", false);
+	char *kept, *off;
+	double without = inline_share(node, "inline-kept", "--js-heap-keep-inlining", &kept);
+	double with = inline_share(node, "inline-off", "--js-heap", &off);
+
+	cr_expect_eq(kill(node, 0), 0, "node died");
+	stop(node);
+	cr_expect_lt(without, 0.5, "storeReport named with inlining kept: is it inlined?\n%s",
+		     kept);
+	cr_expect(!strstr(kept, "TurboFan"), "the opt-out touched the optimizer:\n%s", kept);
+	cr_expect_geq(with, MIN_SHARE, "storeReport holds %.1f%%:\n%s", 100 * with, off);
+	cr_expect(strstr(off, "TurboFan inlining off for the window and restored, optimized "
+			 "code dropped at its start and end"),
+		  "no line saying what was done to node:\n%s", off);
+	free(kept);
+	free(off);
 }
 
 /* A node whose inspector memscope must not open, started with `flag`: the
@@ -335,7 +398,7 @@ Test(jsheap, sampled_bytes_match_node_heap_growth)
 Test(jsheap, node_in_its_own_network_namespace)
 {
 	char err[256], folded[256], report[256];
-	pid_t node = start_node_in("node", "", "netns", true);
+	pid_t node = start_node_in("node", "", "jsheap_map.js", "netns", true);
 	bool open_during;
 	int status = record("netns", 4, node, &open_during, err, folded, report);
 	bool host_open = port_listens(getpid(), 9229), open_after = port_listens(node, 9229);
@@ -362,7 +425,8 @@ Test(jsheap, node_in_its_own_network_namespace)
 
 /* The child holding the session SIGKILLed mid-window (nothing of it can
  * close the inspector): memscope survives it, records on, and closes the
- * inspector with a second child at the window's end. */
+ * inspector with a second child at the window's end, TurboFan inlining
+ * turned back on first. */
 Test(jsheap, session_child_killed)
 {
 	char err[256], folded[256], report[256], path[96];
@@ -388,6 +452,8 @@ Test(jsheap, session_child_killed)
 	cr_assert_eq(status, 0, "memscope record failed (%d):\n%s", status, text);
 	cr_expect(strstr(text, "and closed again"), "%s", text);
 	cr_expect(strstr(text, "no profile"), "%s", text);
+	/* the second child puts the optimizer back as the first would have */
+	cr_expect(strstr(text, "TurboFan inlining off for the window and restored"), "%s", text);
 	cr_expect_gt(folded_sum(folded, NULL), 0, "the recording lost its stacks:\n%s", text);
 	free(text);
 }
