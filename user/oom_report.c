@@ -19,7 +19,6 @@
 #include "safe_text.h"
 #include "procstatus.h"
 #include "readfile.h"
-#include "record_ctx.h"
 #include "stack_text.h"
 #include "recorder.h"
 #include "recording.h"
@@ -451,7 +450,7 @@ static bool rss_known(const uint64_t *rss)
  * VmRSS. rss (may be NULL) gets the task's resident set if the event had none. */
 static void name_task(const struct oom_sources *src, struct oom_task *t, uint64_t *rss)
 {
-	struct cgroups *cg = src->rc ? src->rc->cgroups : NULL;
+	struct cgroups *cg = src->cgroups;
 	char proc_path[PATH_MAX] = "";
 	const char *path = NULL;
 	struct procstatus ps;
@@ -576,7 +575,6 @@ static void pick_bucket(void *ctx, const struct rec_bucket *b, uint64_t bytes)
 
 static int read_evidence(const struct oom_sources *src, struct oom_report *r, uint32_t slot)
 {
-	const struct record_ctx *rc = src->rc;
 	struct oom_stack *named = NULL;
 	struct recording *scratch = NULL;
 	struct stack_text text = { 0 };
@@ -586,7 +584,7 @@ static int read_evidence(const struct oom_sources *src, struct oom_report *r, ui
 
 	if (!p)
 		return -ENOMEM;
-	err = recorder__slot_evidence(rc->recorder, src->pages, slot, pick_bucket, p);
+	err = recorder__slot_evidence(src->recorder, src->pages, slot, pick_bucket, p);
 	if (err < 0)
 		goto out;
 	err = 0;
@@ -601,7 +599,7 @@ static int read_evidence(const struct oom_sources *src, struct oom_report *r, ui
 		struct rec_stack *st;
 		char *folded;
 
-		if ((err = src->name_stack(rc, scratch, p->top[i].b, &st)) ||
+		if ((err = src->name_stack(src->name_ctx, scratch, p->top[i].b, &st)) ||
 		    (err = stack_text__stack(st, &text)))
 			break;
 		folded = join_frames(text.frames, text.n, OOM_STACK_MAX);
@@ -628,7 +626,6 @@ out:
 struct oom_report *oom_report__collect(const struct oom_sources *src,
 				       const struct ms_oom_event *e)
 {
-	const struct record_ctx *rc = src->rc;
 	struct oom_report *r = oom_report__new();
 	uint64_t page_size = src->page_size ? src->page_size : (uint64_t)sysconf(_SC_PAGESIZE);
 	struct timespec rt, bt;
@@ -644,18 +641,18 @@ struct oom_report *oom_report__collect(const struct oom_sources *src,
 						  bt.tv_sec * 1000000000LL + bt.tv_nsec));
 	hook = src->oom_hook;
 	snprintf(r->hook, sizeof(r->hook), "%s", hook ? hook : "");
-	r->sample_every = rc ? rc->sample_every : 0;
+	r->sample_every = src->sample_every;
 	name_task(src, &r->victim, r->rss);
 	name_task(src, &r->trigger, NULL);
 	/* What V8 had committed, capped by the anonymous memory it lives in. */
-	if (rc && rc->split) {
-		uint64_t v8 = memsplit__v8_bytes(rc->split, (int)e->victim_tgid);
+	if (src->split) {
+		uint64_t v8 = memsplit__v8_bytes(src->split, (int)e->victim_tgid);
 
 		r->v8_heap = v8 < r->rss[MS_RSS_ANON] ? v8 : r->rss[MS_RSS_ANON];
 	}
 	/* Limits first: the victim's pages leave its cgroup within milliseconds. */
 	find_limit(src, r, e, page_size);
-	if (r->evidence && rc && rc->recorder && src->name_stack &&
+	if (r->evidence && src->recorder && src->name_stack &&
 	    read_evidence(src, r, e->victim_slot) == -ENOMEM) {
 		oom_report__free(r);
 		errno = ENOMEM;

@@ -39,7 +39,6 @@
 #include "growth.h"
 #include "memscope.h"
 #include "oom_kmsg.h"
-#include "stack_names.h"
 #include "timeline.h"
 
 #define OOM_TOP_STACKS	5
@@ -176,12 +175,25 @@ uint64_t oom_report__native_bytes(const struct oom_report *r);
 
 /* ---- collecting ------------------------------------------------------------ */
 
-struct record_ctx;
+struct recorder;
+struct memsplit;
+struct recording;
+struct rec_bucket;
+struct rec_stack;
 struct ctrnames;
 struct page_records;
 
+/* Names a recorder bucket's stack into r (the session hands its own namer,
+ * which reads kernel stacks from the tracer; tests hand theirs). ctx is the
+ * sources' name_ctx. 0 or -errno. */
+typedef int (*oom_name_fn)(const void *ctx, struct recording *r, const struct rec_bucket *b,
+			   struct rec_stack **out);
+
 struct oom_sources {
-	const struct record_ctx *rc;	/* recorder, symbols, sample rate, class split */
+	struct recorder *recorder;	/* NULL: no evidence */
+	uint32_t sample_every;		/* the recording's 1-in-N, for the report */
+	struct memsplit *split;		/* NULL: no V8 heap figure */
+	struct cgroups *cgroups;	/* NULL: victims' cgroups by path only */
 	/* What the session reads from the tracer for a kill (session__oom_sources):
 	 * the per-page records (NULL: no evidence), the page size (0: the
 	 * system's), how kills are seen ("raw_tp", "tracepoint", NULL), and how
@@ -189,7 +201,8 @@ struct oom_sources {
 	struct page_records *pages;
 	uint64_t page_size;
 	const char *oom_hook;
-	stack_names_fn name_stack;
+	oom_name_fn name_stack;
+	const void *name_ctx;
 	const struct cg_hier *hier;	/* NULL: no cgroup figures */
 	const struct timeline *tl;	/* NULL: no growth; its clock is cli_now() */
 	const char *proc_root;		/* "/proc": names of victims the event left unnamed */

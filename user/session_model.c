@@ -221,12 +221,23 @@ int session__name_stack(const struct record_ctx *c, struct recording *r,
 	return stack_names__bucket(r, c, b, ips, nk, out);
 }
 
+/* oom_report's namer: the session's own (ctx is its record_ctx). */
+static int name_for_oom(const void *ctx, struct recording *r, const struct rec_bucket *b,
+			struct rec_stack **out)
+{
+	return session__name_stack(ctx, r, b, out);
+}
+
 void session__oom_sources(struct session *s, struct oom_sources *src)
 {
-	src->rc = &s->rc;
+	src->recorder = s->rc.recorder;
+	src->sample_every = s->rc.sample_every;
+	src->split = s->rc.split;
+	src->cgroups = s->rc.cgroups;
 	src->hier = s->have_hier ? &s->hier : NULL;
 	src->pages = tracer__page_records(s->rc.tracer);
 	src->page_size = tracer__page_size(s->rc.tracer);
 	src->oom_hook = tracer__oom_hook(s->rc.tracer);
-	src->name_stack = session__name_stack;
+	src->name_stack = name_for_oom;
+	src->name_ctx = &s->rc;
 }

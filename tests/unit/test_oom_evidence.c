@@ -8,15 +8,13 @@
 #include "model_build.h"
 #include "oom_report.h"
 #include "page_records.h"
-#include "record_ctx.h"
 #include "recorder.h"
-#include "stack_names.h"
 
 #define PAGE		4096
 #define VICTIM		3999999991u	/* no such process: nothing read from /proc */
 
-static int name_stack(const struct record_ctx *c, struct recording *r,
-		      const struct rec_bucket *b, struct rec_stack **out)
+static int name_stack(const void *c, struct recording *r, const struct rec_bucket *b,
+		      struct rec_stack **out)
 {
 	static const struct frame frames[] = {
 		MB_CALL("main", 0x1139, 1), MB_USER("leak_fn", 0x1150, 1),
@@ -48,11 +46,10 @@ Test(oom_evidence, stacks_named_by_the_session_in_folded_text)
 	struct recorder *rec = recorder__new(1, PAGE, true, NULL);
 	uint64_t pages[8] = { 0 };
 	struct page_records *pr;
-	struct record_ctx rc = { .sample_every = 1, .outstanding = true };
 	struct ms_oom_event e = { .victim_tgid = VICTIM, .victim_slot = 2, .frozen = 1,
 				  .victim_comm = "leaker" };
-	struct oom_sources src = { .pages = NULL, .page_size = PAGE, .oom_hook = "raw_tp",
-				   .name_stack = name_stack };
+	struct oom_sources src = { .sample_every = 1, .pages = NULL, .page_size = PAGE,
+				   .oom_hook = "raw_tp", .name_stack = name_stack };
 	struct oom_report *r;
 
 	cr_assert_not_null(rec);
@@ -65,8 +62,7 @@ Test(oom_evidence, stacks_named_by_the_session_in_folded_text)
 	pages[5] = ms_rec_make(2, 0, 3);
 	pr = page_records__from_array(pages, 8);
 	cr_assert_not_null(pr);
-	rc.recorder = rec;
-	src.rc = &rc;
+	src.recorder = rec;
 	src.pages = pr;
 	r = oom_report__collect(&src, &e);
 	cr_assert_not_null(r);
@@ -85,9 +81,8 @@ Test(oom_evidence, stacks_named_by_the_session_in_folded_text)
 
 Test(oom_evidence, no_stack_namer_no_stacks)
 {
-	struct record_ctx rc = { .sample_every = 64 };
 	struct ms_oom_event e = { .victim_tgid = VICTIM, .victim_slot = 2, .frozen = 1 };
-	struct oom_sources src = { .rc = &rc };
+	struct oom_sources src = { .sample_every = 64 };
 	struct oom_report *r = oom_report__collect(&src, &e);
 
 	cr_assert_not_null(r);
