@@ -23,7 +23,7 @@
 
 #include "cgroups.h"
 #include "cgstat.h"
-#include "timeline.h"
+#include "memcg_kinds.h"
 
 /* What one kernel stat item means for the timeline. */
 struct memcg_item {

@@ -48,4 +48,10 @@ bool procmap__is_exec(const struct procmap *m);
 /* Frees the maps and leaves *m empty; safe on an empty or zeroed *m. */
 void procmaps__free(struct procmaps *m);
 
+/* The file pid mapped at m: through /proc/PID/map_files, else by m->path
+ * inside the process's root (RESOLVE_IN_ROOT, no magic links); in both cases
+ * only if it is a regular file with the device and inode of m. fd, or
+ * -errno: -ESTALE when the file there is no longer the one mapped. */
+int procmaps__open(int pid, const struct procmap *m);
+
 #endif

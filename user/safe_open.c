@@ -9,7 +9,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "procmaps.h"
 #include "safe_open.h"
 
 void safe_open__fd_path(int fd, char *buf, size_t len)
@@ -48,63 +47,4 @@ int safe_open__regular_at(int dirfd, const char *path)
 		fd = safe_open__reopen_regular(pfd);
 	close(pfd);
 	return fd;
-}
-
-/* fd is the file of mapping m. The device can differ on overlayfs: kernels
- * before 6.x print the underlying inode in /proc/PID/maps, while fstat sees
- * the overlay's device with the same inode number. */
-static bool same_file(int fd, const struct procmap *m)
-{
-	struct statfs sfs;
-	struct stat st;
-
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_ino != m->inode)
-		return false;
-	if (major(st.st_dev) == m->dev_major && minor(st.st_dev) == m->dev_minor)
-		return true;
-	return fstatfs(fd, &sfs) == 0 && sfs.f_type == OVERLAYFS_SUPER_MAGIC;
-}
-
-static int reopen_if_mapped(int pfd, const struct procmap *m)
-{
-	int fd = same_file(pfd, m) ? safe_open__reopen_regular(pfd) : -ESTALE;
-
-	close(pfd);
-	return fd;
-}
-
-int safe_open__mapped(int pid, const struct procmap *m)
-{
-	struct open_how how = {
-		.flags = O_PATH | O_CLOEXEC,
-		/* In the container's root, and no /proc magic links that
-		 * would lead back out of it. */
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	char path[64];
-	int pfd, root;
-
-	/* The very file mapped: works for deleted files and in containers.
-	 * O_PATH follows the magic link without opening the object. */
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
-		 (unsigned long long)m->start, (unsigned long long)m->end);
-	pfd = open(path, O_PATH | O_CLOEXEC);
-	if (pfd >= 0) {
-		int fd = reopen_if_mapped(pfd, m);
-
-		if (fd != -ESTALE)
-			return fd;
-	}
-	if (!m->path || m->deleted)
-		return -ENOENT;
-
-	snprintf(path, sizeof(path), "/proc/%d/root", pid);
-	root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0)
-		return -errno;
-	pfd = (int)syscall(SYS_openat2, root, m->path, &how, sizeof(how));
-	if (pfd < 0)
-		pfd = -errno;
-	close(root);
-	return pfd < 0 ? pfd : reopen_if_mapped(pfd, m);
 }

@@ -14,7 +14,6 @@
 
 #include <stddef.h>
 
-struct procmap;
 
 /* Flags of every read-only open of a file memscope does not own. */
 #define SAFE_OPEN_READ_FLAGS	(O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
@@ -27,12 +26,6 @@ int safe_open__reopen_regular(int pathfd);
  * regular file: no symlink followed in the last component, FIFOs and device
  * nodes never opened. fd or -errno (-ELOOP for a symlink, -EINVAL). */
 int safe_open__regular_at(int dirfd, const char *path);
-
-/* The file pid mapped at m: through /proc/PID/map_files, else by m->path
- * inside the process's root (RESOLVE_IN_ROOT, no magic links); in both cases
- * only if it is a regular file with the device and inode of m. fd, or
- * -errno: -ESTALE when the file there is no longer the one mapped. */
-int safe_open__mapped(int pid, const struct procmap *m);
 
 /* "/proc/self/fd/N": a path the kernel resolves to fd's own file. */
 void safe_open__fd_path(int fd, char *buf, size_t len);

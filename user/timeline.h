@@ -26,6 +26,7 @@
 #include "cgroups.h"
 #include "cgstat.h"
 #include "verdict.h"
+#include "memcg_kinds.h"
 
 #define TIMELINE_POINTS		300	/* default: 5 minutes at one point a second */
 #define TIMELINE_POINTS_MAX	86400
@@ -34,14 +35,6 @@
 /* Containers are looked for this often (a walk of the hierarchy). */
 #define TIMELINE_SCAN_S		5.0
 
-enum timeline_kind {
-	TIMELINE_ANON,
-	TIMELINE_FILE,
-	TIMELINE_KERNEL,	/* slab, stacks, page tables */
-	TIMELINE_SOCK,
-	TIMELINE_SHMEM,
-	TIMELINE_KINDS,
-};
 
 struct timeline_point {
 	double t;		/* monotonic seconds */

@@ -225,7 +225,7 @@ static uint32_t open_module(struct usyms *u, int pid, const struct procmap *m)
 	bool created;
 	int fd;
 
-	fd = safe_open__mapped(pid, m);
+	fd = procmaps__open(pid, m);
 	if (fd >= 0)
 		ef = elf_file__open_fd(fd);
 	else

@@ -344,7 +344,7 @@ static enum v8_runtime binary_kind(struct v8 *v, int pid, const struct procmap *
 	/* Only the inode maps names, as a regular file, and the uprobes go
 	 * through this very fd: a path resolved again at attach time could
 	 * be another file by then (a MAP_FIXED remap, a renamed file). */
-	fd = safe_open__mapped(pid, m);
+	fd = procmaps__open(pid, m);
 	if (fd < 0)
 		return V8_RUNTIME_UNKNOWN;	/* not cached: another process may open it */
 	safe_open__fd_path(fd, path, sizeof(path));

@@ -7,6 +7,7 @@
 #include <criterion/parameterized.h>
 
 #include "memcg_events.h"
+#include "timeline.h"
 
 #define PAGE	4096
 #define NONE	TIMELINE_KINDS

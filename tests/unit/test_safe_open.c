@@ -136,7 +136,7 @@ Test(safe_open, mapped_file_opens_through_map_files)
 	/* The path now names another file: map_files still reaches the mapped one. */
 	cr_assert_eq(rename(f, ftree_path(&tree, "/old.so")), 0);
 	ftree_write(&tree, "/lib.so", "other", 5);
-	fd = safe_open__mapped(getpid(), &m);
+	fd = procmaps__open(getpid(), &m);
 	expect_inode(fd, ftree_path(&tree, "/old.so"));
 	close(fd);
 	munmap(p, 4096);
@@ -156,7 +156,7 @@ Test(safe_open, mapped_path_swapped_for_a_fifo)
 	cr_assert_eq(unlink(f), 0);
 	cr_assert_eq(mkfifo(f, 0600), 0);
 	in = watch_opens(f);
-	cr_expect_eq(safe_open__mapped(getpid(), &m), -ESTALE);
+	cr_expect_eq(procmaps__open(getpid(), &m), -ESTALE);
 	cr_expect_eq(opens_seen(in), 0, "the FIFO was opened");
 }
 
@@ -196,7 +196,7 @@ Test(safe_open, symlinked_component_stays_in_the_process_root)
 			break;
 		usleep(10000);
 	}
-	fd = safe_open__mapped(child, &m);
+	fd = procmaps__open(child, &m);
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 	if (fd >= 0)
