@@ -1,8 +1,10 @@
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cgroups.h"
 #include "container.h"
 
 /* A cgroup path component that is a container: prefix, 64 hex, suffix. */
@@ -285,4 +287,12 @@ const char *container__qos_name(enum container_qos qos)
 	};
 
 	return (unsigned)qos < sizeof(names) / sizeof(names[0]) ? names[qos] : "unknown";
+}
+
+void container__cgroup_label(struct cgroups *cg, uint64_t cgid, char *buf, size_t len)
+{
+	const char *path = cg ? cgroups__path(cg, cgid) : NULL;
+
+	if (!path || container__label(path, buf, len))
+		snprintf(buf, len, "[cgroup %" PRIu64 "]", cgid);
 }

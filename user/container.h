@@ -21,6 +21,7 @@
 #define MEMSCOPE_CONTAINER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define CONTAINER_ID_LEN	64
 #define CONTAINER_LABEL_LEN	12	/* short id, as `docker ps` shows it */
@@ -64,5 +65,11 @@ int container__label(const char *cgroup_path, char *buf, size_t len);
  * "burstable", "besteffort", "" for QOS_NONE. */
 const char *container__runtime_name(enum container_runtime rt);
 const char *container__qos_name(enum container_qos qos);
+
+/* A memory cgroup's label for output, by id: its container's label (as
+ * container__label), else "[cgroup ID]" when cg does not know the id (cg may
+ * be NULL). */
+struct cgroups;
+void container__cgroup_label(struct cgroups *cg, uint64_t cgid, char *buf, size_t len);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "budget.h"
 #include "cgroups.h"
+#include "container.h"
 #include "ctrnames.h"
 #include "feature_state.h"
 #include "hmap.h"
@@ -18,7 +19,6 @@
 #include "record_totals.h"
 #include "recorder.h"
 #include "recording.h"
-#include "stack_names.h"
 
 #define LABEL_LEN 256
 
@@ -101,7 +101,7 @@ static void collect_proc(struct record_totals *t, const struct rec_proc *p)
 	if (!p->have_stats)
 		return;
 	row->st = p->st;
-	stack_names__label(t->r->cgroups, p->key.cgid, row->label, sizeof(row->label));
+	container__cgroup_label(t->r->cgroups, p->key.cgid, row->label, sizeof(row->label));
 	t->alloc_events += row->st.alloc_events;
 	t->free_events += row->st.free_events;
 	t->nprocs++;
@@ -160,7 +160,7 @@ static void group_exited(void *ctx, uint64_t cgid, const struct proc_exit_totals
 	if (cgid == PROC_EXITS_OTHER)
 		snprintf(label, sizeof(label), "[other cgroups]");
 	else
-		stack_names__label(g->t->r->cgroups, cgid, label, sizeof(label));
+		container__cgroup_label(g->t->r->cgroups, cgid, label, sizeof(label));
 	row = container_of(g, label, cgid == PROC_EXITS_OTHER ? 0 : cgid);
 	if (!row)
 		return;

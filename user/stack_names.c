@@ -12,14 +12,6 @@
 #include "stack_names.h"
 #include "usyms.h"
 
-void stack_names__label(struct cgroups *cg, uint64_t cgid, char *buf, size_t len)
-{
-	const char *path = cg ? cgroups__path(cg, cgid) : NULL;
-
-	if (!path || container__label(path, buf, len))
-		snprintf(buf, len, "[cgroup %" PRIu64 "]", cgid);
-}
-
 /* The stack BPF records starts inside the tracing machinery that ran it
  * (the program, bpf_trace_run*, the tracepoint's iterator). */
 static bool tracing_frame(const char *name)
@@ -107,7 +99,7 @@ int stack_names__bucket(struct recording *r, const struct record_ctx *c,
 
 	if (!s)
 		return -ENOMEM;
-	stack_names__label(c->cgroups, b->cgid, label, sizeof(label));
+	container__cgroup_label(c->cgroups, b->cgid, label, sizeof(label));
 	snprintf(comm, sizeof(comm), "%.*s", MS_COMM_LEN, b->comm);
 	snprintf(thread, sizeof(thread), "%.*s", MS_COMM_LEN, b->thread);
 	if (!(s->container = recording__intern(r, label)) ||

@@ -22,9 +22,6 @@ int stack_names__bucket(struct recording *r, const struct record_ctx *c,
 			const struct rec_bucket *b, const uint64_t *kips, size_t nk,
 			struct rec_stack **out);
 
-/* Label of a memory cgroup for output: container id, cgroup path or "/". */
-void stack_names__label(struct cgroups *cg, uint64_t cgid, char *buf, size_t len);
-
 /* The type stack_names__bucket has, for callers handed a way to name
  * stacks (oom_report.h) rather than the tracer that holds kernel stacks. */
 typedef int (*stack_names_fn)(const struct record_ctx *c, struct recording *r,
