@@ -16,13 +16,13 @@ ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror
-CPPFLAGS := -I$(BUILD) -Ibpf -Iuser -D_GNU_SOURCE
+CPPFLAGS  = -I$(BUILD) -Ibpf $(addprefix -I,$(USER_DIRS)) -D_GNU_SOURCE
 DEPFLAGS  = -MMD -MP
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux
 # Test programs memscope traces: symbols and frame pointers, so stacks walk.
 PROG_CFLAGS := -O1 -g -fno-omit-frame-pointer
 
-.PHONY: all deps run test test-unit test-integration check-root vmlinux clean
+.PHONY: all deps run test test-unit test-layers test-integration check-root vmlinux clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -37,12 +37,12 @@ all: memscope
 # Shared by several groups:
 #   nodejs         the V8, JIT, OOM and Express tests, the benchmark's service
 #                  yardstick and README table, the kernel matrix's guest
-#   libjson-c-dev  user/jsheap.c reads V8's heap profile; bench reads --report
+#   libjson-c-dev  user/runtime/jsheap.c reads V8's heap profile; bench reads --report
 NODEJS := nodejs
 JSONC  := libjson-c-dev
 
 # Build: BPF toolchain, ELF/DWARF for symbols, libcap (privileges),
-# libmicrohttpd (serve), protobuf-c (pprof output: user/pprof.proto becomes C
+# libmicrohttpd (serve), protobuf-c (pprof output: user/output/pprof.proto becomes C
 # at build time, so the .proto is the one source to review and the generated
 # code matches the installed runtime), libwebsockets and json-c (the node
 # inspector protocol and V8's sampling heap profile: maintained libraries,
@@ -91,9 +91,13 @@ kernels-deps:
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.o)
 SKELS      := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
-USER_SRCS  := $(wildcard user/*.c)
+# user/ is in folders by layer (docs/architecture.md, checked by
+# tests/layers.sh); every folder is on the include path, so an #include names
+# a module, not where it lives.
+USER_DIRS  := $(patsubst %/,%,$(sort $(dir $(wildcard user/*/*.c user/*/*.h))))
+USER_SRCS  := $(wildcard user/*/*.c)
 USER_OBJS  := $(USER_SRCS:user/%.c=$(BUILD)/user/%.o)
-LIB_OBJS   := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+LIB_OBJS   := $(filter-out $(BUILD)/user/cmd/main.o,$(USER_OBJS))
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
 UNIT_OBJS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%.o)
 INTEG_SRCS := $(wildcard tests/integration/*.c)
@@ -127,18 +131,19 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 # ---- build: the pprof protocol ----------------------------------------------
 # Every link of the user objects (memscope, unit tests, sanitizer and fuzz
 # builds) gets the generated object too.
-$(PROTO_GEN) &: user/pprof.proto
+$(PROTO_GEN) &: user/output/pprof.proto
 	@mkdir -p $(BUILD)/proto
-	protoc-c --proto_path=user --c_out=$(BUILD)/proto $<
+	protoc-c --proto_path=user/output --c_out=$(BUILD)/proto $<
 
 $(BUILD)/proto/pprof.pb-c.o: $(BUILD)/proto/pprof.pb-c.c
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/user/pprof.o $(BUILD)/asan/user/pprof.o $(BUILD)/fuzz/obj/pprof.o \
+$(BUILD)/user/output/pprof.o $(BUILD)/asan/user/output/pprof.o $(BUILD)/fuzz/obj/output/pprof.o \
 $(BUILD)/tests/unit/test_pprof.o $(BUILD)/asan/tests/unit/test_pprof.o: $(BUILD)/proto/pprof.pb-c.h
 
 # ---- build: user space ------------------------------------------------------
-$(BUILD)/user/%.o: user/%.c | $(SKELS) $(BUILD)/user
+$(BUILD)/user/%.o: user/%.c | $(SKELS)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS) $(DEPFLAGS) -c $< -o $@
 
 memscope: $(USER_OBJS) $(BUILD)/proto/pprof.pb-c.o
@@ -159,8 +164,14 @@ test: deps
 check-root:
 	@[ "$$(id -u)" = 0 ] || { echo "memscope tests need root: run 'sudo make test'"; exit 1; }
 
-test-unit: $(BUILD)/tests/unit_tests $(FIXTURES)
+# The layers of user/ first (tests/layers.sh, itself checked on canned trees):
+# an include pointing up the layers fails before any test runs.
+test-unit: $(BUILD)/tests/unit_tests $(FIXTURES) test-layers
 	$(BUILD)/tests/unit_tests --jobs 2
+
+test-layers:
+	sh tests/layers_selftest.sh
+	sh tests/layers.sh
 
 test-integration: memscope $(BUILD)/tests/integration_tests $(WORKLOADS) $(ATTACK) express-app \
 		  check-root
@@ -342,9 +353,10 @@ $(BUILD)/fuzz/seeds/elf_file/%: tests/fuzz/seeds/tiny_elf.c
 # check accounting and RSS.
 BENCH_OBJS      := $(patsubst bench/%.c,$(BUILD)/bench/obj/%.o,$(wildcard bench/*.c))
 BENCH_LIB_OBJS  := $(filter-out $(BUILD)/bench/obj/run.o,$(BENCH_OBJS))
-BENCH_REUSED    := $(BUILD)/user/json.o $(BUILD)/user/cli.o $(BUILD)/user/log.o \
-                   $(BUILD)/user/atomic_file.o $(BUILD)/user/safe_open.o \
-                   $(BUILD)/user/safe_text.o $(BUILD)/user/utf8.o $(BUILD)/user/growth.o \
+BENCH_REUSED    := $(BUILD)/user/lib/json.o $(BUILD)/user/lib/cli.o $(BUILD)/user/lib/log.o \
+                   $(BUILD)/user/lib/atomic_file.o $(BUILD)/user/lib/safe_open.o \
+                   $(BUILD)/user/lib/safe_text.o $(BUILD)/user/lib/utf8.o \
+                   $(BUILD)/user/model/growth.o \
                    $(BUILD)/tests/integration/harness.o
 BENCH_TEST_OBJS := $(patsubst bench/tests/%.c,$(BUILD)/bench/obj/tests/%.o,$(wildcard bench/tests/*.c))
 BENCH_WORKLOADS := $(patsubst bench/workloads/%.c,$(BUILD)/bench/%,$(wildcard bench/workloads/*.c))
@@ -456,8 +468,9 @@ $(UNTRACKED): untracked
 
 # What each object, fixture, workload and harness was built from (-MMD -MP).
 # Named directories, not a search of build/: build/express holds npm's tree.
--include $(wildcard $(BUILD)/*.d $(BUILD)/user/*.d $(BUILD)/proto/*.d $(BUILD)/tests/*/*.d \
+-include $(wildcard $(BUILD)/*.d $(BUILD)/user/*/*.d $(BUILD)/proto/*.d $(BUILD)/tests/*/*.d \
 		    $(BUILD)/fixtures/*.d $(BUILD)/workloads/*.d $(BUILD)/attack/*.d \
-		    $(BUILD)/asan/*/*.d $(BUILD)/asan/tests/*/*.d $(BUILD)/fuzz/*.d \
+		    $(BUILD)/asan/*/*.d $(BUILD)/asan/user/*/*.d $(BUILD)/asan/tests/*/*.d \
+		    $(BUILD)/fuzz/*.d $(BUILD)/fuzz/obj/*/*.d \
 		    $(BUILD)/fuzz/obj/*.d $(BUILD)/bench/*.d $(BUILD)/bench/obj/*.d \
 		    $(BUILD)/bench/obj/tests/*.d)

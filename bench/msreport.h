@@ -1,6 +1,6 @@
 /* What one `memscope record` run says about itself, for the benchmark: its
  * event and loss counters and its exact per-container totals. Read from the
- * --report JSON (see user/record_totals.h), or, from a memscope without
+ * --report JSON (see user/output/record_totals.h), or, from a memscope without
  * --report, from the lines it prints on stderr:
  *
  *   events: 247189 allocations, 232613 frees, 3912 samples (leaf callers ...: 561)

@@ -1,4 +1,4 @@
-/* Shared by bpf/memcg.bpf.c and user/memcg_events.c: the per-CPU sums of the
+/* Shared by bpf/memcg.bpf.c and user/kernel/memcg_events.c: the per-CPU sums of the
  * memcg state changes, keyed by (memory cgroup id, kernel stat item). */
 #ifndef MEMSCOPE_MEMCG_BPF_H
 #define MEMSCOPE_MEMCG_BPF_H

@@ -1,4 +1,4 @@
-/* The contract between bpf/v8.bpf.c and user/v8.c: what V8's OS layer
+/* The contract between bpf/v8.bpf.c and user/runtime/v8.c: what V8's OS layer
  * (v8::base::OS in node and any binary that embeds V8) did to its address
  * space. Fixed-size types only: compiled by clang -target bpf and by gcc.
  *

@@ -1,4 +1,4 @@
-/* A file that looks like V8 to memscope (user/v8.c): it exports the V8 OS
+/* A file that looks like V8 to memscope (user/runtime/v8.c): it exports the V8 OS
  * layer functions memscope places uprobes on, each with ordinary code.
  * Built a second time with -DDECOY under names of the same length that are
  * not V8's ("x9" for "v8"): the decoy has the same layout and the same code

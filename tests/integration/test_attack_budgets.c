@@ -1,6 +1,6 @@
 /* Attacks on memscope's memory and time (issue 13, items 2-4), played
  * against the real binary, which must finish its work within the global
- * budgets of user/budget.h:
+ * budgets of user/lib/budget.h:
  *   - crafted sparse ELF files (tests/attack/elfbomb.c): symbol tables and
  *     overlapping notes that describe gigabytes of holes;
  *   - one 64 MiB perf map hard-linked by several JIT processes
@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "../../user/budget.h"
+#include "../../user/lib/budget.h"
 
 #define ATTACK(name)	"build/attack/" name
 /* memscope record's own peak on a small target here is ~30 MiB. */

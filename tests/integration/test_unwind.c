@@ -1,4 +1,4 @@
-/* Whole user stacks through code without frame pointers (user/unwind.h):
+/* Whole user stacks through code without frame pointers (user/symbols/unwind.h):
  * real workloads in a memory cgroup the test creates, their pages first
  * touched in frameless libc, libstdc++ and interpreter code. Each workload
  * waits for a start file, so the recording holds its growth and not its

@@ -190,7 +190,7 @@ t_features() {
 
 # ---- 7. optional parts refused: record still runs, one notice each ---------
 # MEMSCOPE_REFUSE plants a real verifier rejection in the parts it names
-# (user/kfeatures.c), so this kernel's verifier and the loader's fallback
+# (user/kernel/kfeatures.c), so this kernel's verifier and the loader's fallback
 # are what is tested.
 REFUSE=kstack_cache,oom_snapshot
 t_degrade() {

@@ -1,4 +1,4 @@
-/* user/safe_open.c against what a container can put where memscope looks:
+/* user/lib/safe_open.c against what a container can put where memscope looks:
  * symlinks, FIFOs, device nodes, a file swapped since it was mapped, and a
  * symlinked middle component that leads out of the process's root. "Never
  * opened" is checked with inotify: O_PATH opens do not report IN_OPEN,

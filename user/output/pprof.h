@@ -1,4 +1,4 @@
-/* A pprof profile (profile.proto, user/pprof.proto), built in memory and
+/* A pprof profile (profile.proto, user/output/pprof.proto), built in memory and
  * written gzip-compressed, the way go tool pprof, Pyroscope and Parca read
  * it. Knows nothing about recordings: it is a builder of the format.
  *
