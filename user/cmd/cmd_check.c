@@ -25,6 +25,7 @@
 #include "session.h"
 #include "soak.h"
 #include "stack_text.h"
+#include "units.h"
 
 enum check_status { CHECK_PLATEAU = 0, CHECK_GREW = 1, CHECK_ERROR = 2 };
 
@@ -35,7 +36,6 @@ enum check_status { CHECK_PLATEAU = 0, CHECK_GREW = 1, CHECK_ERROR = 2 };
 #define MAX_TOP			1000
 #define POLL_MS			100
 #define STACK_TAIL		6	/* leafmost user frames shown per stack */
-#define MIB			(1024.0 * 1024.0)
 
 struct check_opts {
 	const char *cgroup;

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/capability.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -164,24 +163,6 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 
 /* ---- BPF ------------------------------------------------------------------- */
 
-/* What the tracer will insist on, asked first so that without it serve goes
- * on with a notice instead of the tracer's error. */
-static bool may_trace(void)
-{
-	cap_flag_value_t admin = CAP_CLEAR, bpf = CAP_CLEAR, perfmon = CAP_CLEAR;
-	cap_t caps = cap_get_proc();
-
-	if (!caps)
-		return false;
-	cap_get_flag(caps, CAP_SYS_ADMIN, CAP_EFFECTIVE, &admin);
-#ifdef CAP_BPF
-	cap_get_flag(caps, CAP_BPF, CAP_EFFECTIVE, &bpf);
-	cap_get_flag(caps, CAP_PERFMON, CAP_EFFECTIVE, &perfmon);
-#endif
-	cap_free(caps);
-	return admin == CAP_SET || (bpf == CAP_SET && perfmon == CAP_SET);
-}
-
 static void on_kill(void *ctx, const struct ms_oom_event *e)
 {
 	struct serve *sv = ctx;
@@ -204,7 +185,9 @@ static void start_tracer(struct serve *sv)
 
 	if (sv->o->no_bpf)
 		return;
-	if (!may_trace()) {
+	/* Asked first, so that without the tracer's capabilities serve goes on
+	 * with a notice instead of the tracer's error. */
+	if (privs__may_trace() != 1) {
 		log_notice("not root (no CAP_SYS_ADMIN, nor CAP_BPF with CAP_PERFMON): serving the "
 			   "cgroup metrics only, without BPF loss counters and OOM kills seen");
 		return;

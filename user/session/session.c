@@ -11,6 +11,7 @@
 #include "memsplit.h"
 #include "privs.h"
 #include "proc_exits.h"
+#include "procstat.h"
 #include "recorder.h"
 #include "recording.h"
 #include "session.h"
@@ -240,31 +241,12 @@ static void deliver_kills(struct session *s)
  * process started at another time (/proc/PID/stat field 22, in ticks). */
 static bool pid_gone(uint32_t tgid, uint64_t start_ns)
 {
-	static long ticks;
-	unsigned long long start;
-	char path[64], buf[1024], *p;
-	ssize_t n;
-	int fd;
+	uint64_t ticks;
+	int err = procstat__start_ticks("/proc", (int)tgid, &ticks);
 
-	snprintf(path, sizeof(path), "/proc/%u/stat", tgid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');	/* comm may hold spaces and parentheses */
-	if (!ticks)
-		ticks = sysconf(_SC_CLK_TCK);
-	for (int field = 2; p && field < 22; field++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p + 1, "%llu", &start) != 1 || ticks <= 0)
-		return false;
-	/* Two ticks of slack for the rounding to clock ticks. */
-	return llabs((long long)(start * (1000000000ULL / ticks)) - (long long)start_ns) >
-	       2 * 1000000000LL / ticks;
+	if (err)
+		return err == -ENOENT;
+	return !procstat__same_start(ticks, start_ns);
 }
 
 static void recycle_one(void *ctx, const struct ms_proc_key *key, const struct ms_proc_info *info)
