@@ -4,6 +4,7 @@
  * printed both ways. The text must stay printable ASCII lines and the JSON
  * one balanced line, whatever the names. */
 #include "fuzz.h"
+#include "memclass.h"
 #include "oom_print.h"
 #include "oom_report.h"
 
@@ -33,9 +34,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct oom_report *r = oom_report__new();
 	char *text = fuzz_string(data, size), *save = NULL, *out;
-	const char *frames[FRAMES_MAX];
+	const char *lines[FRAMES_MAX];
+	struct frame frames[FRAMES_MAX];
+	struct rec_stack st = { .container = "", .comm = "", .thread = "", .frames = frames };
 	struct ms_oom_event e = { .victim_tgid = 42, .frozen = 1, .victim_slot = 2 };
-	size_t n = 0, len, depth = 0;
+	size_t n = 0, len, depth = 0, all;
 
 	FUZZ_CHECK(r);
 	memcpy(e.victim_comm, data, size < MS_COMM_LEN ? size : MS_COMM_LEN);
@@ -43,14 +46,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(strlen(r->victim.comm) <= MS_COMM_LEN);
 	for (char *tok = strtok_r(text, "\n", &save); tok && n < FRAMES_MAX;
 	     tok = strtok_r(NULL, "\n", &save))
-		frames[n++] = tok;
+		lines[n++] = tok;
+	/* The first two lines are the container and the comm; the class and
+	 * each frame's kind come from the input too, so that every mark and
+	 * every name that looks like one meets the printers. */
+	if (n > 0)
+		st.container = lines[0];
+	if (n > 1)
+		st.comm = lines[1];
+	all = n > 2 ? n - 2 : 0;
+	st.cls = size ? data[0] % MEM_NR_CLASSES : MEM_CLASS_NONE;
+	for (size_t i = 2; i < n; i++)
+		frames[i - 2] = (struct frame){ .name = lines[i],
+						.kind = (unsigned char)lines[i][0] % 4 };
 	/* The same stack several times, and prefixes of it: merging and ranking. */
-	for (size_t i = 0; i <= n; i += 1 + n / 8)
-		FUZZ_CHECK(oom_report__add_stack(r, frames, n - i, size + i) == 0);
-	FUZZ_CHECK(oom_report__add_stack(r, frames, n, 1) == 0);
+	for (size_t i = 0; i <= all; i += 1 + n / 8) {
+		st.nframes = all - i;
+		FUZZ_CHECK(oom_report__add_stack(r, &st, size + i) == 0);
+	}
+	st.nframes = all;
+	FUZZ_CHECK(oom_report__add_stack(r, &st, 1) == 0);
 	FUZZ_CHECK(r->n_stacks <= OOM_TOP_STACKS);
 	for (size_t i = 0; i < r->n_stacks; i++) {
-		FUZZ_CHECK(strlen(r->stacks[i].folded) < OOM_STACK_MAX);
+		char *folded = oom_report__folded(&r->stacks[i]);
+
+		FUZZ_CHECK(folded && strlen(folded) < OOM_STACK_MAX);
+		free(folded);
 		FUZZ_CHECK(i == 0 || r->stacks[i - 1].bytes >= r->stacks[i].bytes);
 	}
 

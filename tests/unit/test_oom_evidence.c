@@ -2,6 +2,7 @@
  * a recorder fed by hand, page records over an array, and a stack namer
  * that builds the frames the session would have named. */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "memclass.h"
@@ -46,6 +47,7 @@ Test(oom_evidence, stacks_named_by_the_session_in_folded_text)
 	struct recorder *rec = recorder__new(1, PAGE, true, NULL);
 	uint64_t pages[8] = { 0 };
 	struct page_records *pr;
+	char *folded;
 	struct ms_oom_event e = { .victim_tgid = VICTIM, .victim_slot = 2, .frozen = 1,
 				  .victim_comm = "leaker" };
 	struct oom_sources src = { .sample_every = 1, .pages = NULL, .page_size = PAGE,
@@ -72,8 +74,10 @@ Test(oom_evidence, stacks_named_by_the_session_in_folded_text)
 	cr_expect_eq(r->evidence_bytes, 2 * PAGE);
 	cr_assert_eq(r->n_stacks, 1);
 	cr_expect_eq(r->stacks[0].bytes, 2 * PAGE);
-	cr_expect_str_eq(r->stacks[0].folded,
-			 "4f2a9c1d7e3b;leaker;main;leak_fn;clear_page_erms_[k]");
+	folded = oom_report__folded(&r->stacks[0]);
+	cr_expect_str_eq(folded, "4f2a9c1d7e3b;leaker;main;leak_fn;clear_page_erms_[k]");
+	cr_expect_eq(r->stacks[0].stack.frames[2].kind, FRAME_KERNEL);
+	free(folded);
 	oom_report__free(r);
 	page_records__free(pr);
 	recorder__free(rec);

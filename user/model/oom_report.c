@@ -43,7 +43,7 @@ void oom_report__free(struct oom_report *r)
 	if (!r)
 		return;
 	for (size_t i = 0; i < r->n_stacks; i++)
-		free(r->stacks[i].folded);
+		free(r->stacks[i].stack.frames);
 	free(r);
 }
 
@@ -125,6 +125,29 @@ static void *top_make_room(void *arr, size_t size, size_t *n, size_t cap, uint64
 	return a + i * size;
 }
 
+/* The length of frame text f in a folded line: printable, cut to
+ * FRAME_LEN - 1 bytes (copy_printable stops at the same place). */
+static size_t folded_len(const char *f)
+{
+	return strnlen(f, FRAME_LEN - 1);
+}
+
+/* How many of t's frames a folded line holds: whole frames joined by ';',
+ * at most cap - 1 bytes. */
+static size_t frames_that_fit(const struct stack_text *t, size_t cap)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		size_t fl = folded_len(t->frames[i]);
+
+		if (len + (i > 0) + fl + 1 > cap)
+			return i;
+		len += (i > 0) + fl;
+	}
+	return t->n;
+}
+
 /* frames joined by ';', whole frames only, at most cap - 1 bytes. */
 static char *join_frames(const char *const *frames, size_t n, size_t cap)
 {
@@ -151,10 +174,90 @@ static char *join_frames(const char *const *frames, size_t n, size_t cap)
 	return shrunk ? shrunk : out;
 }
 
+char *oom_report__folded(const struct oom_stack *s)
+{
+	struct stack_text t = { 0 };
+	char *out = NULL;
+
+	if (!stack_text__stack(&s->stack, &t))
+		out = join_frames(t.frames, t.n, OOM_STACK_MAX);
+	stack_text__free(&t);
+	return out;
+}
+
+/* Copies name into *at, printable and cut as a folded line cuts a user
+ * frame; returns the copy. Cutting the bare name cuts the decorated text
+ * at the same byte, as the marks only add at the ends. */
+static const char *copy_name(char **at, const char *name)
+{
+	char *dst = *at;
+	size_t len = folded_len(name);
+
+	copy_printable(dst, len + 1, name, len);
+	*at += len + 1;
+	return dst;
+}
+
+/* s's copy in out, in one block: its frames, then every name. Only the
+ * frames its folded line holds are kept, so that the text report and the
+ * JSON show the same frames. 0, -EINVAL, -ENOMEM. */
+static int stack_copy(const struct rec_stack *s, struct rec_stack *out)
+{
+	struct stack_text t = { 0 };
+	size_t keep, bytes;
+	struct frame *frames;
+	char *at;
+	int err;
+
+	if (!s->container || !s->comm || (s->nframes && !s->frames))
+		return -EINVAL;
+	for (size_t i = 0; i < s->nframes; i++)
+		if (!s->frames[i].name)
+			return -EINVAL;
+	err = stack_text__stack(s, &t);
+	if (err)
+		return err;
+	/* container, comm and the class always fit: 3 * FRAME_LEN < OOM_STACK_MAX */
+	keep = frames_that_fit(&t, OOM_STACK_MAX) - (t.n - s->nframes);
+	stack_text__free(&t);
+	bytes = keep * sizeof(*frames) + folded_len(s->container) + folded_len(s->comm) + 3;
+	for (size_t i = 0; i < keep; i++)
+		bytes += folded_len(s->frames[i].name) + 1;
+	frames = malloc(bytes);
+	if (!frames)
+		return -ENOMEM;
+	at = (char *)(frames + keep);
+	*out = *s;
+	out->frames = frames;
+	out->nframes = keep;
+	out->container = copy_name(&at, s->container);
+	out->comm = copy_name(&at, s->comm);
+	out->thread = copy_name(&at, "");
+	for (size_t i = 0; i < keep; i++) {
+		frames[i] = s->frames[i];
+		/* an index into a recording the report does not keep */
+		frames[i].mapping = 0;
+		frames[i].name = copy_name(&at, s->frames[i].name);
+	}
+	return 0;
+}
+
+static bool same_stack(const struct rec_stack *a, const struct rec_stack *b)
+{
+	if (a->cls != b->cls || a->nframes != b->nframes || strcmp(a->container, b->container) ||
+	    strcmp(a->comm, b->comm))
+		return false;
+	for (size_t i = 0; i < a->nframes; i++)
+		if (a->frames[i].kind != b->frames[i].kind ||
+		    strcmp(a->frames[i].name, b->frames[i].name))
+			return false;
+	return true;
+}
+
 /* Adds a stack to a list kept largest first, at most cap long, taking
- * folded over: bytes add up when the list has the same stack already (the
- * recorder keeps apart what differs only below the symbol names). */
-static void stacks_add(struct oom_stack *arr, size_t *n, size_t cap, char *folded,
+ * st's block over: bytes add up when the list has the same stack already
+ * (the recorder keeps apart what differs only below the symbol names). */
+static void stacks_add(struct oom_stack *arr, size_t *n, size_t cap, struct rec_stack *st,
 		       uint64_t bytes)
 {
 	struct oom_stack evicted = {}, *slot;
@@ -162,9 +265,9 @@ static void stacks_add(struct oom_stack *arr, size_t *n, size_t cap, char *folde
 	for (size_t i = 0; i < *n; i++) {
 		struct oom_stack same = arr[i];
 
-		if (strcmp(same.folded, folded))
+		if (!same_stack(&same.stack, st))
 			continue;
-		free(folded);
+		free(st->frames);
 		same.bytes = sat_add(same.bytes, bytes);
 		/* Out of the list, then back in where its new size goes. */
 		memmove(&arr[i], &arr[i + 1], (*n - i - 1) * sizeof(*arr));
@@ -174,22 +277,22 @@ static void stacks_add(struct oom_stack *arr, size_t *n, size_t cap, char *folde
 		return;
 	}
 	slot = top_make_room(arr, sizeof(*arr), n, cap, bytes, &evicted);
-	free(slot ? evicted.folded : folded);
+	free(slot ? evicted.stack.frames : st->frames);
 	if (slot)
-		*slot = (struct oom_stack){ .bytes = bytes, .folded = folded };
+		*slot = (struct oom_stack){ .bytes = bytes, .stack = *st };
 }
 
-int oom_report__add_stack(struct oom_report *r, const char *const *frames, size_t n,
-			  uint64_t bytes)
+int oom_report__add_stack(struct oom_report *r, const struct rec_stack *s, uint64_t bytes)
 {
-	char *folded;
+	struct rec_stack copy;
+	int err;
 
-	if (!r || (n && !frames))
+	if (!r || !s)
 		return -EINVAL;
-	folded = join_frames(frames, n, OOM_STACK_MAX);
-	if (!folded)
-		return -ENOMEM;
-	stacks_add(r->stacks, &r->n_stacks, OOM_TOP_STACKS, folded, bytes);
+	err = stack_copy(s, &copy);
+	if (err)
+		return err;
+	stacks_add(r->stacks, &r->n_stacks, OOM_TOP_STACKS, &copy, bytes);
 	return 0;
 }
 
@@ -577,7 +680,6 @@ static int read_evidence(const struct oom_sources *src, struct oom_report *r, ui
 {
 	struct oom_stack *named = NULL;
 	struct recording *scratch = NULL;
-	struct stack_text text = { 0 };
 	struct picks *p = calloc(1, sizeof(*p));
 	size_t n_named = 0;
 	int err;
@@ -596,27 +698,20 @@ static int read_evidence(const struct oom_sources *src, struct oom_report *r, ui
 		goto out;
 	}
 	for (size_t i = 0; i < p->n; i++) {
-		struct rec_stack *st;
-		char *folded;
+		struct rec_stack *st, copy;
 
 		if ((err = src->name_stack(src->name_ctx, scratch, p->top[i].b, &st)) ||
-		    (err = stack_text__stack(st, &text)))
+		    (err = stack_copy(st, &copy)))
 			break;
-		folded = join_frames(text.frames, text.n, OOM_STACK_MAX);
-		if (!folded) {
-			err = -ENOMEM;
-			break;
-		}
-		stacks_add(named, &n_named, EVIDENCE_NAMED, folded, p->top[i].bytes);
+		stacks_add(named, &n_named, EVIDENCE_NAMED, &copy, p->top[i].bytes);
 	}
 	for (size_t i = 0; i < n_named; i++) {
 		if (r->n_stacks < OOM_TOP_STACKS)
 			r->stacks[r->n_stacks++] = named[i];
 		else
-			free(named[i].folded);
+			free(named[i].stack.frames);
 	}
 out:
-	stack_text__free(&text);
 	recording__free(scratch);
 	free(named);
 	free(p);

@@ -39,10 +39,11 @@
 #include "growth.h"
 #include "memscope.h"
 #include "oom_kmsg.h"
+#include "recording.h"
 #include "timeline.h"
 
 #define OOM_TOP_STACKS	5
-#define OOM_STACK_MAX	8192		/* bytes of one folded stack kept */
+#define OOM_STACK_MAX	8192		/* bytes of one folded stack at most */
 #define OOM_CHAIN_MAX	16		/* cgroups looked at, the victim's first */
 /* Usage this close to the limit is at it: a charge fails by up to a huge
  * page, and per-CPU charge batches blur the counter. */
@@ -78,9 +79,15 @@ struct oom_task {
 	char name[128];			/* the engine's name for it; "" unknown */
 };
 
+/* A kept stack as structs, so that the printers tell kernel from user frames
+ * by frame.kind and not by a name's "_[k]" (which a container's own symbol
+ * may end with). Its names are printable ASCII, each at most FRAME_LEN - 1
+ * bytes, and only the frames whose folded text fits OOM_STACK_MAX are kept. */
 struct oom_stack {
-	uint64_t bytes;		/* what its sampled pages stood for at the kill */
-	char *folded;		/* container;comm;user frames root->leaf;kernel frames_[k] */
+	uint64_t bytes;		/* what its sampled pages stood for at the kill; first */
+	/* container, comm, cls, frames root first; the strings live in the
+	 * block frames points to (one free) */
+	struct rec_stack stack;
 };
 
 struct oom_report {
@@ -142,10 +149,14 @@ int64_t oom_report__wall_ns(uint64_t boot_ns, int64_t realtime_now_ns, int64_t b
 void oom_report__set_event(struct oom_report *r, const struct ms_oom_event *e,
 			   uint64_t page_size, int64_t wall_ns);
 
-/* Offers a stack; the OOM_TOP_STACKS largest are kept. frames root first, as
- * stack_text__stack gives them. 0, -EINVAL, -ENOMEM. */
-int oom_report__add_stack(struct oom_report *r, const char *const *frames, size_t n,
-			  uint64_t bytes);
+/* Offers a copy of stack s (its container, comm, class and frames); the
+ * OOM_TOP_STACKS largest are kept, equal stacks adding up. 0, -EINVAL, -ENOMEM. */
+int oom_report__add_stack(struct oom_report *r, const struct rec_stack *s, uint64_t bytes);
+
+/* s as one folded line, "container;comm;[class];frames with their marks"
+ * (stack_text.h), whole frames only and shorter than OOM_STACK_MAX: what the
+ * JSON writes. malloc'd; NULL when out of memory. */
+char *oom_report__folded(const struct oom_stack *s);
 
 /* Index in chain (the victim's cgroup first, then its ancestors) of the
  * cgroup whose limit was hit, or -1 for a global OOM. victim_bytes: the

@@ -14,6 +14,7 @@
 #include "oom_report.h"
 #include "recording.h"
 #include "safe_text.h"
+#include "stack_text.h"
 #include "units.h"
 
 #define TEXT_FRAMES	8	/* user frames a text stack line shows, leaf first */
@@ -145,10 +146,9 @@ static void print_growth(const struct oom_report *r, FILE *f)
 }
 
 /* A frame for a text line: C++ names lose their parameter list, and what is
- * still too long keeps its end, the most specific part. */
-static void print_frame(FILE *f, const char *name)
+ * still too long keeps its end, the most specific part. name is len bytes. */
+static void print_frame(FILE *f, const char *name, size_t len)
 {
-	size_t len = strlen(name);
 	int depth = 0;
 
 	if (len > 2 && name[len - 1] == ')') {
@@ -166,51 +166,72 @@ static void print_frame(FILE *f, const char *name)
 		fprintf(f, "%.*s", (int)len, name);
 }
 
-/* A frame with no name of its own ("[v8 jit]", "[jit]", "[unknown]"). */
-static bool unnamed(const char *frame)
-{
-	size_t len = strlen(frame);
+/* A frame as the line shows it: its text with its mark (stack_text.h), cut
+ * where the folded line cuts it, and whose it is by its kind. */
+struct shown_frame {
+	const char *text;
+	size_t len;
+	bool kernel;
+};
 
-	return len > 2 && frame[0] == '[' && frame[len - 1] == ']';
+/* A frame with no name of its own ("[v8 jit]", "[jit]", "[unknown]"). */
+static bool unnamed(const struct shown_frame *fr)
+{
+	return fr->len > 2 && fr->text[0] == '[' && fr->text[fr->len - 1] == ']';
+}
+
+static bool same_text(const struct shown_frame *a, const struct shown_frame *b)
+{
+	return a->len == b->len && !memcmp(a->text, b->text, a->len);
 }
 
 /* How many frames, down from frames[end - 1] to frames[lo], repeat the same
  * unnamed frame (1 for a named one): eight interpreter or JIT frames in a row
  * say no more than one, and would push the named callers off the line. */
-static size_t unnamed_run(char *const *frames, size_t lo, size_t end)
+static size_t unnamed_run(const struct shown_frame *frames, size_t lo, size_t end)
 {
 	size_t run = 1;
 
-	if (!unnamed(frames[end - 1]))
+	if (!unnamed(&frames[end - 1]))
 		return 1;
-	while (end - run > lo && !strcmp(frames[end - 1 - run], frames[end - 1]))
+	while (end - run > lo && same_text(&frames[end - 1 - run], &frames[end - 1]))
 		run++;
 	return run;
 }
 
 /* One stack as a line: user frames leaf first, runs of an unnamed frame as
- * one ("[v8 jit] x8"); kernel frames when there are
- * no user frames. The first two frames are the container and the comm. */
+ * one ("[v8 jit] x8"); kernel frames when there are no user frames. The
+ * first two text frames are the container and the comm, then the class
+ * (which counts as the user's), then the stack's frames. */
 static void print_stack(const struct oom_stack *s, FILE *f)
 {
-	char *frames[MAX_FRAMES];
-	char *copy = strdup(s->folded), *save = NULL, a[32];
-	size_t n = 0, shown = 0, user = 0, end;
+	struct shown_frame frames[MAX_FRAMES];
+	struct stack_text t = { 0 };
+	size_t n = 0, shown = 0, user = 0, end, first;
+	char a[32];
 
 	fprintf(f, "    %10s  ", fmt_bytes(s->bytes, a, sizeof(a)));
-	if (!copy) {
-		fprintf(f, "%s\n", s->folded);
+	if (stack_text__stack(&s->stack, &t)) {
+		fputs("(no frames)\n", f);
+		stack_text__free(&t);
 		return;
 	}
-	for (char *tok = strtok_r(copy, ";", &save); tok && n < MAX_FRAMES;
-	     tok = strtok_r(NULL, ";", &save))
-		frames[n++] = tok;
-	for (size_t i = 2; i < n; i++) {
-		size_t l = strlen(frames[i]);
+	/* t.frames[first + i] is s->stack.frames[i] */
+	first = t.n - s->stack.nframes;
+	for (size_t i = 0; i < t.n && n < MAX_FRAMES; i++) {
+		size_t len = strnlen(t.frames[i], FRAME_LEN - 1);
 
-		if (l < 4 || strcmp(frames[i] + l - 4, "_[k]"))
-			user = i + 1;
+		/* An empty frame (a nameless one) never showed on the line. */
+		if (!len)
+			continue;
+		frames[n++] = (struct shown_frame){
+			.text = t.frames[i], .len = len,
+			.kernel = i >= first && s->stack.frames[i - first].kind == FRAME_KERNEL,
+		};
 	}
+	for (size_t i = 2; i < n; i++)
+		if (!frames[i].kernel)
+			user = i + 1;
 	/* user frames are [2, user); without any, the kernel's [2, n) */
 	end = user > 2 ? user : n;
 	size_t i = end;
@@ -220,7 +241,7 @@ static void print_stack(const struct oom_stack *s, FILE *f)
 
 		if (shown++)
 			fputs(" < ", f);
-		print_frame(f, frames[i - 1]);
+		print_frame(f, frames[i - 1].text, frames[i - 1].len);
 		if (run > 1)
 			fprintf(f, " x%zu", run);
 		i -= run;
@@ -230,7 +251,7 @@ static void print_stack(const struct oom_stack *s, FILE *f)
 	if (!shown)
 		fputs("(no frames)", f);
 	fputc('\n', f);
-	free(copy);
+	stack_text__free(&t);
 }
 
 static void print_text(const struct oom_report *r, FILE *f);
@@ -447,9 +468,13 @@ void oom_print__json(struct json *j, const char *key, const struct oom_report *r
 	json_u64(j, "bytes", r->evidence_bytes);
 	json_arr(j, "stacks");
 	for (size_t i = 0; i < r->n_stacks; i++) {
+		char *folded = oom_report__folded(&r->stacks[i]);
+
 		json_obj(j, NULL);
 		json_u64(j, "bytes", r->stacks[i].bytes);
-		json_str(j, "stack", r->stacks[i].folded);
+		/* Out of memory: the stack's size without its frames beats no report. */
+		json_str(j, "stack", folded ? folded : "");
+		free(folded);
 		json_end(j);
 	}
 	json_end(j);
