@@ -95,6 +95,29 @@ Test(record_totals, processes_and_containers_largest_resident_first)
 	recording__free(r);
 }
 
+/* Cgroups are named from the recording, as the session settled them: the
+ * totals read no live cgroup table. */
+Test(record_totals, cgroups_named_by_the_recording)
+{
+	struct recording *r = two_containers();
+	struct json_object *o, *first;
+
+	cr_assert_eq(recording__set_cgroup(r, 11, "/docker/3f4e5a6b7c8d9e", "3f4e5a6b7c8d"), 0);
+	cr_assert_eq(recording__set_cgroup(r, 22, NULL, "[cgroup 22]"), 0);
+	cr_expect_str_eq(recording__cgroup(r, 11)->path, "/docker/3f4e5a6b7c8d9e");
+	cr_expect_null(recording__cgroup(r, 33));
+	o = report(r);
+	first = json_object_array_get_idx(get(o, "processes"), 0);
+	cr_expect_str_eq(json_object_get_string(get(first, "container")), "3f4e5a6b7c8d");
+	first = json_object_array_get_idx(get(o, "containers"), 0);
+	cr_expect_str_eq(json_object_get_string(get(first, "label")), "3f4e5a6b7c8d");
+	cr_expect_str_eq(json_object_get_string(get(first, "cgroup")), "/docker/3f4e5a6b7c8d9e");
+	first = json_object_array_get_idx(get(o, "containers"), 1);
+	cr_expect(json_object_is_type(get(first, "cgroup"), json_type_null));
+	json_object_put(o);
+	recording__free(r);
+}
+
 Test(record_totals, allocated_mode_has_no_resident_bytes)
 {
 	struct recording *r = two_containers();

@@ -12,7 +12,10 @@ struct recording *recording__new(void)
 	if (!r)
 		return NULL;
 	r->strings = hmap__new(sizeof(char *));
-	if (!r->strings) {
+	r->cgroups = hmap__new(sizeof(struct rec_cgroup));
+	if (!r->strings || !r->cgroups) {
+		hmap__free(r->strings);
+		hmap__free(r->cgroups);
 		free(r);
 		errno = ENOMEM;
 		return NULL;
@@ -30,6 +33,7 @@ void recording__free(struct recording *r)
 	while (hmap__next(r->strings, &it, NULL, NULL, &val))
 		free(*(char **)val);
 	hmap__free(r->strings);
+	hmap__free(r->cgroups);
 	for (size_t i = 0; i < r->nstacks; i++)
 		free(r->stacks[i].frames);
 	free(r->stacks);
@@ -105,4 +109,25 @@ const struct rec_proc *recording__proc(const struct recording *r, uint32_t slot)
 		if (r->procs[i].info.slot == slot)
 			return &r->procs[i];
 	return NULL;
+}
+
+int recording__set_cgroup(struct recording *r, uint64_t cgid, const char *path,
+			  const char *label)
+{
+	const char *p = path ? recording__intern(r, path) : NULL;
+	const char *l = recording__intern(r, label);
+	struct rec_cgroup *c;
+
+	if ((path && !p) || !l)
+		return -ENOMEM;
+	c = hmap__upsert(r->cgroups, &cgid, sizeof(cgid), NULL);
+	if (!c)
+		return -ENOMEM;
+	*c = (struct rec_cgroup){ .path = p, .label = l };
+	return 0;
+}
+
+const struct rec_cgroup *recording__cgroup(const struct recording *r, uint64_t cgid)
+{
+	return hmap__find(r->cgroups, &cgid, sizeof(cgid));
 }

@@ -24,7 +24,6 @@
 #include "memscope.h"
 #include "recorder.h"
 
-struct cgroups;
 struct memsplit;
 struct proc_exits;
 struct jsheap_run;
@@ -77,6 +76,14 @@ struct rec_stack {
 	size_t nframes;
 };
 
+/* The longest cgroup label kept, with its NUL (the totals' column). */
+#define REC_LABEL_LEN	256
+
+struct rec_cgroup {
+	const char *path;	/* interned; NULL when the cgroup was not known */
+	const char *label;	/* interned: its container's, or "[cgroup ID]" */
+};
+
 struct rec_proc {
 	struct ms_proc_key key;
 	struct ms_proc_info info;	/* comm as BPF saw it */
@@ -102,8 +109,11 @@ struct recording {
 	size_t nstacks, cap;
 	struct rec_mapping *mappings;	/* REC_MAPPINGS of them, or NULL */
 
+	/* The cgroups procs[] and exits were charged in, named when the window
+	 * closed (struct rec_cgroup by cgid): the outputs read these, not the
+	 * session's live cgroup table, which may have rescanned since. */
+	struct hmap *cgroups;
 	/* Settled parts kept by the session, read here (each may be NULL). */
-	struct cgroups *cgroups;	/* names of cgroup ids (labels, paths) */
 	const struct proc_exits *exits;
 	struct memsplit *split;
 	const struct jsheap_run *js;
@@ -122,6 +132,11 @@ struct rec_stack *recording__add_stack(struct recording *r, size_t nframes);
 /* Names mapping id (1..USYMS_MODULES_MAX) once. 0 or -ENOMEM / -EINVAL. */
 int recording__set_mapping(struct recording *r, uint32_t id, const char *file,
 			   const char *build_id);
+/* Names cgroup cgid: path (NULL: unknown) and label, copied. 0 or -ENOMEM. */
+int recording__set_cgroup(struct recording *r, uint64_t cgid, const char *path,
+			  const char *label);
+/* What the recording knows of cgroup cgid, or NULL. */
+const struct rec_cgroup *recording__cgroup(const struct recording *r, uint64_t cgid);
 /* The proc of slot, or NULL. Linear: for tests and one-off lookups. */
 const struct rec_proc *recording__proc(const struct recording *r, uint32_t slot);
 

@@ -4,8 +4,6 @@
 #include <string.h>
 
 #include "budget.h"
-#include "cgroups.h"
-#include "container.h"
 #include "ctrnames.h"
 #include "feature_state.h"
 #include "hmap.h"
@@ -20,7 +18,7 @@
 #include "recorder.h"
 #include "recording.h"
 
-#define LABEL_LEN 256
+#define LABEL_LEN REC_LABEL_LEN
 
 struct proc_row {
 	struct ms_proc_key key;
@@ -81,6 +79,25 @@ static void process_name(const struct ms_proc_key *key, struct ms_proc_info *inf
 	memcpy(info->comm, name, strnlen(name, MS_COMM_LEN));
 }
 
+/* A cgroup's label as the session named it when the window closed; one it
+ * did not name by its id, as container__cgroup_label names an unknown one. */
+static void cgroup_label(const struct recording *r, uint64_t cgid, char *buf, size_t len)
+{
+	const struct rec_cgroup *c = recording__cgroup(r, cgid);
+
+	if (c)
+		snprintf(buf, len, "%s", c->label);
+	else
+		snprintf(buf, len, "[cgroup %" PRIu64 "]", cgid);
+}
+
+static const char *cgroup_path(const struct recording *r, uint64_t cgid)
+{
+	const struct rec_cgroup *c = recording__cgroup(r, cgid);
+
+	return c ? c->path : NULL;
+}
+
 static void collect_proc(struct record_totals *t, const struct rec_proc *p)
 {
 	struct proc_row *row;
@@ -97,11 +114,12 @@ static void collect_proc(struct record_totals *t, const struct rec_proc *p)
 	row = &t->procs[t->nprocs];
 	row->key = p->key;
 	row->info = p->info;
+	row->name[0] = '\0';	/* until record_totals__name_containers, if ever */
 	process_name(&p->key, &row->info);
 	if (!p->have_stats)
 		return;
 	row->st = p->st;
-	container__cgroup_label(t->r->cgroups, p->key.cgid, row->label, sizeof(row->label));
+	cgroup_label(t->r, p->key.cgid, row->label, sizeof(row->label));
 	t->alloc_events += row->st.alloc_events;
 	t->free_events += row->st.free_events;
 	t->nprocs++;
@@ -160,7 +178,7 @@ static void group_exited(void *ctx, uint64_t cgid, const struct proc_exit_totals
 	if (cgid == PROC_EXITS_OTHER)
 		snprintf(label, sizeof(label), "[other cgroups]");
 	else
-		container__cgroup_label(g->t->r->cgroups, cgid, label, sizeof(label));
+		cgroup_label(g->t->r, cgid, label, sizeof(label));
 	row = container_of(g, label, cgid == PROC_EXITS_OTHER ? 0 : cgid);
 	if (!row)
 		return;
@@ -281,16 +299,12 @@ static void copy_name(char *dst, size_t cap, const char *src)
 
 void record_totals__name_containers(struct record_totals *t, struct ctrnames *nm, double now)
 {
-	struct cgroups *cg = t->r->cgroups;
-
-	if (!cg)
-		return;
 	for (size_t i = 0; i < t->ncontainers; i++)
 		copy_name(t->containers[i].name, sizeof(t->containers[i].name),
-			  ctrnames__name(nm, cgroups__path(cg, t->containers[i].cgid), now));
+			  ctrnames__name(nm, cgroup_path(t->r, t->containers[i].cgid), now));
 	for (size_t i = 0; i < t->nprocs; i++)
 		copy_name(t->procs[i].name, sizeof(t->procs[i].name),
-			  ctrnames__name(nm, cgroups__path(cg, t->procs[i].key.cgid), now));
+			  ctrnames__name(nm, cgroup_path(t->r, t->procs[i].key.cgid), now));
 }
 
 void record_totals__set_kills(struct record_totals *t, struct oom_report *const *kills, size_t n)
@@ -473,7 +487,7 @@ void record_totals__json(const struct record_totals *t, FILE *out)
 	json_arr(&j, "containers");
 	for (size_t i = 0; i < t->ncontainers; i++) {
 		const struct container_row *c = &t->containers[i];
-		const char *path = t->r->cgroups ? cgroups__path(t->r->cgroups, c->cgid) : NULL;
+		const char *path = cgroup_path(t->r, c->cgid);
 
 		json_obj(&j, NULL);
 		json_str(&j, "label", c->label);

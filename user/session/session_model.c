@@ -4,11 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgroups.h"
+#include "container.h"
 #include "hmap.h"
 #include "jsheap.h"
 #include "jsheap_run.h"
 #include "memclass.h"
 #include "oom_report.h"
+#include "proc_exits.h"
 #include "recorder.h"
 #include "recording.h"
 #include "session.h"
@@ -178,6 +181,47 @@ static int add_js(void *ctx, uint32_t pid, const char *label, const char *comm,
 	return 0;
 }
 
+struct cgroup_naming {
+	struct recording *r;
+	struct cgroups *cg;	/* NULL: every cgroup by id only */
+	int err;
+};
+
+/* Names cgid in the recording, once, as the cgroup table knows it now:
+ * the totals print these after the session may have rescanned or gone. */
+static void name_cgroup(struct cgroup_naming *n, uint64_t cgid)
+{
+	char label[REC_LABEL_LEN];
+	int err;
+
+	if (n->err || recording__cgroup(n->r, cgid))
+		return;
+	container__cgroup_label(n->cg, cgid, label, sizeof(label));
+	err = recording__set_cgroup(n->r, cgid, n->cg ? cgroups__path(n->cg, cgid) : NULL, label);
+	if (err)
+		n->err = err;
+}
+
+static void name_exited(void *ctx, uint64_t cgid, const struct proc_exit_totals *e)
+{
+	(void)e;
+	if (cgid != PROC_EXITS_OTHER)
+		name_cgroup(ctx, cgid);
+}
+
+/* The cgroups the totals show: of every process with counters, and of
+ * every process that exited. */
+static int name_cgroups(struct session *s)
+{
+	struct cgroup_naming n = { .r = s->model, .cg = s->rc.cgroups };
+
+	for (size_t i = 0; i < n.r->nprocs; i++)
+		if (n.r->procs[i].have_stats)
+			name_cgroup(&n, n.r->procs[i].key.cgid);
+	proc_exits__each(s->rc.exits, name_exited, &n);
+	return n.err;
+}
+
 int session__model(struct session *s)
 {
 	struct recording *r = recording__new();
@@ -195,7 +239,6 @@ int session__model(struct session *s)
 	r->page_size = tracer__page_size(t);
 	r->hook = tracer__hook(t) == HOOK_RAW_TP ? "raw_tp" : "tracepoint";
 	r->oom_hook = tracer__oom_hook(t);
-	r->cgroups = s->rc.cgroups;
 	r->exits = s->rc.exits;
 	r->split = s->rc.split;
 	r->js = s->rc.js;
@@ -205,7 +248,7 @@ int session__model(struct session *s)
 	recorder__stats(s->rc.recorder, &r->rs);
 	if (pc.err)
 		return pc.err;
-	if ((err = add_buckets(s)))
+	if ((err = name_cgroups(s)) || (err = add_buckets(s)))
 		return err;
 	return jsheap_run__each(s->rc.js, add_js, r);
 }
