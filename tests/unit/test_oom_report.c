@@ -113,11 +113,16 @@ static int add_text(struct oom_report *r, const char *const *text, size_t n, uin
 {
 	static struct frame frames[4096];
 	static char names[4096][FRAME_LEN];
-	struct rec_stack s = { .container = n > 0 ? text[0] : "", .comm = n > 1 ? text[1] : "",
-			       .thread = "", .cls = MEM_CLASS_NONE, .frames = frames };
+	struct rec_stack s = { .container = "", .comm = "", .thread = "",
+			       .cls = MEM_CLASS_NONE, .frames = frames };
 
+	/* No text: an empty stack, or (with n) no stack at all. */
 	if (!text)
 		return oom_report__add_stack(r, n ? NULL : &s, bytes);
+	if (n > 0)
+		s.container = text[0];
+	if (n > 1)
+		s.comm = text[1];
 	for (size_t i = 2; i < n && s.nframes < 4096; i++) {
 		size_t len = strlen(text[i]);
 		bool kernel = len >= 4 && !strcmp(text[i] + len - 4, "_[k]");
