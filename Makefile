@@ -142,7 +142,7 @@ $(BUILD)/user/output/pprof.o $(BUILD)/asan/user/output/pprof.o $(BUILD)/fuzz/obj
 $(BUILD)/tests/unit/test_pprof.o $(BUILD)/asan/tests/unit/test_pprof.o: $(BUILD)/proto/pprof.pb-c.h
 
 # ---- build: user space ------------------------------------------------------
-$(BUILD)/user/%.o: user/%.c | $(SKELS)
+$(BUILD)/user/%.o: user/%.c | $(SKELS) $(BUILD)/proto/pprof.pb-c.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS) $(DEPFLAGS) -c $< -o $@
 
@@ -177,7 +177,10 @@ test-integration: memscope $(BUILD)/tests/integration_tests $(WORKLOADS) $(ATTAC
 		  check-root
 	$(BUILD)/tests/integration_tests --jobs 1
 
-$(BUILD)/tests/%.o: tests/%.c | $(SKELS) $(BUILD)/tests/unit $(BUILD)/tests/integration
+# Generated headers first, as for user/ (the pprof tests decode with the
+# generated protobuf-c code; -MMD only knows that after a first build).
+$(BUILD)/tests/%.o: tests/%.c | $(SKELS) $(BUILD)/proto/pprof.pb-c.h $(BUILD)/tests/unit \
+			     $(BUILD)/tests/integration
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS) -Itests $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/tests/unit_tests: $(UNIT_OBJS) $(LIB_OBJS) $(BUILD)/proto/pprof.pb-c.o
