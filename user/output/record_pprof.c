@@ -7,6 +7,7 @@
 #include "memclass.h"
 #include "pprof.h"
 #include "record_pprof.h"
+#include "stack_text.h"
 
 struct conv {
 	const struct recording *r;
@@ -106,14 +107,13 @@ static int add_native(struct conv *v, const struct rec_stack *s)
 }
 
 /* A JS frame's name as profiles always had it: cut where a FRAME_LEN
- * buffer cut its folded text "name_[j]", so a name too long for that keeps
- * the part of the mark that fit. */
+ * buffer cut its folded text "name_[j]" (stack_text.h writes the mark), so
+ * a name too long for that keeps the part of the mark that fit. */
 static const char *js_name(struct conv *v, const struct frame *f)
 {
-	size_t n = strlen(f->name), mark = f->kind == FRAME_JIT ? strlen("_[j]") : 0;
+	size_t n = strlen(f->name);
 
-	snprintf(v->name, sizeof(v->name), "%s%s", f->name, mark ? "_[j]" : "");
-	if (n + mark < sizeof(v->name))
+	if (stack_text__frame(f, v->name, sizeof(v->name)) < sizeof(v->name))
 		v->name[n] = '\0';
 	return v->name;
 }
