@@ -19,6 +19,8 @@ const volatile __u32 page_shift = 12;
  * config), so the hot paths shift instead of dividing; 0 = divide. */
 const volatile __u32 page_struct_shift = 0;
 const volatile __u32 max_slots = 2;
+/* Sample ids a page record can hold at once: the size of link_slot. */
+const volatile __u32 max_links = 2;
 const volatile bool track_frees = true;
 const volatile bool kernel_stacks = true;
 const volatile bool kstack_cache = true;
@@ -61,7 +63,8 @@ __u32 any_frozen;
  * kernel skipped a nested run of the free program), and is settled here. */
 __u64 healed_frees;
 __u32 next_slot = MS_FIRST_SLOT;
-__u64 next_sample_id = 1;
+__u64 next_sample_id = 1;	/* without page records (track_frees off) */
+__u32 next_link = 1;		/* sample ids never handed out start here; 0 is none */
 __u64 drops[MS_NR_DROPS];
 struct ms_moves moves;
 /* khugepaged, once it has allocated, and the huge page it allocated last:
@@ -92,9 +95,25 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__type(value, __u64);
-	__uint(max_entries, 1);		/* resized to max_pfn */
+	__type(value, struct ms_pg_group);
+	__uint(max_entries, 1);		/* resized to ms_pg_values(max_pfn) */
 } pages SEC(".maps");
+
+/* The owner's slot of each sampled page (see MS_PG_LINK), by sample id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct ms_pg_group);
+	__uint(max_entries, 1);		/* resized to ms_pg_values(max_links) */
+} link_slot SEC(".maps");
+
+/* Sample ids given back by the pages that held them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__type(value, __u32);
+	__uint(max_entries, 1);		/* resized to max_links */
+} free_links SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -490,6 +509,71 @@ static __always_inline __u32 copy_ustack(struct ms_sample *s, __u64 start_stack)
 	return 0;
 }
 
+/* Element i of an array of ms_pg_group values. */
+static __always_inline __u32 *group_elem(void *map, __u64 i)
+{
+	__u32 key = i / MS_PG_PER_VALUE;
+	struct ms_pg_group *g = bpf_map_lookup_elem(map, &key);
+
+	return g ? &g->r[i % MS_PG_PER_VALUE] : NULL;
+}
+
+/* A sample id for a page of slot's, 0 when every id is held by a page.
+ * Ids never handed out go first, then the oldest given back: the longer
+ * before an id comes again, the less often user space meets a page under
+ * an id whose new sample it has not read yet. */
+static __always_inline __u32 take_link(__u32 slot)
+{
+	__u32 id = max_links, *owner;
+
+	if (next_link < max_links)
+		id = __sync_fetch_and_add(&next_link, 1);
+	if (id >= max_links && bpf_map_pop_elem(&free_links, &id)) {
+		count_drop(MS_DROP_LINKS_FULL);
+		return 0;
+	}
+	owner = group_elem(&link_slot, id);
+	if (!owner)
+		return 0;
+	*owner = slot;
+	return id;
+}
+
+/* The record that held sample id is gone: the id can be handed out again.
+ * Each id is given back once, by the one record that holds it. */
+static __always_inline void put_link(__u32 id)
+{
+	if (id)
+		bpf_map_push_elem(&free_links, &id, 0);
+}
+
+/* The owner's slot of a record. */
+static __always_inline __u32 rec_slot(__u32 r)
+{
+	__u32 id, *owner;
+
+	if (ms_pg_tail(r))
+		return ms_pg_tail_slot(r);
+	if (!ms_pg_linked(r))
+		return ms_pg_low(r);
+	id = ms_pg_low(r);
+	owner = group_elem(&link_slot, id);
+	return owner ? *owner : MS_SLOT_NONE;
+}
+
+/* The same head with another order, SPLIT and FREED cleared: a piece of a
+ * split page, standing for itself. */
+static __always_inline __u32 rec_with_order(__u32 r, __u32 order)
+{
+	return (r & (MS_PG_LINK | MS_PG_LOW_MASK)) | ((order & MS_PG_ORDER_MASK) << MS_PG_ORDER_SHIFT);
+}
+
+/* The same head, its sample given to another record. */
+static __always_inline __u32 rec_unlinked(__u32 r, __u32 slot)
+{
+	return (r & ~(MS_PG_LINK | MS_PG_LOW_MASK)) | (slot & MS_PG_LOW_MASK);
+}
+
 static __always_inline __u32 emit_sample(void *ctx, struct ms_proc_key *key, __u32 slot,
 					 __u64 pfn, __u32 order, __u32 gfp)
 {
@@ -507,12 +591,18 @@ static __always_inline __u32 emit_sample(void *ctx, struct ms_proc_key *key, __u
 		count_drop(MS_DROP_RINGBUF);
 		return 0;
 	}
-	buf->busy = 1;
 	s = &buf->s;
-	s->id = __sync_fetch_and_add(&next_sample_id, 1);
-	if (!(__u32)s->id)	/* 0 means "no sample" in a page record */
+	if (track_frees) {
+		/* The id goes in the page's record: one that is free. */
+		id = take_link(slot);
+		if (!id)
+			return 0;
+		s->id = id;
+	} else {
 		s->id = __sync_fetch_and_add(&next_sample_id, 1);
-	id = s->id;
+		id = 0;
+	}
+	buf->busy = 1;
 	s->cgid = key->cgid;
 	s->start_ns = key->start_ns;
 	s->pfn = pfn;
@@ -560,6 +650,7 @@ static __always_inline __u32 emit_sample(void *ctx, struct ms_proc_key *key, __u
 		len = MS_STACK_SNAP;
 	if (bpf_ringbuf_output(&samples, s, offsetof(struct ms_sample, snap) + len, flags)) {
 		count_drop(MS_DROP_RINGBUF);
+		put_link(id);
 		id = 0;
 	}
 	buf->busy = 0;
@@ -582,34 +673,32 @@ static __always_inline void uncharge_pages(__u32 slot, __u32 order)
 	st->free_events++;
 }
 
-/* What a record stands for: 2^order pages, or one for a split head. */
-static __always_inline __u32 rec_pages_order(__u64 r)
+/* What a head record stands for: 2^order pages, or one for a split head. */
+static __always_inline __u32 rec_pages_order(__u32 r)
 {
-	return ms_rec_split(r) ? 0 : ms_rec_order(r);
+	return ms_pg_split(r) ? 0 : ms_pg_order(r);
 }
 
-static __always_inline void uncharge(__u64 r)
+static __always_inline void uncharge(__u32 r)
 {
-	uncharge_pages(ms_rec_slot(r), rec_pages_order(r));
+	uncharge_pages(rec_slot(r), rec_pages_order(r));
 }
 
-static __always_inline __u64 *rec_of(__u64 pfn)
+static __always_inline __u32 *rec_of(__u64 pfn)
 {
-	__u32 idx = pfn;
-
 	if (pfn >= max_pfn)
 		return NULL;
-	return bpf_map_lookup_elem(&pages, &idx);
+	return group_elem(&pages, pfn);
 }
 
 struct tails_ctx {
 	__u64 head;
-	__u64 rec;		/* written to each tail (0 clears) */
+	__u32 rec;		/* written to each tail (0 clears) */
 };
 
 static long write_tail(__u64 i, struct tails_ctx *t)
 {
-	__u64 *rec = rec_of(t->head + 1 + i);
+	__u32 *rec = rec_of(t->head + 1 + i);
 
 	if (rec)
 		*rec = t->rec;
@@ -621,10 +710,10 @@ static __always_inline void set_tails(__u64 head, __u32 order, __u32 slot, bool 
 {
 	struct tails_ctx t = { .head = head };
 
-	if (!split_pages || !order || order >= MS_REC_TAIL)
+	if (!split_pages || !order || order >= MS_PG_TAIL)
 		return;
 	refused_if(MS_FEAT_SPLIT_PAGES);
-	t.rec = clear ? 0 : ms_rec_make(slot, MS_REC_TAIL, order);
+	t.rec = clear ? 0 : ms_pg_tail_of(slot, order);
 	bpf_loop((1u << order) - 1, write_tail, &t, 0);
 }
 
@@ -632,15 +721,18 @@ static __always_inline void set_tails(__u64 head, __u32 order, __u32 slot, bool 
  * come next. Recorded here when its slot is filtered out. */
 static __always_inline void note_collapse_target(__u64 pfn, __u32 order, __u32 slot)
 {
-	__u64 *rec;
+	__u32 *rec;
 
 	if (slot == MS_SLOT_NONE) {
 		rec = rec_of(pfn);
 		if (!rec)
 			return;
-		*rec = ms_rec_make(slot, order, 0);
+		put_link(ms_pg_sample(*rec));
+		*rec = ms_pg_head(slot, order);
 		set_tails(pfn, order, slot, false);
 	}
+	/* A sample kept for the collapse before: that one did not take it. */
+	put_link(collapse.seen_sample);
 	collapse.pfn = pfn;
 	collapse.order = order;
 	collapse.slot = slot;
@@ -655,8 +747,8 @@ static __always_inline void on_alloc(void *ctx, __u64 pfn, __u32 order, __u32 gf
 	struct ms_proc_key key = {};
 	struct ms_proc_stats *st;
 	struct cpu_cache *c;
-	__u32 slot, idx, sample = 0, zero = 0;
-	__u64 *rec, old;
+	__u32 slot, sample = 0, zero = 0;
+	__u32 *rec, old;
 
 	refused_if(MS_FEAT_PAGE_ACCOUNTING);
 	c = bpf_map_lookup_elem(&cache, &zero);
@@ -683,27 +775,31 @@ static __always_inline void on_alloc(void *ctx, __u64 pfn, __u32 order, __u32 gf
 		return;
 	if (pfn >= max_pfn) {
 		count_drop(MS_DROP_PFN_RANGE);
+		put_link(sample);
 		return;
 	}
-	idx = pfn;
-	rec = bpf_map_lookup_elem(&pages, &idx);
-	if (!rec)
+	rec = group_elem(&pages, pfn);
+	if (!rec) {
+		put_link(sample);
 		return;
+	}
 	old = *rec;
-	*rec = ms_rec_make(slot, order, sample);
+	*rec = sample ? ms_pg_linked_head(sample, order) : ms_pg_head(slot, order);
 	/* A live record here means its free was missed: settle it now. The
 	 * tails of a whole page go with it; a split head's are pieces of
 	 * their own and stay. */
-	if (ms_rec_live(old)) {
+	if (ms_pg_live(old)) {
 		__sync_fetch_and_add(&healed_frees, 1);
-		if (ms_rec_tail(old)) {
-			uncharge_pages(ms_rec_slot(old), 0);
+		if (ms_pg_tail(old)) {
+			uncharge_pages(ms_pg_tail_slot(old), 0);
 		} else {
 			uncharge(old);
-			if (!ms_rec_split(old))
-				set_tails(pfn, ms_rec_order(old), 0, true);
+			if (!ms_pg_split(old))
+				set_tails(pfn, ms_pg_order(old), 0, true);
 		}
 	}
+	/* Live or kept as OOM evidence, the old record is gone. */
+	put_link(ms_pg_sample(old));
 	set_tails(pfn, order, slot, false);
 	if (track_collapse && order && c->task == khugepaged_task)
 		note_collapse_target(pfn, order, slot);
@@ -717,18 +813,24 @@ static __always_inline bool hand_over_collapse(__u32 owner, __u32 sample)
 {
 	__u32 order = collapse.order, i;
 	struct ms_proc_stats *st;
-	__u64 *hrec = rec_of(collapse.pfn), h, bytes;
+	__u32 *hrec = rec_of(collapse.pfn), h;
+	__u64 bytes;
 
 	collapse.pending = 0;
 	if (!hrec)
 		return false;
 	h = *hrec;
-	if (!ms_rec_live(h) || ms_rec_tail(h) || ms_rec_slot(h) != collapse.slot ||
-	    ms_rec_order(h) != order) {
+	if (!ms_pg_live(h) || ms_pg_tail(h) || rec_slot(h) != collapse.slot ||
+	    ms_pg_order(h) != order) {
 		__sync_fetch_and_add(&moves.unattributed, 1);
 		return false;
 	}
-	*hrec = ms_rec_make(owner, order, sample);
+	/* khugepaged's own sample of the page goes: the stack that counts
+	 * is the owner's. */
+	put_link(ms_pg_sample(h));
+	*hrec = sample ? ms_pg_linked_head(sample, order) : ms_pg_head(owner, order);
+	if (sample)
+		collapse.seen_sample = 0;	/* the page holds it now */
 	set_tails(collapse.pfn, order, owner, false);
 	bytes = (__u64)1 << (page_shift + order);
 	if ((st = slot_stats(collapse.slot)))
@@ -750,18 +852,22 @@ static __always_inline bool hand_over_collapse(__u32 owner, __u32 sample)
  * whichever task drains the batch they went to). Before the hand-over its
  * sample is kept for the huge page, used only if the collapse's owner turns
  * out to be the page's; after, the newest huge page of the same owner still
- * without a stack takes it. */
-static __always_inline void note_collapse_free(__u64 r)
+ * without a stack takes it. True when the sample id was taken: the freed
+ * page must not give it back. */
+static __always_inline bool note_collapse_free(__u32 r)
 {
-	__u32 owner = ms_rec_slot(r), sample = ms_rec_sample(r), n = collapse_given_n;
-	__u64 *hrec;
+	__u32 owner, sample = ms_pg_sample(r), n = collapse_given_n;
+	__u32 *hrec;
 
-	if (!sample || owner == collapse.slot)
-		return;
+	if (!sample)
+		return false;
+	owner = rec_slot(r);
+	if (owner == collapse.slot)
+		return false;
 	if (collapse.pending && !collapse.owner && !collapse.seen_sample) {
 		collapse.seen_slot = owner;
 		collapse.seen_sample = sample;
-		return;
+		return true;
 	}
 	for (__u32 k = 0; k < MS_COLLAPSE_RING && k < n; k++) {
 		__u32 i = (n - 1 - k) % MS_COLLAPSE_RING;
@@ -769,13 +875,14 @@ static __always_inline void note_collapse_free(__u64 r)
 		if (collapse_given[i].owner != owner)
 			continue;
 		hrec = rec_of(collapse_given[i].pfn);
-		if (hrec && ms_rec_live(*hrec) && !ms_rec_tail(*hrec) && !ms_rec_sample(*hrec) &&
-		    ms_rec_slot(*hrec) == owner && ms_rec_order(*hrec) == collapse_given[i].order) {
-			*hrec = ms_rec_make(owner, collapse_given[i].order, sample) |
-				(*hrec & MS_REC_SPLIT);
-			return;
+		if (hrec && ms_pg_live(*hrec) && !ms_pg_tail(*hrec) && !ms_pg_sample(*hrec) &&
+		    ms_pg_low(*hrec) == owner && ms_pg_order(*hrec) == collapse_given[i].order) {
+			*hrec = ms_pg_linked_head(sample, collapse_given[i].order) |
+				(*hrec & MS_PG_SPLIT);
+			return true;
 		}
 	}
+	return false;
 }
 
 struct heir_ctx {
@@ -783,88 +890,91 @@ struct heir_ctx {
 	__u32 last;		/* tails: head + 1 .. head + last */
 	__u32 sample;
 	__u32 slot;
+	__u32 passed;
 };
 
 /* From the group's end, the first tail still held takes the sample. */
 static long pass_sample(__u64 i, struct heir_ctx *h)
 {
-	__u64 *rec = rec_of(h->head + h->last - i), r;
+	__u32 *rec = rec_of(h->head + h->last - i), r;
 
 	if (!rec)
 		return 1;
 	r = *rec;
-	if (!ms_rec_live(r) || !ms_rec_tail(r) || ms_rec_slot(r) != h->slot)
+	if (!ms_pg_live(r) || !ms_pg_tail(r) || ms_pg_tail_slot(r) != h->slot)
 		return 0;
-	*rec = ms_rec_make(h->slot, 0, h->sample);
+	*rec = ms_pg_linked_head(h->sample, 0);
+	h->passed = 1;
 	return 1;
 }
 
 /* The head of a split page freed before its tails: the sample it carries
  * (the stack of the whole allocation) goes to a piece still held, so the
- * stack stays with the bytes. */
-static __always_inline void pass_sample_on(__u64 head, __u64 r)
+ * stack stays with the bytes. True when a piece took it. */
+static __always_inline bool pass_sample_on(__u64 head, __u32 r, __u32 slot)
 {
-	struct heir_ctx h = { .head = head, .last = (1u << ms_rec_order(r)) - 1,
-			      .sample = ms_rec_sample(r), .slot = ms_rec_slot(r) };
+	struct heir_ctx h = { .head = head, .last = (1u << ms_pg_order(r)) - 1,
+			      .sample = ms_pg_sample(r), .slot = slot };
 
-	if (h.sample && ms_rec_order(r) < MS_REC_TAIL)
+	if (h.sample && ms_pg_order(r) < MS_PG_TAIL)
 		bpf_loop(h.last, pass_sample, &h, 0);
+	return h.passed;
 }
 
 /* A piece of a higher-order page freed on its own: the page was split.
  * The head now stands for itself only, and this piece is uncharged. */
-static __always_inline void free_tail(__u64 pfn, __u64 *rec, __u64 r, __u32 order)
+static __always_inline void free_tail(__u64 pfn, __u32 *rec, __u32 r, __u32 order)
 {
-	__u32 horder = ms_rec_head_order(r);
-	__u64 *hrec = rec_of(pfn & ~((1ULL << horder) - 1)), h;
+	__u32 horder = ms_pg_head_order(r), *hrec = rec_of(pfn & ~((1ULL << horder) - 1)), h;
 
 	if (hrec) {
 		h = *hrec;
-		if (ms_rec_live(h) && !ms_rec_tail(h) && ms_rec_order(h) == horder &&
-		    ms_rec_slot(h) == ms_rec_slot(r))
-			*hrec = h | MS_REC_SPLIT;
+		if (ms_pg_live(h) && !ms_pg_tail(h) && ms_pg_order(h) == horder &&
+		    rec_slot(h) == ms_pg_tail_slot(r))
+			*hrec = h | MS_PG_SPLIT;
 	}
 	*rec = 0;
 	set_tails(pfn, order, 0, true);
-	uncharge_pages(ms_rec_slot(r), order);
+	uncharge_pages(ms_pg_tail_slot(r), order);
 	__sync_fetch_and_add(&moves.split, 1ULL << order);
 }
 
 static __always_inline void on_free(__u64 pfn, __u32 order)
 {
-	__u32 slot, *flags;
-	__u64 *rec, r;
+	__u32 slot, *flags, *rec, r;
 
 	rec = rec_of(pfn);
 	if (!rec)
 		return;
 	r = *rec;
-	if (!ms_rec_live(r))
+	if (!ms_pg_live(r))
 		return;	/* allocated before we started, or already freed */
-	if (track_collapse && (collapse.pending || collapse_given_n))
-		note_collapse_free(r);
-	if (ms_rec_tail(r)) {
+	if (ms_pg_tail(r)) {
 		if (split_pages)
 			free_tail(pfn, rec, r, order);
 		return;
 	}
+	slot = rec_slot(r);
+	if (track_collapse && (collapse.pending || collapse_given_n) && note_collapse_free(r))
+		r = rec_unlinked(r, slot);
 	/* Less than the page was allocated as: the head of a split page,
 	 * freed alone; its tails are uncharged as they go. Without tail
 	 * records (split_pages off) the whole page goes now, as it did. */
-	if (split_pages && (order < ms_rec_order(r) || ms_rec_split(r))) {
-		pass_sample_on(pfn, r);
-		r = ms_rec_make(ms_rec_slot(r), order, ms_rec_sample(r));
+	if (split_pages && (order < ms_pg_order(r) || ms_pg_split(r))) {
+		if (pass_sample_on(pfn, r, slot))
+			r = rec_unlinked(r, slot);
+		r = rec_with_order(r, order);
 	} else {
-		set_tails(pfn, ms_rec_order(r), 0, true);
+		set_tails(pfn, ms_pg_order(r), 0, true);
 	}
-	if (any_frozen) {
-		slot = ms_rec_slot(r);
-		flags = bpf_map_lookup_elem(&slot_flags, &slot);
-		*rec = flags && (*flags & MS_SLOT_FROZEN) ? r | MS_REC_FREED : 0;
+	if (any_frozen && (flags = bpf_map_lookup_elem(&slot_flags, &slot)) &&
+	    (*flags & MS_SLOT_FROZEN)) {
+		*rec = r | MS_PG_FREED;
 	} else {
 		*rec = 0;
+		put_link(ms_pg_sample(r));
 	}
-	uncharge(r);
+	uncharge_pages(slot, rec_pages_order(r));
 }
 
 /* struct page * to pfn: vmemmap is one virtually contiguous array of struct
@@ -1015,8 +1125,8 @@ static __always_inline void migration_start(__u64 addr, __u64 entry)
 static __always_inline void migration_done(__u64 addr, __u64 pte, __u32 order)
 {
 	struct move_key key = { .addr = addr, .tid = (__u32)bpf_get_current_pid_tgid() };
-	__u64 *oldp = bpf_map_lookup_elem(&moving, &key), old_pfn, new_pfn, *orec, *nrec, o, n;
-	__u32 moved;
+	__u64 *oldp = bpf_map_lookup_elem(&moving, &key), old_pfn, new_pfn;
+	__u32 moved, *orec, *nrec, o, n, slot;
 
 	if (!oldp)
 		return;
@@ -1032,26 +1142,29 @@ static __always_inline void migration_done(__u64 addr, __u64 pte, __u32 order)
 		return;
 	}
 	o = *orec;
-	if (!ms_rec_live(o))
+	if (!ms_pg_live(o))
 		return;		/* not ours, or moved already through another mapping */
 	n = *nrec;
 	/* A target the migrating task allocated through mm_page_alloc was
 	 * charged to it: that charge goes, the page is the owner's. */
-	if (ms_rec_live(n) && !ms_rec_tail(n)) {
+	if (ms_pg_live(n) && !ms_pg_tail(n)) {
 		uncharge(n);
-		if (!ms_rec_split(n))
-			set_tails(new_pfn, ms_rec_order(n), 0, true);
+		if (!ms_pg_split(n))
+			set_tails(new_pfn, ms_pg_order(n), 0, true);
 	}
-	if (ms_rec_tail(o) || ms_rec_split(o) || order < ms_rec_order(o)) {
+	put_link(ms_pg_sample(n));
+	slot = rec_slot(o);
+	if (ms_pg_tail(o) || ms_pg_split(o) || order < ms_pg_order(o)) {
 		/* A piece of a split page moves alone and stands for itself
-		 * there (its group's alignment means nothing at the new frame). */
-		*nrec = ms_rec_make(ms_rec_slot(o), order, ms_rec_sample(o));
+		 * there (its group's alignment means nothing at the new frame),
+		 * with the head's sample if it is the head. */
+		*nrec = ms_pg_tail(o) ? ms_pg_head(slot, order) : rec_with_order(o, order);
 		moved = 1u << order;
 	} else {
 		*nrec = o;
-		set_tails(new_pfn, ms_rec_order(o), ms_rec_slot(o), false);
-		set_tails(old_pfn, ms_rec_order(o), 0, true);
-		moved = 1u << ms_rec_order(o);
+		set_tails(new_pfn, ms_pg_order(o), slot, false);
+		set_tails(old_pfn, ms_pg_order(o), 0, true);
+		moved = 1u << ms_pg_order(o);
 	}
 	*orec = 0;
 	__sync_fetch_and_add(&moves.migrated, moved);
@@ -1067,7 +1180,7 @@ int BPF_PROG(move_set_pte, unsigned long addr, unsigned long pte, int order)
 SEC("raw_tp/remove_migration_pte")
 int BPF_PROG(move_remove_pte, unsigned long addr, unsigned long pte, int order)
 {
-	migration_done(addr, pte, order > 0 && order < MS_REC_TAIL ? order : 0);
+	migration_done(addr, pte, order > 0 && order < MS_PG_TAIL ? order : 0);
 	return 0;
 }
 
@@ -1111,20 +1224,25 @@ int BPF_PROG(move_collapse_done, struct mm_struct *mm, int isolated, int status)
 		info = bpf_map_lookup_elem(&procs, &key);
 		if (info && hand_over_collapse(info->slot, collapse.seen_slot == info->slot ?
 						   collapse.seen_sample : 0))
-			return 0;
+			goto out;
 	}
 	/* Untraced owner: out of khugepaged's count, and out of the records. */
 	if (collapse.pending && !collapse.owner) {
-		__u64 *hrec = rec_of(collapse.pfn);
+		__u32 *hrec = rec_of(collapse.pfn), h = hrec ? *hrec : 0;
 
 		collapse.pending = 0;
-		if (hrec && ms_rec_live(*hrec) && ms_rec_slot(*hrec) == collapse.slot) {
-			uncharge(*hrec);
-			set_tails(collapse.pfn, ms_rec_order(*hrec), 0, true);
+		if (ms_pg_live(h) && rec_slot(h) == collapse.slot) {
+			uncharge(h);
+			set_tails(collapse.pfn, ms_pg_order(h), 0, true);
+			put_link(ms_pg_sample(h));
 			*hrec = 0;
 		}
 		__sync_fetch_and_add(&moves.unattributed, 1);
 	}
+out:
+	/* A sample kept for this collapse and not given to its page. */
+	put_link(collapse.seen_sample);
+	collapse.seen_sample = 0;
 	return 0;
 }
 

@@ -27,34 +27,60 @@
 #define MS_SLOT_OVERFLOW 1
 #define MS_FIRST_SLOT	 2
 
-/* One u64 per pfn in the `pages` array: who owns the page and, when the
- * allocation was sampled, which sample carries its stack. 0 = not tracked. */
-#define MS_REC_SAMPLE_BITS	32
-#define MS_REC_ORDER_SHIFT	32
-#define MS_REC_ORDER_MASK	0xfULL
-#define MS_REC_SLOT_SHIFT	36
-#define MS_REC_SLOT_MASK	0x3ffffffULL
-/* A head whose tails the kernel split off: it stands for itself only now,
- * and keeps its order so its sample can be handed to a piece still held. */
-#define MS_REC_SPLIT		(1ULL << 62)
-/* Set instead of clearing the record when an OOM victim's page is freed, so
- * the evidence of what it held survives until user space has read it. */
-#define MS_REC_FREED		(1ULL << 63)
-#define ms_rec_make(slot, order, sample) \
-	((((__u64)(slot) & MS_REC_SLOT_MASK) << MS_REC_SLOT_SHIFT) | \
-	 (((__u64)(order) & MS_REC_ORDER_MASK) << MS_REC_ORDER_SHIFT) | (__u64)(__u32)(sample))
-#define ms_rec_slot(r)	 ((__u32)(((r) >> MS_REC_SLOT_SHIFT) & MS_REC_SLOT_MASK))
-#define ms_rec_split(r)	 (((r) & MS_REC_SPLIT) != 0)
-#define ms_rec_live(r)	 ((r) && !((r) & MS_REC_FREED))
-#define ms_rec_order(r)	 ((__u32)(((r) >> MS_REC_ORDER_SHIFT) & MS_REC_ORDER_MASK))
-/* The pages after the first of a higher-order allocation carry a tail
- * record: the owner's slot, this order, and the head's order in place of a
- * sample. When the kernel splits the page (a THP partly unmapped, a
+/* One u32 per pfn in the `pages` array, 4 bytes per page of RAM: who owns
+ * the page. 0 = not tracked.
+ *   bit 31     FREED: set instead of clearing the record when an OOM victim's
+ *              page is freed, so the evidence of what it held survives until
+ *              user space has read it
+ *   bit 30     SPLIT: a head whose tails the kernel split off; it stands for
+ *              itself only now, and keeps its order so its sample can be
+ *              handed to a piece still held
+ *   bit 29     LINK: the allocation was sampled. The low bits are the sample's
+ *              id, an index into `link_slot`, which holds the owner's slot.
+ *              Ids are recycled through the `free_links` queue when the page
+ *              goes, so they stay below the table's size: a sample costs
+ *              8 bytes there, a page nothing more than its record.
+ *   bits 25-28 order, or MS_PG_TAIL for the pages after the head of a
+ *              higher-order allocation
+ *   bits 0-24  the owner's slot; the sample id (LINK); for a tail the owner's
+ *              slot in bits 0-20 and the head's order in bits 21-24.
+ * When the kernel splits a higher-order page (a THP partly unmapped, a
  * split_page()), each piece is uncharged as it is freed. */
-#define MS_REC_TAIL	 MS_REC_ORDER_MASK
-#define ms_rec_tail(r)	 (ms_rec_order(r) == MS_REC_TAIL)
-#define ms_rec_head_order(r) ((__u32)(r) & MS_REC_ORDER_MASK)
-#define ms_rec_sample(r) (ms_rec_tail(r) ? 0 : (__u32)(r))
+#define MS_PG_FREED		(1u << 31)
+#define MS_PG_SPLIT		(1u << 30)
+#define MS_PG_LINK		(1u << 29)
+#define MS_PG_ORDER_SHIFT	25
+#define MS_PG_ORDER_MASK	0xfu
+#define MS_PG_TAIL		MS_PG_ORDER_MASK
+#define MS_PG_LOW_MASK		((1u << MS_PG_ORDER_SHIFT) - 1)
+#define MS_PG_TAIL_SLOT_BITS	21
+#define MS_PG_TAIL_SLOT_MASK	((1u << MS_PG_TAIL_SLOT_BITS) - 1)
+/* Slots and sample ids must fit their fields. */
+#define MS_PG_MAX_SLOTS		(1u << MS_PG_TAIL_SLOT_BITS)
+#define MS_PG_MAX_LINKS		(1u << MS_PG_ORDER_SHIFT)
+/* The kernel's array maps round a value up to 8 bytes, so records are
+ * stored 16 to a value: a flat u32 array to the mmap, 4 bytes a page. */
+#define MS_PG_PER_VALUE		16
+struct ms_pg_group {
+	__u32 r[MS_PG_PER_VALUE];
+};
+#define ms_pg_values(n)		(((n) + MS_PG_PER_VALUE - 1) / MS_PG_PER_VALUE)
+#define ms_pg_order(r)		(((r) >> MS_PG_ORDER_SHIFT) & MS_PG_ORDER_MASK)
+#define ms_pg_low(r)		((r) & MS_PG_LOW_MASK)
+#define ms_pg_tail(r)		(ms_pg_order(r) == MS_PG_TAIL)
+#define ms_pg_linked(r)		(((r) & MS_PG_LINK) != 0)
+#define ms_pg_split(r)		(((r) & MS_PG_SPLIT) != 0)
+#define ms_pg_live(r)		((r) && !((r) & MS_PG_FREED))
+#define ms_pg_head(slot, order) \
+	((((__u32)(order) & MS_PG_ORDER_MASK) << MS_PG_ORDER_SHIFT) | ((__u32)(slot) & MS_PG_LOW_MASK))
+#define ms_pg_linked_head(id, order)	(ms_pg_head(id, order) | MS_PG_LINK)
+#define ms_pg_tail_of(slot, head_order) \
+	((MS_PG_TAIL << MS_PG_ORDER_SHIFT) | (((__u32)(head_order) & MS_PG_ORDER_MASK) << MS_PG_TAIL_SLOT_BITS) | \
+	 ((__u32)(slot) & MS_PG_TAIL_SLOT_MASK))
+#define ms_pg_tail_slot(r)	((r) & MS_PG_TAIL_SLOT_MASK)
+#define ms_pg_head_order(r)	(((r) >> MS_PG_TAIL_SLOT_BITS) & MS_PG_ORDER_MASK)
+/* The sample id of a record, 0 for none. */
+#define ms_pg_sample(r)		(ms_pg_linked(r) && !ms_pg_tail(r) ? ms_pg_low(r) : 0)
 
 /* Key of the `procs` hash: a process in a memory cgroup. start_ns tells a
  * recycled pid from the process that had it before. */
@@ -81,7 +107,7 @@ struct ms_proc_stats {
 
 /* One sampled allocation, sent through the ring buffer. */
 struct ms_sample {
-	__u64 id;		/* also stored in the page's record, 32 low bits */
+	__u64 id;		/* also in the page's record (LINK): recycled once the page goes */
 	__u64 cgid;
 	__u64 pfn;
 	__u64 start_ns;
@@ -163,6 +189,7 @@ enum ms_drop {
 	MS_DROP_USTACK,		/* user stack could not be walked */
 	MS_DROP_KSTACK,		/* kernel stack not stored (stack map full or collision) */
 	MS_DROP_SNAP,		/* user stack bytes not readable: leaf caller not recoverable */
+	MS_DROP_LINKS_FULL,	/* sample not taken: every sample id is held by a page */
 	MS_NR_DROPS,
 };
 

@@ -278,6 +278,7 @@ Test(metrics, loss_names)
 {
 	cr_expect_str_eq(metrics__loss_name(MS_DROP_RINGBUF), "ringbuf_full");
 	cr_expect_str_eq(metrics__loss_name(MS_DROP_SNAP), "stack_snapshot_missing");
+	cr_expect_str_eq(metrics__loss_name(MS_DROP_LINKS_FULL), "sample_ids_full");
 	cr_expect_null(metrics__loss_name(MS_NR_DROPS));
 	cr_expect_null(metrics__loss_name(-1));
 	for (int d = 0; d < MS_NR_DROPS; d++)

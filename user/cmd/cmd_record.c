@@ -183,8 +183,9 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 				return -EINVAL;
 			break;
 		case OPT_MAX_PROCS:
-			if (cli_u64(optarg, 16, 1 << 22, &v))
-				return cli_error("--max-procs wants 16..4194304, not '%s'", optarg);
+			if (cli_u64(optarg, 16, MS_PG_MAX_SLOTS - MS_FIRST_SLOT, &v))
+				return cli_error("--max-procs wants 16..%u, not '%s'",
+						 MS_PG_MAX_SLOTS - MS_FIRST_SLOT, optarg);
 			o->max_procs = v;
 			break;
 		case OPT_RINGBUF:

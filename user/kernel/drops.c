@@ -12,6 +12,7 @@ static const struct {
 	[MS_DROP_USTACK] = { "ustack_missing", "user stacks not walkable" },
 	[MS_DROP_KSTACK] = { "kstack_missing", "kernel stacks not stored (raise --kstacks)" },
 	[MS_DROP_SNAP] = { "stack_snapshot_missing", "user stack bytes unreadable" },
+	[MS_DROP_LINKS_FULL] = { "sample_ids_full", "samples not taken, every sample id held (raise --sample)" },
 };
 
 const char *drops__key(int drop)

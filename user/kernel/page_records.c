@@ -2,19 +2,23 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
+#include "memscope.h"
 #include "page_records.h"
 
-/* 64 KiB of records, for 8192 pages of RAM: a scan of a 24 GiB host maps
- * some 800 windows, a few ms, and never holds more than one. */
-#define WINDOW_RECS	8192
+/* 64 KiB of records, for 16384 pages of RAM: a scan of a 24 GiB host maps
+ * some 400 windows, a few ms, and never holds more than one. */
+#define WINDOW_RECS	16384
+#define MIN_LINKS	65536
 
 struct page_records {
 	int fd;				/* -1: over an array */
 	size_t n;
-	const volatile uint64_t *array;
-	const volatile uint64_t *win;	/* records [win_start, win_start + win_len) */
+	const volatile uint64_t *array;	/* decoded records (tests) */
+	const volatile uint32_t *win;	/* records [win_start, win_start + win_len) */
 	uint64_t win_start;
 	size_t win_len;
+	const volatile uint32_t *link_slot;	/* mapped whole: 4 bytes a sample id */
+	size_t nlinks;
 };
 
 static struct page_records *alloc(int fd, size_t n, const volatile uint64_t *array)
@@ -29,9 +33,24 @@ static struct page_records *alloc(int fd, size_t n, const volatile uint64_t *arr
 	return pr;
 }
 
-struct page_records *page_records__open(int map_fd, size_t n)
+struct page_records *page_records__open(int pages_fd, size_t n, int links_fd, size_t nlinks)
 {
-	return alloc(map_fd, n, NULL);
+	struct page_records *pr = alloc(pages_fd, n, NULL);
+	void *m;
+
+	if (!pr)
+		return NULL;
+	m = mmap(NULL, nlinks * sizeof(uint32_t), PROT_READ, MAP_SHARED, links_fd, 0);
+	if (m == MAP_FAILED) {
+		int err = errno;
+
+		free(pr);
+		errno = err;
+		return NULL;
+	}
+	pr->link_slot = m;
+	pr->nlinks = nlinks;
+	return pr;
 }
 
 struct page_records *page_records__from_array(const volatile uint64_t *recs, size_t n)
@@ -48,7 +67,7 @@ void page_records__release(struct page_records *pr)
 {
 	if (!pr || !pr->win)
 		return;
-	munmap((void *)pr->win, pr->win_len * sizeof(uint64_t));
+	munmap((void *)pr->win, pr->win_len * sizeof(uint32_t));
 	pr->win = NULL;
 	pr->win_len = 0;
 }
@@ -60,14 +79,29 @@ static int map_window(struct page_records *pr, uint64_t pfn)
 	void *m;
 
 	page_records__release(pr);
-	m = mmap(NULL, len * sizeof(uint64_t), PROT_READ, MAP_SHARED, pr->fd,
-		 start * sizeof(uint64_t));
+	m = mmap(NULL, len * sizeof(uint32_t), PROT_READ, MAP_SHARED, pr->fd,
+		 start * sizeof(uint32_t));
 	if (m == MAP_FAILED)
 		return -errno;
 	pr->win = m;
 	pr->win_start = start;
 	pr->win_len = len;
 	return 0;
+}
+
+uint64_t page_records__decode(uint32_t r, const volatile uint32_t *link_slot, size_t nlinks)
+{
+	uint64_t flags = (r & MS_PG_FREED ? MS_REC_FREED : 0) | (r & MS_PG_SPLIT ? MS_REC_SPLIT : 0);
+	uint32_t id;
+
+	if (!r)
+		return 0;
+	if (ms_pg_tail(r))
+		return ms_rec_make(ms_pg_tail_slot(r), MS_REC_TAIL, ms_pg_head_order(r)) | flags;
+	if (!ms_pg_linked(r))
+		return ms_rec_make(ms_pg_low(r), ms_pg_order(r), 0) | flags;
+	id = ms_pg_low(r);
+	return ms_rec_make(link_slot && id < nlinks ? link_slot[id] : 0, ms_pg_order(r), id) | flags;
 }
 
 int page_records__get(struct page_records *pr, uint64_t pfn, uint64_t *rec)
@@ -84,7 +118,7 @@ int page_records__get(struct page_records *pr, uint64_t pfn, uint64_t *rec)
 	if (!pr->win || pfn < pr->win_start || pfn - pr->win_start >= pr->win_len)
 		if ((err = map_window(pr, pfn)))
 			return err;
-	*rec = pr->win[pfn - pr->win_start];
+	*rec = page_records__decode(pr->win[pfn - pr->win_start], pr->link_slot, pr->nlinks);
 	return 0;
 }
 
@@ -93,5 +127,25 @@ void page_records__free(struct page_records *pr)
 	if (!pr)
 		return;
 	page_records__release(pr);
+	if (pr->link_slot)
+		munmap((void *)pr->link_slot, pr->nlinks * sizeof(uint32_t));
 	free(pr);
+}
+
+uint32_t page_records__links_for(uint64_t max_pfn, uint32_t sample_every)
+{
+	uint64_t want = 2 * max_pfn / (sample_every ? sample_every : 1);
+
+	if (want < MIN_LINKS)
+		want = MIN_LINKS;
+	if (want > max_pfn + 1)
+		want = max_pfn + 1;	/* id 0 is none: one id a page at most */
+	if (want > MS_PG_MAX_LINKS)
+		want = MS_PG_MAX_LINKS;
+	return want < 2 ? 2 : (uint32_t)want;
+}
+
+uint64_t page_records__kernel_bytes(uint64_t max_pfn, uint32_t nlinks)
+{
+	return max_pfn * sizeof(uint32_t) + (uint64_t)nlinks * 2 * sizeof(uint32_t);
 }

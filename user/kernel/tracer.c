@@ -32,6 +32,7 @@ struct tracer {
 	char off_why[FEATURE_COUNT][256];	/* why the plan gave a part up */
 	struct page_records *records;	/* NULL without free tracking */
 	size_t max_pfn;
+	uint32_t max_links;		/* sample ids a page record can hold */
 	uint64_t page_size;
 	uint64_t page_struct;		/* sizeof(struct page) */
 	bool track_frees;
@@ -241,6 +242,7 @@ static int configure(struct tracer *t, const struct tracer_opts *o)
 	if (t->page_struct && !(t->page_struct & (t->page_struct - 1)))
 		skel->rodata->page_struct_shift = __builtin_ctzll(t->page_struct);
 	skel->rodata->max_slots = slots;
+	skel->rodata->max_links = t->max_links;
 	skel->rodata->track_frees = o->track_frees;
 	skel->rodata->kernel_stacks = t->plan.kernel_stacks;
 	skel->rodata->kstack_cache = t->plan.kstack_cache;
@@ -255,7 +257,10 @@ static int configure(struct tracer *t, const struct tracer_opts *o)
 	skel->rodata->sample_every = o->sample_every ? o->sample_every : 1;
 	choose_programs(t);
 
-	if ((err = bpf_map__set_max_entries(skel->maps.pages, o->track_frees ? t->max_pfn : 1)) ||
+	if ((err = bpf_map__set_max_entries(skel->maps.pages,
+					    o->track_frees ? ms_pg_values(t->max_pfn) : 1)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.link_slot, ms_pg_values(t->max_links))) ||
+	    (err = bpf_map__set_max_entries(skel->maps.free_links, t->max_links)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.procs, o->max_procs)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.proc_stats, slots)) ||
 	    (err = bpf_map__set_max_entries(skel->maps.slot_flags, slots)) ||
@@ -549,7 +554,8 @@ static int load_and_attach(struct tracer *t, const struct tracer_opts *o)
 	if ((err = fill_filters(t, o)))
 		return err;
 	if (o->track_frees &&
-	    !(t->records = page_records__open(bpf_map__fd(t->skel->maps.pages), t->max_pfn)))
+	    !(t->records = page_records__open(bpf_map__fd(t->skel->maps.pages), t->max_pfn,
+					      bpf_map__fd(t->skel->maps.link_slot), t->max_links)))
 		return -errno;
 	if ((err = memscope_bpf__attach(t->skel))) {
 		log_error("cannot attach to the page allocator tracepoints (%s)", strerror(-err));
@@ -584,6 +590,11 @@ int tracer__start(const struct tracer_opts *o, const struct tracer_handlers *h, 
 		log_error("cannot size the page table from /proc/zoneinfo (%s)", strerror(-err));
 		return err;
 	}
+	if (o->max_procs + MS_FIRST_SLOT > MS_PG_MAX_SLOTS) {
+		log_error("%u processes: more than a page record can name (at most %u)",
+			  o->max_procs, MS_PG_MAX_SLOTS - MS_FIRST_SLOT);
+		return -E2BIG;
+	}
 	if (max_pfn > UINT32_MAX) {
 		log_error("%llu page frames: more than memscope's pfn array can index",
 			  (unsigned long long)max_pfn);
@@ -595,6 +606,7 @@ int tracer__start(const struct tracer_opts *o, const struct tracer_handlers *h, 
 		return -ENOMEM;
 	t->h = *h;
 	t->max_pfn = max_pfn;
+	t->max_links = o->track_frees ? page_records__links_for(max_pfn, o->sample_every) : 2;
 	t->page_size = sysconf(_SC_PAGESIZE);
 	t->page_struct = page_struct_size();
 	t->track_frees = o->track_frees;

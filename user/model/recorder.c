@@ -416,7 +416,7 @@ void recorder__on_sample(struct recorder *r, const struct ms_sample *s)
 		return;
 	}
 	if (!created)
-		release_sample(r, ls->bucket);	/* the 32-bit sample id wrapped */
+		release_sample(r, ls->bucket);	/* an id comes back once its page is gone */
 	hold_sample(r, id);
 	ls->bucket = id;
 	ls->weight = weight;
