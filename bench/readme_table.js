@@ -69,3 +69,35 @@ console.log(`\nWall-time ratio, traced over untraced` +
   (run.ci_target_points ? `, ± the 95% interval in points (target ±${run.ci_target_points})` : '') +
   `. ${run.date}, ${m.cpus} CPUs ${m.cpu}, Linux ${m.kernel}, memscope ${m.memscope_rev}; ` +
   `load ${Number(run.load_before).toFixed(1)}-${Number(run.load_after).toFixed(1)}. Source: \`${file}\`.`);
+
+// The service yardstick: what a user of the traced API feels, per tracer.
+const ratio = (r) => (r && typeof r.ratio === 'number'
+  ? `${r.ratio.toFixed(3)}x` + (typeof r.ratio_ci95 === 'number' ? ` ±${(r.ratio_ci95 * 100).toFixed(1)}` : '')
+  : '-');
+for (const w of run.workloads) {
+  const traced = (w.configs || []).filter((c) => c.compared && c.runs);
+  if (w.skipped || !traced.length)
+    continue;
+  const keys = Object.keys(traced[0].compared);
+  console.log(`\n| ${w.name}: traced / untraced | ${keys.join(' | ')} |`);
+  console.log(`|---|${keys.map(() => '---|').join('')}`);
+  for (const c of traced)
+    console.log(`| ${c.config} | ${keys.map((k) => ratio(c.compared[k])).join(' | ')} |`);
+}
+
+// memscope's own cost while each workload ran.
+const own = [];
+for (const w of run.workloads) {
+  for (const c of w.configs || []) {
+    const t = c.tracer;
+    if (w.skipped || !t || !c.runs || !/^memscope/.test(c.config))
+      continue;
+    own.push(`| ${w.name} | ${c.config} | ${Number(t.cpu_pct_during_workload).toFixed(1)}% | ` +
+      `${(t.peak_rss_kib / 1024).toFixed(1)} MiB |`);
+  }
+}
+if (own.length) {
+  console.log('\n| workload | tracer | its CPU while the workload ran (% of a core) | its peak RSS |');
+  console.log('|---|---|---|---|');
+  console.log(own.join('\n'));
+}

@@ -103,7 +103,7 @@ static uint32_t *map_groups(size_t n, const char *name, int *fd)
 
 Test(page_records, bpf_array_through_windows)
 {
-	const size_t n = 16384 * 2 + 1000, nlinks = 20;
+	const size_t n = PAGE_RECORDS_WINDOW * 2 + 1000, nlinks = 20;
 	struct page_records *pr;
 	uint32_t *recs, *links;
 	uint64_t rec;
@@ -145,4 +145,68 @@ Test(page_records, bpf_array_through_windows)
 	munmap(links, ms_pg_values(nlinks) * sizeof(struct ms_pg_group));
 	close(fd);
 	close(lfd);
+}
+
+/* A scan for samples meets every sampled record once, in pfn order, held or
+ * kept as evidence, and nothing else: not tails, not unsampled heads. */
+Test(page_records, next_sampled_finds_every_sample)
+{
+	const size_t n = PAGE_RECORDS_WINDOW * 2 + 100, nlinks = 40;
+	uint64_t found[8], pfn = 0, rec;
+	struct page_records *pr;
+	uint32_t *recs, *links;
+	size_t k = 0;
+	int fd, lfd, got;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root for a BPF map");
+	recs = map_groups(n, "ms_test_scan", &fd);
+	links = map_groups(nlinks, "ms_test_scanl", &lfd);
+	recs[0] = ms_pg_linked_head(1, 0);
+	recs[1] = ms_pg_head(9, 0);
+	recs[2] = ms_pg_tail_of(9, 1);
+	recs[PAGE_RECORDS_WINDOW - 1] = ms_pg_linked_head(2, 0) | MS_PG_FREED;	/* last of a window */
+	recs[PAGE_RECORDS_WINDOW] = ms_pg_linked_head(3, 9);			/* first of the next */
+	recs[n - 1] = ms_pg_linked_head(39, 0);
+	links[1] = 5;
+	links[3] = 6;
+	links[39] = 7;
+	pr = page_records__open(fd, n, lfd, nlinks);
+	cr_assert_not_null(pr);
+	while ((got = page_records__next_sampled(pr, &pfn, &rec)) > 0 && k < 8) {
+		found[k++] = pfn;
+		if (pfn == PAGE_RECORDS_WINDOW)
+			cr_assert_eq(rec, ms_rec_make(6, 9, 3));
+		if (pfn == PAGE_RECORDS_WINDOW - 1)
+			cr_assert_eq(rec, ms_rec_make(0, 0, 2) | MS_REC_FREED);
+		pfn++;
+	}
+	cr_assert_eq(got, 0);
+	cr_assert_eq(k, 4, "found %zu sampled records", k);
+	cr_assert(found[0] == 0 && found[1] == PAGE_RECORDS_WINDOW - 1 &&
+		  found[2] == PAGE_RECORDS_WINDOW && found[3] == n - 1);
+	page_records__free(pr);
+	munmap(recs, ms_pg_values(n) * sizeof(struct ms_pg_group));
+	munmap(links, ms_pg_values(nlinks) * sizeof(struct ms_pg_group));
+	close(fd);
+	close(lfd);
+}
+
+Test(page_records, next_sampled_over_decoded_array)
+{
+	uint64_t recs[6] = { 0, ms_rec_make(2, 0, 0), ms_rec_make(2, 0, 4),
+			     ms_rec_make(2, MS_REC_TAIL, 3), 0, ms_rec_make(3, 0, 9) | MS_REC_FREED };
+	struct page_records *pr = page_records__from_array(recs, 6);
+	uint64_t pfn = 0, rec;
+
+	cr_assert_eq(page_records__next_sampled(pr, &pfn, &rec), 1);
+	cr_assert_eq(pfn, 2);
+	pfn++;
+	cr_assert_eq(page_records__next_sampled(pr, &pfn, &rec), 1, "a tail's head order is no sample");
+	cr_assert_eq(pfn, 5);
+	cr_assert_eq(rec, recs[5]);
+	pfn++;
+	cr_assert_eq(page_records__next_sampled(pr, &pfn, &rec), 0);
+	cr_assert_eq(page_records__next_sampled(NULL, &pfn, &rec), 0, "no records, no samples");
+	page_records__free(pr);
 }

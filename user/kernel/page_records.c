@@ -5,9 +5,6 @@
 #include "memscope.h"
 #include "page_records.h"
 
-/* 64 KiB of records, for 16384 pages of RAM: a scan of a 24 GiB host maps
- * some 400 windows, a few ms, and never holds more than one. */
-#define WINDOW_RECS	16384
 #define MIN_LINKS	65536
 
 struct page_records {
@@ -74,12 +71,13 @@ void page_records__release(struct page_records *pr)
 
 static int map_window(struct page_records *pr, uint64_t pfn)
 {
-	uint64_t start = pfn / WINDOW_RECS * WINDOW_RECS;
-	size_t len = pr->n - start < WINDOW_RECS ? pr->n - start : WINDOW_RECS;
+	uint64_t start = pfn / PAGE_RECORDS_WINDOW * PAGE_RECORDS_WINDOW;
+	size_t len = pr->n - start < PAGE_RECORDS_WINDOW ? pr->n - start : PAGE_RECORDS_WINDOW;
 	void *m;
 
 	page_records__release(pr);
-	m = mmap(NULL, len * sizeof(uint32_t), PROT_READ, MAP_SHARED, pr->fd,
+	/* Populated at once: a fault a page would cost more than the scan. */
+	m = mmap(NULL, len * sizeof(uint32_t), PROT_READ, MAP_SHARED | MAP_POPULATE, pr->fd,
 		 start * sizeof(uint32_t));
 	if (m == MAP_FAILED)
 		return -errno;
@@ -119,6 +117,40 @@ int page_records__get(struct page_records *pr, uint64_t pfn, uint64_t *rec)
 		if ((err = map_window(pr, pfn)))
 			return err;
 	*rec = page_records__decode(pr->win[pfn - pr->win_start], pr->link_slot, pr->nlinks);
+	return 0;
+}
+
+int page_records__next_sampled(struct page_records *pr, uint64_t *pfn, uint64_t *rec)
+{
+	uint64_t p = *pfn;
+	int err;
+
+	*rec = 0;
+	if (!pr)
+		return 0;	/* no records: nothing sampled */
+	for (; pr->array && p < pr->n; p++) {
+		if (ms_rec_sample(pr->array[p])) {
+			*pfn = p;
+			*rec = pr->array[p];
+			return 1;
+		}
+	}
+	while (!pr->array && p < pr->n) {
+		if (!pr->win || p < pr->win_start || p - pr->win_start >= pr->win_len)
+			if ((err = map_window(pr, p)))
+				return err;
+		/* The one test a record needs here: most carry no sample. */
+		for (size_t i = p - pr->win_start; i < pr->win_len; i++) {
+			uint32_t r = pr->win[i];
+
+			if ((r & MS_PG_LINK) && !ms_pg_tail(r)) {
+				*pfn = pr->win_start + i;
+				*rec = page_records__decode(r, pr->link_slot, pr->nlinks);
+				return 1;
+			}
+		}
+		p = pr->win_start + pr->win_len;
+	}
 	return 0;
 }
 

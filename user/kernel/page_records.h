@@ -37,6 +37,10 @@
 #define ms_rec_head_order(r) ((uint32_t)(r) & MS_REC_ORDER_MASK)
 #define ms_rec_sample(r) (ms_rec_tail(r) ? 0 : (uint32_t)(r))
 
+/* Records a scan maps at once: 1 MiB, for 1 GiB of RAM. A scan of a 24 GiB
+ * host maps 24 windows, and never holds more than one. */
+#define PAGE_RECORDS_WINDOW	(256u << 10)
+
 struct page_records;
 
 /* Over the BPF_F_MMAPABLE arrays `pages` (n u32 records) and `link_slot`
@@ -49,6 +53,11 @@ size_t page_records__count(const struct page_records *pr);
  * when its window cannot be mapped (then nothing is known about the page).
  * Fastest in pfn order. */
 int page_records__get(struct page_records *pr, uint64_t pfn, uint64_t *rec);
+/* The first record at or after *pfn that carries a sample (held, or kept
+ * as OOM evidence): its pfn into *pfn, the record decoded into *rec, and 1;
+ * 0 past the last; -errno when a window cannot be mapped. A scan for
+ * samples reads each raw record once and decodes only those. */
+int page_records__next_sampled(struct page_records *pr, uint64_t *pfn, uint64_t *rec);
 /* Unmaps the current window: call after a scan. */
 void page_records__release(struct page_records *pr);
 void page_records__free(struct page_records *pr);

@@ -433,25 +433,21 @@ typedef void (*sampled_page_fn)(struct recorder *r, struct live_sample *ls, uint
 static int for_each_sampled_page(struct recorder *r, struct page_records *pr, bool frozen,
 				 sampled_page_fn fn, void *ctx)
 {
-	size_t n = page_records__count(pr);
-	int err = 0;
+	uint64_t pfn = 0, rec;
+	int got;
 
-	for (size_t pfn = 0; pfn < n && !err; pfn++) {
-		uint64_t rec;
-		uint32_t id;
+	for (; (got = page_records__next_sampled(pr, &pfn, &rec)) > 0; pfn++) {
+		uint32_t id = ms_rec_sample(rec);
 		struct live_sample *ls;
 
-		if ((err = page_records__get(pr, pfn, &rec)))
-			break;
-		id = ms_rec_sample(rec);
-		if (!rec || !id || (!frozen && !ms_rec_live(rec)))
+		if (!frozen && !ms_rec_live(rec))
 			continue;
 		ls = hmap__find(r->live, &id, sizeof(id));
 		if (ls)
 			fn(r, ls, pfn, rec, ctx);
 	}
 	page_records__release(pr);
-	return err;
+	return got < 0 ? got : 0;
 }
 
 static void mark_seen(struct recorder *r, struct live_sample *ls, uint64_t pfn, uint64_t rec,
