@@ -126,15 +126,21 @@ static void collect(void *ctx, uint64_t vaddr, uint64_t pfn)
 	s->pfn[s->n++] = pfn;
 }
 
-Test(memclass, pagemap_scan_of_a_fixture)
+/* Pages 10, 11 and 13 present; 12 swapped; 5000 present, past a batch. */
+static int pagemap_fixture(char *path)
 {
-	/* Pages 10, 11 and 13 present; 12 swapped; 5000 present, past a batch. */
 	uint64_t idx[] = { 10, 11, 12, 13, 5000 };
 	uint64_t val[] = { MEMCLASS_PAGEMAP_PRESENT | 100, MEMCLASS_PAGEMAP_PRESENT | 101,
 			   MEMCLASS_PAGEMAP_SWAPPED | 77, MEMCLASS_PAGEMAP_PRESENT | 103,
 			   MEMCLASS_PAGEMAP_PRESENT | 999 };
+
+	return entries_file("pagemap", idx, val, 5, 6000, path);
+}
+
+Test(memclass, pagemap_scan_of_a_fixture)
+{
 	char path[128];
-	int fd = entries_file("pagemap", idx, val, 5, 6000, path);
+	int fd = pagemap_fixture(path);
 	struct seen s = {};
 	uint64_t present = 0;
 
@@ -236,12 +242,8 @@ Test(memclass, classifier_without_kpageflags)
 /* A file that is no pagemap refuses the ioctl: the count falls back to reads. */
 Test(memclass, pagemap_count_of_a_fixture)
 {
-	uint64_t idx[] = { 10, 11, 12, 13, 5000 };
-	uint64_t val[] = { MEMCLASS_PAGEMAP_PRESENT | 100, MEMCLASS_PAGEMAP_PRESENT | 101,
-			   MEMCLASS_PAGEMAP_SWAPPED | 77, MEMCLASS_PAGEMAP_PRESENT | 103,
-			   MEMCLASS_PAGEMAP_PRESENT | 999 };
 	char path[128];
-	int fd = entries_file("pagemap", idx, val, 5, 6000, path);
+	int fd = pagemap_fixture(path);
 	uint64_t present = 1;
 
 	cr_assert_eq(memclass__pagemap_count(fd, 0, 100000 * PAGE, PAGE, &present), 0);
