@@ -33,6 +33,8 @@ const struct tracer_def tracer_defs[] = {
 	  TRACER_FLOOR, { "raw_tp", NULL }, NULL },
 	{ "floor-tp_btf", "floor: counting tp_btf programs on mm_page_alloc and mm_page_free",
 	  TRACER_FLOOR, { "tp_btf", NULL }, NULL },
+	{ "floor-pfn", "floor-raw_tp plus a 4-byte record a page frame, set on alloc, cleared on free",
+	  TRACER_FLOOR, { "pfn", NULL }, NULL },
 	{ "memscope", "memscope record, default settings", TRACER_MEMSCOPE, { NULL }, NULL },
 	{ "memscope-s1", "memscope record --sample 1 (every page carries a stack)",
 	  TRACER_MEMSCOPE, { "--sample", "1", NULL }, NULL },

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "memclass.h"
@@ -237,47 +236,4 @@ Test(memclass, classifier_without_kpageflags)
 	memclass__free(m);
 	cr_assert_null(memclass__new(0, NULL));
 	cr_assert_eq(errno, EINVAL);
-}
-
-/* A file that is no pagemap refuses the ioctl: the count falls back to reads. */
-Test(memclass, pagemap_count_of_a_fixture)
-{
-	char path[128];
-	int fd = pagemap_fixture(path);
-	uint64_t present = 1;
-
-	cr_assert_eq(memclass__pagemap_count(fd, 0, 100000 * PAGE, PAGE, &present), 0);
-	cr_assert_eq(present, 5, "adds to what was there");
-	cr_assert_eq(memclass__pagemap_count(fd, 2 * PAGE, PAGE, PAGE, &present), -EINVAL);
-	close(fd);
-	unlink(path);
-}
-
-/* The process's own pagemap: the ioctl's runs (Linux 6.7 and later) and
- * the reads count the same pages, touched ones only. */
-Test(memclass, pagemap_count_matches_the_reads)
-{
-	const size_t pages = 64;
-	uint64_t by_count = 0, by_reads = 0, start;
-	char *m = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-
-	cr_assert_neq(m, MAP_FAILED);
-	cr_assert_geq(fd, 0);
-	madvise(m, pages * PAGE, MADV_NOHUGEPAGE);
-	for (size_t i = 0; i < 10; i++)
-		m[i * PAGE] = 1;
-	m[20 * PAGE] = 1;
-	m[63 * PAGE] = 1;
-	start = (uintptr_t)m;
-	cr_assert_eq(memclass__pagemap_count(fd, start, start + pages * PAGE, PAGE, &by_count), 0);
-	cr_assert_eq(memclass__pagemap_scan(fd, start, start + pages * PAGE, PAGE, NULL, NULL,
-					    &by_reads), 0);
-	cr_assert_eq(by_count, 12, "%lu pages counted", (unsigned long)by_count);
-	cr_assert_eq(by_reads, by_count);
-	by_count = 0;
-	cr_assert_eq(memclass__pagemap_count(fd, start + 5 * PAGE, start + 21 * PAGE, PAGE, &by_count), 0);
-	cr_assert_eq(by_count, 6, "pages 5-9 and 20");
-	close(fd);
-	munmap(m, pages * PAGE);
 }

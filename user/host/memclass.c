@@ -2,7 +2,6 @@
 #include <fcntl.h>
 #include <linux/kernel-page-flags.h>
 #include <stdlib.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "memclass.h"
@@ -90,53 +89,6 @@ int memclass__pagemap_scan(int fd, uint64_t start, uint64_t end, uint64_t page_s
 		}
 		first += (uint64_t)n / sizeof(uint64_t);
 	}
-	return 0;
-}
-
-/* PAGEMAP_SCAN's ABI (linux/fs.h since 6.7; Debian 12's headers predate it). */
-struct pm_page_region {
-	uint64_t start, end, categories;
-};
-
-struct pm_scan_args {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-
-#define PM_PAGEMAP_SCAN		_IOWR('f', 16, struct pm_scan_args)
-#define PM_PAGE_IS_PRESENT	(1ULL << 3)
-#define PM_REGIONS		256
-
-int memclass__pagemap_count(int fd, uint64_t start, uint64_t end, uint64_t page_size,
-			    uint64_t *present)
-{
-	struct pm_page_region regs[PM_REGIONS];
-	uint64_t at, stop, n = 0;
-
-	if (!page_size || (page_size & (page_size - 1)) || start > end)
-		return -EINVAL;
-	at = start & ~(page_size - 1);
-	stop = (end + page_size - 1) & ~(page_size - 1);
-	while (at < stop) {
-		struct pm_scan_args a = {
-			.size = sizeof(a), .start = at, .end = stop,
-			.vec = (uintptr_t)regs, .vec_len = PM_REGIONS,
-			.category_mask = PM_PAGE_IS_PRESENT, .return_mask = PM_PAGE_IS_PRESENT,
-		};
-		long got = ioctl(fd, PM_PAGEMAP_SCAN, &a);
-
-		if (got < 0 && at == (start & ~(page_size - 1)) &&
-		    (errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP))
-			return memclass__pagemap_scan(fd, start, end, page_size, NULL, NULL, present);
-		if (got < 0)
-			return errno == EINTR ? -EINTR : -errno;
-		for (long i = 0; i < got && i < PM_REGIONS; i++)
-			n += (regs[i].end - regs[i].start) / page_size;
-		if (a.walk_end <= at)
-			break;	/* no progress: never loop on a kernel that says so */
-		at = a.walk_end;
-	}
-	*present += n;
 	return 0;
 }
 

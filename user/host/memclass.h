@@ -59,13 +59,6 @@ typedef void (*memclass_page_fn)(void *ctx, uint64_t vaddr, uint64_t pfn);
 int memclass__pagemap_scan(int pagemap_fd, uint64_t start, uint64_t end, uint64_t page_size,
 			   memclass_page_fn fn, void *ctx, uint64_t *present);
 
-/* The count alone of the present pages in [start, end), added to *present:
- * the PAGEMAP_SCAN ioctl (Linux 6.7) gives present runs, not an entry a
- * page, and costs a fraction of the reads; memclass__pagemap_scan where the
- * kernel (or a file that is no pagemap) refuses it. 0 or -errno. */
-int memclass__pagemap_count(int pagemap_fd, uint64_t start, uint64_t end, uint64_t page_size,
-			    uint64_t *present);
-
 /* kpageflags of one pfn from an open kpageflags file. 0, -ENOENT past its
  * end, -errno. */
 int memclass__read_flags(int kpageflags_fd, uint64_t pfn, uint64_t *flags);

@@ -486,11 +486,8 @@ static int scan_piece(struct v8 *v, struct v8_proc *p, uint64_t start, uint64_t 
 		end = (first + n) * v->page_size;
 	}
 	*left -= n;
-	if (!n)
-		return 0;
-	if (!fn)	/* a count: present runs, not an entry a page */
-		return memclass__pagemap_count(p->pagemap_fd, start, end, v->page_size, pages);
-	return memclass__pagemap_scan(p->pagemap_fd, start, end, v->page_size, fn, ctx, pages);
+	return n ? memclass__pagemap_scan(p->pagemap_fd, start, end, v->page_size, fn, ctx, pages)
+		 : 0;
 }
 
 /*
