@@ -87,6 +87,14 @@ static int map_window(struct page_records *pr, uint64_t pfn)
 	return 0;
 }
 
+/* The window holding pfn mapped, the current one when it does. */
+static int window_for(struct page_records *pr, uint64_t pfn)
+{
+	if (pr->win && pfn >= pr->win_start && pfn - pr->win_start < pr->win_len)
+		return 0;
+	return map_window(pr, pfn);
+}
+
 uint64_t page_records__decode(uint32_t r, const volatile uint32_t *link_slot, size_t nlinks)
 {
 	uint64_t flags = (r & MS_PG_FREED ? MS_REC_FREED : 0) | (r & MS_PG_SPLIT ? MS_REC_SPLIT : 0);
@@ -113,9 +121,8 @@ int page_records__get(struct page_records *pr, uint64_t pfn, uint64_t *rec)
 		*rec = pr->array[pfn];
 		return 0;
 	}
-	if (!pr->win || pfn < pr->win_start || pfn - pr->win_start >= pr->win_len)
-		if ((err = map_window(pr, pfn)))
-			return err;
+	if ((err = window_for(pr, pfn)))
+		return err;
 	*rec = page_records__decode(pr->win[pfn - pr->win_start], pr->link_slot, pr->nlinks);
 	return 0;
 }
@@ -136,9 +143,8 @@ int page_records__next_sampled(struct page_records *pr, uint64_t *pfn, uint64_t 
 		}
 	}
 	while (!pr->array && p < pr->n) {
-		if (!pr->win || p < pr->win_start || p - pr->win_start >= pr->win_len)
-			if ((err = map_window(pr, p)))
-				return err;
+		if ((err = window_for(pr, p)))
+			return err;
 		/* The one test a record needs here: most carry no sample. */
 		for (size_t i = p - pr->win_start; i < pr->win_len; i++) {
 			uint32_t r = pr->win[i];
